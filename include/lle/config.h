@@ -1,0 +1,112 @@
+/*
+ * lle/config.h - configuration of a memory manager.
+ *
+ * A configuration is a plain struct: fill it with lle_memory_config_default(),
+ * change what you need, pass it to lle_memory_manager_create().  At creation
+ * the environment variable LLE_MEMORY_OPTIONS (unless cfg->read_environment
+ * is false) is applied on top, with the syntax of
+ * lle_memory_config_apply_options().
+ */
+#ifndef LLE_CONFIG_H
+#define LLE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lle/host.h"
+#include "lle/result.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The typed pools of the specification (section 2.1). */
+typedef enum lle_memory_pool_type {
+    LLE_POOL_BUFFER = 0,  /* text buffer storage */
+    LLE_POOL_EVENT,       /* input and display events: small, very frequent */
+    LLE_POOL_STRING,      /* strings and text fragments */
+    LLE_POOL_TEMP,        /* short-lived scratch */
+    LLE_POOL_HISTORY,     /* history entries */
+    LLE_POOL_SYNTAX,      /* syntax highlighting */
+    LLE_POOL_COMPLETION,  /* tab completion candidates */
+    LLE_POOL_CUSTOM,      /* user customisation */
+    LLE_POOL_COUNT
+} lle_memory_pool_type_t;
+
+/* Index of the secondary (general) pool in per-pool tables such as
+ * lle_memory_stats_t.pools: it follows the eight typed pools. */
+#define LLE_POOL_SECONDARY LLE_POOL_COUNT
+#define LLE_POOL_TABLE_SIZE (LLE_POOL_COUNT + 1)
+
+/* Name of a pool type ("buffer", "event", ..., "secondary"), NULL when out of
+ * range.  These are the names used in LLE_MEMORY_OPTIONS. */
+const char *lle_pool_type_name(int pool);
+
+typedef struct lle_pool_config {
+    /* Bytes of slabs taken from the host when the manager is created. */
+    size_t initial_size;
+    /* Upper bound on the bytes the pool may hold (slabs and large blocks).
+     * When it is reached the allocation falls to the secondary pool. */
+    size_t max_size;
+    /* Preferred block size: the size of the slabs the pool takes from the
+     * host, a power of two from 64 KiB to 512 KiB.  Requests up to
+     * block_size/8 are served from slabs; larger ones come straight from the
+     * host with a small header. */
+    size_t block_size;
+    /* Minimum alignment of every block of the pool: a power of two from 16
+     * to the page size (4096). */
+    size_t alignment;
+    /* Capacity multiplier when the pool grows (> 1.0, at most 4.0). */
+    double growth_factor;
+    /* Utilisation (bytes in live blocks / capacity) above which the pool
+     * grows by growth_factor instead of one slab at a time, and below which
+     * it releases empty slabs down to its initial size. 0 < shrink < grow <= 1. */
+    double grow_threshold;
+    double shrink_threshold;
+} lle_pool_config_t;
+
+typedef struct lle_memory_config {
+    lle_pool_config_t pools[LLE_POOL_TABLE_SIZE]; /* 8 typed + secondary */
+    /* Bytes reserved from the host at creation and used only when the host
+     * fails; 0 disables the reserve.  Rounded up to 64 KiB. */
+    size_t emergency_reserve;
+    /* Entries kept in each pool's resize history (ring). */
+    size_t resize_history;
+    /* Backing allocator; NULL means lle_host_system(). The struct is copied. */
+    const lle_host_allocator_t *host;
+    /* Apply LLE_MEMORY_OPTIONS at creation (default true). */
+    bool read_environment;
+    /* Error reports, also of creation itself (a bad option names itself
+     * here).  NULL: errors are only returned. */
+    lle_memory_error_fn error_fn;
+    void *error_user;
+} lle_memory_config_t;
+
+/* Fill cfg with the defaults documented in README.md. cfg must not be NULL. */
+void lle_memory_config_default(lle_memory_config_t *cfg);
+
+/*
+ * Apply an option string to cfg: comma-separated key=value entries.
+ *   emergency_reserve=SIZE  resize_history=N
+ *   pool.NAME.initial=SIZE  pool.NAME.max=SIZE  pool.NAME.block=SIZE
+ *   pool.NAME.align=N       pool.NAME.growth=REAL
+ *   pool.NAME.grow_threshold=REAL  pool.NAME.shrink_threshold=REAL
+ * NAME is a pool type name or "secondary".  SIZE is a decimal number with an
+ * optional k, m or g suffix (powers of 1024).  White space around entries is
+ * ignored; an empty string is valid and changes nothing.
+ *
+ * On any error cfg is left unchanged, LLE_ERROR_INVALID_OPTION is returned
+ * and, if errbuf is not NULL, a sentence naming the offending entry is
+ * written to it (truncated to errlen, always NUL-terminated).
+ */
+lle_result_t lle_memory_config_apply_options(lle_memory_config_t *cfg, const char *options,
+                                             char *errbuf, size_t errlen);
+
+/* Check a configuration for consistency; same error reporting as above. */
+lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *errbuf,
+                                        size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

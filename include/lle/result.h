@@ -1,0 +1,56 @@
+/*
+ * lle/result.h - the one error channel of lle-memory.
+ *
+ * Every fallible call returns an lle_result_t (or NULL for the allocation
+ * calls, whose reason is then reported to the manager's error callback).
+ * Codes are stable: new ones are only ever appended.
+ */
+#ifndef LLE_RESULT_H
+#define LLE_RESULT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lle_result {
+    LLE_SUCCESS = 0,
+    LLE_ERROR_NULL_PARAMETER,          /* a required pointer was NULL */
+    LLE_ERROR_INVALID_ARGUMENT,        /* a value out of its documented range */
+    LLE_ERROR_OUT_OF_MEMORY,           /* every level of the hierarchy failed */
+    LLE_ERROR_INVALID_POINTER,         /* not a block of this manager (foreign, interior, stack) */
+    LLE_ERROR_DOUBLE_FREE,             /* the block is already free */
+    LLE_ERROR_INVALID_STATE,           /* the call is not allowed in the current state */
+    LLE_ERROR_INVALID_STATE_TRANSITION,/* the transition table forbids it */
+    LLE_ERROR_INVALID_OPTION,          /* a bad LLE_MEMORY_OPTIONS entry */
+    LLE_ERROR_POOL_LIMIT,              /* a pool reached its maximum size */
+    LLE_ERROR_NOT_SUPPORTED,           /* not built yet; see README "Not yet" */
+    LLE_ERROR_MEMORY_LEAK,             /* blocks were still live at shutdown */
+    LLE_ERROR_HOST_FAILURE,            /* the host allocator refused */
+    LLE_ERROR_SELFTEST_FAILED,         /* a self-test run failed */
+    LLE_ERROR_BUFFER_TOO_SMALL,        /* output did not fit; the length needed is returned */
+    LLE_RESULT_COUNT_
+} lle_result_t;
+
+/* A short English description of r; never NULL (unknown codes give
+ * "unknown result code"). */
+const char *lle_result_string(lle_result_t r);
+
+/* What the manager reports to its error callback.  The library never prints:
+ * this record is the only place details go.  `message` is a NUL-terminated
+ * English sentence valid only during the callback. */
+typedef struct lle_memory_error {
+    lle_result_t code;
+    int          pool;      /* lle_memory_pool_type_t, or -1 when none applies */
+    size_t       size;      /* requested size, 0 when none applies */
+    const void  *address;   /* the pointer concerned, NULL when none applies */
+    const char  *message;
+} lle_memory_error_t;
+
+typedef void (*lle_memory_error_fn)(void *user, const lle_memory_error_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,318 @@
+/*
+ * internal.h - structures shared by the library's modules (never installed).
+ *
+ * Design in one page
+ * ------------------
+ * Memory comes from the host in *slabs*: 64 KiB to 512 KiB, aligned to the
+ * 64 KiB *granule*.  A slab serves one size class of one pool; its header
+ * (lle__slab_t) lives outside it, so a block overflow can never corrupt
+ * allocator metadata, and a slab can later be a guarded or locked mapping
+ * without changing the block layout.
+ *
+ * Pointer -> slab is a three-level radix map over granule numbers
+ * (lle__pagemap_*): three dependent loads, no lock.  A pointer the map does
+ * not know is checked against the large-block table and the emergency
+ * reserve, and is otherwise invalid: nothing is ever handed to the host that
+ * the host did not give us.
+ *
+ * Each thread that allocates from a manager gets a *heap* (lle__heap_t) that
+ * owns slabs outright.  Allocation pops the owning heap's free list of the
+ * current slab of its (pool, class) bin: no lock, no atomic read-modify-write.
+ * A free on the owning thread pushes back the same way.  A free from another
+ * thread marks the block in the slab's remote bitmap and pushes it on the
+ * slab's atomic thread_free list; the owner collects those when its bin runs
+ * dry.  A heap whose thread exits is parked and adopted by the next thread
+ * that needs one, with its slabs and pending remote frees.
+ *
+ * Every block has an allocated bit (owner-written) and a remote-free bit
+ * (atomic); both are checked on free, which is how double frees are caught
+ * without touching the block's memory.
+ *
+ * Pools (lle__pool_t) hold the slabs that are not assigned to a heap bin
+ * (empty ones), count what they hold, and decide growth and shrinking under
+ * their own mutex.  They are touched only on slow paths.
+ *
+ * Lock order: pool->lock, then m->heaps_lock, then m->map_lock /
+ * m->large_lock / m->emerg_lock.  No callback is called with a lock held.
+ */
+#ifndef LLE_INTERNAL_H
+#define LLE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lle/memory.h"
+
+#define LLE__HIDDEN __attribute__((visibility("hidden")))
+#define lle_likely(x) __builtin_expect(!!(x), 1)
+#define lle_unlikely(x) __builtin_expect(!!(x), 0)
+#define LLE__NOINLINE __attribute__((noinline))
+#define LLE__COLD __attribute__((cold))
+
+/* ---- sizes ------------------------------------------------------------- */
+
+#define LLE__GRANULE_SHIFT 16
+#define LLE__GRANULE ((size_t)1 << LLE__GRANULE_SHIFT)
+#define LLE__MIN_SLAB LLE__GRANULE
+#define LLE__MAX_SLAB ((size_t)512 * 1024)
+#define LLE__MIN_ALIGN ((size_t)16)
+#define LLE__PAGE ((size_t)4096)
+#define LLE__NPOOLS LLE_POOL_TABLE_SIZE
+/* Size classes: 16..128 by 16, then 8 classes per doubling up to 64 KiB. */
+#define LLE__NCLASSES 80
+#define LLE__SMALL_TABLE 65   /* classes of n <= 1024 by (n + 15) >> 4 */
+#define LLE__LARGE_HDR ((size_t)32)
+
+/* Size of class c (c < LLE__NCLASSES). */
+static inline size_t lle__class_size(unsigned c)
+{
+    if (c < 8) return (size_t)16 * (c + 1);
+    unsigned g = (c - 8) / 8, k = (c - 8) % 8;
+    size_t p = (size_t)128 << g;
+    return p + (p >> 3) * (k + 1);
+}
+
+/* Class of a request of n bytes, 1 <= n <= 65536 (computed, no table). */
+static inline unsigned lle__class_of(size_t n)
+{
+    if (n <= 128) return (unsigned)((n + 15) >> 4) - 1;
+    size_t v = n - 1;
+    unsigned b = 63u - (unsigned)__builtin_clzll((unsigned long long)v);
+    size_t k = (v - ((size_t)1 << b)) >> (b - 3);
+    return 8u + (b - 7u) * 8u + (unsigned)k;
+}
+
+/* ---- slabs ------------------------------------------------------------- */
+
+enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2 };
+
+typedef struct lle__heap lle__heap_t;
+typedef struct lle__slab lle__slab_t;
+
+struct lle__slab {
+    /* Owner-thread fields (read and written only by the owning heap). */
+    char        *start;       /* first block (the slab's memory) */
+    void        *free;        /* local free list, linked through blocks */
+    char        *carve;       /* next never-used block */
+    char        *carve_end;   /* end of the last whole block */
+    uint32_t     bsize;       /* block size of the class */
+    uint32_t     recip;       /* ceil(2^32 / bsize): index by multiply */
+    uint32_t     capacity;    /* blocks in the slab for this class */
+    uint32_t     used;        /* live blocks, as the owner knows them */
+    uint8_t      pool;
+    uint8_t      cls;
+    uint8_t      kind;
+    uint8_t      in_full;     /* 1 while on the bin's full list */
+    lle__slab_t *next, *prev; /* bin list or pool empty list */
+    size_t       bytes;       /* slab size */
+    void        *aux;         /* EMERGENCY: its lle__emerg_t */
+    size_t       words;       /* bitmap words (2 per 64 blocks) */
+    /* Shared fields. */
+    _Atomic(lle__heap_t *)  owner;        /* NULL while in the pool */
+    _Atomic(void *)         thread_free;  /* blocks freed by other threads */
+    _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
+    /* Bitmap: word 2k holds the allocated bits of blocks 64k..64k+63
+     * (owner-written, relaxed), word 2k+1 their remote-free bits (atomic RMW). */
+    _Atomic uint64_t        bits[];
+};
+
+/* A bin: the slabs of one (pool, class) owned by one heap. */
+typedef struct lle__bin {
+    lle__slab_t *cur;    /* slab being allocated from (also on `avail`) */
+    lle__slab_t *avail;  /* slabs with free or uncarved blocks */
+    lle__slab_t *full;   /* slabs with no free block known to the owner */
+} lle__bin_t;
+
+/* Per heap, per pool counters.  Written only by the owning thread with
+ * relaxed load + store (no lock prefix), read by anyone. */
+typedef struct lle__counters {
+    _Atomic uint64_t allocs;
+    _Atomic uint64_t frees;
+    _Atomic uint64_t requested;
+    _Atomic uint64_t granted;
+    _Atomic uint64_t freed_bytes;
+} lle__counters_t;
+
+struct lle__heap {
+    lle_memory_manager_t *m;
+    lle__heap_t          *next_all;     /* m->heaps list */
+    lle__heap_t          *next_parked;  /* m->parked list */
+    _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
+    _Atomic int           parked;
+    lle__counters_t       st[LLE__NPOOLS];
+    lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
+};
+
+#define LLE__CTR_ADD(field, v) \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (v), \
+                          memory_order_relaxed)
+
+/* ---- pools ------------------------------------------------------------- */
+
+#define LLE__MAX_LISTENERS 8
+
+typedef struct lle__pool {
+    pthread_mutex_t   lock;
+    lle_pool_config_t cfg;
+    size_t            slab_size;
+    unsigned          nclasses;    /* classes served from slabs: [0, nclasses) */
+    size_t            small_max;   /* largest request served from slabs */
+    uint8_t           small_map[LLE__SMALL_TABLE]; /* n <= 1024 -> class (aligned) */
+    uint8_t           remap[LLE__NCLASSES];        /* class -> class honouring alignment */
+    /* Under lock. */
+    lle__slab_t      *empty;       /* held, unassigned */
+    size_t            empty_count;
+    size_t            slab_count;  /* held: assigned + empty */
+    size_t            peak_reserved;
+    uint64_t          grow_count, shrink_count, limit_hits;
+    lle_resize_event_t *history;   /* ring of cfg history entries */
+    size_t            history_len, history_next, history_cap;
+    /* Updated atomically (any thread). */
+    _Atomic size_t    large_bytes;      /* host bytes of live large blocks */
+    _Atomic size_t    large_live;       /* live large blocks */
+    _Atomic size_t    large_in_use;     /* their usable bytes */
+    _Atomic uint64_t  large_allocs, large_frees, large_requested, large_granted;
+    _Atomic uint64_t  remote_frees, remote_freed_bytes;
+    _Atomic size_t    slab_bytes_atomic; /* mirror of slab_count * slab_size for readers */
+} lle__pool_t;
+
+/* ---- page map ---------------------------------------------------------- */
+
+#define LLE__MAP_BITS_TOP 11
+#define LLE__MAP_BITS_MID 10
+#define LLE__MAP_BITS_LEAF 10
+#define LLE__ADDR_BITS 47
+
+typedef struct lle__map_leaf { _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF]; } lle__map_leaf_t;
+typedef struct lle__map_mid { _Atomic(lle__map_leaf_t *) e[1u << LLE__MAP_BITS_MID]; } lle__map_mid_t;
+
+/* ---- large blocks ------------------------------------------------------ */
+
+typedef struct lle__large_hdr {
+    uint64_t magic;      /* LLE__LARGE_MAGIC ^ (uintptr_t)block */
+    size_t   size;       /* usable bytes */
+    size_t   total;      /* bytes asked of the host */
+    uint32_t offset;     /* block - host base */
+    uint16_t pool;
+    uint16_t align_log2;
+} lle__large_hdr_t;
+
+typedef struct lle__large_set {
+    uintptr_t *keys;     /* block address | 1 when freed (tombstone of a free) */
+    size_t     cap, live, freed;
+} lle__large_set_t;
+
+/* ---- emergency reserve -------------------------------------------------- */
+
+#define LLE__EMERG_UNIT ((size_t)64)
+
+typedef struct lle__emerg {
+    lle__slab_t *slab;       /* registered in the page map, kind EMERGENCY */
+    size_t       units;
+    size_t       used_units;
+    size_t       live;       /* live blocks */
+    uint64_t    *used;       /* 1 bit a unit */
+    uint32_t    *run;        /* at a block's first unit: its length in units; 0 elsewhere */
+    struct lle__emerg *next; /* retired regions waiting to drain */
+} lle__emerg_t;
+
+/* ---- manager ------------------------------------------------------------ */
+
+struct lle_memory_manager {
+    uint64_t              id;           /* unique per process: guards stale TLS caches */
+    lle_host_allocator_t  host;
+    lle_memory_config_t   cfg;
+    _Atomic int           state;
+    pthread_mutex_t       state_lock;   /* serialises transitions */
+    lle_memory_state_fn   state_fn;
+    void                 *state_user;
+    lle_memory_error_fn   error_fn;
+    void                 *error_user;
+
+    lle__pool_t           pools[LLE__NPOOLS];
+
+    pthread_mutex_t       heaps_lock;
+    lle__heap_t          *heaps;        /* every heap ever made */
+    lle__heap_t          *parked;       /* heaps whose thread exited */
+    size_t                heap_count;
+    pthread_key_t         key;
+    bool                  key_ok;
+
+    pthread_mutex_t       map_lock;
+    _Atomic(lle__map_mid_t *) map[1u << LLE__MAP_BITS_TOP];
+    size_t                map_nodes;
+
+    pthread_mutex_t       large_lock;
+    lle__large_set_t      large;
+
+    pthread_mutex_t       emerg_lock;
+    lle__emerg_t         *emerg;        /* current reserve (NULL if none) */
+    lle__emerg_t         *retired;
+    _Atomic uint64_t      emergency_allocs;
+    _Atomic uint64_t      emergency_refills;
+    _Atomic int           emerg_needs_refill;
+
+    pthread_mutex_t       listen_lock;
+    lle_resize_fn         listen_fn[LLE__MAX_LISTENERS];
+    void                 *listen_user[LLE__MAX_LISTENERS];
+
+    /* Host traffic (atomic: slow paths of any thread). */
+    _Atomic size_t        host_bytes;
+    _Atomic size_t        host_peak;
+    _Atomic size_t        meta_bytes;
+    _Atomic uint64_t      host_allocs, host_frees, host_failures;
+    _Atomic uint64_t      failed_allocs, invalid_frees, double_frees;
+    uint64_t              created_ns;
+};
+
+/* ---- internal functions ------------------------------------------------- */
+
+/* os */
+LLE__HIDDEN uint64_t lle__now_ns(void);
+
+/* error channel (formats the message, calls the error callback) */
+LLE__HIDDEN void lle__report(lle_memory_manager_t *m, lle_result_t code, int pool, size_t size,
+                             const void *addr, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* host accounting wrappers: every host call of the library goes through these */
+LLE__HIDDEN void *lle__host_alloc(lle_memory_manager_t *m, size_t size, size_t align, bool meta);
+LLE__HIDDEN void lle__host_free(lle_memory_manager_t *m, void *p, size_t size, bool meta);
+LLE__HIDDEN void *lle__host_realloc(lle_memory_manager_t *m, void *p, size_t old_size,
+                                    size_t new_size);
+
+/* page map */
+LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes,
+                              lle__slab_t *s);
+LLE__HIDDEN void lle__map_free_all(lle_memory_manager_t *m);
+
+static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    if (lle_unlikely(a >> LLE__ADDR_BITS)) return NULL;
+    uintptr_t g = a >> LLE__GRANULE_SHIFT;
+    lle__map_mid_t *mid = atomic_load_explicit(
+        &m->map[g >> (LLE__MAP_BITS_MID + LLE__MAP_BITS_LEAF)], memory_order_acquire);
+    if (lle_unlikely(!mid)) return NULL;
+    lle__map_leaf_t *leaf = atomic_load_explicit(
+        &mid->e[(g >> LLE__MAP_BITS_LEAF) & ((1u << LLE__MAP_BITS_MID) - 1)], memory_order_acquire);
+    if (lle_unlikely(!leaf)) return NULL;
+    return atomic_load_explicit(&leaf->e[g & ((1u << LLE__MAP_BITS_LEAF) - 1)],
+                                memory_order_acquire);
+}
+
+/* pools (src/pool) */
+LLE__HIDDEN lle_result_t lle__pools_init(lle_memory_manager_t *m);
+LLE__HIDDEN void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_blocks,
+                                        size_t *leaked_bytes);
+LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only);
+LLE__HIDDEN size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool);
+LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
+LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);
+LLE__HIDDEN void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev,
+                                    size_t n);
+
+#endif

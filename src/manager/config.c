@@ -1,0 +1,248 @@
+/*
+ * config.c - defaults, validation and the option-string syntax shared by
+ * lle_memory_config_apply_options() and LLE_MEMORY_OPTIONS.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const pool_names[LLE__NPOOLS] = {
+    "buffer", "event", "string", "temp", "history", "syntax", "completion", "custom", "secondary",
+};
+
+const char *lle_pool_type_name(int pool)
+{
+    return pool >= 0 && pool < LLE__NPOOLS ? pool_names[pool] : NULL;
+}
+
+#define KiB ((size_t)1024)
+#define MiB (KiB * 1024)
+
+void lle_memory_config_default(lle_memory_config_t *cfg)
+{
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    /* initial, max, block: see README "Configuration". */
+    static const size_t defaults[LLE__NPOOLS][3] = {
+        {256 * KiB, 256 * MiB, 256 * KiB}, /* buffer: big slabs, classes up to 32 KiB */
+        {64 * KiB, 16 * MiB, 64 * KiB},    /* event */
+        {64 * KiB, 64 * MiB, 64 * KiB},    /* string */
+        {64 * KiB, 64 * MiB, 64 * KiB},    /* temp */
+        {0, 128 * MiB, 64 * KiB},          /* history */
+        {0, 32 * MiB, 64 * KiB},           /* syntax */
+        {0, 64 * MiB, 64 * KiB},           /* completion */
+        {0, 64 * MiB, 64 * KiB},           /* custom */
+        {0, SIZE_MAX, 64 * KiB},           /* secondary: bounded by the host only */
+    };
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle_pool_config_t *pc = &cfg->pools[p];
+        pc->initial_size = defaults[p][0];
+        pc->max_size = defaults[p][1];
+        pc->block_size = defaults[p][2];
+        pc->alignment = 16;
+        pc->growth_factor = 2.0;
+        pc->grow_threshold = 0.75;
+        pc->shrink_threshold = 0.25;
+    }
+    cfg->emergency_reserve = 64 * KiB;
+    cfg->resize_history = 64;
+    cfg->host = NULL;
+    cfg->read_environment = true;
+}
+
+static lle_result_t fail(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static lle_result_t fail(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (errbuf && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return LLE_ERROR_INVALID_OPTION;
+}
+
+static bool is_pow2(size_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *errbuf, size_t errlen)
+{
+    if (!cfg) return LLE_ERROR_NULL_PARAMETER;
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        const lle_pool_config_t *pc = &cfg->pools[p];
+        const char *n = pool_names[p];
+        if (!is_pow2(pc->block_size) || pc->block_size < LLE__MIN_SLAB ||
+            pc->block_size > LLE__MAX_SLAB)
+            return fail(errbuf, errlen,
+                        "pool.%s.block=%zu: must be a power of two from 64k to 512k", n,
+                        pc->block_size);
+        if (!is_pow2(pc->alignment) || pc->alignment < 16 || pc->alignment > LLE__PAGE)
+            return fail(errbuf, errlen,
+                        "pool.%s.align=%zu: must be a power of two from 16 to 4096", n,
+                        pc->alignment);
+        if (!(pc->growth_factor > 1.0 && pc->growth_factor <= 4.0))
+            return fail(errbuf, errlen, "pool.%s.growth=%g: must be above 1 and at most 4", n,
+                        pc->growth_factor);
+        if (!(pc->shrink_threshold > 0.0 && pc->shrink_threshold < pc->grow_threshold &&
+              pc->grow_threshold <= 1.0))
+            return fail(errbuf, errlen,
+                        "pool.%s: thresholds must satisfy 0 < shrink_threshold (%g) < "
+                        "grow_threshold (%g) <= 1",
+                        n, pc->shrink_threshold, pc->grow_threshold);
+        if (pc->initial_size > pc->max_size)
+            return fail(errbuf, errlen, "pool.%s.initial=%zu: larger than pool.%s.max=%zu", n,
+                        pc->initial_size, n, pc->max_size);
+    }
+    if (cfg->emergency_reserve > 64 * MiB)
+        return fail(errbuf, errlen, "emergency_reserve=%zu: at most 64m",
+                    cfg->emergency_reserve);
+    if (cfg->resize_history > 65536)
+        return fail(errbuf, errlen, "resize_history=%zu: at most 65536", cfg->resize_history);
+    return LLE_SUCCESS;
+}
+
+/* Parse a size with an optional k/m/g suffix. */
+static bool parse_size(const char *s, size_t len, size_t *out)
+{
+    if (len == 0 || !isdigit((unsigned char)s[0])) return false;
+    size_t v = 0, i = 0;
+    for (; i < len && isdigit((unsigned char)s[i]); i++) {
+        if (v > (SIZE_MAX - 9) / 10) return false;
+        v = v * 10 + (size_t)(s[i] - '0');
+    }
+    size_t mul = 1;
+    if (i < len) {
+        switch (tolower((unsigned char)s[i])) {
+        case 'k': mul = KiB; break;
+        case 'm': mul = MiB; break;
+        case 'g': mul = MiB * 1024; break;
+        default: return false;
+        }
+        if (++i < len && tolower((unsigned char)s[i]) == 'b') i++;  /* "64kb" */
+        if (i != len) return false;
+    }
+    if (v > SIZE_MAX / mul) return false;
+    *out = v * mul;
+    return true;
+}
+
+static bool parse_real(const char *s, size_t len, double *out)
+{
+    char buf[64];
+    if (len == 0 || len >= sizeof buf) return false;
+    memcpy(buf, s, len);
+    buf[len] = 0;
+    char *end;
+    errno = 0;
+    double v = strtod(buf, &end);
+    if (errno || *end || v != v) return false;
+    *out = v;
+    return true;
+}
+
+static bool word_is(const char *s, size_t len, const char *w)
+{
+    return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+/* Apply one "key=value" entry to cfg. */
+static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t len, char *errbuf,
+                              size_t errlen)
+{
+    const char *eq = memchr(e, '=', len);
+    if (!eq)
+        return fail(errbuf, errlen, "option '%.*s': expected key=value", (int)len, e);
+    const char *key = e, *val = eq + 1;
+    size_t klen = (size_t)(eq - e), vlen = len - klen - 1;
+    while (klen && isspace((unsigned char)key[klen - 1])) klen--;
+    while (vlen && isspace((unsigned char)*val)) val++, vlen--;
+    size_t sz;
+    double real;
+
+    if (word_is(key, klen, "emergency_reserve")) {
+        if (!parse_size(val, vlen, &sz)) goto bad_value;
+        cfg->emergency_reserve = sz;
+        return LLE_SUCCESS;
+    }
+    if (word_is(key, klen, "resize_history")) {
+        if (!parse_size(val, vlen, &sz)) goto bad_value;
+        cfg->resize_history = sz;
+        return LLE_SUCCESS;
+    }
+    if (klen > 5 && memcmp(key, "pool.", 5) == 0) {
+        const char *name = key + 5;
+        const char *dot = memchr(name, '.', klen - 5);
+        if (!dot) goto unknown;
+        size_t nlen = (size_t)(dot - name);
+        int p = -1;
+        for (int i = 0; i < LLE__NPOOLS; i++)
+            if (word_is(name, nlen, pool_names[i])) p = i;
+        if (p < 0)
+            return fail(errbuf, errlen, "option '%.*s': unknown pool '%.*s'", (int)len, e,
+                        (int)nlen, name);
+        const char *field = dot + 1;
+        size_t flen = klen - 5 - nlen - 1;
+        lle_pool_config_t *pc = &cfg->pools[p];
+        size_t *szf = NULL;
+        double *rf = NULL;
+        if (word_is(field, flen, "initial")) szf = &pc->initial_size;
+        else if (word_is(field, flen, "max")) szf = &pc->max_size;
+        else if (word_is(field, flen, "block")) szf = &pc->block_size;
+        else if (word_is(field, flen, "align")) szf = &pc->alignment;
+        else if (word_is(field, flen, "growth")) rf = &pc->growth_factor;
+        else if (word_is(field, flen, "grow_threshold")) rf = &pc->grow_threshold;
+        else if (word_is(field, flen, "shrink_threshold")) rf = &pc->shrink_threshold;
+        else goto unknown;
+        if (szf) {
+            if (!parse_size(val, vlen, &sz)) goto bad_value;
+            *szf = sz;
+        } else {
+            if (!parse_real(val, vlen, &real)) goto bad_value;
+            *rf = real;
+        }
+        return LLE_SUCCESS;
+    }
+unknown:
+    return fail(errbuf, errlen, "option '%.*s': unknown option '%.*s'", (int)len, e, (int)klen,
+                key);
+bad_value:
+    return fail(errbuf, errlen, "option '%.*s': bad value '%.*s'", (int)len, e, (int)vlen, val);
+}
+
+lle_result_t lle_memory_config_apply_options(lle_memory_config_t *cfg, const char *options,
+                                             char *errbuf, size_t errlen)
+{
+    if (!cfg) return LLE_ERROR_NULL_PARAMETER;
+    if (errbuf && errlen) errbuf[0] = 0;
+    if (!options) return LLE_SUCCESS;
+    lle_memory_config_t tmp = *cfg;
+    const char *s = options;
+    while (*s) {
+        const char *end = strchr(s, ',');
+        size_t len = end ? (size_t)(end - s) : strlen(s);
+        const char *e = s;
+        while (len && isspace((unsigned char)*e)) e++, len--;
+        while (len && isspace((unsigned char)e[len - 1])) len--;
+        if (len) {
+            lle_result_t r = apply_one(&tmp, e, len, errbuf, errlen);
+            if (r != LLE_SUCCESS) return r;
+        } else if (end) {
+            return fail(errbuf, errlen, "empty option in '%s'", options);
+        }
+        if (!end) break;
+        s = end + 1;
+    }
+    lle_result_t r = lle_memory_config_validate(&tmp, errbuf, errlen);
+    if (r != LLE_SUCCESS) return r;
+    *cfg = tmp;
+    return LLE_SUCCESS;
+}

@@ -1,0 +1,27 @@
+/*
+ * result.c - names of result codes.
+ */
+#include "internal.h"
+
+const char *lle_result_string(lle_result_t r)
+{
+    switch (r) {
+    case LLE_SUCCESS: return "success";
+    case LLE_ERROR_NULL_PARAMETER: return "a required pointer was NULL";
+    case LLE_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case LLE_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case LLE_ERROR_INVALID_POINTER: return "not a live block of this manager";
+    case LLE_ERROR_DOUBLE_FREE: return "block already freed";
+    case LLE_ERROR_INVALID_STATE: return "not allowed in the current state";
+    case LLE_ERROR_INVALID_STATE_TRANSITION: return "state transition not allowed";
+    case LLE_ERROR_INVALID_OPTION: return "invalid option";
+    case LLE_ERROR_POOL_LIMIT: return "pool limit reached";
+    case LLE_ERROR_NOT_SUPPORTED: return "not supported yet";
+    case LLE_ERROR_MEMORY_LEAK: return "blocks were still live at shutdown";
+    case LLE_ERROR_HOST_FAILURE: return "the host allocator failed";
+    case LLE_ERROR_SELFTEST_FAILED: return "a self-test run failed";
+    case LLE_ERROR_BUFFER_TOO_SMALL: return "output buffer too small";
+    case LLE_RESULT_COUNT_: break;
+    }
+    return "unknown result code";
+}

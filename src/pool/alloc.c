@@ -1,0 +1,563 @@
+/*
+ * alloc.c - the allocation and free paths.
+ *
+ * Fast paths (inline, no lock, no atomic read-modify-write):
+ *   alloc: pop the free list of the current slab of the calling thread's
+ *          (pool, class) bin and set the block's allocated bit.
+ *   free:  page map -> slab; the calling thread owns it: check the two bits,
+ *          clear the allocated bit, push on the slab's free list.
+ * Everything else - first use by a thread, an empty bin, a slab that became
+ * empty or full, a free from another thread, large blocks, the hierarchy
+ * fallback, errors - is out of line in *_slow / *_generic functions.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+_Thread_local lle__tls_t lle__tls;
+
+/* ---- heaps -------------------------------------------------------------- */
+
+static void heap_park(void *arg)
+{
+    lle__heap_t *h = arg;
+    lle_memory_manager_t *m = h->m;
+    pthread_mutex_lock(&m->heaps_lock);
+    atomic_store_explicit(&h->parked, 1, memory_order_relaxed);
+    h->next_parked = m->parked;
+    m->parked = h;
+    pthread_mutex_unlock(&m->heaps_lock);
+}
+
+LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
+{
+    lle__heap_t *h = m->key_ok ? pthread_getspecific(m->key) : NULL;
+    if (!h) {
+        pthread_mutex_lock(&m->heaps_lock);
+        h = m->parked;
+        if (h) {                        /* adopt a heap whose thread exited */
+            m->parked = h->next_parked;
+            h->next_parked = NULL;
+            atomic_store_explicit(&h->parked, 0, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&m->heaps_lock);
+        if (!h) {
+            h = lle__host_alloc(m, sizeof *h, 64, true);
+            if (!h) return NULL;
+            memset(h, 0, sizeof *h);
+            h->m = m;
+            atomic_init(&h->remote_slabs, NULL);
+            pthread_mutex_lock(&m->heaps_lock);
+            h->next_all = m->heaps;
+            m->heaps = h;
+            m->heap_count++;
+            pthread_mutex_unlock(&m->heaps_lock);
+        }
+        if (m->key_ok && pthread_setspecific(m->key, h) != 0) {
+            heap_park(h);
+            return NULL;
+        }
+    }
+    lle__tls.id = m->id;
+    lle__tls.h = h;
+    return h;
+}
+
+/* Key destructor, installed by the manager. */
+LLE__HIDDEN void lle__heap_thread_exit(void *arg);
+void lle__heap_thread_exit(void *arg)
+{
+    heap_park(arg);
+}
+
+/* ---- bins --------------------------------------------------------------- */
+
+static inline void list_push(lle__slab_t **head, lle__slab_t *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+static inline void list_unlink(lle__slab_t **head, lle__slab_t *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else *head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+/* Move s between the bin's avail and full lists to match its free state. */
+static void bin_refile(lle__bin_t *b, lle__slab_t *s)
+{
+    bool has = s->free || s->carve < s->carve_end;
+    if (s->in_full && has) {
+        list_unlink(&b->full, s);
+        s->in_full = 0;
+        list_push(&b->avail, s);
+    } else if (!s->in_full && !has) {
+        if (b->cur == s) b->cur = NULL;
+        list_unlink(&b->avail, s);
+        s->in_full = 1;
+        list_push(&b->full, s);
+    }
+}
+
+/* Detach an empty slab from its bin and give it back to its pool. */
+static void bin_release(lle__heap_t *h, lle__slab_t *s)
+{
+    lle__bin_t *b = &h->bins[s->pool][s->cls];
+    if (b->cur == s) b->cur = NULL;
+    if (s->in_full) list_unlink(&b->full, s);
+    else list_unlink(&b->avail, s);
+    s->in_full = 0;
+    lle__pool_put_slab(h->m, s);
+}
+
+/* Take the blocks other threads freed in s into its local free list. */
+static void slab_collect(lle__slab_t *s)
+{
+    void *blk = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
+    while (blk) {
+        void *next = *(void **)blk;
+        uint32_t i = lle__slab_index(s, blk);
+        uint64_t mask = (uint64_t)1 << (i & 63);
+        _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+        /* Allocated bit first, then the remote bit: a racing second free sees
+         * the block as not allocated once it could set the remote bit again. */
+        atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~mask,
+                              memory_order_relaxed);
+        atomic_fetch_and_explicit(w + 1, ~mask, memory_order_acq_rel);
+        *(void **)blk = s->free;
+        s->free = blk;
+        s->used--;
+        blk = next;
+    }
+}
+
+void lle__heap_collect_remote(lle__heap_t *h)
+{
+    lle__slab_t *s = atomic_exchange_explicit(&h->remote_slabs, NULL, memory_order_acquire);
+    while (s) {
+        lle__slab_t *next = atomic_load_explicit(&s->remote_next, memory_order_relaxed);
+        slab_collect(s);
+        lle__bin_t *b = &h->bins[s->pool][s->cls];
+        if (s->used == 0 && b->cur != s) bin_release(h, s);
+        else bin_refile(b, s);
+        s = next;
+    }
+}
+
+/* Release every empty slab of the heap, the bins' current ones included. */
+void lle__heap_release_empty(lle__heap_t *h)
+{
+    lle__heap_collect_remote(h);
+    for (int p = 0; p < LLE__NPOOLS; p++)
+        for (int c = 0; c < LLE__NCLASSES; c++) {
+            lle__bin_t *b = &h->bins[p][c];
+            lle__slab_t *s = b->avail;
+            while (s) {
+                lle__slab_t *next = s->next;
+                if (s->used == 0) bin_release(h, s);
+                s = next;
+            }
+        }
+}
+
+/* Extend s's free list with never-used blocks: about a page at a time, so a
+ * new slab is touched only as it is used. */
+static void slab_carve(lle__slab_t *s)
+{
+    size_t left = (size_t)(s->carve_end - s->carve) / s->bsize;
+    size_t n = LLE__PAGE / s->bsize;
+    if (n < 4) n = 4;
+    if (n > left) n = left;
+    char *p = s->carve + (n - 1) * s->bsize;
+    void *head = s->free;
+    for (size_t i = 0; i < n; i++, p -= s->bsize) {
+        *(void **)p = head;
+        head = p;
+    }
+    s->free = head;
+    s->carve += n * s->bsize;
+}
+
+static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
+{
+    s->bsize = (uint32_t)lle__class_size(cls);
+    s->recip = (uint32_t)((((uint64_t)1 << 32) + s->bsize - 1) / s->bsize);
+    s->capacity = (uint32_t)(s->bytes / s->bsize);
+    s->cls = (uint8_t)cls;
+    s->free = NULL;
+    s->carve = s->start;
+    s->carve_end = s->start + (size_t)s->capacity * s->bsize;
+    s->used = 0;
+    s->in_full = 0;
+    atomic_store_explicit(&s->owner, h, memory_order_release);
+}
+
+static inline void *slab_pop(lle__heap_t *h, lle__slab_t *s, int pool, size_t n)
+{
+    void *blk = s->free;
+    s->free = *(void **)blk;
+    s->used++;
+    uint32_t i = lle__slab_index(s, blk);
+    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
+                          memory_order_relaxed);
+    lle__counters_t *c = &h->st[pool];
+    LLE__CTR_ADD(c->allocs, 1);
+    LLE__CTR_ADD(c->requested, n);
+    LLE__CTR_ADD(c->granted, s->bsize);
+    return blk;
+}
+
+/* A block of class cls of pool `pool` for heap h, when the current slab of
+ * the bin has no free block.  NULL when the pool cannot provide a slab. */
+static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t *h, int pool,
+                                            unsigned cls, size_t n)
+{
+    lle__bin_t *b = &h->bins[pool][cls];
+    for (int round = 0; round < 2; round++) {
+        lle__slab_t *s = b->cur;
+        if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
+        if (s && s->free) return slab_pop(h, s, pool, n);
+        if (s) bin_refile(b, s);        /* exhausted: onto the full list */
+        /* Another slab of the bin with room. */
+        for (s = b->avail; s; s = s->next) {
+            if (!s->free && s->carve < s->carve_end) slab_carve(s);
+            if (s->free) {
+                b->cur = s;
+                return slab_pop(h, s, pool, n);
+            }
+        }
+        if (round == 0) lle__heap_collect_remote(h);
+    }
+    lle__slab_t *s = lle__pool_take_slab(m, pool);
+    if (!s) return NULL;
+    slab_assign(s, h, cls);
+    list_push(&b->avail, s);
+    b->cur = s;
+    slab_carve(s);
+    return slab_pop(h, s, pool, n);
+}
+
+/* ---- the hierarchy (slow path of every allocation) ---------------------- */
+
+unsigned lle__class_for(size_t n, size_t align)
+{
+    if (n == 0) n = 1;
+    if (n > lle__class_size(LLE__NCLASSES - 1)) return LLE__NCLASSES;
+    unsigned c = lle__class_of(n);
+    while (c < LLE__NCLASSES && (lle__class_size(c) & (align - 1))) c++;
+    return c;
+}
+
+/* One level: pool `pool` serves n bytes at `align` from a slab or as a large
+ * block.  NULL when the pool is full or the host failed. */
+static void *pool_level(lle_memory_manager_t *m, lle__heap_t *h, int pool, size_t n, size_t align)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    if (align < pl->cfg.alignment) align = pl->cfg.alignment;
+    if (align <= LLE__PAGE && n <= pl->small_max) {
+        unsigned c = lle__class_for(n, align);
+        if (c < pl->nclasses && h) return small_alloc_slow(m, h, pool, c, n);
+        if (c < pl->nclasses) return NULL;  /* no heap: the host is out */
+    }
+    return lle__large_alloc(m, pool, n, align);
+}
+
+static LLE__NOINLINE LLE__COLD void *alloc_fail(lle_memory_manager_t *m, int pool, size_t n,
+                                                lle_result_t code, const char *why)
+{
+    atomic_fetch_add_explicit(&m->failed_allocs, 1, memory_order_relaxed);
+    lle__report(m, code, pool, n, NULL, "allocation of %zu bytes from pool %s failed: %s", n,
+                lle_pool_type_name(pool) ? lle_pool_type_name(pool) : "?", why);
+    errno = ENOMEM;
+    return NULL;
+}
+
+/* The hierarchy from `pool` down: primary, secondary, emergency. */
+static void *alloc_hierarchy(lle_memory_manager_t *m, int pool, size_t n, size_t align)
+{
+    int st = atomic_load_explicit(&m->state, memory_order_acquire);
+    if (st == LLE_MEMORY_STATE_SHUTDOWN)
+        return alloc_fail(m, pool, n, LLE_ERROR_INVALID_STATE, "the manager is shut down");
+
+    lle__heap_t *h = lle__heap_get(m);
+    void *p = pool_level(m, h, pool, n, align);                 /* primary */
+    if (!p && pool != LLE_POOL_SECONDARY)
+        p = pool_level(m, h, LLE_POOL_SECONDARY, n, align);     /* secondary */
+    if (!p) {                                                   /* emergency */
+        p = lle__emerg_alloc(m, n, align);
+        if (p) {
+            atomic_fetch_add_explicit(&m->emergency_allocs, 1, memory_order_relaxed);
+            lle__report(m, LLE_ERROR_OUT_OF_MEMORY, pool, n, p,
+                        "pool %s and the secondary pool are exhausted: %zu bytes served from "
+                        "the emergency reserve",
+                        lle_pool_type_name(pool), n);
+        }
+    }
+    if (!p) return alloc_fail(m, pool, n, LLE_ERROR_OUT_OF_MEMORY, "every level is exhausted");
+    return p;
+}
+
+static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align)
+{
+    if (!m) return NULL;
+    if ((unsigned)pool >= LLE_POOL_COUNT)
+        return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT, "no such pool type");
+    if (align == 0 || (align & (align - 1)))
+        return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT,
+                          "alignment is not a power of two");
+    if (align < LLE__MIN_ALIGN) align = LLE__MIN_ALIGN;
+    if (n > LLE_POOL_MAX_REQUEST || align > LLE_POOL_MAX_REQUEST)
+        return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT,
+                          "request exceeds LLE_POOL_MAX_REQUEST");
+    return alloc_hierarchy(m, pool, n, align);
+}
+
+/* ---- public allocation -------------------------------------------------- */
+
+static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
+{
+    if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
+        lle__pool_t *pl = &m->pools[pool];
+        unsigned c;
+        if (lle_likely(n <= 1024)) c = pl->small_map[(n + 15) >> 4];
+        else if (n <= pl->small_max) c = pl->remap[lle__class_of(n)];
+        else goto slow;
+        lle__slab_t *s = lle__tls.h->bins[pool][c].cur;
+        if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(lle__tls.h, s, pool, n);
+    }
+slow:
+    return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+}
+
+void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
+{
+    return alloc_inline(m, (int)t, n);
+}
+
+void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n)
+{
+    size_t bytes;
+    if (__builtin_mul_overflow(k, n, &bytes)) {
+        if (m) alloc_fail(m, (int)t, SIZE_MAX, LLE_ERROR_INVALID_ARGUMENT,
+                          "calloc size overflows");
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *p = alloc_inline(m, (int)t, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
+                             size_t align)
+{
+    return alloc_generic(m, (int)t, n, align);
+}
+
+/* ---- free --------------------------------------------------------------- */
+
+static LLE__NOINLINE LLE__COLD lle_result_t free_error(lle_memory_manager_t *m, const void *p,
+                                                       lle_result_t code, int pool)
+{
+    atomic_fetch_add_explicit(code == LLE_ERROR_DOUBLE_FREE ? &m->double_frees : &m->invalid_frees,
+                              1, memory_order_relaxed);
+    lle__report(m, code, pool, 0, p,
+                code == LLE_ERROR_DOUBLE_FREE
+                    ? "free of %p: the block is already free"
+                    : "free of %p: not a block of this manager (foreign, stack or interior "
+                      "pointer); nothing was freed",
+                p);
+    return code;
+}
+
+/* Free from a thread that does not own the slab. */
+static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab_t *s, void *p,
+                                              uint32_t i)
+{
+    uint64_t mask = (uint64_t)1 << (i & 63);
+    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+    /* Claim the remote bit first; only then is the allocated bit read, so a
+     * collection by the owner (which clears allocated, then remote) cannot
+     * be missed. */
+    if (atomic_fetch_or_explicit(w + 1, mask, memory_order_acq_rel) & mask)
+        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) {
+        atomic_fetch_and_explicit(w + 1, ~mask, memory_order_relaxed);
+        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+    }
+    lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+    lle__pool_t *pl = &m->pools[s->pool];
+    atomic_fetch_add_explicit(&pl->remote_frees, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->remote_freed_bytes, s->bsize, memory_order_relaxed);
+    void *head = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
+    do {
+        *(void **)p = head;
+    } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, p, memory_order_release,
+                                                    memory_order_relaxed));
+    if (head == NULL && owner) {
+        /* First pending free of this slab: tell the owner where to look. */
+        lle__slab_t *top = atomic_load_explicit(&owner->remote_slabs, memory_order_relaxed);
+        do {
+            atomic_store_explicit(&s->remote_next, top, memory_order_relaxed);
+        } while (!atomic_compare_exchange_weak_explicit(&owner->remote_slabs, &top, s,
+                                                        memory_order_release,
+                                                        memory_order_relaxed));
+    }
+    return LLE_SUCCESS;
+}
+
+/* Local free that left the slab empty or took it off the full list. */
+static LLE__NOINLINE void free_fixup(lle__heap_t *h, lle__slab_t *s)
+{
+    lle__bin_t *b = &h->bins[s->pool][s->cls];
+    if (s->used == 0 && b->cur != s) bin_release(h, s);
+    else if (s->in_full) bin_refile(b, s);
+}
+
+static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p, lle__slab_t *s)
+{
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    if (s && s->kind == LLE__SLAB_EMERGENCY) {
+        lle_result_t r = lle__emerg_free(m, s, p);
+        return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY);
+    }
+    if (s) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+    lle_result_t r = lle__large_free(m, p);
+    return r == LLE_SUCCESS ? r : free_error(m, p, r, -1);
+}
+
+lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
+{
+    if (lle_unlikely(p == NULL)) return LLE_SUCCESS;
+    if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
+    lle__slab_t *s = lle__map_get(m, p);
+    if (lle_likely(s != NULL && s->kind == LLE__SLAB_SMALL)) {
+        uint32_t i = lle__slab_index(s, p);
+        if (lle_unlikely((char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity))
+            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+        lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
+        if (lle_likely(lle__tls.id == m->id && owner == lle__tls.h)) {
+            uint64_t mask = (uint64_t)1 << (i & 63);
+            _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+            uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
+            if (lle_unlikely(!(a & mask) ||
+                             (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
+                return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+            atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
+            *(void **)p = s->free;
+            s->free = p;
+            s->used--;
+            lle__counters_t *c = &owner->st[s->pool];
+            LLE__CTR_ADD(c->frees, 1);
+            LLE__CTR_ADD(c->freed_bytes, s->bsize);
+            if (lle_unlikely(s->in_full | (s->used == 0))) free_fixup(owner, s);
+            return LLE_SUCCESS;
+        }
+        return free_remote(m, s, p, i);
+    }
+    return free_generic(m, p, s);
+}
+
+/* ---- queries and realloc ------------------------------------------------ */
+
+typedef struct block_info {
+    lle_result_t err;     /* LLE_SUCCESS when p is a live block */
+    int          pool;
+    size_t       usable;
+    size_t       align;   /* alignment the block must keep */
+    bool         large;
+} block_info_t;
+
+static block_info_t block_info(lle_memory_manager_t *m, const void *p)
+{
+    block_info_t bi = {LLE_ERROR_INVALID_POINTER, -1, 0, LLE__MIN_ALIGN, false};
+    lle__slab_t *s = lle__map_get(m, p);
+    if (s && s->kind == LLE__SLAB_SMALL) {
+        lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
+        if (!owner) return bi;
+        uint32_t i = lle__slab_index(s, p);
+        if ((const char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity) return bi;
+        uint64_t mask = (uint64_t)1 << (i & 63);
+        if (!(atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) & mask) ||
+            (atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) & mask)) {
+            bi.err = LLE_ERROR_DOUBLE_FREE;
+            return bi;
+        }
+        bi.err = LLE_SUCCESS;
+        bi.pool = s->pool;
+        bi.usable = s->bsize;
+        size_t a = s->bsize & (~(size_t)s->bsize + 1);  /* largest power of two dividing it */
+        bi.align = a > LLE__PAGE ? LLE__PAGE : a;
+        return bi;
+    }
+    if (s && s->kind == LLE__SLAB_EMERGENCY) {
+        size_t u = lle__emerg_usable(m, s, p);
+        if (u) {
+            bi.err = LLE_SUCCESS;
+            bi.pool = LLE_POOL_SECONDARY;
+            bi.usable = u;
+            bi.align = LLE__EMERG_UNIT;
+        }
+        return bi;
+    }
+    if (s) return bi;
+    lle__large_hdr_t *hd = lle__large_find(m, p, &bi.err);
+    if (hd) {
+        bi.pool = hd->pool;
+        bi.usable = hd->size;
+        bi.align = (size_t)1 << hd->align_log2;
+        bi.large = true;
+    }
+    return bi;
+}
+
+size_t lle_pool_usable_size(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return 0;
+    block_info_t bi = block_info(m, p);
+    return bi.err == LLE_SUCCESS ? bi.usable : 0;
+}
+
+int lle_pool_owner(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return -1;
+    block_info_t bi = block_info(m, p);
+    return bi.err == LLE_SUCCESS ? bi.pool : -1;
+}
+
+void *lle_pool_realloc(lle_memory_manager_t *m, void *p, size_t n)
+{
+    if (!m) return NULL;
+    if (!p) return lle_pool_alloc(m, LLE_POOL_CUSTOM, n);
+    block_info_t bi = block_info(m, p);
+    if (bi.err != LLE_SUCCESS) {
+        free_error(m, p, bi.err, bi.pool);
+        return NULL;
+    }
+    if (n == 0) {
+        lle_pool_free(m, p);
+        return NULL;
+    }
+    if (n > LLE_POOL_MAX_REQUEST)
+        return alloc_fail(m, bi.pool, n, LLE_ERROR_INVALID_ARGUMENT,
+                          "request exceeds LLE_POOL_MAX_REQUEST");
+    /* Stay in place while the block fits and is not more than twice too big. */
+    if (n <= bi.usable && (n > bi.usable / 2 || bi.usable <= 2 * LLE__MIN_ALIGN)) return p;
+    if (bi.large && n > m->pools[bi.pool].small_max && bi.align <= LLE__MIN_ALIGN) {
+        void *q = lle__large_realloc(m, p, n);
+        if (q) return q;
+    }
+    /* A block of the secondary pool or the reserve starts again there. */
+    void *q = alloc_hierarchy(m, bi.pool, n, bi.align);
+    if (!q) return NULL;
+    memcpy(q, p, n < bi.usable ? n : bi.usable);
+    lle_pool_free(m, p);
+    return q;
+}

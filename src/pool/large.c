@@ -1,0 +1,265 @@
+/*
+ * large.c - blocks larger than a pool's slab classes, straight from the host.
+ *
+ * Layout: [host base ... | lle__large_hdr_t (32 B) | block ...].  The header
+ * sits right before the block, which is aligned to max(16, align).  Live
+ * blocks are kept in an open-addressing set keyed by block address (under
+ * m->large_lock), so a pointer is recognised without reading the memory
+ * before it.  A freed block stays in the set as a tombstone until the set is
+ * rebuilt, which is how a double free of a large block is told apart from a
+ * foreign pointer; after a rebuild an old double free reads as invalid.
+ */
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+#define LARGE_MAGIC UINT64_C(0x6c6c652d6c617267) /* "lle-larg" */
+
+static size_t slot_of(uintptr_t key, size_t cap)
+{
+    uint64_t h = (uint64_t)(key >> 4) * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+/* Index of key in the set, or the empty slot where it would go. */
+static size_t probe(const lle__large_set_t *set, uintptr_t key)
+{
+    size_t i = slot_of(key, set->cap);
+    while (set->keys[i] != 0 && (set->keys[i] & ~(uintptr_t)1) != key) i = (i + 1) & (set->cap - 1);
+    return i;
+}
+
+static bool set_rebuild(lle_memory_manager_t *m, lle__large_set_t *set)
+{
+    size_t cap = 64;
+    while (cap < 4 * (set->live + 1)) cap *= 2;
+    uintptr_t *keys = lle__host_alloc(m, cap * sizeof *keys, 16, true);
+    if (!keys) return false;
+    memset(keys, 0, cap * sizeof *keys);
+    lle__large_set_t n = {keys, cap, 0, 0};
+    for (int pass = 0; pass < 2; pass++)       /* live entries first, then tombstones */
+        for (size_t i = 0; i < set->cap; i++) {
+            uintptr_t e = set->keys[i];
+            if (!e || (int)(e & 1) != pass) continue;
+            if (pass == 1 && (n.live + n.freed + 1) * 2 > cap) break;
+            size_t j = probe(&n, e & ~(uintptr_t)1);
+            keys[j] = e;
+            if (pass == 0) n.live++;
+            else n.freed++;
+        }
+    if (set->keys) lle__host_free(m, set->keys, set->cap * sizeof *set->keys, true);
+    *set = n;
+    return true;
+}
+
+static bool set_insert(lle_memory_manager_t *m, uintptr_t key)
+{
+    lle__large_set_t *set = &m->large;
+    if (!set->keys || (set->live + set->freed + 1) * 4 > set->cap * 3)
+        if (!set_rebuild(m, set)) return false;
+    size_t i = probe(set, key);
+    if (set->keys[i] & 1) set->freed--;
+    set->keys[i] = key;
+    set->live++;
+    return true;
+}
+
+static lle__large_hdr_t *hdr_of(const void *p)
+{
+    return (lle__large_hdr_t *)((char *)(uintptr_t)p - LLE__LARGE_HDR);
+}
+
+static void account(lle_memory_manager_t *m, int pool, long sign, size_t total, size_t usable)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    if (sign > 0) {
+        atomic_fetch_add_explicit(&pl->large_bytes, total, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pl->large_in_use, usable, memory_order_relaxed);
+        atomic_fetch_add_explicit(&pl->large_live, 1, memory_order_relaxed);
+    } else {
+        atomic_fetch_sub_explicit(&pl->large_bytes, total, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
+    }
+}
+
+static void update_peak(lle__pool_t *pl)
+{
+    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
+                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    if (held > pl->peak_reserved) pl->peak_reserved = held;
+}
+
+void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    if (n == 0) n = 1;
+    size_t usable = (n + 15) & ~(size_t)15;
+    size_t space = align > LLE__LARGE_HDR ? align : LLE__LARGE_HDR;
+    size_t total = space + usable;
+    if (total < usable) return NULL;
+
+    pthread_mutex_lock(&pl->lock);
+    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
+                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    if (!lle__pool_may_grow(m)) {
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    if (held + total > pl->cfg.max_size || held + total < held) {
+        pl->limit_hits++;
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    char *base = lle__host_alloc(m, total, align, false);
+    if (!base) {
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    char *blk = base + space;
+    pthread_mutex_lock(&m->large_lock);
+    bool ok = set_insert(m, (uintptr_t)blk);
+    pthread_mutex_unlock(&m->large_lock);
+    if (!ok) {
+        lle__host_free(m, base, total, false);
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    lle__large_hdr_t *h = hdr_of(blk);
+    h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
+    h->size = usable;
+    h->total = total;
+    h->offset = (uint32_t)space;
+    h->pool = (uint16_t)pool;
+    h->align_log2 = (uint16_t)__builtin_ctzll((unsigned long long)(align < 16 ? 16 : align));
+    account(m, pool, 1, total, usable);
+    atomic_fetch_add_explicit(&pl->large_allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_requested, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_granted, usable, memory_order_relaxed);
+    update_peak(pl);
+    pthread_mutex_unlock(&pl->lock);
+    if (atomic_load_explicit(&m->emerg_needs_refill, memory_order_relaxed)) lle__emerg_refill(m);
+    return blk;
+}
+
+lle__large_hdr_t *lle__large_find(lle_memory_manager_t *m, const void *p, lle_result_t *err)
+{
+    uintptr_t key = (uintptr_t)p;
+    *err = LLE_ERROR_INVALID_POINTER;
+    if (key & 15) return NULL;
+    lle__large_hdr_t *h = NULL;
+    pthread_mutex_lock(&m->large_lock);
+    if (m->large.keys) {
+        uintptr_t e = m->large.keys[probe(&m->large, key)];
+        if (e == key) {
+            h = hdr_of(p);
+            *err = LLE_SUCCESS;
+        } else if (e == (key | 1)) {
+            *err = LLE_ERROR_DOUBLE_FREE;
+        }
+    }
+    pthread_mutex_unlock(&m->large_lock);
+    return h;
+}
+
+lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
+{
+    uintptr_t key = (uintptr_t)p;
+    if (key & 15) return LLE_ERROR_INVALID_POINTER;
+    pthread_mutex_lock(&m->large_lock);
+    lle_result_t r = LLE_ERROR_INVALID_POINTER;
+    if (m->large.keys) {
+        size_t i = probe(&m->large, key);
+        if (m->large.keys[i] == key) {
+            m->large.keys[i] |= 1;
+            m->large.live--;
+            m->large.freed++;
+            r = LLE_SUCCESS;
+        } else if (m->large.keys[i] == (key | 1)) {
+            r = LLE_ERROR_DOUBLE_FREE;
+        }
+    }
+    pthread_mutex_unlock(&m->large_lock);
+    if (r != LLE_SUCCESS) return r;
+    lle__large_hdr_t *h = hdr_of(p);
+    int pool = h->pool;
+    size_t total = h->total, usable = h->size;
+    char *base = (char *)p - h->offset;
+    account(m, pool, -1, total, usable);
+    atomic_fetch_add_explicit(&m->pools[pool].large_frees, 1, memory_order_relaxed);
+    lle__host_free(m, base, total, false);
+    return LLE_SUCCESS;
+}
+
+/* Grow or shrink a 16-aligned large block through the host's realloc.  NULL
+ * (block untouched) when the pool limit or the host says no. */
+void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
+{
+    lle__large_hdr_t *h = hdr_of(p);
+    int pool = h->pool;
+    lle__pool_t *pl = &m->pools[pool];
+    size_t usable = (n + 15) & ~(size_t)15;
+    size_t total = LLE__LARGE_HDR + usable;
+    size_t old_total = h->total, old_usable = h->size;
+    if (h->offset != LLE__LARGE_HDR) return NULL;
+
+    pthread_mutex_lock(&pl->lock);
+    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
+                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    if (total > old_total && (!lle__pool_may_grow(m) || held - old_total + total > pl->cfg.max_size)) {
+        if (lle__pool_may_grow(m)) pl->limit_hits++;
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    /* Reserve the new key's slot and retire the old address before the host
+     * frees it (another thread may get it back at once); undone on failure. */
+    pthread_mutex_lock(&m->large_lock);
+    bool room = m->large.keys && (m->large.live + m->large.freed + 2) * 4 <= m->large.cap * 3;
+    if (!room) room = set_rebuild(m, &m->large);
+    if (room) {
+        size_t i = probe(&m->large, (uintptr_t)p);
+        m->large.keys[i] |= 1;
+        m->large.live--;
+        m->large.freed++;
+    }
+    pthread_mutex_unlock(&m->large_lock);
+    if (!room) {
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    char *base = (char *)p - LLE__LARGE_HDR;
+    char *nb = lle__host_realloc(m, base, old_total, total);
+    char *blk = nb ? nb + LLE__LARGE_HDR : (char *)p;
+    pthread_mutex_lock(&m->large_lock);
+    set_insert(m, (uintptr_t)blk);         /* cannot fail: room was reserved */
+    pthread_mutex_unlock(&m->large_lock);
+    if (!nb) {
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    h = hdr_of(blk);
+    h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
+    h->size = usable;
+    h->total = total;
+    account(m, pool, -1, old_total, old_usable);
+    account(m, pool, 1, total, usable);
+    update_peak(pl);
+    pthread_mutex_unlock(&pl->lock);
+    return blk;
+}
+
+void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *bytes)
+{
+    lle__large_set_t *set = &m->large;
+    for (size_t i = 0; set->keys && i < set->cap; i++) {
+        uintptr_t e = set->keys[i];
+        if (!e || (e & 1)) continue;
+        lle__large_hdr_t *h = hdr_of((void *)e);
+        *blocks += 1;
+        *bytes += h->size;
+        account(m, h->pool, -1, h->total, h->size);
+        lle__host_free(m, (char *)e - h->offset, h->total, false);
+    }
+    if (set->keys) lle__host_free(m, set->keys, set->cap * sizeof *set->keys, true);
+    memset(set, 0, sizeof *set);
+}

@@ -1,0 +1,415 @@
+/*
+ * pool.c - typed pools: the slabs no heap holds, growth and shrinking, the
+ * resize history, trimming and the final release.
+ *
+ * A pool's size is the bytes of slabs it holds from the host (assigned to a
+ * heap bin or empty).  It grows when a bin needs a slab and the pool has no
+ * empty one: by one slab, or - when its utilisation (live bytes / held bytes)
+ * is at or above grow_threshold - by growth_factor, never past max_size.  It
+ * shrinks when a slab comes back empty and utilisation is below
+ * shrink_threshold: empty slabs go back to the host down to initial_size.
+ * Every change is recorded in the pool's history ring and told to the
+ * resize listeners (after the pool lock is released).
+ */
+#include <string.h>
+
+#include "pool/pool_internal.h"
+
+static size_t bitmap_words(size_t slab_bytes)
+{
+    size_t blocks = slab_bytes / LLE__MIN_ALIGN;
+    return 2 * ((blocks + 63) / 64);
+}
+
+static size_t slab_header_bytes(size_t slab_bytes)
+{
+    return sizeof(lle__slab_t) + bitmap_words(slab_bytes) * sizeof(uint64_t);
+}
+
+/* A new slab for pool `pool`, registered in the page map. */
+static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
+{
+    char *mem = lle__host_alloc(m, bytes, LLE__GRANULE, false);
+    if (!mem) return NULL;
+    size_t hb = slab_header_bytes(bytes);
+    lle__slab_t *s = lle__host_alloc(m, hb, 64, true);
+    if (!s) {
+        lle__host_free(m, mem, bytes, false);
+        return NULL;
+    }
+    memset(s, 0, hb);
+    s->start = mem;
+    s->bytes = bytes;
+    s->words = bitmap_words(bytes);
+    s->pool = (uint8_t)pool;
+    s->kind = (uint8_t)kind;
+    atomic_init(&s->owner, NULL);
+    atomic_init(&s->thread_free, NULL);
+    atomic_init(&s->remote_next, NULL);
+    if (!lle__map_set(m, mem, bytes, s)) {
+        lle__host_free(m, s, hb, true);
+        lle__host_free(m, mem, bytes, false);
+        return NULL;
+    }
+    return s;
+}
+
+void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
+{
+    lle__map_set(m, s->start, s->bytes, NULL);
+    lle__host_free(m, s->start, s->bytes, false);
+    lle__host_free(m, s, slab_header_bytes(s->bytes), true);
+}
+
+LLE__HIDDEN lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind);
+lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
+{
+    return slab_new(m, pool, bytes, kind);
+}
+
+bool lle__pool_may_grow(const lle_memory_manager_t *m)
+{
+    int st = atomic_load_explicit(&m->state, memory_order_acquire);
+    return st != LLE_MEMORY_STATE_LOW_MEMORY && st != LLE_MEMORY_STATE_ERROR &&
+           st != LLE_MEMORY_STATE_SHUTDOWN;
+}
+
+static size_t pool_slab_bytes(const lle__pool_t *pl)
+{
+    return pl->slab_count * pl->slab_size;
+}
+
+static size_t pool_held(const lle__pool_t *pl)
+{
+    return pool_slab_bytes(pl) + atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+}
+
+static void publish_slab_bytes(lle__pool_t *pl)
+{
+    size_t held = pool_held(pl);
+    atomic_store_explicit(&pl->slab_bytes_atomic, pool_slab_bytes(pl), memory_order_relaxed);
+    if (held > pl->peak_reserved) pl->peak_reserved = held;
+}
+
+size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    uint64_t granted = 0, freed = 0;
+    pthread_mutex_lock(&m->heaps_lock);
+    for (lle__heap_t *h = m->heaps; h; h = h->next_all) {
+        granted += atomic_load_explicit(&h->st[pool].granted, memory_order_relaxed);
+        freed += atomic_load_explicit(&h->st[pool].freed_bytes, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&m->heaps_lock);
+    freed += atomic_load_explicit(&pl->remote_freed_bytes, memory_order_relaxed);
+    size_t small = granted > freed ? (size_t)(granted - freed) : 0;
+    return small + atomic_load_explicit(&pl->large_in_use, memory_order_relaxed);
+}
+
+/* Append an event to the pool's ring (lock held). */
+static void record(lle_memory_manager_t *m, int pool, size_t old_size, size_t new_size,
+                   lle_resize_reason_t why, lle_resize_event_t *out)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    lle_resize_event_t ev = {pool, old_size, new_size, why, lle__now_ns()};
+    if (pl->history_cap) {
+        pl->history[pl->history_next] = ev;
+        pl->history_next = (pl->history_next + 1) % pl->history_cap;
+        if (pl->history_len < pl->history_cap) pl->history_len++;
+    }
+    if (new_size > old_size) pl->grow_count++;
+    else pl->shrink_count++;
+    *out = ev;
+}
+
+void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev, size_t n)
+{
+    lle_resize_fn fns[LLE__MAX_LISTENERS];
+    void *users[LLE__MAX_LISTENERS];
+    size_t k = 0;
+    pthread_mutex_lock(&m->listen_lock);
+    for (size_t i = 0; i < LLE__MAX_LISTENERS; i++)
+        if (m->listen_fn[i]) {
+            fns[k] = m->listen_fn[i];
+            users[k++] = m->listen_user[i];
+        }
+    pthread_mutex_unlock(&m->listen_lock);
+    for (size_t e = 0; e < n; e++)
+        for (size_t i = 0; i < k; i++) fns[i](users[i], &ev[e]);
+}
+
+lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    lle_resize_event_t ev;
+    lle__slab_t *got = NULL;
+    bool grew = false;
+
+    pthread_mutex_lock(&pl->lock);
+    if (pl->empty) {
+        got = pl->empty;
+        pl->empty = got->next;
+        got->next = NULL;
+        pl->empty_count--;
+        pthread_mutex_unlock(&pl->lock);
+        return got;
+    }
+    if (!lle__pool_may_grow(m)) {
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    size_t held = pool_held(pl);
+    if (held + pl->slab_size > pl->cfg.max_size || held + pl->slab_size < held) {
+        pl->limit_hits++;
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
+    size_t want = 1;
+    lle_resize_reason_t why = LLE_RESIZE_GROW_DEMAND;
+    if (held > 0) {
+        size_t live = lle__pool_live_bytes(m, pool);
+        if ((double)live >= pl->cfg.grow_threshold * (double)held) {
+            double target = (double)held * pl->cfg.growth_factor;
+            if (target > (double)pl->cfg.max_size) target = (double)pl->cfg.max_size;
+            size_t extra = (size_t)((target - (double)held) / (double)pl->slab_size);
+            if (extra > 1) want = extra;
+            why = LLE_RESIZE_GROW_FACTOR;
+        }
+    }
+    size_t before = pool_slab_bytes(pl);
+    for (size_t i = 0; i < want; i++) {
+        lle__slab_t *s = slab_new(m, pool, pl->slab_size, LLE__SLAB_SMALL);
+        if (!s) break;
+        pl->slab_count++;
+        if (!got) got = s;
+        else {
+            s->next = pl->empty;
+            pl->empty = s;
+            pl->empty_count++;
+        }
+    }
+    if (got) {
+        publish_slab_bytes(pl);
+        record(m, pool, before, pool_slab_bytes(pl), why, &ev);
+        grew = true;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    if (grew) {
+        lle__notify_resize(m, &ev, 1);
+        if (atomic_load_explicit(&m->emerg_needs_refill, memory_order_relaxed))
+            lle__emerg_refill(m);
+    }
+    return got;
+}
+
+/* Release empty slabs (lock held) until the pool is down to `floor` bytes of
+ * slabs or has no empty slab left.  Returns the bytes released. */
+static size_t release_empty(lle_memory_manager_t *m, lle__pool_t *pl, size_t floor)
+{
+    size_t released = 0;
+    while (pl->empty && pool_slab_bytes(pl) > floor) {
+        lle__slab_t *s = pl->empty;
+        pl->empty = s->next;
+        pl->empty_count--;
+        pl->slab_count--;
+        released += s->bytes;
+        lle__slab_destroy(m, s);
+    }
+    if (released) publish_slab_bytes(pl);
+    return released;
+}
+
+void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s)
+{
+    int pool = s->pool;
+    lle__pool_t *pl = &m->pools[pool];
+    lle_resize_event_t ev;
+    bool shrank = false;
+
+    atomic_store_explicit(&s->owner, NULL, memory_order_release);
+    s->free = NULL;
+    s->carve = s->carve_end = s->start;
+    s->next = s->prev = NULL;
+    pthread_mutex_lock(&pl->lock);
+    s->next = pl->empty;
+    pl->empty = s;
+    pl->empty_count++;
+    size_t held = pool_held(pl);
+    size_t live = lle__pool_live_bytes(m, pool);
+    if (held > pl->cfg.initial_size && (double)live < pl->cfg.shrink_threshold * (double)held) {
+        size_t before = pool_slab_bytes(pl);
+        if (release_empty(m, pl, pl->cfg.initial_size)) {
+            record(m, pool, before, pool_slab_bytes(pl), LLE_RESIZE_SHRINK, &ev);
+            shrank = true;
+        }
+    }
+    pthread_mutex_unlock(&pl->lock);
+    if (shrank) lle__notify_resize(m, &ev, 1);
+}
+
+/* Release the empty slabs of the calling thread's heap and of parked heaps,
+ * then each pool's empty slabs (down to initial_size when to_initial_only). */
+size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only)
+{
+    if (lle__tls.id == m->id && lle__tls.h) lle__heap_release_empty(lle__tls.h);
+    /* Parked heaps: claim each one (so no thread adopts it meanwhile). */
+    for (;;) {
+        pthread_mutex_lock(&m->heaps_lock);
+        lle__heap_t *h = m->parked;
+        lle__heap_t *prev = NULL;
+        while (h && atomic_load_explicit(&h->parked, memory_order_relaxed) == 2) {
+            prev = h;
+            h = h->next_parked;
+        }
+        if (h) {
+            if (prev) prev->next_parked = h->next_parked;
+            else m->parked = h->next_parked;
+            atomic_store_explicit(&h->parked, 2, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&m->heaps_lock);
+        if (!h) break;
+        lle__heap_release_empty(h);
+        pthread_mutex_lock(&m->heaps_lock);
+        h->next_parked = m->parked;
+        m->parked = h;
+        pthread_mutex_unlock(&m->heaps_lock);
+    }
+    /* Put the trimmed parked heaps back in their plain parked state. */
+    pthread_mutex_lock(&m->heaps_lock);
+    for (lle__heap_t *h = m->parked; h; h = h->next_parked)
+        atomic_store_explicit(&h->parked, 1, memory_order_relaxed);
+    pthread_mutex_unlock(&m->heaps_lock);
+
+    size_t total = 0;
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle__pool_t *pl = &m->pools[p];
+        lle_resize_event_t ev;
+        size_t got;
+        pthread_mutex_lock(&pl->lock);
+        size_t before = pool_slab_bytes(pl);
+        got = release_empty(m, pl, to_initial_only ? pl->cfg.initial_size : 0);
+        if (got) record(m, p, before, pool_slab_bytes(pl), LLE_RESIZE_TRIM, &ev);
+        pthread_mutex_unlock(&pl->lock);
+        if (got) lle__notify_resize(m, &ev, 1);
+        total += got;
+    }
+    return total;
+}
+
+static void build_class_tables(lle__pool_t *pl)
+{
+    size_t align = pl->cfg.alignment;
+    unsigned nc = 0;
+    while (nc < LLE__NCLASSES && lle__class_size(nc) <= pl->slab_size / 8) nc++;
+    pl->nclasses = nc;
+    for (unsigned c = 0; c < LLE__NCLASSES; c++) {
+        unsigned r = c;
+        while (r < LLE__NCLASSES && (lle__class_size(r) & (align - 1))) r++;
+        pl->remap[c] = (uint8_t)(r < LLE__NCLASSES ? r : LLE__NCLASSES - 1);
+    }
+    /* The largest request served from slabs: the largest class below nc that
+     * honours the alignment. */
+    pl->small_max = 0;
+    for (unsigned c = 0; c < nc; c++)
+        if ((lle__class_size(c) & (align - 1)) == 0) pl->small_max = lle__class_size(c);
+    for (unsigned i = 0; i < LLE__SMALL_TABLE; i++) {
+        size_t n = i == 0 ? 1 : (size_t)i * 16;
+        pl->small_map[i] = pl->remap[lle__class_of(n)];
+    }
+}
+
+lle_result_t lle__pools_init(lle_memory_manager_t *m)
+{
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle__pool_t *pl = &m->pools[p];
+        pl->cfg = m->cfg.pools[p];
+        pl->slab_size = pl->cfg.block_size;
+        build_class_tables(pl);
+        pthread_mutex_init(&pl->lock, NULL);
+        pl->history_cap = m->cfg.resize_history;
+        if (pl->history_cap) {
+            pl->history = lle__host_alloc(m, pl->history_cap * sizeof(lle_resize_event_t), 16,
+                                          true);
+            if (!pl->history) return LLE_ERROR_OUT_OF_MEMORY;
+        }
+    }
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle__pool_t *pl = &m->pools[p];
+        size_t want = (pl->cfg.initial_size + pl->slab_size - 1) / pl->slab_size;
+        if (!want) continue;
+        lle_resize_event_t ev;
+        pthread_mutex_lock(&pl->lock);
+        for (size_t i = 0; i < want; i++) {
+            lle__slab_t *s = slab_new(m, p, pl->slab_size, LLE__SLAB_SMALL);
+            if (!s) {
+                pthread_mutex_unlock(&pl->lock);
+                return LLE_ERROR_OUT_OF_MEMORY;
+            }
+            s->next = pl->empty;
+            pl->empty = s;
+            pl->empty_count++;
+            pl->slab_count++;
+        }
+        publish_slab_bytes(pl);
+        record(m, p, 0, pool_slab_bytes(pl), LLE_RESIZE_INITIAL, &ev);
+        pthread_mutex_unlock(&pl->lock);
+    }
+    return LLE_SUCCESS;
+}
+
+/* Live blocks of a slab: allocated and not pending a remote free. */
+static size_t slab_live(const lle__slab_t *s)
+{
+    size_t n = 0;
+    for (size_t w = 0; w < s->words; w += 2)
+        n += (size_t)__builtin_popcountll(atomic_load_explicit(&s->bits[w], memory_order_relaxed) &
+                                          ~atomic_load_explicit(&s->bits[w + 1],
+                                                                memory_order_relaxed));
+    return n;
+}
+
+static void release_list(lle_memory_manager_t *m, lle__slab_t *s, size_t *blocks, size_t *bytes)
+{
+    while (s) {
+        lle__slab_t *next = s->next;
+        size_t live = slab_live(s);
+        *blocks += live;
+        *bytes += live * s->bsize;
+        m->pools[s->pool].slab_count--;
+        lle__slab_destroy(m, s);
+        s = next;
+    }
+}
+
+/* Shutdown: free every slab, large block, heap and the reserve; count what
+ * was still live.  No other thread may use m. */
+void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_blocks, size_t *leaked_bytes)
+{
+    size_t blocks = 0, bytes = 0;
+    lle__heap_t *h = m->heaps;
+    while (h) {
+        lle__heap_t *next = h->next_all;
+        for (int p = 0; p < LLE__NPOOLS; p++)
+            for (int c = 0; c < LLE__NCLASSES; c++) {
+                release_list(m, h->bins[p][c].avail, &blocks, &bytes);
+                release_list(m, h->bins[p][c].full, &blocks, &bytes);
+            }
+        lle__host_free(m, h, sizeof *h, true);
+        h = next;
+    }
+    m->heaps = m->parked = NULL;
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle__pool_t *pl = &m->pools[p];
+        lle_resize_event_t ev;
+        size_t before = pool_slab_bytes(pl);
+        release_list(m, pl->empty, &blocks, &bytes);
+        pl->empty = NULL;
+        pl->empty_count = 0;
+        publish_slab_bytes(pl);
+        if (before) record(m, p, before, 0, LLE_RESIZE_RELEASE, &ev);
+    }
+    lle__large_release_all(m, &blocks, &bytes);
+    lle__emerg_release_all(m, &blocks, &bytes);
+    if (leaked_blocks) *leaked_blocks = blocks;
+    if (leaked_bytes) *leaked_bytes = bytes;
+}
