@@ -47,7 +47,9 @@ LLE_MALLOC_ATTR void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory
                                              size_t n, size_t align);
 
 /*
- * Resize a block, keeping its pool and alignment.  p NULL: like alloc from
+ * Resize a block, keeping its pool and the pool's alignment (a block from
+ * lle_pool_alloc_aligned keeps a larger alignment only while it stays in
+ * place, or when it is a large block).  p NULL: like alloc from
  * LLE_POOL_CUSTOM.  n == 0: frees p and returns NULL.  When p is not a live
  * block (foreign or already free) returns NULL, reports the error, and
  * touches nothing.  When no memory is available returns NULL and p is still

@@ -493,8 +493,7 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         bi.err = LLE_SUCCESS;
         bi.pool = s->pool;
         bi.usable = s->bsize;
-        size_t a = s->bsize & (~(size_t)s->bsize + 1);  /* largest power of two dividing it */
-        bi.align = a > LLE__PAGE ? LLE__PAGE : a;
+        bi.align = m->pools[s->pool].cfg.alignment;
         return bi;
     }
     if (s && s->kind == LLE__SLAB_EMERGENCY) {

@@ -1,0 +1,306 @@
+/*
+ * test_alloc.c - allocation, free, realloc, sizes, alignment and every bad
+ * input of the allocation API, with the documented result of each.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "test_util.h"
+
+static const lle_memory_pool_type_t all_pools[] = {
+    LLE_POOL_BUFFER, LLE_POOL_EVENT, LLE_POOL_STRING, LLE_POOL_TEMP,
+    LLE_POOL_HISTORY, LLE_POOL_SYNTAX, LLE_POOL_COMPLETION, LLE_POOL_CUSTOM,
+};
+
+static void every_pool_every_size(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 48, 100, 128, 129, 1000, 1024, 1025,
+                                   4096, 8192, 8193, 32768, 65536, 100000, 1 << 20};
+    void *ptrs[8][sizeof sizes / sizeof sizes[0]];
+    for (size_t p = 0; p < 8; p++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            void *q = lle_pool_alloc(m, all_pools[p], sizes[i]);
+            assert_non_null(q);
+            assert_int_equal((uintptr_t)q % 16, 0);
+            assert_true(lle_pool_usable_size(m, q) >= (sizes[i] ? sizes[i] : 1));
+            assert_int_equal(lle_pool_owner(m, q), (int)all_pools[p]);
+            memset(q, (int)(p * 31 + i), sizes[i]);
+            ptrs[p][i] = q;
+        }
+    /* Nothing overlaps: every block still holds its own pattern. */
+    for (size_t p = 0; p < 8; p++)
+        for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+            unsigned char *c = ptrs[p][i];
+            for (size_t k = 0; k < sizes[i]; k += 97) assert_int_equal(c[k], (unsigned char)(p * 31 + i));
+            assert_int_equal(lle_pool_free(m, ptrs[p][i]), LLE_SUCCESS);
+        }
+    lle_memory_stats_t st;
+    assert_int_equal(lle_memory_get_stats(m, &st), LLE_SUCCESS);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(st.total.in_use_bytes, 0);
+    assert_int_equal(st.total.alloc_count, 8 * (sizeof sizes / sizeof sizes[0]));
+    assert_int_equal(st.total.free_count, st.total.alloc_count);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* Size classes: the waste of a class is under 12.5% of the block above 128 B
+ * and under one 16-byte unit below; checked for every request size that is
+ * served from slabs (a 512 KiB-slab pool serves up to 64 KiB). */
+static void size_class_waste_bound(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.pools[LLE_POOL_BUFFER].block_size = 512 * 1024;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    size_t prev = 0;
+    for (size_t n = 1; n <= 65536; n++) {
+        void *q = lle_pool_alloc(m, LLE_POOL_BUFFER, n);
+        assert_non_null(q);
+        size_t u = lle_pool_usable_size(m, q);
+        assert_true(u >= n);
+        assert_true(u >= prev); /* classes grow with the request */
+        if (u > 128) assert_true((u - n) * 8 <= u);
+        else assert_true(u - n < 16);
+        prev = u;
+        assert_int_equal(lle_pool_free(m, q), LLE_SUCCESS);
+    }
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void aligned_allocations(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_manager_t *m = test_manager(&log);
+    for (size_t a = 1; a <= 65536; a *= 2)
+        for (size_t n = 1; n <= 20000; n = n * 3 + 1) {
+            void *q = lle_pool_alloc_aligned(m, LLE_POOL_TEMP, n, a);
+            assert_non_null(q);
+            assert_int_equal((uintptr_t)q % (a < 16 ? 16 : a), 0);
+            memset(q, 0xab, n);
+            assert_true(lle_pool_usable_size(m, q) >= n);
+            assert_int_equal(lle_pool_free(m, q), LLE_SUCCESS);
+        }
+    /* Not a power of two: NULL and an INVALID_ARGUMENT report. */
+    assert_null(lle_pool_alloc_aligned(m, LLE_POOL_TEMP, 10, 3));
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_ARGUMENT);
+    assert_null(lle_pool_alloc_aligned(m, LLE_POOL_TEMP, 10, 0));
+    assert_null(lle_pool_alloc_aligned(m, LLE_POOL_TEMP, 10, 48));
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* A pool configured with a larger alignment keeps it for every block. */
+static void pool_alignment_config(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.pools[LLE_POOL_SYNTAX].alignment = 256;
+    cfg.pools[LLE_POOL_EVENT].alignment = 4096;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    for (size_t n = 1; n < 70000; n += 777) {
+        void *a = lle_pool_alloc(m, LLE_POOL_SYNTAX, n);
+        void *b = lle_pool_alloc(m, LLE_POOL_EVENT, n);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal((uintptr_t)a % 256, 0);
+        assert_int_equal((uintptr_t)b % 4096, 0);
+        void *c = lle_pool_realloc(m, a, n * 2 + 1);
+        assert_non_null(c);
+        assert_int_equal((uintptr_t)c % 256, 0);
+        assert_int_equal(lle_pool_free(m, c), LLE_SUCCESS);
+        assert_int_equal(lle_pool_free(m, b), LLE_SUCCESS);
+    }
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void calloc_zeroes_and_overflow(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_manager_t *m = test_manager(&log);
+    /* Dirty a block, free it, and get it back through calloc. */
+    unsigned char *d = lle_pool_alloc(m, LLE_POOL_STRING, 200);
+    memset(d, 0xff, 200);
+    assert_int_equal(lle_pool_free(m, d), LLE_SUCCESS);
+    unsigned char *z = lle_pool_calloc(m, LLE_POOL_STRING, 10, 20);
+    assert_ptr_equal(z, d); /* the same block comes back first */
+    for (int i = 0; i < 200; i++) assert_int_equal(z[i], 0);
+    assert_int_equal(lle_pool_free(m, z), LLE_SUCCESS);
+    errno = 0;
+    assert_null(lle_pool_calloc(m, LLE_POOL_STRING, SIZE_MAX / 2, 3));
+    assert_int_equal(errno, ENOMEM);
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_ARGUMENT);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.failed_allocations, 1);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void realloc_semantics(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_manager_t *m = test_manager(&log);
+    /* NULL pointer: an allocation from CUSTOM. */
+    char *p = lle_pool_realloc(m, NULL, 40);
+    assert_non_null(p);
+    assert_int_equal(lle_pool_owner(m, p), LLE_POOL_CUSTOM);
+    for (int i = 0; i < 40; i++) p[i] = (char)i;
+    /* Growth through small classes to large blocks and back, keeping data
+     * and the pool. */
+    size_t sizes[] = {41, 300, 5000, 9000, 70000, 300000, 1000, 30};
+    size_t have = 40;
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        char *q = lle_pool_realloc(m, p, sizes[k]);
+        assert_non_null(q);
+        assert_int_equal(lle_pool_owner(m, q), LLE_POOL_CUSTOM);
+        size_t keep = have < sizes[k] ? have : sizes[k];
+        for (size_t i = 0; i < keep; i++) assert_int_equal(q[i], (char)i);
+        for (size_t i = keep; i < sizes[k]; i++) q[i] = (char)i;
+        have = sizes[k];
+        p = q;
+    }
+    /* Within the class: same pointer. */
+    char *same = lle_pool_realloc(m, p, 31);
+    assert_ptr_equal(same, p);
+    /* Size 0 frees and returns NULL. */
+    assert_null(lle_pool_realloc(m, p, 0));
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.total.live_blocks, 0);
+    /* Realloc of a freed pointer: NULL, DOUBLE_FREE reported, nothing changed. */
+    log.count = 0;
+    assert_null(lle_pool_realloc(m, p, 100));
+    assert_int_equal(log.count, 1);
+    assert_int_equal(log.last_code, LLE_ERROR_DOUBLE_FREE);
+    /* Realloc of a stack pointer. */
+    int x;
+    assert_null(lle_pool_realloc(m, &x, 100));
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_POINTER);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void bad_frees(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_manager_t *m = test_manager(&log);
+    lle_memory_manager_t *other = test_manager(NULL);
+
+    /* NULL pointer: success, nothing done.  NULL manager: error. */
+    assert_int_equal(lle_pool_free(m, NULL), LLE_SUCCESS);
+    char *p = lle_pool_alloc(m, LLE_POOL_EVENT, 64);
+    assert_int_equal(lle_pool_free(NULL, p), LLE_ERROR_NULL_PARAMETER);
+
+    int on_stack;
+    assert_int_equal(lle_pool_free(m, &on_stack), LLE_ERROR_INVALID_POINTER);
+    char *heap = malloc(32);
+    assert_int_equal(lle_pool_free(m, heap), LLE_ERROR_INVALID_POINTER);
+    free(heap); /* the library did not free it: this would double free otherwise */
+    assert_int_equal(lle_pool_free(m, p + 1), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(lle_pool_free(m, p + 16), LLE_ERROR_INVALID_POINTER);
+    /* Another manager's block. */
+    char *q = lle_pool_alloc(other, LLE_POOL_EVENT, 64);
+    assert_int_equal(lle_pool_free(m, q), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(lle_pool_free(other, q), LLE_SUCCESS);
+    /* Large blocks: interior and double. */
+    char *big = lle_pool_alloc(m, LLE_POOL_EVENT, 100000);
+    assert_int_equal(lle_pool_free(m, big + 64), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(lle_pool_free(m, big), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, big), LLE_ERROR_DOUBLE_FREE);
+    /* The block is intact after all that, and frees once. */
+    memset(p, 7, 64);
+    assert_int_equal(lle_pool_free(m, p), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, p), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(lle_pool_free(m, p), LLE_ERROR_DOUBLE_FREE); /* and a third time */
+    assert_int_equal(log.last_code, LLE_ERROR_DOUBLE_FREE);
+
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.double_frees, 3);
+    assert_int_equal(st.invalid_frees, 6);
+    assert_int_equal(st.total.live_blocks, 0);
+    /* The pool still hands out distinct blocks. */
+    void *a = lle_pool_alloc(m, LLE_POOL_EVENT, 64), *b = lle_pool_alloc(m, LLE_POOL_EVENT, 64);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(lle_pool_free(m, a), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, b), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(other), LLE_SUCCESS);
+}
+
+static void bad_allocations(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_manager_t *m = test_manager(&log);
+    assert_null(lle_pool_alloc(NULL, LLE_POOL_TEMP, 10));
+    assert_null(lle_pool_alloc(m, (lle_memory_pool_type_t)LLE_POOL_COUNT, 10));
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_ARGUMENT);
+    assert_null(lle_pool_alloc(m, (lle_memory_pool_type_t)-1, 10));
+    errno = 0;
+    assert_null(lle_pool_alloc(m, LLE_POOL_TEMP, SIZE_MAX));
+    assert_int_equal(errno, ENOMEM);
+    assert_null(lle_pool_alloc(m, LLE_POOL_TEMP, LLE_POOL_MAX_REQUEST + 1));
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_ARGUMENT);
+    /* Size 0: a unique freeable block. */
+    void *a = lle_pool_alloc(m, LLE_POOL_TEMP, 0), *b = lle_pool_alloc(m, LLE_POOL_TEMP, 0);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(lle_pool_free(m, a), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, b), LLE_SUCCESS);
+    assert_int_equal(lle_pool_usable_size(m, a), 0); /* freed */
+    assert_int_equal(lle_pool_usable_size(NULL, a), 0);
+    assert_int_equal(lle_pool_owner(m, a), -1);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.failed_allocations, 4);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(NULL), LLE_ERROR_NULL_PARAMETER);
+}
+
+/* Blocks never move: a block's address and contents survive heavy traffic
+ * around it, including pool growth and shrinking. */
+static void blocks_never_move(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    char *anchor = lle_pool_alloc(m, LLE_POOL_STRING, 100);
+    memset(anchor, 'A', 100);
+    void *many[5000];
+    for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < 5000; i++) many[i] = lle_pool_alloc(m, LLE_POOL_STRING, 16 + (size_t)(i % 300));
+        for (int i = 0; i < 5000; i++) assert_int_equal(lle_pool_free(m, many[i]), LLE_SUCCESS);
+        size_t rel;
+        assert_int_equal(lle_memory_trim(m, &rel), LLE_SUCCESS);
+    }
+    for (int i = 0; i < 100; i++) assert_int_equal(anchor[i], 'A');
+    assert_int_equal(lle_pool_usable_size(m, anchor), 112);
+    assert_int_equal(lle_pool_free(m, anchor), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_pool_every_size),
+        cmocka_unit_test(size_class_waste_bound),
+        cmocka_unit_test(aligned_allocations),
+        cmocka_unit_test(pool_alignment_config),
+        cmocka_unit_test(calloc_zeroes_and_overflow),
+        cmocka_unit_test(realloc_semantics),
+        cmocka_unit_test(bad_frees),
+        cmocka_unit_test(bad_allocations),
+        cmocka_unit_test(blocks_never_move),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,172 @@
+/*
+ * test_resize.c - dynamic pool resizing (spec 5.1): growth by the growth
+ * factor up to the maximum, shrinking below the threshold, the history and
+ * the listeners.
+ */
+#include "test_util.h"
+
+typedef struct heard {
+    int                n;
+    lle_resize_event_t ev[64];
+} heard_t;
+
+static void listen(void *user, const lle_resize_event_t *ev)
+{
+    heard_t *h = user;
+    if (h->n < 64) h->ev[h->n] = *ev;
+    h->n++;
+}
+
+#define KB ((size_t)1024)
+
+static void grow_by_factor_then_shrink(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    lle_pool_config_t *pc = &cfg.pools[LLE_POOL_STRING];
+    pc->initial_size = 64 * KB;
+    pc->max_size = 1024 * KB;
+    pc->growth_factor = 2.0;
+    pc->grow_threshold = 0.75;
+    pc->shrink_threshold = 0.25;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    heard_t heard = {0};
+    assert_int_equal(lle_memory_add_resize_listener(m, listen, &heard), LLE_SUCCESS);
+
+    /* 48-byte blocks: 1365 to a 64 KiB slab; 1 MiB holds 16 slabs. */
+    enum { PER = 65536 / 48, N = 16 * PER };
+    void **p = malloc(sizeof(void *) * N);
+    for (int i = 0; i < N; i++) {
+        p[i] = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+        assert_int_equal(lle_pool_owner(m, p[i]), LLE_POOL_STRING);
+    }
+    /* One more: the pool is at its maximum, the secondary pool serves. */
+    void *extra = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+    assert_int_equal(lle_pool_owner(m, extra), LLE_POOL_SECONDARY);
+
+    lle_resize_event_t ev[64];
+    size_t n;
+    assert_int_equal(lle_pool_resize_history(m, LLE_POOL_STRING, ev, 64, &n), LLE_SUCCESS);
+    static const size_t sizes[][2] = {{0, 64}, {64, 128}, {128, 256}, {256, 512}, {512, 1024}};
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ev[i].pool, LLE_POOL_STRING);
+        assert_int_equal(ev[i].old_size, sizes[i][0] * KB);
+        assert_int_equal(ev[i].new_size, sizes[i][1] * KB);
+        assert_int_equal(ev[i].reason, i == 0 ? LLE_RESIZE_INITIAL : LLE_RESIZE_GROW_FACTOR);
+        if (i) assert_true(ev[i].time_ns >= ev[i - 1].time_ns);
+    }
+    /* The listener heard the four growths (creation came before it). */
+    int grows = 0;
+    for (int i = 0; i < heard.n; i++)
+        if (heard.ev[i].pool == LLE_POOL_STRING) {
+            assert_int_equal(heard.ev[i].new_size, sizes[grows + 1][1] * KB);
+            grows++;
+        }
+    assert_int_equal(grows, 4);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_STRING].grow_count, 5);
+    assert_int_equal(st.pools[LLE_POOL_STRING].slab_bytes, 1024 * KB);
+    assert_int_equal(st.pools[LLE_POOL_STRING].peak_reserved, 1024 * KB);
+    assert_true(st.pools[LLE_POOL_STRING].limit_hits >= 1);
+
+    /* Free everything: below 25% utilisation the empty slabs go back, down
+     * to the initial size; the slab the thread allocates from stays. */
+    heard.n = 0;
+    for (int i = 0; i < N; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, extra), LLE_SUCCESS);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_STRING].slab_bytes, 64 * KB);
+    assert_true(st.pools[LLE_POOL_STRING].shrink_count >= 1);
+    assert_true(heard.n >= 1);
+    for (int i = 0; i < heard.n && i < 64; i++)
+        if (heard.ev[i].pool == LLE_POOL_STRING) {
+            assert_int_equal(heard.ev[i].reason, LLE_RESIZE_SHRINK);
+            assert_true(heard.ev[i].new_size < heard.ev[i].old_size);
+        }
+    /* Shrinking waited for the threshold: no shrink while above 25%. */
+    assert_int_equal(lle_pool_resize_history(m, LLE_POOL_STRING, ev, 64, &n), LLE_SUCCESS);
+    assert_int_equal(ev[5].reason, LLE_RESIZE_SHRINK);
+
+    /* A removed listener hears nothing more. */
+    assert_int_equal(lle_memory_remove_resize_listener(m, listen, &heard), LLE_SUCCESS);
+    assert_int_equal(lle_memory_remove_resize_listener(m, listen, &heard), LLE_ERROR_INVALID_ARGUMENT);
+    heard.n = 0;
+    for (int i = 0; i < N; i++) p[i] = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+    for (int i = 0; i < N; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    assert_int_equal(heard.n, 0);
+    free(p);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* Below the grow threshold the pool grows one slab at a time. */
+static void grow_by_demand_below_threshold(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.pools[LLE_POOL_TEMP].initial_size = 256 * KB;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    /* Touch 5 classes: 5 slabs of 4 taken from the initial 4; the fifth
+     * comes at utilisation far below 75%: one slab, reason GROW_DEMAND. */
+    void *p[5];
+    for (int i = 0; i < 5; i++) p[i] = lle_pool_alloc(m, LLE_POOL_TEMP, (size_t)16 << i);
+    lle_resize_event_t ev[8];
+    size_t n;
+    lle_pool_resize_history(m, LLE_POOL_TEMP, ev, 8, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(ev[1].reason, LLE_RESIZE_GROW_DEMAND);
+    assert_int_equal(ev[1].old_size, 256 * KB);
+    assert_int_equal(ev[1].new_size, 320 * KB);
+    for (int i = 0; i < 5; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void history_ring_and_bad_input(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.resize_history = 3;
+    cfg.pools[LLE_POOL_CUSTOM].initial_size = 0;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    /* Six growths of CUSTOM (one class each), then a trim. */
+    void *p[6];
+    for (int i = 0; i < 6; i++) p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, (size_t)16 << i);
+    lle_resize_event_t ev[8];
+    size_t n;
+    assert_int_equal(lle_pool_resize_history(m, LLE_POOL_CUSTOM, ev, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 3); /* only the newest three are kept, oldest first */
+    assert_int_equal(ev[2].new_size, 6 * 64 * KB);
+    assert_int_equal(ev[0].new_size, 4 * 64 * KB);
+    assert_int_equal(lle_pool_resize_history(m, LLE_POOL_CUSTOM, ev, 1, &n), LLE_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_int_equal(ev[0].new_size, 6 * 64 * KB);
+    assert_int_equal(lle_pool_resize_history(m, 99, ev, 8, &n), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_pool_resize_history(m, 0, NULL, 8, &n), LLE_ERROR_NULL_PARAMETER);
+    assert_int_equal(lle_pool_resize_history(NULL, 0, ev, 8, &n), LLE_ERROR_NULL_PARAMETER);
+    for (int i = 0; i < 6; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    /* Listener table: 8 fit, the ninth is refused. */
+    heard_t h[9];
+    for (int i = 0; i < 8; i++) assert_int_equal(lle_memory_add_resize_listener(m, listen, &h[i]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_add_resize_listener(m, listen, &h[8]), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_add_resize_listener(m, NULL, NULL), LLE_ERROR_NULL_PARAMETER);
+    assert_int_equal(lle_pool_resize_history(m, 0, ev, 0, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(grow_by_factor_then_shrink),
+        cmocka_unit_test(grow_by_demand_below_threshold),
+        cmocka_unit_test(history_ring_and_bad_input),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
