@@ -91,6 +91,7 @@ enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2 };
 
 typedef struct lle__heap lle__heap_t;
 typedef struct lle__slab lle__slab_t;
+struct lle__bin;
 
 struct lle__slab {
     /* Owner-thread fields (read and written only by the owning heap). */
@@ -101,12 +102,13 @@ struct lle__slab {
     uint32_t     bsize;       /* block size of the class */
     uint32_t     recip;       /* ceil(2^32 / bsize): index by multiply */
     uint32_t     capacity;    /* blocks in the slab for this class */
-    uint32_t     used;        /* live blocks, as the owner knows them */
+    uint32_t     used;        /* live blocks as the owner knows them, +1 while current */
     uint8_t      pool;
     uint8_t      cls;
     uint8_t      kind;
     uint8_t      in_full;     /* 1 while on the bin's full list */
     lle__slab_t *next, *prev; /* bin list or pool empty list */
+    struct lle__bin *bin;     /* the owner's bin while assigned */
     size_t       bytes;       /* slab size */
     void        *aux;         /* EMERGENCY: its lle__emerg_t */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
@@ -119,22 +121,28 @@ struct lle__slab {
     _Atomic uint64_t        bits[];
 };
 
-/* A bin: the slabs of one (pool, class) owned by one heap. */
+/* A bin: the slabs of one (pool, class) owned by one heap, and its
+ * counters.  Counters are written only by the owning thread with a relaxed
+ * load + store (no lock prefix) and read by anyone; bytes are derived from
+ * the counts and the class size, so the fast paths add one count each. */
 typedef struct lle__bin {
-    lle__slab_t *cur;    /* slab being allocated from (also on `avail`) */
-    lle__slab_t *avail;  /* slabs with free or uncarved blocks */
-    lle__slab_t *full;   /* slabs with no free block known to the owner */
+    lle__slab_t     *cur;    /* slab being allocated from (also on `avail`) */
+    _Atomic uint64_t allocs; /* blocks handed out by this heap */
+    _Atomic uint64_t frees;  /* blocks freed by the owning thread */
+    lle__slab_t     *avail;  /* slabs with free or uncarved blocks */
+    lle__slab_t     *full;   /* slabs with no free block known to the owner */
 } lle__bin_t;
 
-/* Per heap, per pool counters.  Written only by the owning thread with
- * relaxed load + store (no lock prefix), read by anyone. */
+/* Per heap, per pool: the bytes asked for (the class rounding is known only
+ * at allocation). */
 typedef struct lle__counters {
-    _Atomic uint64_t allocs;
-    _Atomic uint64_t frees;
     _Atomic uint64_t requested;
-    _Atomic uint64_t granted;
-    _Atomic uint64_t freed_bytes;
 } lle__counters_t;
+
+/* Sums of one pool's bin counters over every heap (heaps_lock held). */
+typedef struct lle__pool_sums {
+    uint64_t allocs, frees, requested, granted, freed_bytes;
+} lle__pool_sums_t;
 
 struct lle__heap {
     lle_memory_manager_t *m;
@@ -310,6 +318,7 @@ LLE__HIDDEN void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_
                                         size_t *leaked_bytes);
 LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only);
 LLE__HIDDEN size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool);
+LLE__HIDDEN void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS]);
 LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev,

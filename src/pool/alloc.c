@@ -15,7 +15,7 @@
 
 #include "pool/pool_internal.h"
 
-_Thread_local lle__tls_t lle__tls;
+_Thread_local lle__tls_t lle__tls __attribute__((tls_model("initial-exec")));
 
 /* ---- heaps -------------------------------------------------------------- */
 
@@ -89,6 +89,16 @@ static inline void list_unlink(lle__slab_t **head, lle__slab_t *s)
     s->next = s->prev = NULL;
 }
 
+/* The current slab of a bin carries one extra count in `used`, so that
+ * used == 0 alone means "empty and not current": the free fast path needs
+ * no look at the bin.  Callers never leave a non-empty slab at 0. */
+static void bin_set_cur(lle__bin_t *b, lle__slab_t *s)
+{
+    if (b->cur) b->cur->used--;
+    b->cur = s;
+    if (s) s->used++;
+}
+
 /* Move s between the bin's avail and full lists to match its free state. */
 static void bin_refile(lle__bin_t *b, lle__slab_t *s)
 {
@@ -98,7 +108,7 @@ static void bin_refile(lle__bin_t *b, lle__slab_t *s)
         s->in_full = 0;
         list_push(&b->avail, s);
     } else if (!s->in_full && !has) {
-        if (b->cur == s) b->cur = NULL;
+        if (b->cur == s) bin_set_cur(b, NULL);
         list_unlink(&b->avail, s);
         s->in_full = 1;
         list_push(&b->full, s);
@@ -109,7 +119,7 @@ static void bin_refile(lle__bin_t *b, lle__slab_t *s)
 static void bin_release(lle__heap_t *h, lle__slab_t *s)
 {
     lle__bin_t *b = &h->bins[s->pool][s->cls];
-    if (b->cur == s) b->cur = NULL;
+    if (b->cur == s) bin_set_cur(b, NULL);
     if (s->in_full) list_unlink(&b->full, s);
     else list_unlink(&b->avail, s);
     s->in_full = 0;
@@ -143,9 +153,8 @@ void lle__heap_collect_remote(lle__heap_t *h)
     while (s) {
         lle__slab_t *next = atomic_load_explicit(&s->remote_next, memory_order_relaxed);
         slab_collect(s);
-        lle__bin_t *b = &h->bins[s->pool][s->cls];
-        if (s->used == 0 && b->cur != s) bin_release(h, s);
-        else bin_refile(b, s);
+        if (s->used == 0) bin_release(h, s);
+        else bin_refile(&h->bins[s->pool][s->cls], s);
         s = next;
     }
 }
@@ -160,7 +169,7 @@ void lle__heap_release_empty(lle__heap_t *h)
             lle__slab_t *s = b->avail;
             while (s) {
                 lle__slab_t *next = s->next;
-                if (s->used == 0) bin_release(h, s);
+                if (s->used == (b->cur == s ? 1u : 0u)) bin_release(h, s);
                 s = next;
             }
         }
@@ -195,10 +204,11 @@ static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
     s->carve_end = s->start + (size_t)s->capacity * s->bsize;
     s->used = 0;
     s->in_full = 0;
+    s->bin = &h->bins[s->pool][cls];
     atomic_store_explicit(&s->owner, h, memory_order_release);
 }
 
-static inline void *slab_pop(lle__heap_t *h, lle__slab_t *s, int pool, size_t n)
+static inline void *slab_pop(lle__heap_t *h, lle__bin_t *b, lle__slab_t *s, int pool, size_t n)
 {
     void *blk = s->free;
     s->free = *(void **)blk;
@@ -207,10 +217,8 @@ static inline void *slab_pop(lle__heap_t *h, lle__slab_t *s, int pool, size_t n)
     _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
                           memory_order_relaxed);
-    lle__counters_t *c = &h->st[pool];
-    LLE__CTR_ADD(c->allocs, 1);
-    LLE__CTR_ADD(c->requested, n);
-    LLE__CTR_ADD(c->granted, s->bsize);
+    LLE__CTR_ADD(b->allocs, 1);
+    LLE__CTR_ADD(h->st[pool].requested, n);
     return blk;
 }
 
@@ -223,14 +231,14 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     for (int round = 0; round < 2; round++) {
         lle__slab_t *s = b->cur;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
-        if (s && s->free) return slab_pop(h, s, pool, n);
+        if (s && s->free) return slab_pop(h, b, s, pool, n);
         if (s) bin_refile(b, s);        /* exhausted: onto the full list */
         /* Another slab of the bin with room. */
         for (s = b->avail; s; s = s->next) {
             if (!s->free && s->carve < s->carve_end) slab_carve(s);
             if (s->free) {
-                b->cur = s;
-                return slab_pop(h, s, pool, n);
+                bin_set_cur(b, s);
+                return slab_pop(h, b, s, pool, n);
             }
         }
         if (round == 0) lle__heap_collect_remote(h);
@@ -239,9 +247,9 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     if (!s) return NULL;
     slab_assign(s, h, cls);
     list_push(&b->avail, s);
-    b->cur = s;
+    bin_set_cur(b, s);
     slab_carve(s);
-    return slab_pop(h, s, pool, n);
+    return slab_pop(h, b, s, pool, n);
 }
 
 /* ---- the hierarchy (slow path of every allocation) ---------------------- */
@@ -329,8 +337,9 @@ static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
         if (lle_likely(n <= 1024)) c = pl->small_map[(n + 15) >> 4];
         else if (n <= pl->small_max) c = pl->remap[lle__class_of(n)];
         else goto slow;
-        lle__slab_t *s = lle__tls.h->bins[pool][c].cur;
-        if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(lle__tls.h, s, pool, n);
+        lle__bin_t *b = &lle__tls.h->bins[pool][c];
+        lle__slab_t *s = b->cur;
+        if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(lle__tls.h, b, s, pool, n);
     }
 slow:
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
@@ -416,9 +425,8 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
 /* Local free that left the slab empty or took it off the full list. */
 static LLE__NOINLINE void free_fixup(lle__heap_t *h, lle__slab_t *s)
 {
-    lle__bin_t *b = &h->bins[s->pool][s->cls];
-    if (s->used == 0 && b->cur != s) bin_release(h, s);
-    else if (s->in_full) bin_refile(b, s);
+    if (s->used == 0) bin_release(h, s);
+    else if (s->in_full) bin_refile(s->bin, s);
 }
 
 static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p, lle__slab_t *s)
@@ -454,10 +462,8 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
             *(void **)p = s->free;
             s->free = p;
             s->used--;
-            lle__counters_t *c = &owner->st[s->pool];
-            LLE__CTR_ADD(c->frees, 1);
-            LLE__CTR_ADD(c->freed_bytes, s->bsize);
-            if (lle_unlikely(s->in_full | (s->used == 0))) free_fixup(owner, s);
+            LLE__CTR_ADD(s->bin->frees, 1);
+            if (lle_unlikely((s->used == 0) | s->in_full)) free_fixup(owner, s);
             return LLE_SUCCESS;
         }
         return free_remote(m, s, p, i);

@@ -91,15 +91,42 @@ static void publish_slab_bytes(lle__pool_t *pl)
     if (held > pl->peak_reserved) pl->peak_reserved = held;
 }
 
+void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS])
+{
+    memset(sums, 0, sizeof(lle__pool_sums_t) * LLE__NPOOLS);
+    pthread_mutex_lock(&m->heaps_lock);
+    for (lle__heap_t *h = m->heaps; h; h = h->next_all)
+        for (int p = 0; p < LLE__NPOOLS; p++) {
+            lle__pool_sums_t *s = &sums[p];
+            s->requested += atomic_load_explicit(&h->st[p].requested, memory_order_relaxed);
+            for (unsigned c = 0; c < m->pools[p].nclasses; c++) {
+                uint64_t a = atomic_load_explicit(&h->bins[p][c].allocs, memory_order_relaxed);
+                uint64_t f = atomic_load_explicit(&h->bins[p][c].frees, memory_order_relaxed);
+                s->allocs += a;
+                s->frees += f;
+                s->granted += a * lle__class_size(c);
+                s->freed_bytes += f * lle__class_size(c);
+            }
+        }
+    pthread_mutex_unlock(&m->heaps_lock);
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        lle__pool_t *pl = &m->pools[p];
+        sums[p].frees += atomic_load_explicit(&pl->remote_frees, memory_order_relaxed);
+        sums[p].freed_bytes += atomic_load_explicit(&pl->remote_freed_bytes, memory_order_relaxed);
+    }
+}
+
 size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool)
 {
     lle__pool_t *pl = &m->pools[pool];
     uint64_t granted = 0, freed = 0;
     pthread_mutex_lock(&m->heaps_lock);
-    for (lle__heap_t *h = m->heaps; h; h = h->next_all) {
-        granted += atomic_load_explicit(&h->st[pool].granted, memory_order_relaxed);
-        freed += atomic_load_explicit(&h->st[pool].freed_bytes, memory_order_relaxed);
-    }
+    for (lle__heap_t *h = m->heaps; h; h = h->next_all)
+        for (unsigned c = 0; c < pl->nclasses; c++) {
+            size_t cs = lle__class_size(c);
+            granted += atomic_load_explicit(&h->bins[pool][c].allocs, memory_order_relaxed) * cs;
+            freed += atomic_load_explicit(&h->bins[pool][c].frees, memory_order_relaxed) * cs;
+        }
     pthread_mutex_unlock(&m->heaps_lock);
     freed += atomic_load_explicit(&pl->remote_freed_bytes, memory_order_relaxed);
     size_t small = granted > freed ? (size_t)(granted - freed) : 0;

@@ -13,7 +13,9 @@ typedef struct lle__tls {
     lle__heap_t *h;
 } lle__tls_t;
 
-extern _Thread_local lle__tls_t lle__tls LLE__HIDDEN;
+/* initial-exec: an fs-relative load, not a __tls_get_addr call, even in
+ * the shared library. */
+extern _Thread_local lle__tls_t lle__tls LLE__HIDDEN __attribute__((tls_model("initial-exec")));
 
 /* Heap of the calling thread for m, created or adopted on first use; NULL
  * when the host cannot provide one. */

@@ -49,17 +49,9 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
     if (!m || !out) return LLE_ERROR_NULL_PARAMETER;
     memset(out, 0, sizeof *out);
 
-    uint64_t allocs[LLE__NPOOLS] = {0}, frees[LLE__NPOOLS] = {0}, req[LLE__NPOOLS] = {0},
-             granted[LLE__NPOOLS] = {0}, freed[LLE__NPOOLS] = {0};
+    lle__pool_sums_t sums[LLE__NPOOLS];
+    lle__pool_sums(m, sums);
     pthread_mutex_lock(&m->heaps_lock);
-    for (lle__heap_t *h = m->heaps; h; h = h->next_all)
-        for (int p = 0; p < LLE__NPOOLS; p++) {
-            allocs[p] += atomic_load_explicit(&h->st[p].allocs, memory_order_relaxed);
-            frees[p] += atomic_load_explicit(&h->st[p].frees, memory_order_relaxed);
-            req[p] += atomic_load_explicit(&h->st[p].requested, memory_order_relaxed);
-            granted[p] += atomic_load_explicit(&h->st[p].granted, memory_order_relaxed);
-            freed[p] += atomic_load_explicit(&h->st[p].freed_bytes, memory_order_relaxed);
-        }
     out->threads = m->heap_count;
     pthread_mutex_unlock(&m->heaps_lock);
 
@@ -70,16 +62,18 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
         lle_pool_stats_t *ps = &out->pools[p];
-        uint64_t rf = atomic_load_explicit(&pl->remote_frees, memory_order_relaxed);
-        uint64_t rb = atomic_load_explicit(&pl->remote_freed_bytes, memory_order_relaxed);
+        const lle__pool_sums_t *sm = &sums[p];
         uint64_t la = atomic_load_explicit(&pl->large_allocs, memory_order_relaxed);
         uint64_t lf = atomic_load_explicit(&pl->large_frees, memory_order_relaxed);
-        ps->alloc_count = allocs[p] + la;
-        ps->free_count = frees[p] + rf + lf;
-        ps->requested_bytes = req[p] + atomic_load_explicit(&pl->large_requested, memory_order_relaxed);
-        ps->granted_bytes = granted[p] + atomic_load_explicit(&pl->large_granted, memory_order_relaxed);
-        size_t small_in_use = granted[p] >= freed[p] + rb ? (size_t)(granted[p] - freed[p] - rb) : 0;
-        size_t small_live = allocs[p] >= frees[p] + rf ? (size_t)(allocs[p] - frees[p] - rf) : 0;
+        ps->alloc_count = sm->allocs + la;
+        ps->free_count = sm->frees + lf;
+        ps->requested_bytes =
+            sm->requested + atomic_load_explicit(&pl->large_requested, memory_order_relaxed);
+        ps->granted_bytes =
+            sm->granted + atomic_load_explicit(&pl->large_granted, memory_order_relaxed);
+        size_t small_in_use =
+            sm->granted >= sm->freed_bytes ? (size_t)(sm->granted - sm->freed_bytes) : 0;
+        size_t small_live = sm->allocs >= sm->frees ? (size_t)(sm->allocs - sm->frees) : 0;
         ps->in_use_bytes = small_in_use + atomic_load_explicit(&pl->large_in_use, memory_order_relaxed);
         ps->live_blocks = small_live + atomic_load_explicit(&pl->large_live, memory_order_relaxed);
         pthread_mutex_lock(&pl->lock);
