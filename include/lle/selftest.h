@@ -56,7 +56,14 @@ typedef struct lle_selftest_target {
     double      measured;
     bool        lower_is_better;
     bool        met;
-    bool        measured_valid; /* false: not measurable yet (feature absent) */
+    bool        measured_valid; /* false: not measured (see `built`) */
+    /* Added fields. */
+    bool        built;          /* false: the feature does not exist yet, the
+                                 * row is "not built yet"; true with
+                                 * measured_valid false: the run that
+                                 * measures it was disabled or failed */
+    const char *relation;       /* how measured must compare to target: "<", ">", ">=" */
+    const char *note;           /* how it is measured (run, definition) */
 } lle_selftest_target_t;
 
 #define LLE_SELFTEST_MAX_TARGETS 16
@@ -65,7 +72,15 @@ typedef struct lle_selftest_result {
     lle_selftest_run_result_t runs[LLE_SELFTEST_RUN_COUNT];
     lle_selftest_target_t     targets[LLE_SELFTEST_MAX_TARGETS];
     size_t                    target_count;
-    /* spec 12.1 statistics */
+    /* spec 12.1 statistics, all counted in this call:
+     *   total/successful/failed_allocations  valid allocation requests the
+     *       runs made (alloc, calloc, aligned, realloc to a new size); the
+     *       deliberately invalid ones of the basic run are checks, not counted
+     *   leaks_detected     blocks lle_memory_shutdown() reported in the leak run
+     *   corruption_events  blocks whose contents differed from what was written
+     *   *_alloc_ns, allocations_per_second  the performance run (0 when it
+     *       did not measure them); peak_host_bytes the largest host_peak of
+     *       any manager the runs created */
     uint64_t total_allocations;
     uint64_t successful_allocations;
     uint64_t failed_allocations;
@@ -76,8 +91,15 @@ typedef struct lle_selftest_result {
     size_t   peak_host_bytes;
     size_t   passed_count, failed_count;
     bool     all_passed;
+    /* Added fields. */
+    double   timer_overhead_ns;          /* empty timed region, subtracted from each sample */
+    uint64_t timed_allocations;          /* samples behind the *_alloc_ns figures */
+    uint64_t double_frees_attempted;     /* injected by the basic run */
+    uint64_t double_frees_detected;      /* of them, answered LLE_ERROR_DOUBLE_FREE */
+    uint64_t leaks_injected;             /* blocks the leak run left live on purpose */
 } lle_selftest_result_t;
 
+/* Every run enabled, 1,000,000 iterations, 4 threads, seed 1, base NULL. */
 void lle_selftest_config_default(lle_selftest_config_t *cfg);
 const char *lle_selftest_run_name(lle_selftest_run_t r);
 

@@ -116,8 +116,9 @@ static bool parse_size(const char *s, size_t len, size_t *out)
     if (len == 0 || !isdigit((unsigned char)s[0])) return false;
     size_t v = 0, i = 0;
     for (; i < len && isdigit((unsigned char)s[i]); i++) {
-        if (v > (SIZE_MAX - 9) / 10) return false;
-        v = v * 10 + (size_t)(s[i] - '0');
+        size_t d = (size_t)(s[i] - '0');
+        if (v > (SIZE_MAX - d) / 10) return false;
+        v = v * 10 + d;
     }
     size_t mul = 1;
     if (i < len) {

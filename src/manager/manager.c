@@ -112,6 +112,12 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
         return LLE_SUCCESS;
     case LLE_MEMORY_STATE_SHUTDOWN: {
         atomic_store_explicit(&m->state, to, memory_order_release);
+        /* The heaps are about to go: a new id makes every thread's heap
+         * cache miss (so allocation reaches the state check), and deleting
+         * the key keeps exiting threads from parking freed heaps. */
+        m->id = atomic_fetch_add(&next_manager_id, 1);
+        if (m->key_ok) pthread_key_delete(m->key);
+        m->key_ok = false;
         size_t blocks = 0, bytes = 0;
         lle__pools_release_all(m, &blocks, &bytes);
         if (leaks) *leaks = blocks;

@@ -129,9 +129,11 @@ lle_result_t lle__emerg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p)
         e->live--;
         if (e != m->emerg && e->live == 0) {    /* a retired region drained */
             lle__emerg_t **pp = &m->retired;
-            while (*pp != e) pp = &(*pp)->next;
-            *pp = e->next;
-            drop = true;
+            while (*pp && *pp != e) pp = &(*pp)->next;
+            if (*pp) {
+                *pp = e->next;
+                drop = true;
+            }
         }
     }
     pthread_mutex_unlock(&m->emerg_lock);
@@ -148,7 +150,10 @@ size_t lle__emerg_usable(lle_memory_manager_t *m, lle__slab_t *s, const void *p)
     return k * LLE__EMERG_UNIT;
 }
 
-/* Called after a successful host allocation while the reserve is used. */
+/* Called after a successful host allocation while the reserve is used:
+ * a fresh region becomes the reserve, the used one is retired.  Two threads
+ * may race here; only the one that still finds `old` current installs its
+ * region, the other gives its region back. */
 void lle__emerg_refill(lle_memory_manager_t *m)
 {
     if (!atomic_exchange_explicit(&m->emerg_needs_refill, 0, memory_order_relaxed)) return;
@@ -163,18 +168,22 @@ void lle__emerg_refill(lle_memory_manager_t *m)
         atomic_store_explicit(&m->emerg_needs_refill, 1, memory_order_relaxed);
         return;
     }
-    bool free_old = false;
+    lle__emerg_t *drop = NULL;
     pthread_mutex_lock(&m->emerg_lock);
-    if (old->live > 0) {
-        old->next = m->retired;
-        m->retired = old;
+    if (m->emerg != old) {
+        drop = fresh;                      /* another thread refilled first */
     } else {
-        free_old = true;
+        if (old->live > 0) {
+            old->next = m->retired;
+            m->retired = old;
+        } else {
+            drop = old;
+        }
+        m->emerg = fresh;
     }
-    m->emerg = fresh;
     pthread_mutex_unlock(&m->emerg_lock);
-    if (free_old) region_free(m, old);
-    atomic_fetch_add_explicit(&m->emergency_refills, 1, memory_order_relaxed);
+    if (drop) region_free(m, drop);
+    if (drop != fresh) atomic_fetch_add_explicit(&m->emergency_refills, 1, memory_order_relaxed);
 }
 
 LLE__HIDDEN void lle__emerg_usage(lle_memory_manager_t *m, size_t *capacity, size_t *in_use);
