@@ -3,8 +3,10 @@
  *
  * Design in one page
  * ------------------
- * Memory comes from the host in *slabs*: 64 KiB to 512 KiB, aligned to the
- * 64 KiB *granule*.  A slab serves one size class of one pool; its header
+ * Memory comes from the host in *slabs*: 16 KiB to 512 KiB, aligned to the
+ * 16 KiB *granule*.  A slab serves one size class of one pool and is sized
+ * for it (at least 8 blocks, at least 16 KiB, at most the pool's block
+ * size), so a class used a little costs little.  A slab's header
  * (lle__slab_t) lives outside it, so a block overflow can never corrupt
  * allocator metadata, and a slab can later be a guarded or locked mapping
  * without changing the block layout.
@@ -63,10 +65,16 @@
 
 /* ---- sizes ------------------------------------------------------------- */
 
-#define LLE__GRANULE_SHIFT 16
+#define LLE__GRANULE_SHIFT 14
 #define LLE__GRANULE ((size_t)1 << LLE__GRANULE_SHIFT)
 #define LLE__MIN_SLAB LLE__GRANULE
 #define LLE__MAX_SLAB ((size_t)512 * 1024)
+/* Slab sizes are the powers of two from 16 KiB to 512 KiB: six tiers. */
+#define LLE__NTIERS 6
+static inline unsigned lle__tier_of(size_t slab_bytes)
+{
+    return (unsigned)__builtin_ctzll((unsigned long long)slab_bytes) - LLE__GRANULE_SHIFT;
+}
 #define LLE__MIN_ALIGN ((size_t)16)
 #define LLE__PAGE ((size_t)4096)
 #define LLE__NPOOLS LLE_POOL_TABLE_SIZE
@@ -174,15 +182,17 @@ struct lle__heap {
 typedef struct lle__pool {
     pthread_mutex_t   lock;
     lle_pool_config_t cfg;
-    size_t            slab_size;
+    size_t            max_slab;    /* cfg.block_size */
     unsigned          nclasses;    /* classes served from slabs: [0, nclasses) */
+    uint8_t           tier[LLE__NCLASSES];         /* class -> slab size tier */
     size_t            small_max;   /* largest request served from slabs */
     uint8_t           small_map[LLE__SMALL_TABLE]; /* n <= 1024 -> class (aligned) */
     uint8_t           remap[LLE__NCLASSES];        /* class -> class honouring alignment */
     /* Under lock. */
-    lle__slab_t      *empty;       /* held, unassigned */
-    size_t            empty_count;
-    size_t            slab_count;  /* held: assigned + empty */
+    lle__slab_t      *empty[LLE__NTIERS]; /* held, unassigned, by size */
+    size_t            empty_count, empty_bytes;
+    size_t            slab_count, slab_bytes; /* held: assigned + empty */
+    size_t            tier_bytes[LLE__NTIERS]; /* slab_bytes by slab size */
     size_t            peak_reserved;
     uint64_t          grow_count, shrink_count, limit_hits;
     lle_resize_event_t *history;   /* ring of cfg history entries */
@@ -193,14 +203,14 @@ typedef struct lle__pool {
     _Atomic size_t    large_in_use;     /* their usable bytes */
     _Atomic uint64_t  large_allocs, large_frees, large_requested, large_granted;
     _Atomic uint64_t  remote_frees, remote_freed_bytes;
-    _Atomic size_t    slab_bytes_atomic; /* mirror of slab_count * slab_size for readers */
+    _Atomic size_t    slab_bytes_atomic; /* mirror of slab_bytes for lock-free readers */
 } lle__pool_t;
 
 /* ---- page map ---------------------------------------------------------- */
 
 #define LLE__MAP_BITS_TOP 11
-#define LLE__MAP_BITS_MID 10
-#define LLE__MAP_BITS_LEAF 10
+#define LLE__MAP_BITS_MID 11
+#define LLE__MAP_BITS_LEAF 11
 #define LLE__ADDR_BITS 47
 
 typedef struct lle__map_leaf { _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF]; } lle__map_leaf_t;
@@ -326,7 +336,9 @@ LLE__HIDDEN lle_result_t lle__pools_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_blocks,
                                         size_t *leaked_bytes);
 LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only);
-LLE__HIDDEN size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool);
+/* Bytes of the live blocks of a pool that sit in slabs (large blocks not
+ * counted): what its resize rules compare with its slab bytes. */
+LLE__HIDDEN size_t lle__pool_slab_live(lle_memory_manager_t *m, int pool);
 LLE__HIDDEN void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS]);
 LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);

@@ -48,19 +48,21 @@ typedef struct lle_pool_config {
     /* Upper bound on the bytes the pool may hold (slabs and large blocks).
      * When it is reached the allocation falls to the secondary pool. */
     size_t max_size;
-    /* Preferred block size: the size of the slabs the pool takes from the
-     * host, a power of two from 64 KiB to 512 KiB.  Requests up to
-     * block_size/8 are served from slabs; larger ones come straight from the
-     * host with a small header. */
+    /* Preferred block size: the largest slab the pool takes from the host,
+     * a power of two from 64 KiB to 512 KiB.  Requests up to block_size/8
+     * are served from slabs (each size class from the smallest slab, 16 KiB
+     * or more, that holds 8 of its blocks); larger ones come straight from
+     * the host with a small header. */
     size_t block_size;
     /* Minimum alignment of every block of the pool: a power of two from 16
      * to the page size (4096). */
     size_t alignment;
     /* Capacity multiplier when the pool grows (> 1.0, at most 4.0). */
     double growth_factor;
-    /* Utilisation (bytes in live blocks / capacity) above which the pool
-     * grows by growth_factor instead of one slab at a time, and below which
-     * it releases empty slabs down to its initial size. 0 < shrink < grow <= 1. */
+    /* Utilisation (bytes of live blocks in slabs / bytes of slabs) at or
+     * above which the pool's slabs of the size needed grow by growth_factor
+     * instead of one at a time, and below which empty slabs go back to the
+     * host down to the initial size.  0 < shrink < grow <= 1. */
     double grow_threshold;
     double shrink_threshold;
 } lle_pool_config_t;
@@ -68,7 +70,7 @@ typedef struct lle_pool_config {
 typedef struct lle_memory_config {
     lle_pool_config_t pools[LLE_POOL_TABLE_SIZE]; /* 8 typed + secondary */
     /* Bytes reserved from the host at creation and used only when the host
-     * fails; 0 disables the reserve.  Rounded up to 64 KiB. */
+     * fails; 0 disables the reserve.  Rounded up to 16 KiB. */
     size_t emergency_reserve;
     /* Entries kept in each pool's resize history (ring). */
     size_t resize_history;

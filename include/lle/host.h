@@ -7,9 +7,12 @@
  * pools, a test harness that injects faults) passes its own methods.
  *
  * Contract for implementers:
- *   alloc(ctx, size, align)   size > 0, align a power of two >= 16 and at most
- *                             LLE_HOST_MAX_ALIGN.  Returns memory aligned to
- *                             `align`, or NULL.  Must be callable from any
+ *   alloc(ctx, size, align)   size > 0, align a power of two >= 16: 16 KiB for
+ *                             slabs, what lle_pool_alloc_aligned was asked
+ *                             for large blocks, 16 or 64 otherwise.  Returns
+ *                             memory aligned to `align`, or NULL (memory that
+ *                             is not aligned is given back and counts as a
+ *                             failure).  Must be callable from any
  *                             thread (the library calls it with its own pool
  *                             locks held, never re-entrantly).
  *   free(ctx, p, size)        p was returned by alloc/realloc with that size
@@ -28,10 +31,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* The largest alignment the library ever asks of a host: slabs are aligned
- * to their 64 KiB granule. */
-#define LLE_HOST_MAX_ALIGN ((size_t)65536)
 
 typedef struct lle_host_allocator {
     void  *(*alloc)(void *ctx, size_t size, size_t align);

@@ -243,7 +243,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
         }
         if (round == 0) lle__heap_collect_remote(h);
     }
-    lle__slab_t *s = lle__pool_take_slab(m, pool);
+    lle__slab_t *s = lle__pool_take_slab(m, pool, (size_t)LLE__GRANULE << m->pools[pool].tier[cls]);
     if (!s) return NULL;
     slab_assign(s, h, cls);
     list_push(&b->avail, s);

@@ -1,8 +1,9 @@
 /*
  * pagemap.c - granule number -> slab, a three-level radix map.
  *
- * User-space addresses have 47 bits; a granule is 64 KiB, so a granule
- * number has 31 bits, split 11 (root, inline in the manager) / 10 / 10.
+ * User-space addresses have 47 bits; a granule is 16 KiB, so a granule
+ * number has 33 bits, split 11 (root, inline in the manager) / 11 / 11:
+ * a leaf of 16 KiB covers 32 MiB of address space.
  * Readers take no lock: nodes are published with release stores and are
  * freed only when the manager is destroyed.  Writers hold m->map_lock.
  * Node memory is metadata and is counted as such.

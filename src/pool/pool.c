@@ -3,11 +3,15 @@
  * resize history, trimming and the final release.
  *
  * A pool's size is the bytes of slabs it holds from the host (assigned to a
- * heap bin or empty).  It grows when a bin needs a slab and the pool has no
- * empty one: by one slab, or - when its utilisation (live bytes / held bytes)
- * is at or above grow_threshold - by growth_factor, never past max_size.  It
- * shrinks when a slab comes back empty and utilisation is below
- * shrink_threshold: empty slabs go back to the host down to initial_size.
+ * heap bin or empty).  Slabs come in six sizes (16 KiB to the pool's block
+ * size); each class uses the smallest that holds 8 of its blocks.  The pool
+ * grows when a bin needs a slab and the pool has no empty one that large:
+ * by one slab, or - when its utilisation (bytes of live blocks in slabs /
+ * slab bytes) is at or above grow_threshold - by growth_factor applied to
+ * its slabs of that size, never past max_size.  It shrinks when a slab comes
+ * back empty and utilisation is below shrink_threshold: empty slabs go back
+ * to the host (the largest first) down to initial_size.  Large blocks count
+ * against max_size but not in these ratios: they are always full.
  * Every change is recorded in the pool's history ring and told to the
  * resize listeners (after the pool lock is released).
  */
@@ -76,7 +80,45 @@ bool lle__pool_may_grow(const lle_memory_manager_t *m)
 
 static size_t pool_slab_bytes(const lle__pool_t *pl)
 {
-    return pl->slab_count * pl->slab_size;
+    return pl->slab_bytes;
+}
+
+static void empty_push(lle__pool_t *pl, lle__slab_t *s)
+{
+    unsigned t = lle__tier_of(s->bytes);
+    s->next = pl->empty[t];
+    pl->empty[t] = s;
+    pl->empty_count++;
+    pl->empty_bytes += s->bytes;
+}
+
+/* The smallest empty slab of at least tier t, or NULL. */
+static lle__slab_t *empty_pop(lle__pool_t *pl, unsigned t)
+{
+    for (; t < LLE__NTIERS; t++) {
+        lle__slab_t *s = pl->empty[t];
+        if (s) {
+            pl->empty[t] = s->next;
+            s->next = NULL;
+            pl->empty_count--;
+            pl->empty_bytes -= s->bytes;
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/* A new slab counted in the pool (lock held). */
+static lle__slab_t *pool_new_slab(lle_memory_manager_t *m, int pool, size_t bytes)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    lle__slab_t *s = slab_new(m, pool, bytes, LLE__SLAB_SMALL);
+    if (s) {
+        pl->slab_count++;
+        pl->slab_bytes += bytes;
+        pl->tier_bytes[lle__tier_of(bytes)] += bytes;
+    }
+    return s;
 }
 
 static size_t pool_held(const lle__pool_t *pl)
@@ -116,7 +158,7 @@ void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS])
     }
 }
 
-size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool)
+size_t lle__pool_slab_live(lle_memory_manager_t *m, int pool)
 {
     lle__pool_t *pl = &m->pools[pool];
     uint64_t granted = 0, freed = 0;
@@ -129,8 +171,7 @@ size_t lle__pool_live_bytes(lle_memory_manager_t *m, int pool)
         }
     pthread_mutex_unlock(&m->heaps_lock);
     freed += atomic_load_explicit(&pl->remote_freed_bytes, memory_order_relaxed);
-    size_t small = granted > freed ? (size_t)(granted - freed) : 0;
-    return small + atomic_load_explicit(&pl->large_in_use, memory_order_relaxed);
+    return granted > freed ? (size_t)(granted - freed) : 0;
 }
 
 /* Append an event to the pool's ring (lock held). */
@@ -165,7 +206,7 @@ void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev, s
         for (size_t i = 0; i < k; i++) fns[i](users[i], &ev[e]);
 }
 
-lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool)
+lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes)
 {
     lle__pool_t *pl = &m->pools[pool];
     lle_resize_event_t ev;
@@ -173,11 +214,8 @@ lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool)
     bool grew = false;
 
     pthread_mutex_lock(&pl->lock);
-    if (pl->empty) {
-        got = pl->empty;
-        pl->empty = got->next;
-        got->next = NULL;
-        pl->empty_count--;
+    got = empty_pop(pl, lle__tier_of(bytes));
+    if (got) {
         pthread_mutex_unlock(&pl->lock);
         return got;
     }
@@ -186,34 +224,33 @@ lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool)
         return NULL;
     }
     size_t held = pool_held(pl);
-    if (held + pl->slab_size > pl->cfg.max_size || held + pl->slab_size < held) {
+    if (held + bytes > pl->cfg.max_size || held + bytes < held) {
         pl->limit_hits++;
         pthread_mutex_unlock(&pl->lock);
         return NULL;
     }
+    /* Above the grow threshold the slabs of this size grow by the growth
+     * factor at once (fewer trips to the host later); below it, one slab. */
     size_t want = 1;
     lle_resize_reason_t why = LLE_RESIZE_GROW_DEMAND;
-    if (held > 0) {
-        size_t live = lle__pool_live_bytes(m, pool);
-        if ((double)live >= pl->cfg.grow_threshold * (double)held) {
-            double target = (double)held * pl->cfg.growth_factor;
-            if (target > (double)pl->cfg.max_size) target = (double)pl->cfg.max_size;
-            size_t extra = (size_t)((target - (double)held) / (double)pl->slab_size);
+    size_t tier_held = pl->tier_bytes[lle__tier_of(bytes)];
+    if (pl->slab_bytes > 0 && tier_held > 0) {
+        size_t live = lle__pool_slab_live(m, pool);
+        if ((double)live >= pl->cfg.grow_threshold * (double)pl->slab_bytes) {
+            double target = (double)tier_held * pl->cfg.growth_factor;
+            double room = (double)(pl->cfg.max_size - held);
+            if (target - (double)tier_held > room) target = (double)tier_held + room;
+            size_t extra = (size_t)((target - (double)tier_held) / (double)bytes);
             if (extra > 1) want = extra;
             why = LLE_RESIZE_GROW_FACTOR;
         }
     }
     size_t before = pool_slab_bytes(pl);
     for (size_t i = 0; i < want; i++) {
-        lle__slab_t *s = slab_new(m, pool, pl->slab_size, LLE__SLAB_SMALL);
+        lle__slab_t *s = pool_new_slab(m, pool, bytes);
         if (!s) break;
-        pl->slab_count++;
         if (!got) got = s;
-        else {
-            s->next = pl->empty;
-            pl->empty = s;
-            pl->empty_count++;
-        }
+        else empty_push(pl, s);
     }
     if (got) {
         publish_slab_bytes(pl);
@@ -234,14 +271,18 @@ lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool)
 static size_t release_empty(lle_memory_manager_t *m, lle__pool_t *pl, size_t floor)
 {
     size_t released = 0;
-    while (pl->empty && pool_slab_bytes(pl) > floor) {
-        lle__slab_t *s = pl->empty;
-        pl->empty = s->next;
-        pl->empty_count--;
-        pl->slab_count--;
-        released += s->bytes;
-        lle__slab_destroy(m, s);
-    }
+    for (int t = LLE__NTIERS - 1; t >= 0; t--)   /* the largest first */
+        while (pl->empty[t] && pool_slab_bytes(pl) > floor) {
+            lle__slab_t *s = pl->empty[t];
+            pl->empty[t] = s->next;
+            pl->empty_count--;
+            pl->empty_bytes -= s->bytes;
+            pl->slab_count--;
+            pl->slab_bytes -= s->bytes;
+            pl->tier_bytes[t] -= s->bytes;
+            released += s->bytes;
+            lle__slab_destroy(m, s);
+        }
     if (released) publish_slab_bytes(pl);
     return released;
 }
@@ -258,11 +299,9 @@ void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s)
     s->carve = s->carve_end = s->start;
     s->next = s->prev = NULL;
     pthread_mutex_lock(&pl->lock);
-    s->next = pl->empty;
-    pl->empty = s;
-    pl->empty_count++;
-    size_t held = pool_held(pl);
-    size_t live = lle__pool_live_bytes(m, pool);
+    empty_push(pl, s);
+    size_t held = pool_slab_bytes(pl);
+    size_t live = lle__pool_slab_live(m, pool);
     if (held > pl->cfg.initial_size && (double)live < pl->cfg.shrink_threshold * (double)held) {
         size_t before = pool_slab_bytes(pl);
         if (release_empty(m, pl, pl->cfg.initial_size)) {
@@ -327,8 +366,13 @@ static void build_class_tables(lle__pool_t *pl)
 {
     size_t align = pl->cfg.alignment;
     unsigned nc = 0;
-    while (nc < LLE__NCLASSES && lle__class_size(nc) <= pl->slab_size / 8) nc++;
+    while (nc < LLE__NCLASSES && lle__class_size(nc) <= pl->max_slab / 8) nc++;
     pl->nclasses = nc;
+    for (unsigned c = 0; c < LLE__NCLASSES; c++) {
+        size_t want = 8 * lle__class_size(c), slab = LLE__MIN_SLAB;
+        while (slab < want && slab < pl->max_slab) slab *= 2;
+        pl->tier[c] = (uint8_t)lle__tier_of(slab);
+    }
     for (unsigned c = 0; c < LLE__NCLASSES; c++) {
         unsigned r = c;
         while (r < LLE__NCLASSES && (lle__class_size(r) & (align - 1))) r++;
@@ -350,7 +394,7 @@ lle_result_t lle__pools_init(lle_memory_manager_t *m)
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
         pl->cfg = m->cfg.pools[p];
-        pl->slab_size = pl->cfg.block_size;
+        pl->max_slab = pl->cfg.block_size;
         build_class_tables(pl);
         pthread_mutex_init(&pl->lock, NULL);
         pl->history_cap = m->cfg.resize_history;
@@ -362,20 +406,19 @@ lle_result_t lle__pools_init(lle_memory_manager_t *m)
     }
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
-        size_t want = (pl->cfg.initial_size + pl->slab_size - 1) / pl->slab_size;
-        if (!want) continue;
+        if (!pl->cfg.initial_size) continue;
         lle_resize_event_t ev;
         pthread_mutex_lock(&pl->lock);
-        for (size_t i = 0; i < want; i++) {
-            lle__slab_t *s = slab_new(m, p, pl->slab_size, LLE__SLAB_SMALL);
+        /* The largest slabs that fit, the rest rounded up to 16 KiB. */
+        while (pl->slab_bytes < pl->cfg.initial_size) {
+            size_t left = pl->cfg.initial_size - pl->slab_bytes, bytes = pl->max_slab;
+            while (bytes > left && bytes > LLE__MIN_SLAB) bytes /= 2;
+            lle__slab_t *s = pool_new_slab(m, p, bytes);
             if (!s) {
                 pthread_mutex_unlock(&pl->lock);
                 return LLE_ERROR_OUT_OF_MEMORY;
             }
-            s->next = pl->empty;
-            pl->empty = s;
-            pl->empty_count++;
-            pl->slab_count++;
+            empty_push(pl, s);
         }
         publish_slab_bytes(pl);
         record(m, p, 0, pool_slab_bytes(pl), LLE_RESIZE_INITIAL, &ev);
@@ -403,6 +446,8 @@ static void release_list(lle_memory_manager_t *m, lle__slab_t *s, size_t *blocks
         *blocks += live;
         *bytes += live * s->bsize;
         m->pools[s->pool].slab_count--;
+        m->pools[s->pool].slab_bytes -= s->bytes;
+        m->pools[s->pool].tier_bytes[lle__tier_of(s->bytes)] -= s->bytes;
         lle__slab_destroy(m, s);
         s = next;
     }
@@ -429,9 +474,11 @@ void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_blocks, size
         lle__pool_t *pl = &m->pools[p];
         lle_resize_event_t ev;
         size_t before = pool_slab_bytes(pl);
-        release_list(m, pl->empty, &blocks, &bytes);
-        pl->empty = NULL;
-        pl->empty_count = 0;
+        for (int t = 0; t < LLE__NTIERS; t++) {
+            release_list(m, pl->empty[t], &blocks, &bytes);
+            pl->empty[t] = NULL;
+        }
+        pl->empty_count = pl->empty_bytes = 0;
         publish_slab_bytes(pl);
         if (before) record(m, p, before, 0, LLE_RESIZE_RELEASE, &ev);
     }

@@ -22,9 +22,8 @@ static void assigned_slabs(lle_memory_manager_t *m, size_t assigned[LLE__NPOOLS]
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
         pthread_mutex_lock(&pl->lock);
-        size_t slabs = pl->slab_count - pl->empty_count;
+        assigned[p] = pl->slab_bytes - pl->empty_bytes;
         pthread_mutex_unlock(&pl->lock);
-        assigned[p] = slabs * pl->slab_size;
     }
 }
 
@@ -77,7 +76,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         ps->in_use_bytes = small_in_use + atomic_load_explicit(&pl->large_in_use, memory_order_relaxed);
         ps->live_blocks = small_live + atomic_load_explicit(&pl->large_live, memory_order_relaxed);
         pthread_mutex_lock(&pl->lock);
-        ps->slab_bytes = pl->slab_count * pl->slab_size;
+        ps->slab_bytes = pl->slab_bytes;
         ps->slabs = pl->slab_count;
         ps->empty_slabs = pl->empty_count;
         ps->peak_reserved = pl->peak_reserved;

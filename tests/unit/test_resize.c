@@ -35,15 +35,16 @@ static void grow_by_factor_then_shrink(void **state)
     heard_t heard = {0};
     assert_int_equal(lle_memory_add_resize_listener(m, listen, &heard), LLE_SUCCESS);
 
-    /* 48-byte blocks: 1365 to a 64 KiB slab; 1 MiB holds 16 slabs. */
-    enum { PER = 65536 / 48, N = 16 * PER };
+    /* 8 KiB blocks: 8 to a 64 KiB slab (their class's slab size, the size of
+     * the initial slab too); 1 MiB holds 16 slabs. */
+    enum { BLK = 8192, N = 16 * 8 };
     void **p = malloc(sizeof(void *) * N);
     for (int i = 0; i < N; i++) {
-        p[i] = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+        p[i] = lle_pool_alloc(m, LLE_POOL_STRING, BLK);
         assert_int_equal(lle_pool_owner(m, p[i]), LLE_POOL_STRING);
     }
     /* One more: the pool is at its maximum, the secondary pool serves. */
-    void *extra = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+    void *extra = lle_pool_alloc(m, LLE_POOL_STRING, BLK);
     assert_int_equal(lle_pool_owner(m, extra), LLE_POOL_SECONDARY);
 
     lle_resize_event_t ev[64];
@@ -95,7 +96,7 @@ static void grow_by_factor_then_shrink(void **state)
     assert_int_equal(lle_memory_remove_resize_listener(m, listen, &heard), LLE_SUCCESS);
     assert_int_equal(lle_memory_remove_resize_listener(m, listen, &heard), LLE_ERROR_INVALID_ARGUMENT);
     heard.n = 0;
-    for (int i = 0; i < N; i++) p[i] = lle_pool_alloc(m, LLE_POOL_STRING, 48);
+    for (int i = 0; i < N; i++) p[i] = lle_pool_alloc(m, LLE_POOL_STRING, BLK);
     for (int i = 0; i < N; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
     assert_int_equal(heard.n, 0);
     free(p);
@@ -111,8 +112,9 @@ static void grow_by_demand_below_threshold(void **state)
     cfg.pools[LLE_POOL_TEMP].initial_size = 256 * KB;
     lle_memory_manager_t *m;
     assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
-    /* Touch 5 classes: 5 slabs of 4 taken from the initial 4; the fifth
-     * comes at utilisation far below 75%: one slab, reason GROW_DEMAND. */
+    /* Touch 5 classes: the first four take the four initial 64 KiB slabs; the
+     * fifth comes at utilisation far below 75%: one slab of the class's own
+     * size (16 KiB), reason GROW_DEMAND. */
     void *p[5];
     for (int i = 0; i < 5; i++) p[i] = lle_pool_alloc(m, LLE_POOL_TEMP, (size_t)16 << i);
     lle_resize_event_t ev[8];
@@ -121,7 +123,7 @@ static void grow_by_demand_below_threshold(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(ev[1].reason, LLE_RESIZE_GROW_DEMAND);
     assert_int_equal(ev[1].old_size, 256 * KB);
-    assert_int_equal(ev[1].new_size, 320 * KB);
+    assert_int_equal(ev[1].new_size, 272 * KB);
     for (int i = 0; i < 5; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
@@ -135,18 +137,18 @@ static void history_ring_and_bad_input(void **state)
     cfg.pools[LLE_POOL_CUSTOM].initial_size = 0;
     lle_memory_manager_t *m;
     assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
-    /* Six growths of CUSTOM (one class each), then a trim. */
+    /* Six growths of CUSTOM, one 16 KiB slab for each class. */
     void *p[6];
     for (int i = 0; i < 6; i++) p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, (size_t)16 << i);
     lle_resize_event_t ev[8];
     size_t n;
     assert_int_equal(lle_pool_resize_history(m, LLE_POOL_CUSTOM, ev, 8, &n), LLE_SUCCESS);
     assert_int_equal(n, 3); /* only the newest three are kept, oldest first */
-    assert_int_equal(ev[2].new_size, 6 * 64 * KB);
-    assert_int_equal(ev[0].new_size, 4 * 64 * KB);
+    assert_int_equal(ev[2].new_size, 6 * 16 * KB);
+    assert_int_equal(ev[0].new_size, 4 * 16 * KB);
     assert_int_equal(lle_pool_resize_history(m, LLE_POOL_CUSTOM, ev, 1, &n), LLE_SUCCESS);
     assert_int_equal(n, 1);
-    assert_int_equal(ev[0].new_size, 6 * 64 * KB);
+    assert_int_equal(ev[0].new_size, 6 * 16 * KB);
     assert_int_equal(lle_pool_resize_history(m, 99, ev, 8, &n), LLE_ERROR_INVALID_ARGUMENT);
     assert_int_equal(lle_pool_resize_history(m, 0, NULL, 8, &n), LLE_ERROR_NULL_PARAMETER);
     assert_int_equal(lle_pool_resize_history(NULL, 0, ev, 8, &n), LLE_ERROR_NULL_PARAMETER);
@@ -161,12 +163,46 @@ static void history_ring_and_bad_input(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Each class takes the smallest slab (16 KiB up) that holds 8 of its
+ * blocks: a class used once costs little. */
+static void slab_size_follows_class(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.pools[LLE_POOL_CUSTOM].block_size = 512 * KB;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    static const size_t req[][2] = {{16, 16}, {2048, 16}, {2049, 32}, {4096, 32},
+                                    {8192, 64}, {16384, 128}, {65536, 512}};
+    size_t total = 0;
+    void *p[7];
+    for (int i = 0; i < 7; i++) {
+        p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, req[i][0]);
+        total += req[i][1] * KB;
+        lle_memory_stats_t st;
+        lle_memory_get_stats(m, &st);
+        assert_int_equal(st.pools[LLE_POOL_CUSTOM].slab_bytes, total);
+        assert_int_equal(st.pools[LLE_POOL_CUSTOM].slabs, (size_t)i + 1);
+    }
+    /* Past block_size/8 a request is a large block: no slab. */
+    void *big = lle_pool_alloc(m, LLE_POOL_CUSTOM, 65537);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].slab_bytes, total);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_bytes, 65552 + 32);
+    assert_int_equal(lle_pool_free(m, big), LLE_SUCCESS);
+    for (int i = 0; i < 7; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grow_by_factor_then_shrink),
         cmocka_unit_test(grow_by_demand_below_threshold),
         cmocka_unit_test(history_ring_and_bad_input),
+        cmocka_unit_test(slab_size_follows_class),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
