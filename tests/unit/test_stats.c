@@ -79,11 +79,13 @@ static void json_form(void **state)
     size_t need = 0;
     assert_int_equal(lle_memory_stats_json(m, NULL, 0, &need), LLE_ERROR_BUFFER_TOO_SMALL);
     assert_true(need > 500);
-    char *buf = malloc(need + 1);
+    /* Rates and uptime change between calls (and so may the length): give
+     * room to spare, then check the reported length against the text. */
+    char *buf = malloc(need + 256);
     size_t need2 = 0;
-    assert_int_equal(lle_memory_stats_json(m, buf, need + 1, &need2), LLE_SUCCESS);
-    assert_int_equal(strlen(buf), need);
-    assert_int_equal(need2, need);
+    assert_int_equal(lle_memory_stats_json(m, buf, need + 256, &need2), LLE_SUCCESS);
+    assert_int_equal(strlen(buf), need2);
+    need = need2;
     assert_int_equal(buf[0], '{');
     assert_int_equal(buf[need - 1], '}');
     assert_non_null(strstr(buf, "\"syntax\":{\"alloc_count\":1,"));
