@@ -221,7 +221,11 @@ static void shutdown_counts_leaks(void **state)
     lle_memory_get_stats(m, &st);
     assert_int_equal(st.total.reserved_bytes, 0);
     assert_int_equal(st.emergency_capacity, 0);
-    /* After shutdown: allocation fails with INVALID_STATE, no transition. */
+    /* After shutdown: allocation fails with INVALID_STATE, no transition;
+     * also for the pool and class this thread allocated from before (its
+     * heap is gone, its heap cache must not be used). */
+    assert_null(lle_pool_alloc(m, LLE_POOL_HISTORY, 10));
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_STATE);
     assert_null(lle_pool_alloc(m, LLE_POOL_TEMP, 10));
     assert_int_equal(log.last_code, LLE_ERROR_INVALID_STATE);
     assert_int_equal(lle_memory_transition(m, S(ACTIVE)), LLE_ERROR_INVALID_STATE_TRANSITION);
