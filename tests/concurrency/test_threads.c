@@ -28,38 +28,25 @@
 #include <lle/memory.h>
 
 #include "faulty_host.h"
+#include "pattern.h"
 
 /* ---- patterns ----------------------------------------------------------- */
 
 #define MAX_BLOCK ((size_t)65536)
-#define TAG_SPAN 8192u
-static unsigned char g_ref[MAX_BLOCK + TAG_SPAN];
-
-static uint64_t xs_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
 
 static void ref_init(void)
 {
-    uint64_t s = UINT64_C(0x9e3779b97f4a7c15);
-    for (size_t i = 0; i < sizeof g_ref; i++) g_ref[i] = (unsigned char)(xs_next(&s) >> 24);
+    pattern_init(UINT64_C(0x9e3779b97f4a7c15));
 }
 
-/* Each block holds the reference bytes from an offset given by its tag, so
- * two blocks with different tags hold different contents. */
 static void fill(void *p, size_t n, uint32_t tag)
 {
-    memcpy(p, g_ref + tag % TAG_SPAN, n);
+    pattern_fill(p, n, tag);
 }
 
 static bool intact(const void *p, size_t n, uint32_t tag)
 {
-    return memcmp(p, g_ref + tag % TAG_SPAN, n) == 0;
+    return pattern_intact(p, n, tag);
 }
 
 /* ---- error callback and manager ------------------------------------------ */

@@ -37,39 +37,28 @@
 #include <lle/memory.h>
 
 #include "faulty_host.h"
+#include "pattern.h"
 
 #define DEFAULT_SEED UINT64_C(0x5eed2024c0ffee11)
 #define DEFAULT_OPS 4000000
 #define MAX_LIVE 3000
 #define MAX_SIZE ((size_t)70000)
-#define TAG_SPAN 8192u
 #define CHECK_EVERY 2048
 
-static unsigned char g_ref[MAX_SIZE + TAG_SPAN];
-
-static uint64_t xs_next(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
 
 static void ref_init(void)
 {
-    uint64_t s = UINT64_C(0x243f6a8885a308d3);
-    for (size_t i = 0; i < sizeof g_ref; i++) g_ref[i] = (unsigned char)(xs_next(&s) >> 29);
+    pattern_init(UINT64_C(0x243f6a8885a308d3));
 }
 
 static void fill(void *p, size_t n, uint32_t tag)
 {
-    memcpy(p, g_ref + tag % TAG_SPAN, n);
+    pattern_fill(p, n, tag);
 }
 
 static bool intact(const void *p, size_t n, uint32_t tag)
 {
-    return memcmp(p, g_ref + tag % TAG_SPAN, n) == 0;
+    return pattern_intact(p, n, tag);
 }
 
 /* ---- error channel -------------------------------------------------------- */
