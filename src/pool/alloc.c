@@ -186,7 +186,7 @@ static void slab_carve(lle__slab_t *s)
     char *p = s->carve + (n - 1) * s->bsize;
     void *head = s->free;
     for (size_t i = 0; i < n; i++, p -= s->bsize) {
-        *(void **)p = head;
+        *(void **)(void *)p = head;  /* blocks are 16-aligned */
         head = p;
     }
     s->free = head;
@@ -407,7 +407,7 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
     atomic_fetch_add_explicit(&pl->remote_freed_bytes, s->bsize, memory_order_relaxed);
     void *head = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     do {
-        *(void **)p = head;
+        *(void **)(void *)p = head;  /* blocks are 16-aligned */
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, p, memory_order_release,
                                                     memory_order_relaxed));
     if (head == NULL && owner) {

@@ -66,7 +66,7 @@ static bool set_insert(lle_memory_manager_t *m, uintptr_t key)
 
 static lle__large_hdr_t *hdr_of(const void *p)
 {
-    return (lle__large_hdr_t *)((char *)(uintptr_t)p - LLE__LARGE_HDR);
+    return (lle__large_hdr_t *)(void *)((char *)(uintptr_t)p - LLE__LARGE_HDR);
 }
 
 static void account(lle_memory_manager_t *m, int pool, long sign, size_t total, size_t usable)

@@ -27,8 +27,9 @@ static void *fh_alloc(void *ctx, size_t size, size_t align)
     void *base = NULL;
     if (posix_memalign(&base, align > 16 ? align : 16, size + pre) != 0) return NULL;
     char *p = (char *)base + pre;
-    ((size_t *)p)[-1] = size;
-    ((size_t *)p)[-2] = pre;
+    size_t *words = (size_t *)(void *)p;  /* p is at least 16-aligned */
+    words[-1] = size;
+    words[-2] = pre;
     atomic_fetch_add(&fh->outstanding_bytes, (int64_t)size);
     atomic_fetch_add(&fh->outstanding_blocks, 1);
     return p;
