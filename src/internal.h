@@ -111,11 +111,10 @@ typedef struct lle__slab lle__slab_t;
 struct lle__bin;
 
 struct lle__slab {
-    /* Owner-thread fields (read and written only by the owning heap). */
+    /* First cache line: everything the fast paths read (an owner's free
+     * touches this line, one bitmap line and the block). */
     char        *start;       /* first block (the slab's memory) */
     void        *free;        /* local free list, linked through blocks */
-    char        *carve;       /* next never-used block */
-    char        *carve_end;   /* end of the last whole block */
     uint32_t     bsize;       /* block size of the class */
     uint32_t     recip;       /* ceil(2^32 / bsize): index by multiply */
     uint32_t     capacity;    /* blocks in the slab for this class */
@@ -124,18 +123,21 @@ struct lle__slab {
     uint8_t      cls;
     uint8_t      kind;
     uint8_t      in_full;     /* 1 while on the bin's full list */
-    lle__slab_t *next, *prev; /* bin list or pool empty list */
     struct lle__bin *bin;     /* the owner's bin while assigned */
+    _Atomic(lle__heap_t *) owner; /* NULL while in the pool */
+    /* Owner-side slow-path fields. */
+    char        *carve;       /* next never-used block */
+    char        *carve_end;   /* end of the last whole block */
+    lle__slab_t *next, *prev; /* bin list or pool empty list */
     size_t       bytes;       /* slab size */
     void        *aux;         /* EMERGENCY: its lle__emerg_t */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
-    /* Shared fields. */
-    _Atomic(lle__heap_t *)  owner;        /* NULL while in the pool */
-    _Atomic(void *)         thread_free;  /* blocks freed by other threads */
+    /* Written by other threads: a line of their own. */
+    _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
     /* Bitmap: word 2k holds the allocated bits of blocks 64k..64k+63
      * (owner-written, relaxed), word 2k+1 their remote-free bits (atomic RMW). */
-    _Atomic uint64_t        bits[];
+    _Alignas(64) _Atomic uint64_t bits[];
 };
 
 /* A bin: the slabs of one (pool, class) owned by one heap, and its
@@ -143,18 +145,13 @@ struct lle__slab {
  * load + store (no lock prefix) and read by anyone; bytes are derived from
  * the counts and the class size, so the fast paths add one count each. */
 typedef struct lle__bin {
-    lle__slab_t     *cur;    /* slab being allocated from (also on `avail`) */
-    _Atomic uint64_t allocs; /* blocks handed out by this heap */
-    _Atomic uint64_t frees;  /* blocks freed by the owning thread */
-    lle__slab_t     *avail;  /* slabs with free or uncarved blocks */
-    lle__slab_t     *full;   /* slabs with no free block known to the owner */
+    lle__slab_t     *cur;       /* slab being allocated from (also on `avail`) */
+    _Atomic uint64_t allocs;    /* blocks handed out by this heap */
+    _Atomic uint64_t requested; /* bytes asked for by those allocations */
+    _Atomic uint64_t frees;     /* blocks freed by the owning thread */
+    lle__slab_t     *avail;     /* slabs with free or uncarved blocks */
+    lle__slab_t     *full;      /* slabs with no free block known to the owner */
 } lle__bin_t;
-
-/* Per heap, per pool: the bytes asked for (the class rounding is known only
- * at allocation). */
-typedef struct lle__counters {
-    _Atomic uint64_t requested;
-} lle__counters_t;
 
 /* Sums of one pool's bin counters over every heap (heaps_lock held). */
 typedef struct lle__pool_sums {
@@ -167,7 +164,6 @@ struct lle__heap {
     lle__heap_t          *next_parked;  /* m->parked list */
     _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
     _Atomic int           parked;
-    lle__counters_t       st[LLE__NPOOLS];
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 

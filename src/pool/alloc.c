@@ -208,7 +208,7 @@ static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
     atomic_store_explicit(&s->owner, h, memory_order_release);
 }
 
-static inline void *slab_pop(lle__heap_t *h, lle__bin_t *b, lle__slab_t *s, int pool, size_t n)
+static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
 {
     void *blk = s->free;
     s->free = *(void **)blk;
@@ -218,7 +218,7 @@ static inline void *slab_pop(lle__heap_t *h, lle__bin_t *b, lle__slab_t *s, int 
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
                           memory_order_relaxed);
     LLE__CTR_ADD(b->allocs, 1);
-    LLE__CTR_ADD(h->st[pool].requested, n);
+    LLE__CTR_ADD(b->requested, n);
     return blk;
 }
 
@@ -231,14 +231,14 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     for (int round = 0; round < 2; round++) {
         lle__slab_t *s = b->cur;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
-        if (s && s->free) return slab_pop(h, b, s, pool, n);
+        if (s && s->free) return slab_pop(b, s, n);
         if (s) bin_refile(b, s);        /* exhausted: onto the full list */
         /* Another slab of the bin with room. */
         for (s = b->avail; s; s = s->next) {
             if (!s->free && s->carve < s->carve_end) slab_carve(s);
             if (s->free) {
                 bin_set_cur(b, s);
-                return slab_pop(h, b, s, pool, n);
+                return slab_pop(b, s, n);
             }
         }
         if (round == 0) lle__heap_collect_remote(h);
@@ -249,7 +249,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     list_push(&b->avail, s);
     bin_set_cur(b, s);
     slab_carve(s);
-    return slab_pop(h, b, s, pool, n);
+    return slab_pop(b, s, n);
 }
 
 /* ---- the hierarchy (slow path of every allocation) ---------------------- */
@@ -329,19 +329,24 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
 
 /* ---- public allocation -------------------------------------------------- */
 
+/* Class of a request above 1024 bytes, or LLE__NCLASSES when the pool does
+ * not serve it from slabs.  Out of line: it keeps the fast path short. */
+static LLE__NOINLINE unsigned class_above_1k(const lle__pool_t *pl, size_t n)
+{
+    return n <= pl->small_max ? pl->remap[lle__class_of(n)] : LLE__NCLASSES;
+}
+
 static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
 {
     if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
-        lle__pool_t *pl = &m->pools[pool];
-        unsigned c;
-        if (lle_likely(n <= 1024)) c = pl->small_map[(n + 15) >> 4];
-        else if (n <= pl->small_max) c = pl->remap[lle__class_of(n)];
-        else goto slow;
-        lle__bin_t *b = &lle__tls.h->bins[pool][c];
-        lle__slab_t *s = b->cur;
-        if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(lle__tls.h, b, s, pool, n);
+        const lle__pool_t *pl = &m->pools[pool];
+        unsigned c = lle_likely(n <= 1024) ? pl->small_map[(n + 15) >> 4] : class_above_1k(pl, n);
+        if (lle_likely(c < LLE__NCLASSES)) {
+            lle__bin_t *b = &lle__tls.h->bins[pool][c];
+            lle__slab_t *s = b->cur;
+            if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(b, s, n);
+        }
     }
-slow:
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
 }
 

@@ -140,8 +140,9 @@ void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS])
     for (lle__heap_t *h = m->heaps; h; h = h->next_all)
         for (int p = 0; p < LLE__NPOOLS; p++) {
             lle__pool_sums_t *s = &sums[p];
-            s->requested += atomic_load_explicit(&h->st[p].requested, memory_order_relaxed);
             for (unsigned c = 0; c < m->pools[p].nclasses; c++) {
+                s->requested +=
+                    atomic_load_explicit(&h->bins[p][c].requested, memory_order_relaxed);
                 uint64_t a = atomic_load_explicit(&h->bins[p][c].allocs, memory_order_relaxed);
                 uint64_t f = atomic_load_explicit(&h->bins[p][c].frees, memory_order_relaxed);
                 s->allocs += a;
