@@ -36,8 +36,9 @@ static inline uint32_t lle__slab_index(const lle__slab_t *s, const void *p)
 }
 
 /* Slabs and pools (pool.c). */
-/* An empty slab of at least `bytes` (its exact size when the pool can grow),
- * or NULL when the pool is full or the host failed. */
+/* An empty slab of at least `bytes`: the smallest such one the pool holds
+ * (its initial slabs are its largest), else a new one of exactly `bytes`;
+ * NULL when the pool may not grow, is full, or the host failed. */
 LLE__HIDDEN lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes);
 LLE__HIDDEN void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s);
 LLE__HIDDEN void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s);
