@@ -149,6 +149,7 @@ static void slab_collect(lle__slab_t *s)
 
 void lle__heap_collect_remote(lle__heap_t *h)
 {
+    if (!atomic_load_explicit(&h->remote_slabs, memory_order_relaxed)) return;
     lle__slab_t *s = atomic_exchange_explicit(&h->remote_slabs, NULL, memory_order_acquire);
     while (s) {
         lle__slab_t *next = atomic_load_explicit(&s->remote_next, memory_order_relaxed);
@@ -222,12 +223,11 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     return blk;
 }
 
-/* A block of class cls of pool `pool` for heap h, when the current slab of
- * the bin has no free block.  NULL when the pool cannot provide a slab. */
-static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t *h, int pool,
-                                            unsigned cls, size_t n)
+/* A block from the slabs bin b already holds: more of the current slab
+ * carved, another slab with free blocks, or blocks other threads freed.
+ * NULL when they are all full. */
+static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n)
 {
-    lle__bin_t *b = &h->bins[pool][cls];
     for (int round = 0; round < 2; round++) {
         lle__slab_t *s = b->cur;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
@@ -243,6 +243,17 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
         }
         if (round == 0) lle__heap_collect_remote(h);
     }
+    return NULL;
+}
+
+/* A block of class cls of pool `pool` for heap h: from the bin's slabs, else
+ * from a new slab of the pool.  NULL when the pool cannot provide one. */
+static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t *h, int pool,
+                                            unsigned cls, size_t n)
+{
+    lle__bin_t *b = &h->bins[pool][cls];
+    void *p = bin_refill(h, b, n);
+    if (p) return p;
     lle__slab_t *s = lle__pool_take_slab(m, pool, (size_t)LLE__GRANULE << m->pools[pool].tier[cls]);
     if (!s) return NULL;
     slab_assign(s, h, cls);
@@ -329,6 +340,16 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
 
 /* ---- public allocation -------------------------------------------------- */
 
+/* The current slab of the calling thread's bin b is dry: refill from the
+ * bin's own slabs before the whole hierarchy (which also handles a new
+ * slab, the pool's limits and the state). */
+static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b, int pool,
+                                          size_t n)
+{
+    void *p = bin_refill(lle__tls.h, b, n);
+    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+}
+
 /* Class of a request above 1024 bytes, or LLE__NCLASSES when the pool does
  * not serve it from slabs.  Out of line: it keeps the fast path short. */
 static LLE__NOINLINE unsigned class_above_1k(const lle__pool_t *pl, size_t n)
@@ -345,6 +366,7 @@ static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
             lle__bin_t *b = &lle__tls.h->bins[pool][c];
             lle__slab_t *s = b->cur;
             if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(b, s, n);
+            return alloc_bin_miss(m, b, pool, n);
         }
     }
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
