@@ -34,20 +34,6 @@
 
 #define MAX_BLOCK ((size_t)65536)
 
-static void ref_init(void)
-{
-    pattern_init(UINT64_C(0x9e3779b97f4a7c15));
-}
-
-static void fill(void *p, size_t n, uint32_t tag)
-{
-    pattern_fill(p, n, tag);
-}
-
-static bool intact(const void *p, size_t n, uint32_t tag)
-{
-    return pattern_intact(p, n, tag);
-}
 
 /* ---- error callback and manager ------------------------------------------ */
 
@@ -158,7 +144,7 @@ static bool make_item(lle_memory_manager_t *m, int pool, size_t n, uint32_t tag,
         return false;
     }
     if ((uintptr_t)p % 16) fail_at(f, "block %p of %zu bytes is not 16-aligned", p, n);
-    fill(p, n, tag);
+    pattern_fill(p, n, tag);
     *it = (item_t){p, n, tag, pool};
     return true;
 }
@@ -166,7 +152,7 @@ static bool make_item(lle_memory_manager_t *m, int pool, size_t n, uint32_t tag,
 /* Verify a block (on any thread) and free it. */
 static void check_and_free(lle_memory_manager_t *m, const item_t *it, fails_t *f)
 {
-    if (!intact(it->p, it->n, it->tag))
+    if (!pattern_intact(it->p, it->n, it->tag))
         fail_at(f, "block %p (%zu bytes, pool %d, tag %u) lost its pattern", it->p, it->n,
                 it->pool, it->tag);
     size_t u = lle_pool_usable_size(m, it->p);
@@ -450,7 +436,7 @@ static void *exit_thread(void *arg)
     /* Blocks a former thread of this heap left: this thread now owns them. */
     for (size_t i = 0; i < j->ninherited; i++) check_and_free(j->m, &j->inherited[i], &j->f);
     for (size_t i = 0; i < T2_BLOCKS; i++)
-        if (!intact(mine[i].p, mine[i].n, mine[i].tag))
+        if (!pattern_intact(mine[i].p, mine[i].n, mine[i].tag))
             fail_at(&j->f, "block %zu lost its pattern", i);
     if (!j->leave) {
         for (size_t i = 0; i < T2_BLOCKS; i++) check_and_free(j->m, &mine[i], &j->f);
@@ -611,10 +597,10 @@ static void *df_thread_a(void *arg)
             seq_go(&d->seq, SEQ_ABORT);
             return NULL;
         }
-        fill(d->keep[k][0], df_cases[k].n, 11u * (uint32_t)k + 1);
-        fill(d->keep[k][1], df_cases[k].n, 11u * (uint32_t)k + 2);
-        fill(d->p[k], df_cases[k].n, 11u * (uint32_t)k + 3);
-        fill(d->q[k], df_cases[k].n, 11u * (uint32_t)k + 4);
+        pattern_fill(d->keep[k][0], df_cases[k].n, 11u * (uint32_t)k + 1);
+        pattern_fill(d->keep[k][1], df_cases[k].n, 11u * (uint32_t)k + 2);
+        pattern_fill(d->p[k], df_cases[k].n, 11u * (uint32_t)k + 3);
+        pattern_fill(d->q[k], df_cases[k].n, 11u * (uint32_t)k + 4);
         seq_go(&d->seq, base + 1);
         seq_wait(&d->seq, base + 3);
         d->r_a_p[k] = lle_pool_free(d->m, d->p[k]);
@@ -736,8 +722,8 @@ static void double_free_across_threads(void **state)
     assert_int_equal(st.total.alloc_count, DF_CASES * 4);
     assert_int_equal(st.total.free_count, DF_CASES * 2);
     for (int k = 0; k < DF_CASES; k++) {
-        assert_true(intact(d->keep[k][0], df_cases[k].n, 11u * (uint32_t)k + 1));
-        assert_true(intact(d->keep[k][1], df_cases[k].n, 11u * (uint32_t)k + 2));
+        assert_true(pattern_intact(d->keep[k][0], df_cases[k].n, 11u * (uint32_t)k + 1));
+        assert_true(pattern_intact(d->keep[k][1], df_cases[k].n, 11u * (uint32_t)k + 2));
         assert_true(lle_pool_usable_size(m, d->p[k]) == 0);
         assert_true(lle_pool_owner(m, d->q[k]) == -1);
     }
@@ -762,7 +748,7 @@ static void double_free_across_threads(void **state)
     for (size_t i = 0; i + 1 < DF_AFTER; i++)
         assert_true((uintptr_t)sorted[i].p + sorted[i].n <= (uintptr_t)sorted[i + 1].p);
     free(sorted);
-    for (size_t i = 0; i < DF_AFTER; i++) assert_true(intact(items[i].p, items[i].n, items[i].tag));
+    for (size_t i = 0; i < DF_AFTER; i++) assert_true(pattern_intact(items[i].p, items[i].n, items[i].tag));
     /* Each half freed by the thread that did not allocate it. */
     j1.from = DF_AFTER / 2, j1.to = DF_AFTER;
     j2.from = 0, j2.to = DF_AFTER / 2;
@@ -968,7 +954,7 @@ static void leave_leaks(lle_memory_manager_t *m, leak_job_t jobs[LEAK_THREADS], 
             }
         for (size_t i = 0; i < jobs[t].n; i++)
             if (jobs[t].live[i]) {
-                assert_true(intact(jobs[t].items[i].p, jobs[t].items[i].n, jobs[t].items[i].tag));
+                assert_true(pattern_intact(jobs[t].items[i].p, jobs[t].items[i].n, jobs[t].items[i].tag));
                 size_t u = lle_pool_usable_size(m, jobs[t].items[i].p);
                 assert_true(u >= jobs[t].items[i].n);
                 *blocks += 1;
@@ -1195,7 +1181,7 @@ static void trim_while_allocating(void **state)
 
 int main(void)
 {
-    ref_init();
+    pattern_init(UINT64_C(0x9e3779b97f4a7c15));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(cross_thread_churn),
         cmocka_unit_test(exit_and_adoption),

@@ -46,20 +46,6 @@
 #define CHECK_EVERY 2048
 
 
-static void ref_init(void)
-{
-    pattern_init(UINT64_C(0x243f6a8885a308d3));
-}
-
-static void fill(void *p, size_t n, uint32_t tag)
-{
-    pattern_fill(p, n, tag);
-}
-
-static bool intact(const void *p, size_t n, uint32_t tag)
-{
-    return pattern_intact(p, n, tag);
-}
 
 /* ---- error channel -------------------------------------------------------- */
 
@@ -179,7 +165,7 @@ static void adopt(run_t *r, void *p, size_t n, size_t align, int pool, bool zero
         for (size_t i = 0; i < n; i++)
             if (((unsigned char *)p)[i]) fail_msg("calloc block %p not zero at %zu", p, i);
     b->tag = ++r->tag;
-    fill(p, n, b->tag);
+    pattern_fill(p, n, b->tag);
     r->nb++;
 }
 
@@ -190,7 +176,7 @@ static void drop(run_t *r, size_t i)
 
 static void check_block(run_t *r, const blk_t *b)
 {
-    if (!intact(b->p, b->n, b->tag))
+    if (!pattern_intact(b->p, b->n, b->tag))
         fail_msg("block %p (%zu bytes, pool %d, tag %u) lost its pattern (seed %llu)", (void *)b->p,
                  b->n, b->pool, b->tag, (unsigned long long)r->seed);
     assert_int_equal(lle_pool_usable_size(r->m, b->p), b->usable);
@@ -279,7 +265,7 @@ static void op_realloc(run_t *r)
         return;
     }
     size_t keep = old.n < n ? old.n : n;
-    if (!intact(q, keep, old.tag))
+    if (!pattern_intact(q, keep, old.tag))
         fail_msg("realloc %p -> %p (%zu -> %zu) lost the contents (seed %llu)", (void *)old.p, q,
                  old.n, n, (unsigned long long)r->seed);
     if (q != old.p) assert_int_equal(lle_pool_usable_size(r->m, old.p), 0);
@@ -564,7 +550,7 @@ static void randomized_run(void **state)
         r->foreign[k] = lle_pool_alloc(r->other, (lle_memory_pool_type_t)(k % LLE_POOL_COUNT),
                                        foreign_sizes[k]);
         assert_non_null(r->foreign[k]);
-        fill(r->foreign[k], foreign_sizes[k], 90000u + (uint32_t)k);
+        pattern_fill(r->foreign[k], foreign_sizes[k], 90000u + (uint32_t)k);
     }
 
     for (int k = 0; k < 8; k++) {
@@ -653,7 +639,7 @@ static void randomized_run(void **state)
 
     /* The other manager's blocks were never touched. */
     for (int k = 0; k < 6; k++) {
-        assert_true(intact(r->foreign[k], foreign_sizes[k], 90000u + (uint32_t)k));
+        assert_true(pattern_intact(r->foreign[k], foreign_sizes[k], 90000u + (uint32_t)k));
         assert_int_equal(lle_pool_free(r->other, r->foreign[k]), LLE_SUCCESS);
     }
     assert_int_equal(lle_memory_manager_destroy(r->other), LLE_SUCCESS);
@@ -664,7 +650,7 @@ static void randomized_run(void **state)
 
 int main(void)
 {
-    ref_init();
+    pattern_init(UINT64_C(0x243f6a8885a308d3));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(randomized_run),
     };
