@@ -103,4 +103,15 @@ static inline uint64_t churn_live_bytes(const churn_t *c)
     return sum;
 }
 
+/* Open the table and run n untimed operations: 0, or -1 on failure. */
+static inline int churn_open_warm(churn_t *c, size_t slots, uint64_t seed, uint64_t n)
+{
+    if (churn_open(c, slots, seed) != 0)
+        return -1;
+    for (uint64_t i = 0; i < n; i++)
+        if (churn_step(c) != 0)
+            return -1;
+    return 0;
+}
+
 #endif

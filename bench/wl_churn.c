@@ -12,11 +12,8 @@
 int WL(wl_churn)(const bench_opts_t *o, bench_result_t *r)
 {
     churn_t c;
-    if (churn_open(&c, o->slots, o->seed) != 0)
+    if (churn_open_warm(&c, o->slots, o->seed, o->warmup) != 0)
         return -1;
-    for (uint64_t i = 0; i < o->warmup; i++)
-        if (churn_step(&c) != 0)
-            return -1;
 
     uint64_t c0 = bench_thread_cpu_ns();
     uint64_t t0 = bench_now_ns();

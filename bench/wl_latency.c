@@ -77,11 +77,8 @@ int WL(wl_latency)(const bench_opts_t *o, bench_result_t *r)
     timer_cost(100000, &ovh, &step);
 
     churn_t c;
-    if (churn_open(&c, o->slots, o->seed) != 0)
+    if (churn_open_warm(&c, o->slots, o->seed, o->warmup) != 0)
         return -1;
-    for (uint64_t i = 0; i < o->warmup; i++)
-        if (churn_step(&c) != 0)
-            return -1;
 
     for (size_t i = 0; i < n; i++) {
         uint64_t rnd = bench_rand(&c.rng);

@@ -17,11 +17,8 @@
 int WL(wl_overhead)(const bench_opts_t *o, bench_result_t *r)
 {
     churn_t c;
-    if (churn_open(&c, o->slots, o->seed) != 0)
+    if (churn_open_warm(&c, o->slots, o->seed, o->warmup + o->ops) != 0)
         return -1;
-    for (uint64_t i = 0; i < o->warmup + o->ops; i++)
-        if (churn_step(&c) != 0)
-            return -1;
 
     uint64_t live = churn_live_bytes(&c);
     bench_kv(r, "n", "%llu", (unsigned long long)(o->warmup + o->ops));
