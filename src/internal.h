@@ -164,6 +164,13 @@ struct lle__heap {
     lle__heap_t          *next_parked;  /* m->parked list */
     _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
     _Atomic int           parked;
+    /* The page-map leaf this heap's frees used last, and the address bits
+     * above a leaf's span that select it (UINTPTR_MAX: none yet).  Leaves
+     * live as long as the manager, so the pair never goes stale; a free
+     * whose pointer falls in it reads one map entry instead of walking
+     * three levels. */
+    uintptr_t             leaf_key;
+    struct lle__map_leaf *leaf;
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 
@@ -210,6 +217,8 @@ typedef struct lle__pool {
 #define LLE__ADDR_BITS 47
 
 typedef struct lle__map_leaf { _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF]; } lle__map_leaf_t;
+/* Address bits below a leaf's span: a leaf covers 2^LLE__LEAF_SPAN_SHIFT bytes. */
+#define LLE__LEAF_SPAN_SHIFT (LLE__GRANULE_SHIFT + LLE__MAP_BITS_LEAF)
 typedef struct lle__map_mid { _Atomic(lle__map_leaf_t *) e[1u << LLE__MAP_BITS_MID]; } lle__map_mid_t;
 
 /* ---- large blocks ------------------------------------------------------ */
@@ -312,7 +321,8 @@ LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t
                               lle__slab_t *s);
 LLE__HIDDEN void lle__map_free_all(lle_memory_manager_t *m);
 
-static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)
+/* The leaf covering p, or NULL when the map has none there. */
+static inline lle__map_leaf_t *lle__map_leaf(const lle_memory_manager_t *m, const void *p)
 {
     uintptr_t a = (uintptr_t)p;
     if (lle_unlikely(a >> LLE__ADDR_BITS)) return NULL;
@@ -320,11 +330,22 @@ static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const voi
     lle__map_mid_t *mid = atomic_load_explicit(
         &m->map[g >> (LLE__MAP_BITS_MID + LLE__MAP_BITS_LEAF)], memory_order_acquire);
     if (lle_unlikely(!mid)) return NULL;
-    lle__map_leaf_t *leaf = atomic_load_explicit(
+    return atomic_load_explicit(
         &mid->e[(g >> LLE__MAP_BITS_LEAF) & ((1u << LLE__MAP_BITS_MID) - 1)], memory_order_acquire);
-    if (lle_unlikely(!leaf)) return NULL;
-    return atomic_load_explicit(&leaf->e[g & ((1u << LLE__MAP_BITS_LEAF) - 1)],
-                                memory_order_acquire);
+}
+
+/* Entry of p in its leaf. */
+static inline lle__slab_t *lle__leaf_get(const lle__map_leaf_t *leaf, const void *p)
+{
+    return atomic_load_explicit(
+        &leaf->e[((uintptr_t)p >> LLE__GRANULE_SHIFT) & ((1u << LLE__MAP_BITS_LEAF) - 1)],
+        memory_order_acquire);
+}
+
+static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)
+{
+    const lle__map_leaf_t *leaf = lle__map_leaf(m, p);
+    return lle_likely(leaf != NULL) ? lle__leaf_get(leaf, p) : NULL;
 }
 
 /* pools (src/pool) */

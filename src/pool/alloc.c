@@ -47,6 +47,7 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             if (!h) return NULL;
             memset(h, 0, sizeof *h);
             h->m = m;
+            h->leaf_key = UINTPTR_MAX;
             atomic_init(&h->remote_slabs, NULL);
             pthread_mutex_lock(&m->heaps_lock);
             h->next_all = m->heaps;
@@ -468,34 +469,61 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
     return r == LLE_SUCCESS ? r : free_error(m, p, r, -1);
 }
 
+/* Slab of p for a free by heap h: through h's cached leaf when p falls in
+ * it, else by the whole map walk, caching the leaf found. */
+static LLE__NOINLINE lle__slab_t *free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
+                                                 const void *p)
+{
+    lle__map_leaf_t *leaf = lle__map_leaf(m, p);
+    if (!leaf) return NULL;
+    h->leaf = leaf;
+    h->leaf_key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    return lle__leaf_get(leaf, p);
+}
+
+/* A pointer that is not a block of a slab the calling thread owns: a free
+ * from another thread, a large or emergency block, or an error. */
+static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *p,
+                                                 lle__slab_t *s)
+{
+    if (s && s->kind == LLE__SLAB_SMALL) {
+        uint32_t i = lle__slab_index(s, p);
+        if ((char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity)
+            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+        return free_remote(m, s, p, i);
+    }
+    return free_generic(m, p, s);
+}
+
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
 {
     if (lle_unlikely(p == NULL)) return LLE_SUCCESS;
     if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
-    lle__slab_t *s = lle__map_get(m, p);
-    if (lle_likely(s != NULL && s->kind == LLE__SLAB_SMALL)) {
+    if (lle_unlikely(lle__tls.id != m->id)) return free_not_local(m, p, lle__map_get(m, p));
+    lle__heap_t *h = lle__tls.h;
+    lle__slab_t *s = lle_likely(((uintptr_t)p >> LLE__LEAF_SPAN_SHIFT) == h->leaf_key)
+                         ? lle__leaf_get(h->leaf, p)
+                         : free_leaf_miss(m, h, p);
+    if (lle_likely(s != NULL && s->kind == LLE__SLAB_SMALL &&
+                   atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         uint32_t i = lle__slab_index(s, p);
         if (lle_unlikely((char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity))
             return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
-        lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_relaxed);
-        if (lle_likely(lle__tls.id == m->id && owner == lle__tls.h)) {
-            uint64_t mask = (uint64_t)1 << (i & 63);
-            _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-            uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
-            if (lle_unlikely(!(a & mask) ||
-                             (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
-                return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
-            atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
-            *(void **)p = s->free;
-            s->free = p;
-            s->used--;
-            LLE__CTR_ADD(s->bin->frees, 1);
-            if (lle_unlikely((s->used == 0) | s->in_full)) free_fixup(owner, s);
-            return LLE_SUCCESS;
-        }
-        return free_remote(m, s, p, i);
+        uint64_t mask = (uint64_t)1 << (i & 63);
+        _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+        uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
+        if (lle_unlikely(!(a & mask) ||
+                         (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
+            return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+        atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
+        *(void **)p = s->free;
+        s->free = p;
+        s->used--;
+        LLE__CTR_ADD(s->bin->frees, 1);
+        if (lle_unlikely((s->used == 0) | s->in_full)) free_fixup(h, s);
+        return LLE_SUCCESS;
     }
-    return free_generic(m, p, s);
+    return free_not_local(m, p, s);
 }
 
 /* ---- queries and realloc ------------------------------------------------ */
