@@ -6,7 +6,9 @@
  * Memory comes from the host in *slabs*: 16 KiB to 512 KiB, aligned to the
  * 16 KiB *granule*.  A slab serves one size class of one pool and is sized
  * for it (at least 8 blocks, at least 16 KiB, at most the pool's block
- * size), so a class used a little costs little.  A slab's header
+ * size), so a class used a little costs little; each further slab a heap
+ * takes for the same class is twice its last, so a busy class lives in few
+ * slabs.  A slab's header
  * (lle__slab_t) lives outside it, so a block overflow can never corrupt
  * allocator metadata, and a slab can later be a guarded or locked mapping
  * without changing the block layout.
@@ -151,6 +153,7 @@ typedef struct lle__bin {
     _Atomic uint64_t frees;     /* blocks freed by the owning thread */
     lle__slab_t     *avail;     /* slabs with free or uncarved blocks */
     lle__slab_t     *full;      /* slabs with no free block known to the owner */
+    uint32_t         nslabs;    /* slabs on avail and full */
 } lle__bin_t;
 
 /* Sums of one pool's bin counters over every heap (heaps_lock held). */

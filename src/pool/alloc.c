@@ -124,6 +124,7 @@ static void bin_release(lle__heap_t *h, lle__slab_t *s)
     if (s->in_full) list_unlink(&b->full, s);
     else list_unlink(&b->avail, s);
     s->in_full = 0;
+    b->nslabs--;
     lle__pool_put_slab(h->m, s);
 }
 
@@ -255,9 +256,18 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     lle__bin_t *b = &h->bins[pool][cls];
     void *p = bin_refill(h, b, n);
     if (p) return p;
-    lle__slab_t *s = lle__pool_take_slab(m, pool, (size_t)LLE__GRANULE << m->pools[pool].tier[cls]);
+    /* Each slab the bin already holds doubles the next one, up to the
+     * pool's block size: a class used a little costs one small slab, a busy
+     * one spreads its blocks over few slabs, so its current slab runs dry
+     * less often. */
+    const lle__pool_t *pl = &m->pools[pool];
+    size_t base = (size_t)LLE__GRANULE << pl->tier[cls], bytes = base;
+    for (uint32_t k = 0; k < b->nslabs && bytes < pl->max_slab; k++) bytes *= 2;
+    lle__slab_t *s = lle__pool_take_slab(m, pool, bytes);
+    if (!s && bytes > base) s = lle__pool_take_slab(m, pool, base);  /* near the limit */
     if (!s) return NULL;
     slab_assign(s, h, cls);
+    b->nslabs++;
     list_push(&b->avail, s);
     bin_set_cur(b, s);
     slab_carve(s);

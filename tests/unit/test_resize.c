@@ -196,6 +196,53 @@ static void slab_size_follows_class(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Each slab a bin already holds doubles its next one, up to the pool's
+ * block size; a slab the bin gives back makes the next one smaller again. */
+static void bin_slabs_double(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    lle_pool_config_t *pc = &cfg.pools[LLE_POOL_CUSTOM];
+    pc->initial_size = 0;
+    pc->block_size = 64 * KB;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    /* 1 KiB blocks: 16 to the class's 16 KiB slab.  Slabs of 16, 32, 64,
+     * 64 KiB hold 16 + 32 + 64 + 64 blocks. */
+    enum { N = 16 + 32 + 64 + 64 };
+    static const size_t held_kb[] = {16, 48, 112, 176};
+    void **p = malloc(sizeof(void *) * N);
+    assert_non_null(p);
+    int slab = 0, in_slab = 0;
+    for (int i = 0; i < N; i++) {
+        p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, 1024);
+        assert_int_equal(lle_pool_owner(m, p[i]), LLE_POOL_CUSTOM);
+        lle_memory_stats_t st;
+        lle_memory_get_stats(m, &st);
+        assert_int_equal(st.pools[LLE_POOL_CUSTOM].slab_bytes, held_kb[slab] * KB);
+        assert_int_equal(st.pools[LLE_POOL_CUSTOM].slabs, (size_t)slab + 1);
+        if (++in_slab == (int)(held_kb[slab] - (slab ? held_kb[slab - 1] : 0))) {
+            slab++;
+            in_slab = 0;
+        }
+    }
+    /* Empty the last two slabs: the bin gives them back to the pool, which
+     * keeps them.  The next slab the bin takes is 64 KiB again (it holds two),
+     * and comes from the pool without a trip to the host. */
+    for (int i = 16 + 32; i < N; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    uint64_t host_allocs = st.host_alloc_calls;
+    for (int i = 16 + 32; i < N; i++) p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, 1024);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].slab_bytes, 176 * KB);
+    assert_int_equal(st.host_alloc_calls, host_allocs);
+    for (int i = 0; i < N; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    free(p);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +250,7 @@ int main(void)
         cmocka_unit_test(grow_by_demand_below_threshold),
         cmocka_unit_test(history_ring_and_bad_input),
         cmocka_unit_test(slab_size_follows_class),
+        cmocka_unit_test(bin_slabs_double),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
