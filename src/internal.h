@@ -161,19 +161,24 @@ typedef struct lle__pool_sums {
     uint64_t allocs, frees, requested, granted, freed_bytes;
 } lle__pool_sums_t;
 
+#define LLE__LEAF_CACHE 4   /* ways of a heap's leaf cache (a power of two) */
+
 struct lle__heap {
     lle_memory_manager_t *m;
     lle__heap_t          *next_all;     /* m->heaps list */
     lle__heap_t          *next_parked;  /* m->parked list */
     _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
     _Atomic int           parked;
-    /* The page-map leaf this heap's frees used last, and the address bits
-     * above a leaf's span that select it (UINTPTR_MAX: none yet).  Leaves
-     * live as long as the manager, so the pair never goes stale; a free
-     * whose pointer falls in it reads one map entry instead of walking
-     * three levels. */
-    uintptr_t             leaf_key;
-    struct lle__map_leaf *leaf;
+    /* Page-map leaves this heap's frees used lately, direct-mapped by the
+     * address bits above a leaf's span (key UINTPTR_MAX: empty).  Leaves
+     * live as long as the manager, so an entry never goes stale; a free
+     * whose pointer falls in a cached leaf reads one map entry instead of
+     * walking three levels.  Four ways: slabs and large blocks come from a
+     * few regions of the host (its heap, its mappings). */
+    struct {
+        uintptr_t             key;
+        struct lle__map_leaf *leaf;
+    } leaves[LLE__LEAF_CACHE];
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 

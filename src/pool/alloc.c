@@ -47,7 +47,7 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             if (!h) return NULL;
             memset(h, 0, sizeof *h);
             h->m = m;
-            h->leaf_key = UINTPTR_MAX;
+            for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             atomic_init(&h->remote_slabs, NULL);
             pthread_mutex_lock(&m->heaps_lock);
             h->next_all = m->heaps;
@@ -479,15 +479,16 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
     return r == LLE_SUCCESS ? r : free_error(m, p, r, -1);
 }
 
-/* Slab of p for a free by heap h: through h's cached leaf when p falls in
- * it, else by the whole map walk, caching the leaf found. */
+/* Slab of p for a free by heap h whose leaf cache missed: the whole map
+ * walk, caching the leaf found. */
 static LLE__NOINLINE lle__slab_t *free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
                                                  const void *p)
 {
     lle__map_leaf_t *leaf = lle__map_leaf(m, p);
     if (!leaf) return NULL;
-    h->leaf = leaf;
-    h->leaf_key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
+    h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
     return lle__leaf_get(leaf, p);
 }
 
@@ -511,8 +512,9 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
     if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
     if (lle_unlikely(lle__tls.id != m->id)) return free_not_local(m, p, lle__map_get(m, p));
     lle__heap_t *h = lle__tls.h;
-    lle__slab_t *s = lle_likely(((uintptr_t)p >> LLE__LEAF_SPAN_SHIFT) == h->leaf_key)
-                         ? lle__leaf_get(h->leaf, p)
+    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    lle__slab_t *s = lle_likely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key == key)
+                         ? lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p)
                          : free_leaf_miss(m, h, p);
     if (lle_likely(s != NULL && s->kind == LLE__SLAB_SMALL &&
                    atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
