@@ -209,9 +209,10 @@ typedef struct lle__pool {
     lle_resize_event_t *history;   /* ring of cfg history entries */
     size_t            history_len, history_next, history_cap;
     /* Updated atomically (any thread). */
-    _Atomic size_t    large_bytes;      /* host bytes of live large blocks */
+    _Atomic size_t    large_bytes;      /* host bytes of live and cached large blocks */
     _Atomic size_t    large_live;       /* live large blocks */
     _Atomic size_t    large_in_use;     /* their usable bytes */
+    _Atomic size_t    large_cached;     /* host bytes of its blocks in m->lcache */
     _Atomic uint64_t  large_allocs, large_frees, large_requested, large_granted;
     _Atomic uint64_t  remote_frees, remote_freed_bytes;
     _Atomic size_t    slab_bytes_atomic; /* mirror of slab_bytes for lock-free readers */
@@ -244,6 +245,14 @@ typedef struct lle__large_set {
     uintptr_t *keys;     /* block address | 1 when freed (tombstone of a free) */
     size_t     cap, live, freed;
 } lle__large_set_t;
+
+/* Large blocks of up to LLE__LCACHE_MAX usable bytes (alignment 16) are
+ * rounded up to their size class and may be cached when freed. */
+#define LLE__LCACHE_MAX ((size_t)256 * 1024)
+#define LLE__LCACHE_CLASSES 96              /* lle__class_of(LLE__LCACHE_MAX) + 1 */
+/* Low bits of a large-set key: a freed block (tombstone), a cached block. */
+#define LLE__LARGE_FREED ((uintptr_t)1)
+#define LLE__LARGE_CACHED ((uintptr_t)2)
 
 /* ---- emergency reserve -------------------------------------------------- */
 
@@ -287,6 +296,11 @@ struct lle_memory_manager {
 
     pthread_mutex_t       large_lock;
     lle__large_set_t      large;
+    /* Freed large blocks kept for reuse (under large_lock), by pool and
+     * size class, linked through their first word; their set keys carry
+     * LLE__LARGE_CACHED. */
+    void                 *lcache[LLE__NPOOLS][LLE__LCACHE_CLASSES];
+    size_t                lcache_bytes;   /* host bytes of those blocks */
 
     pthread_mutex_t       emerg_lock;
     lle__emerg_t         *emerg;        /* current reserve (NULL if none) */

@@ -74,6 +74,12 @@ typedef struct lle_memory_config {
     size_t emergency_reserve;
     /* Entries kept in each pool's resize history (ring). */
     size_t resize_history;
+    /* Host bytes of freed large blocks (up to 256 KiB each) kept for reuse
+     * by the next large request of the same pool and size class, instead
+     * of going back to the host at once; they count in their pool's
+     * reserved bytes and limit, and trimming releases them.  At most 64m;
+     * 0 disables the cache. */
+    size_t large_cache;
     /* Backing allocator; NULL means lle_host_system(). The struct is copied. */
     const lle_host_allocator_t *host;
     /* Apply LLE_MEMORY_OPTIONS at creation (default true). */
@@ -89,7 +95,7 @@ void lle_memory_config_default(lle_memory_config_t *cfg);
 
 /*
  * Apply an option string to cfg: comma-separated key=value entries.
- *   emergency_reserve=SIZE  resize_history=N
+ *   emergency_reserve=SIZE  resize_history=N  large_cache=SIZE
  *   pool.NAME.initial=SIZE  pool.NAME.max=SIZE  pool.NAME.block=SIZE
  *   pool.NAME.align=N       pool.NAME.growth=REAL
  *   pool.NAME.grow_threshold=REAL  pool.NAME.shrink_threshold=REAL

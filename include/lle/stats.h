@@ -9,7 +9,10 @@
  *   in_use_bytes      bytes of the blocks live now (block sizes)
  *   live_blocks       blocks live now
  *   slab_bytes        bytes of slabs the pool holds from the host
- *   large_bytes       bytes of large blocks held from the host (headers included)
+ *   large_bytes       bytes of large blocks held from the host (headers
+ *                     included), live ones and those kept for reuse
+ *   large_cached_bytes the part of large_bytes kept for reuse (freed blocks
+ *                     of the large-block cache, see config large_cache)
  *   reserved_bytes    slab_bytes + large_bytes
  *   peak_reserved     the largest reserved_bytes seen
  *   utilization       in_use_bytes / reserved_bytes (0 when nothing reserved)
@@ -48,6 +51,7 @@ typedef struct lle_pool_stats {
     size_t   live_blocks;
     size_t   slab_bytes;
     size_t   large_bytes;
+    size_t   large_cached_bytes;
     size_t   reserved_bytes;
     size_t   peak_reserved;
     size_t   max_size;           /* configured limit */

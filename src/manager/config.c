@@ -52,6 +52,7 @@ void lle_memory_config_default(lle_memory_config_t *cfg)
     }
     cfg->emergency_reserve = 64 * KiB;
     cfg->resize_history = 64;
+    cfg->large_cache = 1 * MiB;
     cfg->host = NULL;
     cfg->read_environment = true;
 }
@@ -105,6 +106,8 @@ lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *er
     if (cfg->emergency_reserve > 64 * MiB)
         return fail(errbuf, errlen, "emergency_reserve=%zu: at most 64m",
                     cfg->emergency_reserve);
+    if (cfg->large_cache > 64 * MiB)
+        return fail(errbuf, errlen, "large_cache=%zu: at most 64m", cfg->large_cache);
     if (cfg->resize_history > 65536)
         return fail(errbuf, errlen, "resize_history=%zu: at most 65536", cfg->resize_history);
     return LLE_SUCCESS;
@@ -172,6 +175,11 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
     if (word_is(key, klen, "emergency_reserve")) {
         if (!parse_size(val, vlen, &sz)) goto bad_value;
         cfg->emergency_reserve = sz;
+        return LLE_SUCCESS;
+    }
+    if (word_is(key, klen, "large_cache")) {
+        if (!parse_size(val, vlen, &sz)) goto bad_value;
+        cfg->large_cache = sz;
         return LLE_SUCCESS;
     }
     if (word_is(key, klen, "resize_history")) {

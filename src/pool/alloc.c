@@ -265,6 +265,9 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     for (uint32_t k = 0; k < b->nslabs && bytes < pl->max_slab; k++) bytes *= 2;
     lle__slab_t *s = lle__pool_take_slab(m, pool, bytes);
     if (!s && bytes > base) s = lle__pool_take_slab(m, pool, base);  /* near the limit */
+    if (!s && atomic_load_explicit(&pl->large_cached, memory_order_relaxed) &&
+        lle__large_cache_release(m, pool))       /* cached large blocks hold the limit */
+        s = lle__pool_take_slab(m, pool, base);
     if (!s) return NULL;
     slab_assign(s, h, cls);
     b->nslabs++;

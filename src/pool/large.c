@@ -8,6 +8,14 @@
  * before it.  A freed block stays in the set as a tombstone until the set is
  * rebuilt, which is how a double free of a large block is told apart from a
  * foreign pointer; after a rebuild an old double free reads as invalid.
+ *
+ * Blocks of up to LLE__LCACHE_MAX bytes at the default alignment are rounded
+ * up to their size class, and when freed they may stay in the manager's
+ * large-block cache (m->lcache, bounded by cfg.large_cache) instead of going
+ * back to the host: the next request of the same pool and class takes one
+ * with a lock and a probe, no host call.  A cached block keeps its set key
+ * with LLE__LARGE_CACHED set, so freeing it again is a double free, and it
+ * stays counted in its pool's large_bytes (held), not in its in-use bytes.
  */
 #include <string.h>
 
@@ -25,7 +33,7 @@ static size_t slot_of(uintptr_t key, size_t cap)
 static size_t probe(const lle__large_set_t *set, uintptr_t key)
 {
     size_t i = slot_of(key, set->cap);
-    while (set->keys[i] != 0 && (set->keys[i] & ~(uintptr_t)1) != key) i = (i + 1) & (set->cap - 1);
+    while (set->keys[i] != 0 && (set->keys[i] & ~(uintptr_t)15) != key) i = (i + 1) & (set->cap - 1);
     return i;
 }
 
@@ -40,9 +48,9 @@ static bool set_rebuild(lle_memory_manager_t *m, lle__large_set_t *set)
     for (int pass = 0; pass < 2; pass++)       /* live entries first, then tombstones */
         for (size_t i = 0; i < set->cap; i++) {
             uintptr_t e = set->keys[i];
-            if (!e || (int)(e & 1) != pass) continue;
+            if (!e || (int)(e & LLE__LARGE_FREED) != pass) continue;
             if (pass == 1 && (n.live + n.freed + 1) * 2 > cap) break;
-            size_t j = probe(&n, e & ~(uintptr_t)1);
+            size_t j = probe(&n, e & ~(uintptr_t)15);
             keys[j] = e;
             if (pass == 0) n.live++;
             else n.freed++;
@@ -58,7 +66,7 @@ static bool set_insert(lle_memory_manager_t *m, uintptr_t key)
     if (!set->keys || (set->live + set->freed + 1) * 4 > set->cap * 3)
         if (!set_rebuild(m, set)) return false;
     size_t i = probe(set, key);
-    if (set->keys[i] & 1) set->freed--;
+    if (set->keys[i] & LLE__LARGE_FREED) set->freed--;
     set->keys[i] = key;
     set->live++;
     return true;
@@ -90,11 +98,49 @@ static void update_peak(lle__pool_t *pl)
     if (held > pl->peak_reserved) pl->peak_reserved = held;
 }
 
+/* Cache class of a block of `usable` bytes at alignment `align`, or -1 when
+ * such blocks are not cached. */
+static int cache_class(const lle_memory_manager_t *m, size_t usable, size_t align)
+{
+    if (m->cfg.large_cache == 0 || align > LLE__MIN_ALIGN || usable > LLE__LCACHE_MAX) return -1;
+    return (int)lle__class_of(usable);
+}
+
+/* A cached block of pool `pool` and class k, made live again; NULL if none. */
+static void *cache_take(lle_memory_manager_t *m, int pool, int k, size_t n)
+{
+    pthread_mutex_lock(&m->large_lock);
+    void *blk = m->lcache[pool][k];
+    if (blk) {
+        m->lcache[pool][k] = *(void **)blk;
+        size_t i = probe(&m->large, (uintptr_t)blk);
+        m->large.keys[i] = (uintptr_t)blk;
+        m->lcache_bytes -= hdr_of(blk)->total;
+    }
+    pthread_mutex_unlock(&m->large_lock);
+    if (!blk) return NULL;
+    lle__pool_t *pl = &m->pools[pool];
+    const lle__large_hdr_t *h = hdr_of(blk);
+    atomic_fetch_sub_explicit(&pl->large_cached, h->total, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_in_use, h->size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_live, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_allocs, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_requested, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pl->large_granted, h->size, memory_order_relaxed);
+    return blk;
+}
+
 void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align)
 {
     lle__pool_t *pl = &m->pools[pool];
     if (n == 0) n = 1;
     size_t usable = (n + 15) & ~(size_t)15;
+    int k = cache_class(m, usable, align);
+    if (k >= 0) {
+        void *blk = cache_take(m, pool, k, n);
+        if (blk) return blk;
+        usable = lle__class_size((unsigned)k);
+    }
     size_t space = align > LLE__LARGE_HDR ? align : LLE__LARGE_HDR;
     size_t total = space + usable;
     if (total < usable) return NULL;
@@ -107,6 +153,13 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
         return NULL;
     }
     if (held + total > pl->cfg.max_size || held + total < held) {
+        pthread_mutex_unlock(&pl->lock);
+        /* Blocks the cache keeps for other sizes count against the limit:
+         * give them back and look again. */
+        if (atomic_load_explicit(&pl->large_cached, memory_order_relaxed) &&
+            lle__large_cache_release(m, pool))
+            return lle__large_alloc(m, pool, n, align);
+        pthread_mutex_lock(&pl->lock);
         pl->limit_hits++;
         pthread_mutex_unlock(&pl->lock);
         return NULL;
@@ -154,7 +207,7 @@ lle__large_hdr_t *lle__large_find(lle_memory_manager_t *m, const void *p, lle_re
         if (e == key) {
             h = hdr_of(p);
             *err = LLE_SUCCESS;
-        } else if (e == (key | 1)) {
+        } else if (e == (key | LLE__LARGE_FREED) || e == (key | LLE__LARGE_CACHED)) {
             *err = LLE_ERROR_DOUBLE_FREE;
         }
     }
@@ -168,14 +221,27 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
     if (key & 15) return LLE_ERROR_INVALID_POINTER;
     pthread_mutex_lock(&m->large_lock);
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
+    bool cached = false;
     if (m->large.keys) {
         size_t i = probe(&m->large, key);
         if (m->large.keys[i] == key) {
-            m->large.keys[i] |= 1;
-            m->large.live--;
-            m->large.freed++;
+            const lle__large_hdr_t *h = hdr_of(p);
+            int k = h->offset == LLE__LARGE_HDR ? cache_class(m, h->size, LLE__MIN_ALIGN) : -1;
+            if (k >= 0 && lle__class_size((unsigned)k) == h->size &&
+                m->lcache_bytes + h->total <= m->cfg.large_cache) {
+                m->large.keys[i] |= LLE__LARGE_CACHED;
+                *(void **)p = m->lcache[h->pool][k];
+                m->lcache[h->pool][k] = p;
+                m->lcache_bytes += h->total;
+                cached = true;
+            } else {
+                m->large.keys[i] |= LLE__LARGE_FREED;
+                m->large.live--;
+                m->large.freed++;
+            }
             r = LLE_SUCCESS;
-        } else if (m->large.keys[i] == (key | 1)) {
+        } else if (m->large.keys[i] == (key | LLE__LARGE_FREED) ||
+                   m->large.keys[i] == (key | LLE__LARGE_CACHED)) {
             r = LLE_ERROR_DOUBLE_FREE;
         }
     }
@@ -184,11 +250,58 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
     lle__large_hdr_t *h = hdr_of(p);
     int pool = h->pool;
     size_t total = h->total, usable = h->size;
+    lle__pool_t *pl = &m->pools[pool];
+    atomic_fetch_add_explicit(&pl->large_frees, 1, memory_order_relaxed);
+    if (cached) {
+        atomic_fetch_add_explicit(&pl->large_cached, total, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
+        return LLE_SUCCESS;
+    }
     char *base = (char *)p - h->offset;
     account(m, pool, -1, total, usable);
-    atomic_fetch_add_explicit(&m->pools[pool].large_frees, 1, memory_order_relaxed);
     lle__host_free(m, base, total, false);
     return LLE_SUCCESS;
+}
+
+/* Give the cached blocks of `pool` (every pool when pool < 0) back to the
+ * host; returns the host bytes released. */
+size_t lle__large_cache_release(lle_memory_manager_t *m, int pool)
+{
+    size_t bytes = 0;
+    for (int p = 0; p < LLE__NPOOLS; p++) {
+        if (pool >= 0 && p != pool) continue;
+        void *list = NULL;
+        pthread_mutex_lock(&m->large_lock);
+        for (int k = 0; k < LLE__LCACHE_CLASSES; k++) {
+            void *blk = m->lcache[p][k];
+            m->lcache[p][k] = NULL;
+            while (blk) {
+                void *next = *(void **)blk;
+                size_t i = probe(&m->large, (uintptr_t)blk);
+                m->large.keys[i] = (uintptr_t)blk | LLE__LARGE_FREED;
+                m->large.live--;
+                m->large.freed++;
+                m->lcache_bytes -= hdr_of(blk)->total;
+                *(void **)blk = list;
+                list = blk;
+                blk = next;
+            }
+        }
+        pthread_mutex_unlock(&m->large_lock);
+        lle__pool_t *pl = &m->pools[p];
+        while (list) {
+            void *next = *(void **)list;
+            lle__large_hdr_t *h = hdr_of(list);
+            size_t total = h->total;
+            atomic_fetch_sub_explicit(&pl->large_cached, total, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&pl->large_bytes, total, memory_order_relaxed);
+            lle__host_free(m, (char *)list - h->offset, total, false);
+            bytes += total;
+            list = next;
+        }
+    }
+    return bytes;
 }
 
 /* Grow or shrink a 16-aligned large block through the host's realloc.  NULL
@@ -218,7 +331,7 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
     if (!room) room = set_rebuild(m, &m->large);
     if (room) {
         size_t i = probe(&m->large, (uintptr_t)p);
-        m->large.keys[i] |= 1;
+        m->large.keys[i] |= LLE__LARGE_FREED;
         m->large.live--;
         m->large.freed++;
     }
@@ -251,9 +364,10 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
 void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *bytes)
 {
     lle__large_set_t *set = &m->large;
+    lle__large_cache_release(m, -1);
     for (size_t i = 0; set->keys && i < set->cap; i++) {
         uintptr_t e = set->keys[i];
-        if (!e || (e & 1)) continue;
+        if (!e || (e & (LLE__LARGE_FREED | LLE__LARGE_CACHED))) continue;
         lle__large_hdr_t *h = hdr_of((void *)e);
         *blocks += 1;
         *bytes += h->size;

@@ -347,7 +347,7 @@ size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only)
         atomic_store_explicit(&h->parked, 1, memory_order_relaxed);
     pthread_mutex_unlock(&m->heaps_lock);
 
-    size_t total = 0;
+    size_t total = lle__large_cache_release(m, -1);
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
         lle_resize_event_t ev;

@@ -55,6 +55,9 @@ LLE__HIDDEN lle__large_hdr_t *lle__large_find(lle_memory_manager_t *m, const voi
                                               lle_result_t *err);
 LLE__HIDDEN void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n);
 LLE__HIDDEN void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *bytes);
+/* Give the large-block cache of `pool` (every pool when pool < 0) back to
+ * the host; returns the bytes released. */
+LLE__HIDDEN size_t lle__large_cache_release(lle_memory_manager_t *m, int pool);
 
 /* Emergency reserve (emergency.c). */
 LLE__HIDDEN void *lle__emerg_alloc(lle_memory_manager_t *m, size_t n, size_t align);

@@ -85,6 +85,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         ps->limit_hits = pl->limit_hits;
         pthread_mutex_unlock(&pl->lock);
         ps->large_bytes = atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+        ps->large_cached_bytes = atomic_load_explicit(&pl->large_cached, memory_order_relaxed);
         ps->reserved_bytes = ps->slab_bytes + ps->large_bytes;
         if (ps->reserved_bytes > ps->peak_reserved) ps->peak_reserved = ps->reserved_bytes;
         ps->max_size = pl->cfg.max_size;
@@ -101,6 +102,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         t->live_blocks += ps->live_blocks;
         t->slab_bytes += ps->slab_bytes;
         t->large_bytes += ps->large_bytes;
+        t->large_cached_bytes += ps->large_cached_bytes;
         t->reserved_bytes += ps->reserved_bytes;
         t->peak_reserved += ps->peak_reserved;
         t->slabs += ps->slabs;
@@ -156,13 +158,14 @@ static void json_pool(jw_t *w, const char *name, const lle_pool_stats_t *s)
     jw_put(w,
            "\"%s\":{\"alloc_count\":%llu,\"free_count\":%llu,\"requested_bytes\":%llu,"
            "\"granted_bytes\":%llu,\"in_use_bytes\":%zu,\"live_blocks\":%zu,\"slab_bytes\":%zu,"
-           "\"large_bytes\":%zu,\"reserved_bytes\":%zu,\"peak_reserved\":%zu,\"max_size\":%zu,"
+           "\"large_bytes\":%zu,\"large_cached_bytes\":%zu,\"reserved_bytes\":%zu,\"peak_reserved\":%zu,\"max_size\":%zu,"
            "\"slabs\":%zu,\"empty_slabs\":%zu,\"grow_count\":%llu,\"shrink_count\":%llu,"
            "\"limit_hits\":%llu,\"utilization\":%.6f,\"internal_fragmentation\":%.6f,"
            "\"external_fragmentation\":%.6f}",
            name, (unsigned long long)s->alloc_count, (unsigned long long)s->free_count,
            (unsigned long long)s->requested_bytes, (unsigned long long)s->granted_bytes,
-           s->in_use_bytes, s->live_blocks, s->slab_bytes, s->large_bytes, s->reserved_bytes,
+           s->in_use_bytes, s->live_blocks, s->slab_bytes, s->large_bytes, s->large_cached_bytes,
+           s->reserved_bytes,
            s->peak_reserved, s->max_size, s->slabs, s->empty_slabs,
            (unsigned long long)s->grow_count, (unsigned long long)s->shrink_count,
            (unsigned long long)s->limit_hits, s->utilization, s->internal_fragmentation,

@@ -289,6 +289,84 @@ static void blocks_never_move(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Freed large blocks of up to 256 KiB stay in the manager's cache (within
+ * cfg.large_cache bytes) and serve the next request of their pool and size
+ * class without a host call; a cached block is still a freed one to every
+ * check, and cached bytes never make a pool refuse what its limit allows. */
+static void large_block_cache(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.pools[LLE_POOL_CUSTOM].initial_size = 0;
+    cfg.pools[LLE_POOL_CUSTOM].max_size = 96 * 1024;
+    cfg.large_cache = 64 * 1024;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    lle_memory_stats_t st;
+
+    /* 20000 and 19000 bytes share the 20480-byte class. */
+    char *a = lle_pool_alloc(m, LLE_POOL_CUSTOM, 20000);
+    assert_non_null(a);
+    assert_int_equal(lle_pool_usable_size(m, a), 20480);
+    assert_int_equal(lle_pool_free(m, a), LLE_SUCCESS);
+    lle_memory_get_stats(m, &st);
+    uint64_t host_calls = st.host_alloc_calls;
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_cached_bytes, 20480 + 32);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_bytes, 20480 + 32);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].in_use_bytes, 0);
+    /* While cached it is a freed block. */
+    assert_int_equal(lle_pool_free(m, a), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(lle_pool_usable_size(m, a), 0);
+    assert_int_equal(lle_pool_owner(m, a), -1);
+    /* Another pool does not get it; the same pool and class does. */
+    char *other = lle_pool_alloc(m, LLE_POOL_SYNTAX, 20000);
+    assert_ptr_not_equal(other, a);
+    char *b = lle_pool_alloc(m, LLE_POOL_CUSTOM, 19000);
+    assert_ptr_equal(b, a);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.host_alloc_calls, host_calls + 1); /* SYNTAX's block only */
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_cached_bytes, 0);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].in_use_bytes, 20480);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].requested_bytes, 20000 + 19000);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].granted_bytes, 2 * 20480);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].alloc_count, 2);
+    assert_int_equal(lle_pool_free(m, other), LLE_SUCCESS);
+
+    /* The budget: 64 KiB holds three 20512-byte blocks, the fourth goes back
+     * to the host (SYNTAX's block above is one of the three). */
+    char *c[3];
+    c[0] = b;
+    for (int i = 1; i < 3; i++) c[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, 20000);
+    for (int i = 0; i < 3; i++) assert_int_equal(lle_pool_free(m, c[i]), LLE_SUCCESS);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.total.large_cached_bytes, 3 * (20480 + 32));
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_cached_bytes, 2 * (20480 + 32));
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_bytes, 2 * (20480 + 32));
+
+    /* The limit: 96 KiB, 41024 of them cached.  A 60000-byte request
+     * (61440 + 32) fits only once the cache has given them back. */
+    char *big = lle_pool_alloc(m, LLE_POOL_CUSTOM, 60000);
+    assert_int_equal(lle_pool_owner(m, big), LLE_POOL_CUSTOM);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_cached_bytes, 0);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_bytes, 61440 + 32);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].limit_hits, 0);
+    assert_int_equal(lle_pool_free(m, big), LLE_SUCCESS);
+    /* Blocks still cached at destruction are no leak. */
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+
+    /* large_cache=0: no block is kept. */
+    cfg.large_cache = 0;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    a = lle_pool_alloc(m, LLE_POOL_CUSTOM, 20000);
+    assert_int_equal(lle_pool_free(m, a), LLE_SUCCESS);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].large_bytes, 0);
+    assert_int_equal(st.total.large_cached_bytes, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +379,7 @@ int main(void)
         cmocka_unit_test(bad_frees),
         cmocka_unit_test(bad_allocations),
         cmocka_unit_test(blocks_never_move),
+        cmocka_unit_test(large_block_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@ static void defaults_are_valid(void **state)
     assert_int_equal(lle_memory_config_validate(&cfg, err, sizeof err), LLE_SUCCESS);
     assert_true(cfg.read_environment);
     assert_int_equal(cfg.emergency_reserve, 64 * 1024);
+    assert_int_equal(cfg.large_cache, 1024 * 1024);
     for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++) {
         assert_non_null(lle_pool_type_name(p));
         assert_int_equal(cfg.pools[p].alignment, 16);
@@ -35,7 +36,7 @@ static void options_apply(void **state)
                          " emergency_reserve=128k , pool.event.max=1m,pool.buffer.block=512k,"
                          "pool.syntax.align=64,pool.temp.growth=1.5,pool.temp.grow_threshold=0.9,"
                          "pool.temp.shrink_threshold=0.1,pool.secondary.max=2g,pool.history.initial=64kb,"
-                         "resize_history=8",
+                         "resize_history=8,large_cache=256k",
                          err, sizeof err),
                      LLE_SUCCESS);
     assert_int_equal(cfg.emergency_reserve, 128 * 1024);
@@ -48,6 +49,7 @@ static void options_apply(void **state)
     assert_int_equal(cfg.pools[LLE_POOL_SECONDARY].max_size, (size_t)2 << 30);
     assert_int_equal(cfg.pools[LLE_POOL_HISTORY].initial_size, 64 * 1024);
     assert_int_equal(cfg.resize_history, 8);
+    assert_int_equal(cfg.large_cache, 256 * 1024);
     /* Empty and NULL strings change nothing. */
     lle_memory_config_t before = cfg;
     assert_int_equal(lle_memory_config_apply_options(&cfg, "", err, sizeof err), LLE_SUCCESS);
@@ -76,6 +78,8 @@ static void bad_options(void **state)
         {"pool.event.shrink_threshold=0.9", "shrink_threshold"},
         {"pool.event.initial=2m,pool.event.max=1m", "pool.event.initial"},
         {"emergency_reserve=1g", "emergency_reserve"},
+        {"large_cache=65m", "large_cache"},
+        {"large_cache=lots", "large_cache"},
         {"emergency_reserve=99999999999999999999999", "emergency_reserve"},
         {"pool.event.max=1m,,pool.temp.max=1m", "empty"},
         {"pool..max=1m", "pool..max"},

@@ -14,6 +14,7 @@ static void exact_counts(void **state)
     void *a[100], *b[10];
     for (int i = 0; i < 100; i++) a[i] = lle_pool_alloc(m, LLE_POOL_EVENT, 48);
     for (int i = 0; i < 10; i++) b[i] = lle_pool_alloc(m, LLE_POOL_EVENT, 40); /* class 48 */
+    /* Large: rounded up to its class, 106496 bytes (it may be cached). */
     void *big = lle_pool_alloc(m, LLE_POOL_EVENT, 100000);
 
     lle_memory_stats_t st;
@@ -22,17 +23,18 @@ static void exact_counts(void **state)
     assert_int_equal(e->alloc_count, 111);
     assert_int_equal(e->free_count, 0);
     assert_int_equal(e->requested_bytes, 4800 + 400 + 100000);
-    assert_int_equal(e->granted_bytes, 4800 + 480 + 100000);
-    assert_int_equal(e->in_use_bytes, 5280 + 100000);
+    assert_int_equal(e->granted_bytes, 4800 + 480 + 106496);
+    assert_int_equal(e->in_use_bytes, 5280 + 106496);
     assert_int_equal(e->live_blocks, 111);
     assert_int_equal(e->slab_bytes, 65536);
-    assert_int_equal(e->large_bytes, 100000 + 32); /* one 32-byte header */
-    assert_int_equal(e->reserved_bytes, 65536 + 100032);
+    assert_int_equal(e->large_bytes, 106496 + 32); /* one 32-byte header */
+    assert_int_equal(e->large_cached_bytes, 0);
+    assert_int_equal(e->reserved_bytes, 65536 + 106528);
     assert_int_equal(e->slabs, 1);
     assert_int_equal(e->empty_slabs, 0);
     assert_int_equal(e->max_size, cfg.pools[LLE_POOL_EVENT].max_size);
-    assert_true(e->utilization == (double)(105280) / (double)(165568));
-    assert_true(e->internal_fragmentation == 1.0 - 105200.0 / 105280.0);
+    assert_true(e->utilization == (double)(5280 + 106496) / (double)(65536 + 106528));
+    assert_true(e->internal_fragmentation == 1.0 - 105200.0 / (5280.0 + 106496.0));
     assert_true(e->external_fragmentation == (65536.0 - 5280.0) / 65536.0);
     /* Other pools: only their initial slabs. */
     assert_int_equal(st.pools[LLE_POOL_BUFFER].slab_bytes, 256 * 1024);
@@ -61,13 +63,22 @@ static void exact_counts(void **state)
     assert_int_equal(st.pools[LLE_POOL_EVENT].free_count, 51);
     assert_int_equal(st.pools[LLE_POOL_EVENT].live_blocks, 60);
     assert_int_equal(st.pools[LLE_POOL_EVENT].in_use_bytes, 5280 - 2400);
-    assert_int_equal(st.pools[LLE_POOL_EVENT].large_bytes, 0);
-    assert_int_equal(st.pools[LLE_POOL_EVENT].peak_reserved, 65536 + 100032);
+    /* The freed large block stays in the cache: held, not in use. */
+    assert_int_equal(st.pools[LLE_POOL_EVENT].large_bytes, 106528);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].large_cached_bytes, 106528);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].peak_reserved, 65536 + 106528);
     for (int i = 50; i < 100; i++) assert_int_equal(lle_pool_free(m, a[i]), LLE_SUCCESS);
     for (int i = 0; i < 10; i++) assert_int_equal(lle_pool_free(m, b[i]), LLE_SUCCESS);
     lle_memory_get_stats(m, &st);
     assert_int_equal(st.total.live_blocks, 0);
     assert_int_equal(st.total.in_use_bytes, 0);
+    /* A trim gives the cached block back to the host. */
+    size_t released = 0;
+    assert_int_equal(lle_memory_trim(m, &released), LLE_SUCCESS);
+    assert_true(released >= 106528);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].large_bytes, 0);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].large_cached_bytes, 0);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
