@@ -222,13 +222,27 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
     pthread_mutex_lock(&m->large_lock);
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
     bool cached = false;
+    int pool = 0;
+    size_t total = 0, usable = 0, offset = 0;
     if (m->large.keys) {
         size_t i = probe(&m->large, key);
         if (m->large.keys[i] == key) {
+            /* Read the header now: once cached, the block may be another
+             * thread's (and realloc'd) the moment the lock is released. */
             const lle__large_hdr_t *h = hdr_of(p);
+            pool = h->pool;
+            total = h->total;
+            usable = h->size;
+            offset = h->offset;
             int k = h->offset == LLE__LARGE_HDR ? cache_class(m, h->size, LLE__MIN_ALIGN) : -1;
             if (k >= 0 && lle__class_size((unsigned)k) == h->size &&
                 m->lcache_bytes + h->total <= m->cfg.large_cache) {
+                /* Counted before it is published: whoever takes it next
+                 * subtracts what is added here. */
+                lle__pool_t *pl = &m->pools[pool];
+                atomic_fetch_add_explicit(&pl->large_cached, total, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
+                atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
                 m->large.keys[i] |= LLE__LARGE_CACHED;
                 *(void **)p = m->lcache[h->pool][k];
                 m->lcache[h->pool][k] = p;
@@ -247,20 +261,11 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
     }
     pthread_mutex_unlock(&m->large_lock);
     if (r != LLE_SUCCESS) return r;
-    lle__large_hdr_t *h = hdr_of(p);
-    int pool = h->pool;
-    size_t total = h->total, usable = h->size;
     lle__pool_t *pl = &m->pools[pool];
     atomic_fetch_add_explicit(&pl->large_frees, 1, memory_order_relaxed);
-    if (cached) {
-        atomic_fetch_add_explicit(&pl->large_cached, total, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
-        return LLE_SUCCESS;
-    }
-    char *base = (char *)p - h->offset;
+    if (cached) return LLE_SUCCESS;
     account(m, pool, -1, total, usable);
-    lle__host_free(m, base, total, false);
+    lle__host_free(m, (char *)p - offset, total, false);
     return LLE_SUCCESS;
 }
 
