@@ -85,21 +85,26 @@ label_declared() {
         "LABELS.*\\b$1\\b" "$root/tests"
 }
 
-# run_ctest DIR REQUIRED CTEST_FILTER...: run the selected tests.  When the
-# filter selects nothing the stage fails if REQUIRED is yes, and is skipped
-# (status 77) otherwise.
-run_ctest() {
+# have_tests DIR REQUIRED CTEST_FILTER...: 0 when the filter selects tests.
+# When it selects nothing: 1 (the stage fails) if REQUIRED is yes, else 77
+# (the stage is skipped).
+have_tests() {
     local dir=$1 required=$2; shift 2
-    local n
-    n=$(count_tests "$dir" "$@")
-    if [ "$n" -eq 0 ]; then
-        if [ "$required" = yes ]; then
-            note "no tests match '$*' in $dir, but they should exist: FAILED"
-            return 1
-        fi
-        note "no tests match '$*' in $dir yet: stage skipped"
-        return 77
+    [ "$(count_tests "$dir" "$@")" -gt 0 ] && return 0
+    if [ "$required" = yes ]; then
+        note "no tests match '$*' in $dir, but they should exist: FAILED"
+        return 1
     fi
+    note "no tests match '$*' in $dir yet: stage skipped"
+    return 77
+}
+
+# run_ctest DIR REQUIRED CTEST_FILTER...: run the selected tests (see
+# have_tests for when there are none).
+run_ctest() {
+    local dir=$1
+    have_tests "$@" || return
+    shift 2
     (cd "$dir" && "${ctest_wrap[@]}" ctest --output-on-failure --no-tests=error -j "$jobs" "$@")
 }
 
@@ -149,7 +154,7 @@ stage_tsan() {
 }
 
 stage_valgrind() {
-    local required n
+    local required
     required=$(label_required unit)
     # Reuses the -Werror build; builds it when that stage was not run.
     case ${built[build-ci]:-} in
@@ -157,15 +162,7 @@ stage_valgrind() {
         failed) note "build-ci did not build: nothing to run under valgrind"; return 1 ;;
         *) build build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLE_WERROR=ON -DLLE_SANITIZE= || return 1 ;;
     esac
-    n=$(count_tests build-ci -L '^unit$')
-    if [ "$n" -eq 0 ]; then
-        if [ "$required" = yes ]; then
-            note "no tests labelled unit in build-ci, but they should exist: FAILED"
-            return 1
-        fi
-        note "no tests labelled unit yet: stage skipped"
-        return 77
-    fi
+    have_tests build-ci "$required" -L '^unit$' || return
     ctest -V -S "$root/scripts/memcheck.cmake" -DLLE_BUILD_DIR="$root/build-ci" \
         -DLLE_LABEL=unit -DLLE_JOBS="$jobs"
 }
