@@ -115,16 +115,19 @@ struct lle__bin;
 struct lle__slab {
     /* First cache line: everything the fast paths read (an owner's free
      * touches this line, one bitmap line and the block). */
-    char        *start;       /* first block (the slab's memory) */
+    char        *start;       /* first block (the slab's memory, granule-aligned) */
     void        *free;        /* local free list, linked through blocks */
+    uint64_t     magic;       /* UINT64_MAX / bsize + 1: index and divisibility by one multiply */
     uint32_t     bsize;       /* block size of the class */
-    uint32_t     recip;       /* ceil(2^32 / bsize): index by multiply */
     uint32_t     capacity;    /* blocks in the slab for this class */
-    uint32_t     used;        /* live blocks as the owner knows them, +1 while current */
+    /* Live blocks as the owner knows them, +1 while the bin's current slab,
+     * + LLE__IN_FULL while on the bin's full list: a free needs the slow
+     * path exactly when it leaves `used` at 0 or at LLE__IN_FULL and above,
+     * which one compare tells (lle__slab_needs_fixup). */
+    uint32_t     used;
     uint8_t      pool;
     uint8_t      cls;
     uint8_t      kind;
-    uint8_t      in_full;     /* 1 while on the bin's full list */
     struct lle__bin *bin;     /* the owner's bin while assigned */
     _Atomic(lle__heap_t *) owner; /* NULL while in the pool */
     /* Owner-side slow-path fields. */

@@ -104,14 +104,14 @@ static void bin_set_cur(lle__bin_t *b, lle__slab_t *s)
 static void bin_refile(lle__bin_t *b, lle__slab_t *s)
 {
     bool has = s->free || s->carve < s->carve_end;
-    if (s->in_full && has) {
+    if (lle__slab_in_full(s) && has) {
         list_unlink(&b->full, s);
-        s->in_full = 0;
+        s->used &= ~LLE__IN_FULL;
         list_push(&b->avail, s);
-    } else if (!s->in_full && !has) {
+    } else if (!lle__slab_in_full(s) && !has) {
         if (b->cur == s) bin_set_cur(b, NULL);
         list_unlink(&b->avail, s);
-        s->in_full = 1;
+        s->used |= LLE__IN_FULL;
         list_push(&b->full, s);
     }
 }
@@ -121,9 +121,9 @@ static void bin_release(lle__heap_t *h, lle__slab_t *s)
 {
     lle__bin_t *b = &h->bins[s->pool][s->cls];
     if (b->cur == s) bin_set_cur(b, NULL);
-    if (s->in_full) list_unlink(&b->full, s);
+    if (lle__slab_in_full(s)) list_unlink(&b->full, s);
     else list_unlink(&b->avail, s);
-    s->in_full = 0;
+    s->used &= ~LLE__IN_FULL;
     b->nslabs--;
     lle__pool_put_slab(h->m, s);
 }
@@ -156,7 +156,7 @@ void lle__heap_collect_remote(lle__heap_t *h)
     while (s) {
         lle__slab_t *next = atomic_load_explicit(&s->remote_next, memory_order_relaxed);
         slab_collect(s);
-        if (s->used == 0) bin_release(h, s);
+        if (lle__slab_live(s) == 0) bin_release(h, s);
         else bin_refile(&h->bins[s->pool][s->cls], s);
         s = next;
     }
@@ -199,14 +199,13 @@ static void slab_carve(lle__slab_t *s)
 static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
 {
     s->bsize = (uint32_t)lle__class_size(cls);
-    s->recip = (uint32_t)((((uint64_t)1 << 32) + s->bsize - 1) / s->bsize);
+    s->magic = lle__slab_magic(s->bsize);
     s->capacity = (uint32_t)(s->bytes / s->bsize);
     s->cls = (uint8_t)cls;
     s->free = NULL;
     s->carve = s->start;
     s->carve_end = s->start + (size_t)s->capacity * s->bsize;
     s->used = 0;
-    s->in_full = 0;
     s->bin = &h->bins[s->pool][cls];
     atomic_store_explicit(&s->owner, h, memory_order_release);
 }
@@ -464,10 +463,11 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
 }
 
 /* Local free that left the slab empty or took it off the full list. */
-static LLE__NOINLINE void free_fixup(lle__heap_t *h, lle__slab_t *s)
+static LLE__NOINLINE lle_result_t free_fixup(lle__heap_t *h, lle__slab_t *s)
 {
-    if (s->used == 0) bin_release(h, s);
-    else if (s->in_full) bin_refile(s->bin, s);
+    if (lle__slab_live(s) == 0) bin_release(h, s);
+    else bin_refile(s->bin, s);
+    return LLE_SUCCESS;
 }
 
 static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p, lle__slab_t *s)
@@ -501,12 +501,22 @@ static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *
                                                  lle__slab_t *s)
 {
     if (s && s->kind == LLE__SLAB_SMALL) {
-        uint32_t i = lle__slab_index(s, p);
-        if ((char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity)
-            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+        uint32_t i = lle__slab_block_at(s, p);
+        if (i >= s->capacity) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
         return free_remote(m, s, p, i);
     }
     return free_generic(m, p, s);
+}
+
+/* A local free whose block is not live: a second free, or a pointer into
+ * the slab's tail (past its last block). */
+static LLE__NOINLINE LLE__COLD lle_result_t free_local_error(lle_memory_manager_t *m,
+                                                             lle__slab_t *s, void *p)
+{
+    return free_error(m, p,
+                      lle__slab_block_at(s, p) >= s->capacity ? LLE_ERROR_INVALID_POINTER
+                                                               : LLE_ERROR_DOUBLE_FREE,
+                      s->pool);
 }
 
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
@@ -519,23 +529,27 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
     lle__slab_t *s = lle_likely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key == key)
                          ? lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p)
                          : free_leaf_miss(m, h, p);
-    if (lle_likely(s != NULL && s->kind == LLE__SLAB_SMALL &&
-                   atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
-        uint32_t i = lle__slab_index(s, p);
-        if (lle_unlikely((char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity))
+    /* Only small slabs ever have an owner. */
+    if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+        /* p lies in the slab's memory (the map says so): off < 2^19. */
+        uint64_t off = (uint64_t)((char *)p - s->start);
+        lle__u128 q = (lle__u128)off * s->magic;
+        if (lle_unlikely((uint64_t)q >= s->magic))  /* not the start of a block */
             return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+        /* i <= capacity: the bitmap has a bit for it. */
+        uint32_t i = (uint32_t)(q >> 64);
         uint64_t mask = (uint64_t)1 << (i & 63);
         _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
         uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
         if (lle_unlikely(!(a & mask) ||
                          (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
-            return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+            return free_local_error(m, s, p);
         atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
         *(void **)p = s->free;
         s->free = p;
-        s->used--;
+        uint32_t u = --s->used;
         LLE__CTR_ADD(s->bin->frees, 1);
-        if (lle_unlikely((s->used == 0) | s->in_full)) free_fixup(h, s);
+        if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
     return free_not_local(m, p, s);
@@ -558,8 +572,8 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
     if (s && s->kind == LLE__SLAB_SMALL) {
         lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
         if (!owner) return bi;
-        uint32_t i = lle__slab_index(s, p);
-        if ((const char *)p != s->start + (size_t)i * s->bsize || i >= s->capacity) return bi;
+        uint32_t i = lle__slab_block_at(s, p);
+        if (i >= s->capacity) return bi;
         uint64_t mask = (uint64_t)1 << (i & 63);
         if (!(atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) & mask) ||
             (atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) & mask)) {

@@ -28,12 +28,42 @@ static inline lle__heap_t *lle__heap_get(lle_memory_manager_t *m)
 LLE__HIDDEN void lle__heap_collect_remote(lle__heap_t *h);
 LLE__HIDDEN void lle__heap_release_empty(lle__heap_t *h);
 
-/* Bitmap helpers. */
+/* Block arithmetic by multiply (Lemire, Kaser and Kurz, "Faster remainder
+ * by direct computation", 2019): with magic = UINT64_MAX / bsize + 1, the
+ * high half of off * magic is off / bsize and the low half is below magic
+ * exactly when bsize divides off, for every off < 2^32 (a slab's offsets
+ * are below 2^19). */
+__extension__ typedef unsigned __int128 lle__u128;
+
+static inline uint64_t lle__slab_magic(uint32_t bsize)
+{
+    return UINT64_MAX / bsize + 1;
+}
+
+/* Index of the block of s that holds p (p inside the slab's memory). */
 static inline uint32_t lle__slab_index(const lle__slab_t *s, const void *p)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
-    return (uint32_t)((off * s->recip) >> 32);
+    return (uint32_t)(((lle__u128)off * s->magic) >> 64);
 }
+
+/* Index of the block of s that starts at p, or UINT32_MAX when p (inside
+ * the slab's memory) is not the first byte of a block.  The index may be
+ * `capacity` (p in the slab's tail): its allocated bit is never set. */
+static inline uint32_t lle__slab_block_at(const lle__slab_t *s, const void *p)
+{
+    uint64_t off = (uint64_t)((const char *)p - s->start);
+    lle__u128 q = (lle__u128)off * s->magic;
+    return lle_likely((uint64_t)q < s->magic) ? (uint32_t)(q >> 64) : UINT32_MAX;
+}
+
+/* `used` of a slab on its bin's full list carries this flag. */
+#define LLE__IN_FULL 0x80000000u
+static inline uint32_t lle__slab_live(const lle__slab_t *s) { return s->used & ~LLE__IN_FULL; }
+static inline bool lle__slab_in_full(const lle__slab_t *s) { return (s->used & LLE__IN_FULL) != 0; }
+/* After a free left `used` at u: whether the slab must be released (empty,
+ * not current) or moved off the full list.  u == 0 or u >= LLE__IN_FULL. */
+static inline bool lle__slab_needs_fixup(uint32_t u) { return u - 1u >= LLE__IN_FULL - 1u; }
 
 /* Slabs and pools (pool.c). */
 /* An empty slab of at least `bytes`: the smallest such one the pool holds

@@ -3,6 +3,7 @@
  * input of the allocation API, with the documented result of each.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "test_util.h"
@@ -237,6 +238,52 @@ static void bad_frees(void **state)
     assert_int_equal(lle_memory_manager_destroy(other), LLE_SUCCESS);
 }
 
+/* A pointer past a slab's last block, in the bytes its block size leaves
+ * over, is refused as invalid whether the owner or another thread frees it:
+ * it is a multiple of the block size from the slab's start, so only the
+ * block count tells it from a block. */
+static void *free_from_thread(void *arg)
+{
+    void **a = arg;
+    return (void *)(intptr_t)lle_pool_free(a[0], a[1]);
+}
+
+static void free_in_slab_tail(void **state)
+{
+    (void)state;
+    err_log_t log;
+    lle_memory_config_t cfg;
+    test_config(&cfg, &log);
+    /* One 16 KiB slab for 48-byte blocks: 341 blocks and 16 bytes over. */
+    cfg.pools[LLE_POOL_EVENT].initial_size = 0;
+    cfg.pools[LLE_POOL_EVENT].block_size = 16384;
+    lle_memory_manager_t *m = NULL;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    char *first = lle_pool_alloc(m, LLE_POOL_EVENT, 48);
+    assert_non_null(first);
+    assert_int_equal((uintptr_t)first % 16384, 0); /* blocks are carved from the start */
+    char *tail = first + 341 * 48;
+    assert_int_equal(lle_pool_free(m, tail), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(log.last_code, LLE_ERROR_INVALID_POINTER);
+    void *arg[2] = {m, tail};
+    pthread_t t;
+    void *rc;
+    assert_int_equal(pthread_create(&t, NULL, free_from_thread, arg), 0);
+    assert_int_equal(pthread_join(t, &rc), 0);
+    assert_int_equal((int)(intptr_t)rc, LLE_ERROR_INVALID_POINTER);
+    /* A block not handed out is not live: a free of it frees nothing. */
+    assert_int_equal(lle_pool_free(m, first + 340 * 48), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(lle_pool_free(m, first + 5 * 48 + 16), LLE_ERROR_INVALID_POINTER);
+
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.invalid_frees, 3);
+    assert_int_equal(st.double_frees, 1);
+    assert_int_equal(st.total.live_blocks, 1);
+    assert_int_equal(lle_pool_free(m, first), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void bad_allocations(void **state)
 {
     (void)state;
@@ -377,6 +424,7 @@ int main(void)
         cmocka_unit_test(calloc_zeroes_and_overflow),
         cmocka_unit_test(realloc_semantics),
         cmocka_unit_test(bad_frees),
+        cmocka_unit_test(free_in_slab_tail),
         cmocka_unit_test(bad_allocations),
         cmocka_unit_test(blocks_never_move),
         cmocka_unit_test(large_block_cache),
