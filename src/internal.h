@@ -83,6 +83,7 @@ static inline unsigned lle__tier_of(size_t slab_bytes)
 /* Size classes: 16..128 by 16, then 8 classes per doubling up to 64 KiB. */
 #define LLE__NCLASSES 80
 #define LLE__SMALL_TABLE 65   /* classes of n <= 1024 by (n + 15) >> 4 */
+#define LLE__SMALL_ROW 128    /* a row of the manager's bin_off table (a power of two) */
 #define LLE__LARGE_HDR ((size_t)32)
 
 /* Size of class c (c < LLE__NCLASSES). */
@@ -148,16 +149,44 @@ struct lle__slab {
 /* A bin: the slabs of one (pool, class) owned by one heap, and its
  * counters.  Counters are written only by the owning thread with a relaxed
  * load + store (no lock prefix) and read by anyone; bytes are derived from
- * the counts and the class size, so the fast paths add one count each. */
+ * the counts and the class size.  An allocation adds to one word, `acct`:
+ * its count in bits 40-63 and the bytes asked for in bits 0-39.  A request
+ * served from a slab is at most 64 KiB, so the bytes of 2^23 allocations
+ * stay below bit 40; when the count reaches 2^23 (bit 63 set) the owner
+ * folds the word into `allocs` and `requested` (lle__bin_fold).  A bin is
+ * one cache line: an allocation touches only it, the slab's first line and
+ * the block. */
+#define LLE__ACCT_SHIFT 40
+#define LLE__ACCT_BYTES (((uint64_t)1 << LLE__ACCT_SHIFT) - 1)
 typedef struct lle__bin {
-    lle__slab_t     *cur;       /* slab being allocated from (also on `avail`) */
-    _Atomic uint64_t allocs;    /* blocks handed out by this heap */
-    _Atomic uint64_t requested; /* bytes asked for by those allocations */
+    lle__slab_t     *cur;       /* slab being allocated from (also on `avail`),
+                                   LLE__NO_SLAB when none */
+    _Atomic uint64_t acct;      /* allocations << 40 | bytes, not yet folded */
     _Atomic uint64_t frees;     /* blocks freed by the owning thread */
+    _Atomic uint64_t allocs;    /* blocks handed out by this heap (folded) */
+    _Atomic uint64_t requested; /* bytes asked for by those allocations (folded) */
     lle__slab_t     *avail;     /* slabs with free or uncarved blocks */
     lle__slab_t     *full;      /* slabs with no free block known to the owner */
     uint32_t         nslabs;    /* slabs on avail and full */
-} lle__bin_t;
+} __attribute__((aligned(64))) lle__bin_t;
+
+/* The "no slab" a bin's cur points to when it has none: its free list is
+ * empty, so the allocation fast path needs no NULL test.  Never written
+ * (it is const: a stray write faults). */
+LLE__HIDDEN extern const lle__slab_t lle__no_slab;
+#define LLE__NO_SLAB ((lle__slab_t *)&lle__no_slab)
+
+/* Allocations and bytes asked for of bin b: folded plus pending. */
+static inline uint64_t lle__bin_allocs(const lle__bin_t *b)
+{
+    return atomic_load_explicit(&b->allocs, memory_order_relaxed) +
+           (atomic_load_explicit(&b->acct, memory_order_relaxed) >> LLE__ACCT_SHIFT);
+}
+static inline uint64_t lle__bin_requested(const lle__bin_t *b)
+{
+    return atomic_load_explicit(&b->requested, memory_order_relaxed) +
+           (atomic_load_explicit(&b->acct, memory_order_relaxed) & LLE__ACCT_BYTES);
+}
 
 /* Sums of one pool's bin counters over every heap (heaps_lock held). */
 typedef struct lle__pool_sums {
@@ -185,6 +214,13 @@ struct lle__heap {
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 
+/* Offset of bin (pool, cls) in a heap: what the manager's bin_off table
+ * holds (0, never a bin's offset, for "not served from a bin"). */
+#define LLE__BIN_OFF(pool, cls) \
+    ((uint16_t)(offsetof(lle__heap_t, bins) + \
+                ((size_t)(pool) * LLE__NCLASSES + (cls)) * sizeof(lle__bin_t)))
+_Static_assert(sizeof(lle__heap_t) <= UINT16_MAX, "bin offsets must fit bin_off's uint16_t");
+
 #define LLE__CTR_ADD(field, v) \
     atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (v), \
                           memory_order_relaxed)
@@ -200,7 +236,6 @@ typedef struct lle__pool {
     unsigned          nclasses;    /* classes served from slabs: [0, nclasses) */
     uint8_t           tier[LLE__NCLASSES];         /* class -> slab size tier */
     size_t            small_max;   /* largest request served from slabs */
-    uint8_t           small_map[LLE__SMALL_TABLE]; /* n <= 1024 -> class (aligned) */
     uint8_t           remap[LLE__NCLASSES];        /* class -> class honouring alignment */
     /* Under lock. */
     lle__slab_t      *empty[LLE__NTIERS]; /* held, unassigned, by size */
@@ -275,6 +310,11 @@ typedef struct lle__emerg {
 
 struct lle_memory_manager {
     uint64_t              id;           /* unique per process: guards stale TLS caches */
+    /* The allocation fast path's table: for a request of n <= 1024 bytes
+     * from pool p, the offset in the calling thread's heap of the bin that
+     * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; 0: the slow path
+     * decides).  Built with the pools' class tables. */
+    uint16_t              bin_off[LLE__NPOOLS][LLE__SMALL_ROW];
     lle_host_allocator_t  host;
     lle_memory_config_t   cfg;
     _Atomic int           state;

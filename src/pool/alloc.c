@@ -17,6 +17,8 @@
 
 _Thread_local lle__tls_t lle__tls __attribute__((tls_model("initial-exec")));
 
+const lle__slab_t lle__no_slab;
+
 /* ---- heaps -------------------------------------------------------------- */
 
 static void heap_park(void *arg)
@@ -48,6 +50,8 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             memset(h, 0, sizeof *h);
             h->m = m;
             for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
+            for (int p = 0; p < LLE__NPOOLS; p++)
+                for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;
             atomic_init(&h->remote_slabs, NULL);
             pthread_mutex_lock(&m->heaps_lock);
             h->next_all = m->heaps;
@@ -95,8 +99,8 @@ static inline void list_unlink(lle__slab_t **head, lle__slab_t *s)
  * no look at the bin.  Callers never leave a non-empty slab at 0. */
 static void bin_set_cur(lle__bin_t *b, lle__slab_t *s)
 {
-    if (b->cur) b->cur->used--;
-    b->cur = s;
+    if (b->cur != LLE__NO_SLAB) b->cur->used--;
+    b->cur = s ? s : LLE__NO_SLAB;
     if (s) s->used++;
 }
 
@@ -210,6 +214,18 @@ static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
     atomic_store_explicit(&s->owner, h, memory_order_release);
 }
 
+/* Fold b's pending allocation count and bytes into its totals; returns
+ * blk (a tail call keeps the fast path free of a stack frame). */
+static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk)
+{
+    uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed);
+    LLE__CTR_ADD(b->allocs, v >> LLE__ACCT_SHIFT);
+    LLE__CTR_ADD(b->requested, v & LLE__ACCT_BYTES);
+    atomic_store_explicit(&b->acct, 0, memory_order_relaxed);
+    return blk;
+}
+
+/* n <= 64 KiB (a request served from a slab). */
 static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
 {
     void *blk = s->free;
@@ -219,8 +235,10 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
                           memory_order_relaxed);
-    LLE__CTR_ADD(b->allocs, 1);
-    LLE__CTR_ADD(b->requested, n);
+    uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed) +
+                 (((uint64_t)1 << LLE__ACCT_SHIFT) | n);
+    atomic_store_explicit(&b->acct, v, memory_order_relaxed);
+    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, blk);
     return blk;
 }
 
@@ -230,7 +248,7 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
 static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n)
 {
     for (int round = 0; round < 2; round++) {
-        lle__slab_t *s = b->cur;
+        lle__slab_t *s = b->cur != LLE__NO_SLAB ? b->cur : NULL;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
         if (s && s->free) return slab_pop(b, s, n);
         if (s) bin_refile(b, s);        /* exhausted: onto the full list */
@@ -363,24 +381,32 @@ static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b
     return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN);
 }
 
-/* Class of a request above 1024 bytes, or LLE__NCLASSES when the pool does
- * not serve it from slabs.  Out of line: it keeps the fast path short. */
-static LLE__NOINLINE unsigned class_above_1k(const lle__pool_t *pl, size_t n)
+/* The bin's fast path: pop its current slab, else refill. */
+static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n)
 {
-    return n <= pl->small_max ? pl->remap[lle__class_of(n)] : LLE__NCLASSES;
+    lle__slab_t *s = b->cur;
+    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n);
+    return alloc_bin_miss(m, b, pool, n);
+}
+
+/* A request above 1024 bytes from the calling thread's heap (m, pool
+ * checked).  Out of line: it keeps the fast path short and frameless. */
+static LLE__NOINLINE void *alloc_above_1k(lle_memory_manager_t *m, int pool, size_t n)
+{
+    const lle__pool_t *pl = &m->pools[pool];
+    if (n > pl->small_max) return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+    lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
+                                           LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
+    return bin_alloc(m, b, pool, n);
 }
 
 static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
 {
     if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
-        const lle__pool_t *pl = &m->pools[pool];
-        unsigned c = lle_likely(n <= 1024) ? pl->small_map[(n + 15) >> 4] : class_above_1k(pl, n);
-        if (lle_likely(c < LLE__NCLASSES)) {
-            lle__bin_t *b = &lle__tls.h->bins[pool][c];
-            lle__slab_t *s = b->cur;
-            if (lle_likely(s != NULL && s->free != NULL)) return slab_pop(b, s, n);
-            return alloc_bin_miss(m, b, pool, n);
-        }
+        if (lle_unlikely(n > 1024)) return alloc_above_1k(m, pool, n);
+        unsigned off = m->bin_off[(unsigned)pool][(n + 15) >> 4];
+        if (lle_likely(off != 0))
+            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);
     }
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
 }
@@ -482,19 +508,6 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
     return r == LLE_SUCCESS ? r : free_error(m, p, r, -1);
 }
 
-/* Slab of p for a free by heap h whose leaf cache missed: the whole map
- * walk, caching the leaf found. */
-static LLE__NOINLINE lle__slab_t *free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
-                                                 const void *p)
-{
-    lle__map_leaf_t *leaf = lle__map_leaf(m, p);
-    if (!leaf) return NULL;
-    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
-    h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
-    return lle__leaf_get(leaf, p);
-}
-
 /* A pointer that is not a block of a slab the calling thread owns: a free
  * from another thread, a large or emergency block, or an error. */
 static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *p,
@@ -506,6 +519,21 @@ static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *
         return free_remote(m, s, p, i);
     }
     return free_generic(m, p, s);
+}
+
+lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
+
+/* A free by heap h whose leaf cache missed: the whole map walk, caching the
+ * leaf found, then the free again (which now hits). */
+static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
+                                                 void *p)
+{
+    lle__map_leaf_t *leaf = lle__map_leaf(m, p);
+    if (!leaf) return free_not_local(m, p, NULL);
+    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
+    h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
+    return lle_pool_free(m, p);
 }
 
 /* A local free whose block is not live: a second free, or a pointer into
@@ -526,9 +554,9 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
     if (lle_unlikely(lle__tls.id != m->id)) return free_not_local(m, p, lle__map_get(m, p));
     lle__heap_t *h = lle__tls.h;
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    lle__slab_t *s = lle_likely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key == key)
-                         ? lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p)
-                         : free_leaf_miss(m, h, p);
+    if (lle_unlikely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key != key))
+        return free_leaf_miss(m, h, p);
+    lle__slab_t *s = lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p);
     /* Only small slabs ever have an owner. */
     if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         /* p lies in the slab's memory (the map says so): off < 2^19. */

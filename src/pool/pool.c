@@ -141,9 +141,8 @@ void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS])
         for (int p = 0; p < LLE__NPOOLS; p++) {
             lle__pool_sums_t *s = &sums[p];
             for (unsigned c = 0; c < m->pools[p].nclasses; c++) {
-                s->requested +=
-                    atomic_load_explicit(&h->bins[p][c].requested, memory_order_relaxed);
-                uint64_t a = atomic_load_explicit(&h->bins[p][c].allocs, memory_order_relaxed);
+                s->requested += lle__bin_requested(&h->bins[p][c]);
+                uint64_t a = lle__bin_allocs(&h->bins[p][c]);
                 uint64_t f = atomic_load_explicit(&h->bins[p][c].frees, memory_order_relaxed);
                 s->allocs += a;
                 s->frees += f;
@@ -167,7 +166,7 @@ size_t lle__pool_slab_live(lle_memory_manager_t *m, int pool)
     for (lle__heap_t *h = m->heaps; h; h = h->next_all)
         for (unsigned c = 0; c < pl->nclasses; c++) {
             size_t cs = lle__class_size(c);
-            granted += atomic_load_explicit(&h->bins[pool][c].allocs, memory_order_relaxed) * cs;
+            granted += lle__bin_allocs(&h->bins[pool][c]) * cs;
             freed += atomic_load_explicit(&h->bins[pool][c].frees, memory_order_relaxed) * cs;
         }
     pthread_mutex_unlock(&m->heaps_lock);
@@ -363,8 +362,9 @@ size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only)
     return total;
 }
 
-static void build_class_tables(lle__pool_t *pl)
+static void build_class_tables(lle_memory_manager_t *m, int p)
 {
+    lle__pool_t *pl = &m->pools[p];
     size_t align = pl->cfg.alignment;
     unsigned nc = 0;
     while (nc < LLE__NCLASSES && lle__class_size(nc) <= pl->max_slab / 8) nc++;
@@ -386,7 +386,8 @@ static void build_class_tables(lle__pool_t *pl)
         if ((lle__class_size(c) & (align - 1)) == 0) pl->small_max = lle__class_size(c);
     for (unsigned i = 0; i < LLE__SMALL_TABLE; i++) {
         size_t n = i == 0 ? 1 : (size_t)i * 16;
-        pl->small_map[i] = pl->remap[lle__class_of(n)];
+        unsigned c = pl->remap[lle__class_of(n)];
+        m->bin_off[p][i] = n <= pl->small_max && c < nc ? LLE__BIN_OFF(p, c) : 0;
     }
 }
 
@@ -396,7 +397,7 @@ lle_result_t lle__pools_init(lle_memory_manager_t *m)
         lle__pool_t *pl = &m->pools[p];
         pl->cfg = m->cfg.pools[p];
         pl->max_slab = pl->cfg.block_size;
-        build_class_tables(pl);
+        build_class_tables(m, p);
         pthread_mutex_init(&pl->lock, NULL);
         pl->history_cap = m->cfg.resize_history;
         if (pl->history_cap) {
