@@ -82,8 +82,11 @@ static inline unsigned lle__tier_of(size_t slab_bytes)
 #define LLE__NPOOLS LLE_POOL_TABLE_SIZE
 /* Size classes: 16..128 by 16, then 8 classes per doubling up to 64 KiB. */
 #define LLE__NCLASSES 80
-#define LLE__SMALL_TABLE 65   /* classes of n <= 1024 by (n + 15) >> 4 */
-#define LLE__SMALL_ROW 128    /* a row of the manager's bin_off table (a power of two) */
+/* Requests of up to LLE__TABLE_MAX bytes find their bin through the
+ * manager's bin_off table, by (n + 15) >> 4. */
+#define LLE__TABLE_MAX 4096
+#define LLE__SMALL_TABLE (LLE__TABLE_MAX / 16 + 1)
+#define LLE__SMALL_ROW 512    /* a row of the manager's bin_off table (a power of two) */
 #define LLE__LARGE_HDR ((size_t)32)
 
 /* Size of class c (c < LLE__NCLASSES). */
@@ -310,7 +313,7 @@ typedef struct lle__emerg {
 
 struct lle_memory_manager {
     uint64_t              id;           /* unique per process: guards stale TLS caches */
-    /* The allocation fast path's table: for a request of n <= 1024 bytes
+    /* The allocation fast path's table: for a request of n <= LLE__TABLE_MAX bytes
      * from pool p, the offset in the calling thread's heap of the bin that
      * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; 0: the slow path
      * decides).  Built with the pools' class tables. */

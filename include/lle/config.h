@@ -77,8 +77,8 @@ typedef struct lle_memory_config {
     /* Host bytes of freed large blocks (up to 256 KiB each) kept for reuse
      * by the next large request of the same pool and size class, instead
      * of going back to the host at once; they count in their pool's
-     * reserved bytes and limit, and trimming releases them.  At most 64m;
-     * 0 disables the cache. */
+     * reserved bytes and limit, and trimming releases them.  Default 8m,
+     * at most 64m; 0 disables the cache. */
     size_t large_cache;
     /* Backing allocator; NULL means lle_host_system(). The struct is copied. */
     const lle_host_allocator_t *host;

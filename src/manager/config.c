@@ -52,7 +52,7 @@ void lle_memory_config_default(lle_memory_config_t *cfg)
     }
     cfg->emergency_reserve = 64 * KiB;
     cfg->resize_history = 64;
-    cfg->large_cache = 1 * MiB;
+    cfg->large_cache = 8 * MiB;
     cfg->host = NULL;
     cfg->read_environment = true;
 }

@@ -389,9 +389,9 @@ static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, 
     return alloc_bin_miss(m, b, pool, n);
 }
 
-/* A request above 1024 bytes from the calling thread's heap (m, pool
+/* A request above LLE__TABLE_MAX bytes from the calling thread's heap (m, pool
  * checked).  Out of line: it keeps the fast path short and frameless. */
-static LLE__NOINLINE void *alloc_above_1k(lle_memory_manager_t *m, int pool, size_t n)
+static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, size_t n)
 {
     const lle__pool_t *pl = &m->pools[pool];
     if (n > pl->small_max) return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
@@ -403,7 +403,7 @@ static LLE__NOINLINE void *alloc_above_1k(lle_memory_manager_t *m, int pool, siz
 static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
 {
     if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
-        if (lle_unlikely(n > 1024)) return alloc_above_1k(m, pool, n);
+        if (lle_unlikely(n > LLE__TABLE_MAX)) return alloc_above_table(m, pool, n);
         unsigned off = m->bin_off[(unsigned)pool][(n + 15) >> 4];
         if (lle_likely(off != 0))
             return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);

@@ -15,7 +15,7 @@ static void defaults_are_valid(void **state)
     assert_int_equal(lle_memory_config_validate(&cfg, err, sizeof err), LLE_SUCCESS);
     assert_true(cfg.read_environment);
     assert_int_equal(cfg.emergency_reserve, 64 * 1024);
-    assert_int_equal(cfg.large_cache, 1024 * 1024);
+    assert_int_equal(cfg.large_cache, 8 * 1024 * 1024);
     for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++) {
         assert_non_null(lle_pool_type_name(p));
         assert_int_equal(cfg.pools[p].alignment, 16);
