@@ -227,6 +227,9 @@ _Static_assert(sizeof(lle__heap_t) <= UINT16_MAX, "bin offsets must fit bin_off'
 #define LLE__CTR_ADD(field, v) \
     atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (v), \
                           memory_order_relaxed)
+#define LLE__CTR_SUB(field, v) \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) - (v), \
+                          memory_order_relaxed)
 
 /* ---- pools ------------------------------------------------------------- */
 
@@ -249,12 +252,14 @@ typedef struct lle__pool {
     uint64_t          grow_count, shrink_count, limit_hits;
     lle_resize_event_t *history;   /* ring of cfg history entries */
     size_t            history_len, history_next, history_cap;
-    /* Updated atomically (any thread). */
+    /* Large-block counters: written only under m->large_lock (a relaxed
+     * load + store, no locked instruction), read by anyone. */
     _Atomic size_t    large_bytes;      /* host bytes of live and cached large blocks */
     _Atomic size_t    large_live;       /* live large blocks */
     _Atomic size_t    large_in_use;     /* their usable bytes */
     _Atomic size_t    large_cached;     /* host bytes of its blocks in m->lcache */
     _Atomic uint64_t  large_allocs, large_frees, large_requested, large_granted;
+    /* Updated atomically (any thread). */
     _Atomic uint64_t  remote_frees, remote_freed_bytes;
     _Atomic size_t    slab_bytes_atomic; /* mirror of slab_bytes for lock-free readers */
 } lle__pool_t;

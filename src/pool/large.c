@@ -77,17 +77,18 @@ static lle__large_hdr_t *hdr_of(const void *p)
     return (lle__large_hdr_t *)(void *)((char *)(uintptr_t)p - LLE__LARGE_HDR);
 }
 
+/* A live block enters or leaves the pool's counts (large_lock held). */
 static void account(lle_memory_manager_t *m, int pool, long sign, size_t total, size_t usable)
 {
     lle__pool_t *pl = &m->pools[pool];
     if (sign > 0) {
-        atomic_fetch_add_explicit(&pl->large_bytes, total, memory_order_relaxed);
-        atomic_fetch_add_explicit(&pl->large_in_use, usable, memory_order_relaxed);
-        atomic_fetch_add_explicit(&pl->large_live, 1, memory_order_relaxed);
+        LLE__CTR_ADD(pl->large_bytes, total);
+        LLE__CTR_ADD(pl->large_in_use, usable);
+        LLE__CTR_ADD(pl->large_live, 1);
     } else {
-        atomic_fetch_sub_explicit(&pl->large_bytes, total, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
-        atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
+        LLE__CTR_SUB(pl->large_bytes, total);
+        LLE__CTR_SUB(pl->large_in_use, usable);
+        LLE__CTR_SUB(pl->large_live, 1);
     }
 }
 
@@ -115,18 +116,17 @@ static void *cache_take(lle_memory_manager_t *m, int pool, int k, size_t n)
         m->lcache[pool][k] = *(void **)blk;
         size_t i = probe(&m->large, (uintptr_t)blk);
         m->large.keys[i] = (uintptr_t)blk;
-        m->lcache_bytes -= hdr_of(blk)->total;
+        const lle__large_hdr_t *h = hdr_of(blk);
+        m->lcache_bytes -= h->total;
+        lle__pool_t *pl = &m->pools[pool];
+        LLE__CTR_SUB(pl->large_cached, h->total);
+        LLE__CTR_ADD(pl->large_in_use, h->size);
+        LLE__CTR_ADD(pl->large_live, 1);
+        LLE__CTR_ADD(pl->large_allocs, 1);
+        LLE__CTR_ADD(pl->large_requested, n);
+        LLE__CTR_ADD(pl->large_granted, h->size);
     }
     pthread_mutex_unlock(&m->large_lock);
-    if (!blk) return NULL;
-    lle__pool_t *pl = &m->pools[pool];
-    const lle__large_hdr_t *h = hdr_of(blk);
-    atomic_fetch_sub_explicit(&pl->large_cached, h->total, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_in_use, h->size, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_live, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_requested, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_granted, h->size, memory_order_relaxed);
     return blk;
 }
 
@@ -170,14 +170,6 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
         return NULL;
     }
     char *blk = base + space;
-    pthread_mutex_lock(&m->large_lock);
-    bool ok = set_insert(m, (uintptr_t)blk);
-    pthread_mutex_unlock(&m->large_lock);
-    if (!ok) {
-        lle__host_free(m, base, total, false);
-        pthread_mutex_unlock(&pl->lock);
-        return NULL;
-    }
     lle__large_hdr_t *h = hdr_of(blk);
     h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
     h->size = usable;
@@ -185,10 +177,20 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     h->offset = (uint32_t)space;
     h->pool = (uint16_t)pool;
     h->align_log2 = (uint16_t)__builtin_ctzll((unsigned long long)(align < 16 ? 16 : align));
-    account(m, pool, 1, total, usable);
-    atomic_fetch_add_explicit(&pl->large_allocs, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_requested, n, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pl->large_granted, usable, memory_order_relaxed);
+    pthread_mutex_lock(&m->large_lock);
+    bool ok = set_insert(m, (uintptr_t)blk);
+    if (ok) {
+        account(m, pool, 1, total, usable);
+        LLE__CTR_ADD(pl->large_allocs, 1);
+        LLE__CTR_ADD(pl->large_requested, n);
+        LLE__CTR_ADD(pl->large_granted, usable);
+    }
+    pthread_mutex_unlock(&m->large_lock);
+    if (!ok) {
+        lle__host_free(m, base, total, false);
+        pthread_mutex_unlock(&pl->lock);
+        return NULL;
+    }
     update_peak(pl);
     pthread_mutex_unlock(&pl->lock);
     if (atomic_load_explicit(&m->emerg_needs_refill, memory_order_relaxed)) lle__emerg_refill(m);
@@ -240,9 +242,9 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
                 /* Counted before it is published: whoever takes it next
                  * subtracts what is added here. */
                 lle__pool_t *pl = &m->pools[pool];
-                atomic_fetch_add_explicit(&pl->large_cached, total, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&pl->large_in_use, usable, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&pl->large_live, 1, memory_order_relaxed);
+                LLE__CTR_ADD(pl->large_cached, total);
+                LLE__CTR_SUB(pl->large_in_use, usable);
+                LLE__CTR_SUB(pl->large_live, 1);
                 m->large.keys[i] |= LLE__LARGE_CACHED;
                 *(void **)p = m->lcache[h->pool][k];
                 m->lcache[h->pool][k] = p;
@@ -252,7 +254,9 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
                 m->large.keys[i] |= LLE__LARGE_FREED;
                 m->large.live--;
                 m->large.freed++;
+                account(m, pool, -1, total, usable);
             }
+            LLE__CTR_ADD(m->pools[pool].large_frees, 1);
             r = LLE_SUCCESS;
         } else if (m->large.keys[i] == (key | LLE__LARGE_FREED) ||
                    m->large.keys[i] == (key | LLE__LARGE_CACHED)) {
@@ -260,11 +264,7 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
         }
     }
     pthread_mutex_unlock(&m->large_lock);
-    if (r != LLE_SUCCESS) return r;
-    lle__pool_t *pl = &m->pools[pool];
-    atomic_fetch_add_explicit(&pl->large_frees, 1, memory_order_relaxed);
-    if (cached) return LLE_SUCCESS;
-    account(m, pool, -1, total, usable);
+    if (r != LLE_SUCCESS || cached) return r;
     lle__host_free(m, (char *)p - offset, total, false);
     return LLE_SUCCESS;
 }
@@ -287,20 +287,20 @@ size_t lle__large_cache_release(lle_memory_manager_t *m, int pool)
                 m->large.keys[i] = (uintptr_t)blk | LLE__LARGE_FREED;
                 m->large.live--;
                 m->large.freed++;
-                m->lcache_bytes -= hdr_of(blk)->total;
+                size_t total = hdr_of(blk)->total;
+                m->lcache_bytes -= total;
+                LLE__CTR_SUB(m->pools[p].large_cached, total);
+                LLE__CTR_SUB(m->pools[p].large_bytes, total);
                 *(void **)blk = list;
                 list = blk;
                 blk = next;
             }
         }
         pthread_mutex_unlock(&m->large_lock);
-        lle__pool_t *pl = &m->pools[p];
         while (list) {
             void *next = *(void **)list;
             lle__large_hdr_t *h = hdr_of(list);
             size_t total = h->total;
-            atomic_fetch_sub_explicit(&pl->large_cached, total, memory_order_relaxed);
-            atomic_fetch_sub_explicit(&pl->large_bytes, total, memory_order_relaxed);
             lle__host_free(m, (char *)list - h->offset, total, false);
             bytes += total;
             list = next;
@@ -348,19 +348,23 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
     char *base = (char *)p - LLE__LARGE_HDR;
     char *nb = lle__host_realloc(m, base, old_total, total);
     char *blk = nb ? nb + LLE__LARGE_HDR : (char *)p;
+    if (nb) {
+        h = hdr_of(blk);
+        h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
+        h->size = usable;
+        h->total = total;
+    }
     pthread_mutex_lock(&m->large_lock);
     set_insert(m, (uintptr_t)blk);         /* cannot fail: room was reserved */
+    if (nb) {
+        account(m, pool, -1, old_total, old_usable);
+        account(m, pool, 1, total, usable);
+    }
     pthread_mutex_unlock(&m->large_lock);
     if (!nb) {
         pthread_mutex_unlock(&pl->lock);
         return NULL;
     }
-    h = hdr_of(blk);
-    h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
-    h->size = usable;
-    h->total = total;
-    account(m, pool, -1, old_total, old_usable);
-    account(m, pool, 1, total, usable);
     update_peak(pl);
     pthread_mutex_unlock(&pl->lock);
     return blk;
