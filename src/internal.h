@@ -39,10 +39,11 @@
  * Lock order: pool->lock, then m->heaps_lock, then m->map_lock /
  * m->large_lock / m->emerg_lock.  No callback is called with a lock held.
  *
- * Room for what comes next: the fast path reaches a pool only through its
- * small_map/remap tables, so a pool switched to a debugging mode (canaries,
- * poisoning, quarantine, call-site records, guard pages) can point its
- * tables at a class no bin serves and have every allocation take the
+ * Room for what comes next: the fast path reaches a pool's bins only
+ * through the manager's bin_off row for the pool (above 4 KiB, through the
+ * pool's small_max and remap table), so a pool switched to a debugging mode
+ * (canaries, poisoning, quarantine, call-site records, guard pages) can
+ * zero its row and its small_max and have every allocation take the
  * generic path, at no cost to the other pools.  Slab memory and slab
  * headers are separate and slabs are made in one place (slab_new in
  * pool.c), so a secure pool can take locked, guarded mappings instead of
