@@ -10,6 +10,7 @@
 #include "lle/manager.h"
 #include "lle/pool.h"
 #include "lle/stats.h"
+#include "lle/arena.h"
 #include "lle/selftest.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "sanitizer.h"
 
 _Thread_local lle__tls_t lle__tls __attribute__((tls_model("initial-exec")));
 
@@ -411,9 +412,21 @@ static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
 }
 
+/* Under AddressSanitizer a block leaves the pools addressable over its
+ * usable size, whatever a module left poisoned in it (sanitizer.h). */
+#ifdef LLE__ASAN
+static void *asan_fresh(lle_memory_manager_t *m, void *p)
+{
+    if (p) lle__asan_unpoison(p, lle_pool_usable_size(m, p));
+    return p;
+}
+#else
+#define asan_fresh(m, p) (p)
+#endif
+
 void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
 {
-    return alloc_inline(m, (int)t, n);
+    return asan_fresh(m, alloc_inline(m, (int)t, n));
 }
 
 void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n)
@@ -425,7 +438,7 @@ void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t 
         errno = ENOMEM;
         return NULL;
     }
-    void *p = alloc_inline(m, (int)t, bytes);
+    void *p = asan_fresh(m, alloc_inline(m, (int)t, bytes));
     if (p) memset(p, 0, bytes);
     return p;
 }
@@ -433,7 +446,7 @@ void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t 
 void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
                              size_t align)
 {
-    return alloc_generic(m, (int)t, n, align);
+    return asan_fresh(m, alloc_generic(m, (int)t, n, align));
 }
 
 /* ---- free --------------------------------------------------------------- */
@@ -666,13 +679,14 @@ void *lle_pool_realloc(lle_memory_manager_t *m, void *p, size_t n)
         return alloc_fail(m, bi.pool, n, LLE_ERROR_INVALID_ARGUMENT,
                           "request exceeds LLE_POOL_MAX_REQUEST");
     /* Stay in place while the block fits and is not more than twice too big. */
-    if (n <= bi.usable && (n > bi.usable / 2 || bi.usable <= 2 * LLE__MIN_ALIGN)) return p;
+    if (n <= bi.usable && (n > bi.usable / 2 || bi.usable <= 2 * LLE__MIN_ALIGN))
+        return asan_fresh(m, p);
     if (bi.large && n > m->pools[bi.pool].small_max && bi.align <= LLE__MIN_ALIGN) {
         void *q = lle__large_realloc(m, p, n);
-        if (q) return q;
+        if (q) return asan_fresh(m, q);
     }
     /* A block of the secondary pool or the reserve starts again there. */
-    void *q = alloc_hierarchy(m, bi.pool, n, bi.align);
+    void *q = asan_fresh(m, alloc_hierarchy(m, bi.pool, n, bi.align));
     if (!q) return NULL;
     memcpy(q, p, n < bi.usable ? n : bi.usable);
     lle_pool_free(m, p);
