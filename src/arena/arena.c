@@ -36,6 +36,7 @@
 
 #define CHUNK_GROWTH 16      /* standard chunks grow to this many times the first */
 #define EVICT_AFTER  8       /* resets a chunk may go unused before it is released */
+#define SPILLS_TO_GROW 4     /* resets in a row past the first chunk before it grows */
 #define MIN_CHUNK    ((size_t)256)
 #define MAX_CHUNK    ((size_t)1 << 20)
 #define ALIGN        ((size_t)16)
@@ -76,7 +77,9 @@ struct lle_arena {
     size_t                chunk_size;
     size_t                nchunks, chunk_bytes, chunk_allocs, chunk_frees;
     size_t                peak_used;
-    uint64_t              total_allocs, resets, rewinds, dtors_run, limit_failures;
+    uint64_t              total_allocs;   /* before the last reset */
+    uint64_t              resets, rewinds, dtors_run, limit_failures;
+    unsigned              spills;     /* resets in a row whose cycle left the first chunk */
     int                   pool;
     unsigned              depth;
     bool                  busy;       /* a reset, rewind or destroy is running */
@@ -239,21 +242,19 @@ static LLE__NOINLINE void *alloc_slow(lle_arena_t *a, size_t n, size_t align)
 done:
     set_end(a);
     a->allocs++;
-    a->total_allocs++;
     lle__asan_unpoison(p, n ? n : 1);
     return p;
 }
 
-/* n <= LLE_POOL_MAX_REQUEST keeps the rounding from wrapping. */
+/* One compare for room, limit and bad sizes: n == 0 and n within 15 of
+ * SIZE_MAX round to need == 0, which fails it. */
 static inline void *alloc16(lle_arena_t *a, size_t n)
 {
     size_t need = (n + ALIGN - 1) & ~(ALIGN - 1);
-    if (lle_likely(a != NULL && n - 1 < LLE_POOL_MAX_REQUEST &&
-                   need <= (size_t)(a->end - a->pos))) {
+    if (lle_likely(a != NULL && need - 1 < (size_t)(a->end - a->pos))) {
         char *p = a->pos;
         a->pos = p + need;
         a->allocs++;
-        a->total_allocs++;
         lle__asan_unpoison(p, n);
         return p;
     }
@@ -459,6 +460,17 @@ lle_result_t lle_arena_reset(lle_arena_t *a)
         if (c == a->cur) break;
     }
     a->epoch++;
+    /* A scope that keeps spilling out of its first chunk gets a first chunk
+     * as large as its standard chunks together; the ones it replaces go
+     * with the eviction below once unused. */
+    a->spills = a->cur && a->cur != a->chunks ? a->spills + 1 : 0;
+    if (a->spills >= SPILLS_TO_GROW && !oversized(a, a->chunks) &&
+        standard_size(a) > a->chunks->size + sizeof(chunk_t)) {
+        a->cur = NULL;                                /* chunk_new links at the head */
+        chunk_t *c = chunk_new(a, standard_size(a) - sizeof(chunk_t), ALIGN);
+        if (c) c->last_epoch = a->epoch;
+        a->spills = 0;
+    }
     /* Release chunks no cycle reached lately (never the first). */
     if (a->chunks) {
         chunk_t *prev = a->chunks;
@@ -477,6 +489,7 @@ lle_result_t lle_arena_reset(lle_arena_t *a)
     a->cur = a->chunks;
     a->pos = a->cur ? chunk_data(a->cur) : NULL;
     a->used_before = 0;
+    a->total_allocs += a->allocs;
     a->allocs = 0;
     a->resets++;
     a->busy = false;
@@ -584,7 +597,7 @@ lle_result_t lle_arena_get_stats(const lle_arena_t *a, lle_arena_stats_t *out)
     out->chunk_allocs = a->chunk_allocs;
     out->chunk_frees = a->chunk_frees;
     out->allocs = a->allocs;
-    out->total_allocs = a->total_allocs;
+    out->total_allocs = a->total_allocs + a->allocs;
     out->resets = a->resets;
     out->rewinds = a->rewinds;
     out->destructors_run = a->dtors_run;

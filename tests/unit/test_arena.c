@@ -142,6 +142,29 @@ static void reset_reuses_chunks(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A scope that always needs more than its first chunk gets, after a few
+ * resets, one first chunk that holds it all; the old chunks go back. */
+static void first_chunk_grows(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_arena_t *a = root(m, "a");
+    lle_arena_stats_t st;
+    for (int i = 0; i < 20; i++) {
+        for (int k = 0; k < 6; k++) assert_non_null(lle_arena_alloc(a, 1000));
+        lle_arena_get_stats(a, &st);
+        if (i == 0) assert_int_equal(st.chunks, 2);     /* 4 KiB, then another */
+        lle_arena_reset(a);
+    }
+    lle_arena_get_stats(a, &st);
+    assert_int_equal(st.chunks, 1);
+    assert_int_equal(st.chunk_bytes, 8192 - 32);
+    assert_int_equal(st.chunk_allocs - st.chunk_frees, 1);
+    assert_int_equal(st.total_allocs, 120);
+    lle_arena_destroy(a);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* ---- destructors and the tree ------------------------------------------ */
 
 typedef struct trace {
@@ -537,6 +560,7 @@ int main(void)
         cmocka_unit_test(used_is_exact),
         cmocka_unit_test(strings),
         cmocka_unit_test(reset_reuses_chunks),
+        cmocka_unit_test(first_chunk_grows),
         cmocka_unit_test(destructor_order),
         cmocka_unit_test(children_go_first),
         cmocka_unit_test(marks),
