@@ -56,9 +56,10 @@ typedef struct lle_arena_config {
     /* Bytes handed out between resets at most (alignment padding counted);
      * SIZE_MAX (the default) for none.  0 is refused. */
     size_t limit;
-    /* Size of the first chunk; later ones double up to 16 times it (and a
-     * larger request gets a chunk of its own size).  Default 4 KiB; between
-     * 256 bytes and 1 MiB. */
+    /* Size of the first chunk (rounded up to a power of two).  A new
+     * chunk is as large as the arena's chunks together, up to 16 times
+     * this; a larger request gets a chunk of its own size.  Default 4 KiB;
+     * between 256 bytes and 1 MiB. */
     size_t chunk_size;
 } lle_arena_config_t;
 
@@ -83,8 +84,9 @@ lle_result_t lle_arena_destroy(lle_arena_t *a);
 
 /* Destroy the children, run the destructors, and make every chunk's memory
  * available again; the chunks are kept (a chunk no reset cycle has used for
- * 8 resets goes back to the pool).  LLE_ERROR_INVALID_STATE from a's own
- * destructors. */
+ * 8 resets goes back to the pool, and after 4 cycles in a row that needed
+ * more than the first chunk, a first chunk as large as the others together
+ * takes its place).  LLE_ERROR_INVALID_STATE from a's own destructors. */
 lle_result_t lle_arena_reset(lle_arena_t *a);
 
 /* n bytes (n == 0 is served as 1), 16-aligned.  NULL when a is NULL or
