@@ -390,6 +390,19 @@ LLE__HIDDEN void lle__host_free(lle_memory_manager_t *m, void *p, size_t size, b
 LLE__HIDDEN void *lle__host_realloc(lle_memory_manager_t *m, void *p, size_t old_size,
                                     size_t new_size);
 
+/* A bounded text writer: appends like snprintf into buf[0, cap) (the text
+ * stays NUL-terminated, truncated when it does not fit) and counts the
+ * length the whole text needs. */
+typedef struct lle__text {
+    char  *buf;
+    size_t cap, len;
+} lle__text_t;
+LLE__HIDDEN void lle__text_add(lle__text_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Stores the length needed (without the NUL) in *needed when not NULL;
+ * LLE_ERROR_BUFFER_TOO_SMALL when the text did not fit. */
+LLE__HIDDEN lle_result_t lle__text_done(const lle__text_t *t, size_t *needed);
+
 /* page map */
 LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes,
                               lle__slab_t *s);

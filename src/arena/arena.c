@@ -607,32 +607,16 @@ lle_result_t lle_arena_get_stats(const lle_arena_t *a, lle_arena_stats_t *out)
 
 /* ---- the printable tree ------------------------------------------------- */
 
-typedef struct text {
-    char  *buf;
-    size_t cap, len;
-} text_t;
-
-static void text_add(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_add(text_t *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(t->len < t->cap ? t->buf + t->len : NULL,
-                      t->len < t->cap ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (k > 0) t->len += (size_t)k;
-}
-
-static void tree_line(text_t *t, const lle_arena_t *a, unsigned indent)
+static void tree_line(lle__text_t *t, const lle_arena_t *a, unsigned indent)
 {
     lle_arena_stats_t st;
     lle_arena_get_stats(a, &st);
-    text_add(t, "%*s%s: %zu/%zu B used in %zu chunk%s, %llu alloc%s, %zu child%s", (int)indent * 2,
+    lle__text_add(t, "%*s%s: %zu/%zu B used in %zu chunk%s, %llu alloc%s, %zu child%s", (int)indent * 2,
              "", st.name, st.used, st.chunk_bytes, st.chunks, st.chunks == 1 ? "" : "s",
              (unsigned long long)st.allocs, st.allocs == 1 ? "" : "s", st.children,
              st.children == 1 ? "" : "ren");
-    if (st.limit != SIZE_MAX) text_add(t, ", limit %zu B", st.limit);
-    text_add(t, "\n");
+    if (st.limit != SIZE_MAX) lle__text_add(t, ", limit %zu B", st.limit);
+    lle__text_add(t, "\n");
     /* Oldest child first. */
     const lle_arena_t *c = a->child;
     while (c && c->next) c = c->next;
@@ -642,13 +626,8 @@ static void tree_line(text_t *t, const lle_arena_t *a, unsigned indent)
 lle_result_t lle_arena_format_tree(const lle_arena_t *a, char *buf, size_t cap, size_t *needed)
 {
     if (!a || (!buf && cap)) return LLE_ERROR_NULL_PARAMETER;
-    text_t t = {buf, cap, 0};
+    lle__text_t t = {buf, cap, 0};
     if (cap) buf[0] = '\0';
     tree_line(&t, a, 0);
-    if (needed) *needed = t.len;
-    if (t.len >= cap) {
-        if (cap) buf[cap - 1] = '\0';
-        return LLE_ERROR_BUFFER_TOO_SMALL;
-    }
-    return LLE_SUCCESS;
+    return lle__text_done(&t, needed);
 }

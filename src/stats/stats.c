@@ -2,8 +2,6 @@
  * stats.c - statistics gathered from the counters the allocator keeps, as a
  * struct and as JSON; the resize history.
  */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -136,26 +134,9 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
     return LLE_SUCCESS;
 }
 
-/* A bounded writer: appends like snprintf, remembers the length needed. */
-typedef struct jw {
-    char  *buf;
-    size_t len, pos;
-} jw_t;
-
-static void jw_put(jw_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void jw_put(jw_t *w, const char *fmt, ...)
+static void json_pool(lle__text_t *w, const char *name, const lle_pool_stats_t *s)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    size_t room = w->pos < w->len ? w->len - w->pos : 0;
-    int n = vsnprintf(room ? w->buf + w->pos : NULL, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) w->pos += (size_t)n;
-}
-
-static void json_pool(jw_t *w, const char *name, const lle_pool_stats_t *s)
-{
-    jw_put(w,
+    lle__text_add(w,
            "\"%s\":{\"alloc_count\":%llu,\"free_count\":%llu,\"requested_bytes\":%llu,"
            "\"granted_bytes\":%llu,\"in_use_bytes\":%zu,\"live_blocks\":%zu,\"slab_bytes\":%zu,"
            "\"large_bytes\":%zu,\"large_cached_bytes\":%zu,\"reserved_bytes\":%zu,\"peak_reserved\":%zu,\"max_size\":%zu,"
@@ -177,15 +158,15 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
     if (!m || (!buf && len)) return LLE_ERROR_NULL_PARAMETER;
     lle_memory_stats_t s;
     lle_memory_get_stats(m, &s);
-    jw_t w = {buf, len, 0};
-    jw_put(&w, "{\"state\":\"%s\",\"pools\":{", lle_memory_state_name((lle_memory_state_t)s.state));
+    lle__text_t w = {buf, len, 0};
+    lle__text_add(&w, "{\"state\":\"%s\",\"pools\":{", lle_memory_state_name((lle_memory_state_t)s.state));
     for (int p = 0; p < LLE__NPOOLS; p++) {
-        if (p) jw_put(&w, ",");
+        if (p) lle__text_add(&w, ",");
         json_pool(&w, lle_pool_type_name(p), &s.pools[p]);
     }
-    jw_put(&w, "},");
+    lle__text_add(&w, "},");
     json_pool(&w, "total", &s.total);
-    jw_put(&w,
+    lle__text_add(&w,
            ",\"hierarchy\":{\"primary\":%llu,\"secondary\":%llu,\"emergency\":%llu,\"failed\":%llu},"
            "\"emergency\":{\"capacity\":%zu,\"in_use\":%zu,\"refills\":%llu},"
            "\"errors\":{\"invalid_frees\":%llu,\"double_frees\":%llu},"
@@ -199,8 +180,7 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
            s.host_peak, s.metadata_bytes, (unsigned long long)s.host_alloc_calls,
            (unsigned long long)s.host_free_calls, (unsigned long long)s.host_failures,
            s.metadata_overhead, s.uptime_seconds, s.allocation_rate, s.threads);
-    if (needed) *needed = w.pos;
-    return w.pos < len ? LLE_SUCCESS : LLE_ERROR_BUFFER_TOO_SMALL;
+    return lle__text_done(&w, needed);
 }
 
 const char *lle_resize_reason_name(lle_resize_reason_t r)
