@@ -199,6 +199,12 @@ static void destructor_order(void **state)
     assert_string_equal(t.log, "54321");
     assert_int_equal(lle_arena_reset(a), LLE_SUCCESS);   /* each runs once */
     assert_string_equal(t.log, "54321");
+    lle_arena_stats_t st;
+    lle_arena_get_stats(a, &st);
+    assert_int_equal(st.destructors_run, 5);
+    assert_int_equal(st.resets, 2);
+    assert_int_equal(st.peak_used, 5 * 32);     /* the five records, before the first reset */
+    assert_int_equal(st.used, 0);
     t.len = 0;
     lle_arena_defer(a, note, &g[0]);
     lle_arena_mark_t mk = lle_arena_mark(a);
@@ -208,8 +214,6 @@ static void destructor_order(void **state)
     assert_string_equal(t.log, "32");
     assert_int_equal(lle_arena_destroy(a), LLE_SUCCESS);
     assert_string_equal(t.log, "321");
-    lle_arena_stats_t st;
-    (void)st;
     lle_memory_manager_destroy(m);
 }
 
