@@ -372,6 +372,15 @@ struct lle_memory_manager {
     _Atomic uint64_t      host_allocs, host_frees, host_failures;
     _Atomic uint64_t      failed_allocs, invalid_frees, double_frees;
     uint64_t              created_ns;
+    struct lle__gc       *gc;           /* objects and their collector (src/gc) */
+    /* Idle upkeep (src/manager/idle.c). */
+    _Atomic uint64_t      last_trim_ns; /* lle_memory_idle's last trim */
+    _Atomic uint64_t      trim_ns;      /* what a trim took lately */
+    pthread_mutex_t       bg_lock;      /* the background thread's fields */
+    pthread_cond_t        bg_cond;
+    pthread_t             bg_thread;
+    bool                  bg_on, bg_stop;
+    uint64_t              bg_period_ns, bg_budget_ns;
 };
 
 /* ---- internal functions ------------------------------------------------- */
@@ -439,13 +448,18 @@ static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const voi
 LLE__HIDDEN lle_result_t lle__pools_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__pools_release_all(lle_memory_manager_t *m, size_t *leaked_blocks,
                                         size_t *leaked_bytes);
-LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only);
+/* Return empty slabs (and cached large blocks) to the host: of pool `only`,
+ * or of every pool when only < 0; down to each pool's initial size when
+ * to_initial_only.  Returns the bytes given back. */
+LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only, int only);
 /* Bytes of the live blocks of a pool that sit in slabs (large blocks not
  * counted): what its resize rules compare with its slab bytes. */
 LLE__HIDDEN size_t lle__pool_slab_live(lle_memory_manager_t *m, int pool);
 LLE__HIDDEN void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS]);
 LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);
+/* idle upkeep: stop the background thread (manager shutdown) */
+LLE__HIDDEN void lle__idle_stop(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev,
                                     size_t n);
 

@@ -69,8 +69,10 @@ lle_result_t lle_memory_manager_destroy(lle_memory_manager_t *m);
  *   OPTIMIZING  every pool is re-evaluated against its thresholds: empty
  *               slabs above what the pool's utilisation needs go back to the
  *               host (recorded in the resize history).
- *   GC_RUNNING  no collector exists yet: LLE_ERROR_NOT_SUPPORTED, state kept.
- *   LOW_MEMORY  every empty slab of every pool is returned to the host, and
+ *   GC_RUNNING  a full collection of the reference-counted objects
+ *               (lle/gc.h) runs; its outcome is in lle_gc_get_stats.
+ *   LOW_MEMORY  a full collection runs, then every empty slab of every
+ *               pool is returned to the host, and
  *               until the state is left pools take no new memory from the
  *               host: demand is served from memory already held, then from
  *               the emergency reserve.
@@ -79,6 +81,8 @@ lle_result_t lle_memory_manager_destroy(lle_memory_manager_t *m);
  *   SHUTDOWN    every block and slab is released; allocation fails with
  *               LLE_ERROR_INVALID_STATE afterwards.
  * The state callback is called after the work, with the old and new state.
+ * Destroy callbacks of objects collected on entering GC_RUNNING or
+ * LOW_MEMORY run during the transition and must not make one themselves.
  */
 lle_result_t lle_memory_transition(lle_memory_manager_t *m, lle_memory_state_t to);
 lle_memory_state_t lle_memory_get_state(const lle_memory_manager_t *m);

@@ -31,6 +31,7 @@ typedef enum lle_result {
     LLE_ERROR_SELFTEST_FAILED,         /* a self-test run failed */
     LLE_ERROR_BUFFER_TOO_SMALL,        /* output did not fit; the length needed is returned */
     LLE_ERROR_ARENA_LIMIT,             /* an arena reached its byte limit */
+    LLE_ERROR_DEAD_OBJECT,             /* the object was already destroyed */
     LLE_RESULT_COUNT_
 } lle_result_t;
 

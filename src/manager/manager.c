@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "gc/gc_internal.h"
 
 LLE__HIDDEN void lle__heap_thread_exit(void *arg);
 
@@ -72,8 +72,11 @@ static void release_manager(lle_memory_manager_t *m)
             lle__host_free(m, pl->history, pl->history_cap * sizeof(lle_resize_event_t), true);
         pthread_mutex_destroy(&pl->lock);
     }
+    lle__gc_fini(m);
     lle__map_free_all(m);
     if (m->key_ok) pthread_key_delete(m->key);
+    pthread_mutex_destroy(&m->bg_lock);
+    pthread_cond_destroy(&m->bg_cond);
     pthread_mutex_destroy(&m->state_lock);
     pthread_mutex_destroy(&m->heaps_lock);
     pthread_mutex_destroy(&m->map_lock);
@@ -96,13 +99,18 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
         return LLE_SUCCESS;
     case LLE_MEMORY_STATE_OPTIMIZING:
         atomic_store_explicit(&m->state, to, memory_order_release);
-        lle__pools_trim(m, true);
+        lle__pools_trim(m, true, -1);
         return LLE_SUCCESS;
     case LLE_MEMORY_STATE_GC_RUNNING:
-        return LLE_ERROR_NOT_SUPPORTED;
+        /* A full collection; its outcome is in lle_gc_get_stats and, when
+         * it was abandoned, in an error report. */
+        atomic_store_explicit(&m->state, to, memory_order_release);
+        (void)lle__gc_collect_full(m, NULL);
+        return LLE_SUCCESS;
     case LLE_MEMORY_STATE_LOW_MEMORY:
         atomic_store_explicit(&m->state, to, memory_order_release);
-        lle__pools_trim(m, false);
+        (void)lle__gc_collect_full(m, NULL);
+        lle__pools_trim(m, false, -1);
         return LLE_SUCCESS;
     case LLE_MEMORY_STATE_ERROR:
         atomic_store_explicit(&m->state, to, memory_order_release);
@@ -111,6 +119,7 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
                     "returns to ACTIVE");
         return LLE_SUCCESS;
     case LLE_MEMORY_STATE_SHUTDOWN: {
+        lle__idle_stop(m);   /* first: the thread reads what follows changes */
         atomic_store_explicit(&m->state, to, memory_order_release);
         /* The heaps are about to go: a new id makes every thread's heap
          * cache miss (so allocation reaches the state check), and deleting
@@ -118,6 +127,7 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
         m->id = atomic_fetch_add(&next_manager_id, 1);
         if (m->key_ok) pthread_key_delete(m->key);
         m->key_ok = false;
+        lle__gc_release(m);
         size_t blocks = 0, bytes = 0;
         lle__pools_release_all(m, &blocks, &bytes);
         if (leaks) *leaks = blocks;
@@ -210,6 +220,14 @@ lle_result_t lle_memory_manager_create(const lle_memory_config_t *cfg, lle_memor
     pthread_mutex_init(&m->large_lock, NULL);
     pthread_mutex_init(&m->emerg_lock, NULL);
     pthread_mutex_init(&m->listen_lock, NULL);
+    pthread_mutex_init(&m->bg_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->bg_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    atomic_init(&m->trim_ns, 50000);
+    atomic_init(&m->last_trim_ns, 0);
     atomic_store(&m->host_bytes, sizeof *m);
     atomic_store(&m->host_peak, sizeof *m);
     atomic_store(&m->meta_bytes, sizeof *m);
@@ -218,6 +236,7 @@ lle_result_t lle_memory_manager_create(const lle_memory_config_t *cfg, lle_memor
 
     r = m->key_ok ? lle__pools_init(m) : LLE_ERROR_HOST_FAILURE;
     if (r == LLE_SUCCESS) r = lle__emerg_init(m);
+    if (r == LLE_SUCCESS) r = lle__gc_init(m);
     if (r != LLE_SUCCESS) {
         lle__pools_release_all(m, NULL, NULL);
         release_manager(m);
@@ -267,7 +286,7 @@ lle_result_t lle_memory_trim(lle_memory_manager_t *m, size_t *released_bytes)
 {
     if (!m) return LLE_ERROR_NULL_PARAMETER;
     if (atomic_load(&m->state) == LLE_MEMORY_STATE_SHUTDOWN) return LLE_ERROR_INVALID_STATE;
-    size_t got = lle__pools_trim(m, false);
+    size_t got = lle__pools_trim(m, false, -1);
     if (released_bytes) *released_bytes = got;
     return LLE_SUCCESS;
 }

@@ -22,6 +22,7 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_SELFTEST_FAILED: return "a self-test run failed";
     case LLE_ERROR_BUFFER_TOO_SMALL: return "output buffer too small";
     case LLE_ERROR_ARENA_LIMIT: return "arena byte limit reached";
+    case LLE_ERROR_DEAD_OBJECT: return "object already destroyed";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";

@@ -315,7 +315,7 @@ void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s)
 
 /* Release the empty slabs of the calling thread's heap and of parked heaps,
  * then each pool's empty slabs (down to initial_size when to_initial_only). */
-size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only)
+size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only, int only)
 {
     if (lle__tls.id == m->id && lle__tls.h) lle__heap_release_empty(lle__tls.h);
     /* Parked heaps: claim each one (so no thread adopts it meanwhile). */
@@ -346,8 +346,9 @@ size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only)
         atomic_store_explicit(&h->parked, 1, memory_order_relaxed);
     pthread_mutex_unlock(&m->heaps_lock);
 
-    size_t total = lle__large_cache_release(m, -1);
+    size_t total = lle__large_cache_release(m, only);
     for (int p = 0; p < LLE__NPOOLS; p++) {
+        if (only >= 0 && p != only) continue;
         lle__pool_t *pl = &m->pools[p];
         lle_resize_event_t ev;
         size_t got;

@@ -78,12 +78,40 @@ static void invalid_transitions_change_nothing(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
-static void gc_state_not_built(void **state)
+/* A node holding one reference, for a two-object cycle. */
+typedef struct pair_node { void *other; } pair_node_t;
+static void pair_destroy(void *obj)
+{
+    pair_node_t *n = obj;
+    lle_ref_release(n->other);
+    n->other = NULL;
+}
+static void pair_traverse(void *obj, lle_visit_fn visit, void *arg)
+{
+    visit(((pair_node_t *)obj)->other, arg);
+}
+static const lle_type_t pair_type = {"pair", sizeof(pair_node_t), pair_destroy, pair_traverse};
+
+/* Entering GC_RUNNING runs a full collection: an unreachable cycle goes. */
+static void gc_state_collects(void **state)
 {
     (void)state;
     lle_memory_manager_t *m = test_manager(NULL);
-    assert_int_equal(lle_memory_transition(m, S(GC_RUNNING)), LLE_ERROR_NOT_SUPPORTED);
-    assert_int_equal(lle_memory_get_state(m), S(ACTIVE));
+    pair_node_t *a = lle_ref_new(m, &pair_type), *b = lle_ref_new(m, &pair_type);
+    a->other = lle_ref_retain(b);
+    b->other = lle_ref_retain(a);
+    lle_ref_release(a);
+    lle_ref_release(b);
+    lle_gc_stats_t st;
+    assert_int_equal(lle_gc_get_stats(m, &st), LLE_SUCCESS);
+    assert_int_equal(st.live_objects, 2);
+    assert_int_equal(lle_memory_transition(m, S(GC_RUNNING)), LLE_SUCCESS);
+    assert_int_equal(lle_memory_get_state(m), S(GC_RUNNING));
+    assert_int_equal(lle_gc_get_stats(m, &st), LLE_SUCCESS);
+    assert_int_equal(st.live_objects, 0);
+    assert_int_equal(st.objects_freed, 2);
+    assert_int_equal(st.full_collections, 1);
+    assert_int_equal(lle_memory_transition(m, S(ACTIVE)), LLE_SUCCESS);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
@@ -248,7 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(table_matches_spec),
         cmocka_unit_test(invalid_transitions_change_nothing),
-        cmocka_unit_test(gc_state_not_built),
+        cmocka_unit_test(gc_state_collects),
         cmocka_unit_test(optimizing_trims_to_initial),
         cmocka_unit_test(low_memory_relieves_pressure),
         cmocka_unit_test(error_state_stops_growth),
