@@ -11,6 +11,9 @@
 #include "lle/pool.h"
 #include "lle/stats.h"
 #include "lle/arena.h"
+#include "lle/ref.h"
+#include "lle/gc.h"
+#include "lle/objpool.h"
 #include "lle/selftest.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0
