@@ -61,6 +61,15 @@ static void every_run_runs_and_reports(void **state)
     }
     assert_true(measured >= 6);
     assert_true(absent >= 1);
+    /* The collector exists: its pause is measured. */
+    bool gc_row = false;
+    for (size_t i = 0; i < r.target_count; i++)
+        if (!strcmp(r.targets[i].name, "GC pause")) {
+            gc_row = true;
+            assert_true(r.targets[i].measured_valid);
+            assert_true(r.targets[i].measured > 0);
+        }
+    assert_true(gc_row);
 }
 
 static void only_enabled_runs_run(void **state)
