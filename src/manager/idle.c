@@ -113,6 +113,12 @@ lle_result_t lle_gc_configure(lle_memory_manager_t *m, const lle_gc_config_t *cf
         }
     }
     pthread_mutex_unlock(&m->bg_lock);
+    if (r != LLE_SUCCESS) {   /* the configuration says what runs */
+        lle__gc_t *gc = m->gc;
+        pthread_mutex_lock(&gc->lock);
+        gc->cfg.background = false;
+        pthread_mutex_unlock(&gc->lock);
+    }
     if (!cfg->background && on) lle__idle_stop(m);
     if (r != LLE_SUCCESS)
         lle__report(m, r, -1, 0, NULL, "lle_gc_configure: the background thread could not start");

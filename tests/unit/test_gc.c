@@ -249,7 +249,6 @@ static void random_mutations_young(void **state)
     lle_gc_get_stats(m, &st);
     assert_true(st.young_collections >= 24);
     assert_true(st.full_collections >= 6);
-    assert_int_equal(st.objects_freed + 0, st.objects_freed);
     finish(m);
 }
 
