@@ -52,16 +52,8 @@ for ((r = 0; r < ROUNDS; r++)); do
     done
 done
 
-quoted=""
-for x in ${ARGS[@]+"${ARGS[@]}"}; do quoted+=" $(printf '%q' "$x")"; done
-echo "- command: \`bench/run-gc.sh${quoted}\`"
-dirty=""; [ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=" (with uncommitted changes)"
-echo "- date: $(date -u "+%Y-%m-%d %H:%M UTC"), commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)${dirty}"
-echo "- machine: $(nproc) CPUs, $(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-for pkg in libgc1 libc6; do
-    v=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
-    [ -n "$v" ] && echo "- $pkg $v"
-done
+. bench/report-header.sh
+report_header bench/run-gc.sh libgc1 libc6 -- ${ARGS[@]+"${ARGS[@]}"}
 echo "- rounds: $ROUNDS (each: 11 timed collections, or 300 idle calls of ${BUDGET} ns)"
 echo
 python3 - "$RAW" "$BUDGET" <<'PY'

@@ -54,16 +54,8 @@ for ((r = 0; r < ROUNDS; r++)); do
     done
 done
 
-quoted=""
-for x in ${ARGS[@]+"${ARGS[@]}"}; do quoted+=" $(printf '%q' "$x")"; done
-echo "- command: \`bench/run-scope.sh${quoted}\`"
-dirty=""; [ -n "$(git status --porcelain 2>/dev/null)" ] && dirty=" (with uncommitted changes)"
-echo "- date: $(date -u "+%Y-%m-%d %H:%M UTC"), commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)${dirty}"
-echo "- machine: $(nproc) CPUs, $(grep -m 1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
-for pkg in libtalloc2 libapr1 libapr1t64 libmimalloc2.0 libc6; do
-    v=$(dpkg-query -W -f='${Version}' "$pkg" 2>/dev/null || true)
-    [ -n "$v" ] && echo "- $pkg $v"
-done
+. bench/report-header.sh
+report_header bench/run-scope.sh libtalloc2 libapr1 libapr1t64 libmimalloc2.0 libc6 -- ${ARGS[@]+"${ARGS[@]}"}
 echo "- rounds: $ROUNDS, keystrokes per run: $KEYS (24 allocations each)"
 echo
 python3 - "$RAW" <<'PY'

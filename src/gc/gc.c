@@ -520,7 +520,6 @@ static lle_result_t collect_now(lle__gc_t *gc, bool full, size_t *freed_out)
     pthread_mutex_lock(&gc->lock);
     gc->destroying = false;
     lle_gc_stats_t *s = &gc->st;
-    s->collections++;
     if (full) s->full_collections++;
     else s->young_collections++;
     s->objects_freed += freed;
@@ -694,16 +693,24 @@ static void cursor_reset(lle__gc_t *gc)
     gc->inc_idx = 0;
 }
 
+/* The tracked object a traverse callback reported to an incremental
+ * phase; NULL for none, an untracked object, or a bad pointer (noted). */
+static inline lle__obj_t *inc_child(visit_ctx_t *c, void *child)
+{
+    if (!child) return NULL;
+    if (lle_unlikely(!ctx_valid(c, child))) {
+        note_bad(c, child, false);
+        return NULL;
+    }
+    lle__obj_t *co = lle__obj_of(child);
+    return co->gen == LLE__GEN_NONE ? NULL : co;
+}
+
 static void visit_inc_sub(void *child, void *arg)
 {
     visit_ctx_t *c = arg;
-    if (!child) return;
-    if (lle_unlikely(!ctx_valid(c, child))) {
-        note_bad(c, child, false);
-        return;
-    }
-    lle__obj_t *co = lle__obj_of(child);
-    if (co->gen == LLE__GEN_NONE) return;
+    lle__obj_t *co = inc_child(c, child);
+    if (!co) return;
     stamp(c->gc, co);
     if (co->scratch & REFS_MASK) co->scratch--;
 }
@@ -722,13 +729,8 @@ static bool push(lle__gc_t *gc, visit_ctx_t *c, lle__obj_t *o)
 static void visit_inc_mark(void *child, void *arg)
 {
     visit_ctx_t *c = arg;
-    if (!child) return;
-    if (lle_unlikely(!ctx_valid(c, child))) {
-        note_bad(c, child, false);
-        return;
-    }
-    lle__obj_t *co = lle__obj_of(child);
-    if (co->gen == LLE__GEN_NONE || !stamped(c->gc, co) || (co->scratch & REACHED)) return;
+    lle__obj_t *co = inc_child(c, child);
+    if (!co || !stamped(c->gc, co) || (co->scratch & REACHED)) return;
     co->scratch |= REACHED;
     push(c->gc, c, co);
 }
@@ -747,14 +749,8 @@ static bool cand_add(lle__gc_t *gc, visit_ctx_t *c, lle__obj_t *o, bool first)
 static void visit_inc_gather(void *child, void *arg)
 {
     visit_ctx_t *c = arg;
-    if (!child) return;
-    if (lle_unlikely(!ctx_valid(c, child))) {
-        note_bad(c, child, false);
-        return;
-    }
-    lle__obj_t *co = lle__obj_of(child);
-    if (co->gen == LLE__GEN_NONE || !stamped(c->gc, co) || (co->scratch & (REACHED | GATHERED)))
-        return;
+    lle__obj_t *co = inc_child(c, child);
+    if (!co || !stamped(c->gc, co) || (co->scratch & (REACHED | GATHERED))) return;
     co->scratch |= GATHERED;
     if (cand_add(c->gc, c, co, false)) push(c->gc, c, co);
 }
@@ -825,7 +821,6 @@ static bool verify_step(lle__gc_t *gc, uint64_t deadline, bool fresh, size_t *fr
         gc->st.objects_freed += freed;
         gc->st.bytes_freed += bytes;
         gc->st.resurrected += resurrected;
-        gc->inc_freed += freed;
         *freed_out += freed;
     }
     learn_cost(gc, lle__now_ns() - t0, n);
@@ -901,7 +896,6 @@ static lle__obj_t *inc_work(lle__gc_t *gc, uint64_t deadline, bool fresh, size_t
         /* Finished: it counts as one full collection, after which every
          * object is old (those created meanwhile go to the next one). */
         promote_locked(gc);
-        gc->st.collections++;
         gc->st.full_collections++;
         gc->old_at_full = gc->gen[1].n;
         gc->bytes_since_full = 0;
@@ -966,7 +960,6 @@ void lle__gc_idle(lle__gc_t *gc, uint64_t deadline, lle_idle_report_t *rep)
             gc->stack_n = 0;
             gc->cand_n = 0;
             gc->inc_verify = 0;
-            gc->inc_freed = 0;
             gc->inc_started_ns = now;
         }
         size_t f = 0;
@@ -1041,6 +1034,7 @@ lle_result_t lle_gc_get_stats(lle_memory_manager_t *m, lle_gc_stats_t *out)
     out->live_objects = atomic_load_explicit(&gc->live_objects, memory_order_relaxed);
     out->live_bytes = atomic_load_explicit(&gc->live_bytes, memory_order_relaxed);
     out->objects_created = atomic_load_explicit(&gc->created, memory_order_relaxed);
+    out->collections = out->young_collections + out->full_collections;
     uint64_t count = out->young_collections + out->full_collections + out->incremental_steps;
     out->average_pause_ns = count ? out->total_pause_ns / count : 0;
     return LLE_SUCCESS;

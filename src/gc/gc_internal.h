@@ -135,7 +135,6 @@ struct lle__gc {
     lle__obj_t           *deferred;        /* objects dead during it, linked through scratch */
     size_t                deferred_bytes;
     uint64_t              inc_started_ns;
-    size_t                inc_freed;
 
     /* Measured costs (ns per object, under lock): an atomic collection,
      * and one object of an incremental phase. */

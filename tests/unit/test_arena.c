@@ -1,6 +1,7 @@
 /*
  * test_arena.c - hierarchical arenas and the line-editor scopes.
  */
+#include "child.h"
 #include "test_util.h"
 
 #include <stdalign.h>
@@ -491,40 +492,8 @@ static void scopes(void **state)
 
 /* ---- sanitizer visibility ----------------------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
 
 #ifdef HAVE_ASAN
-/* Run body in a child process; returns its exit status and what it wrote
- * to stderr. */
-static int run_child(void (*body)(int), int arg, char *err, size_t cap)
-{
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 2);
-        close(fd[0]);
-        body(arg);
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(fd[0], err + len, cap - 1 - len)) > 0) len += (size_t)k;
-    err[len] = '\0';
-    close(fd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
-
 static volatile char sink;
 
 /* 0: read after destroy; 1: read after reset; 2: read past the end of an

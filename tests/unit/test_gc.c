@@ -295,6 +295,7 @@ static void generations(void **state)
     lle_gc_get_stats(m, &st);
     assert_int_equal(st.young_collections, 4);
     assert_int_equal(st.full_collections, 1);
+    assert_int_equal(st.collections, 5);
     assert_int_equal(st.objects_freed, 4);
     assert_int_equal(st.bytes_freed, 4 * (48 + sizeof(gnode_t)));
     assert_true(st.fastest_pause_ns <= st.average_pause_ns);

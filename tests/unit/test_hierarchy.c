@@ -107,6 +107,32 @@ static void full_pool_falls_to_secondary(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* lle_memory_idle refills a used reserve once the host works again,
+ * without waiting for the next allocation. */
+static void idle_refills_reserve(void **state)
+{
+    (void)state;
+    faulty_host_t fh;
+    faulty_host_init(&fh);
+    lle_memory_manager_t *m = faulty_manager(&fh, NULL, NULL);
+    fh.fail_all = 1;
+    void *e = lle_pool_alloc(m, LLE_POOL_HISTORY, 100);
+    assert_non_null(e);
+    lle_idle_report_t rep;
+    assert_int_equal(lle_memory_idle(m, 1000000000u, &rep), LLE_SUCCESS);
+    assert_false(rep.reserve_refilled);   /* the host still fails */
+    fh.fail_all = 0;
+    assert_int_equal(lle_memory_idle(m, 1000000000u, &rep), LLE_SUCCESS);
+    assert_true(rep.reserve_refilled);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.emergency_refills, 1);
+    assert_int_equal(lle_memory_idle(m, 1000000000u, &rep), LLE_SUCCESS);
+    assert_false(rep.reserve_refilled);   /* nothing to refill */
+    assert_int_equal(lle_pool_free(m, e), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* When the host fails, the emergency reserve serves, the error callback is
  * told, and the reserve is refilled once the host works again. */
 static void emergency_when_host_fails(void **state)
@@ -223,6 +249,7 @@ int main(void)
         cmocka_unit_test(creation_fails_cleanly),
         cmocka_unit_test(full_pool_falls_to_secondary),
         cmocka_unit_test(emergency_when_host_fails),
+        cmocka_unit_test(idle_refills_reserve),
         cmocka_unit_test(fail_every_nth_and_above),
         cmocka_unit_test(large_realloc_failure_keeps_block),
     };

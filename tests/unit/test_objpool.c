@@ -2,6 +2,7 @@
  * test_objpool.c - object pools, lazy values and weak caches (one thread;
  * the threaded cases are in tests/concurrency/test_objpool_threads.c).
  */
+#include "child.h"
 #include "test_util.h"
 
 #include <lle/objpool.h>
@@ -1033,13 +1034,6 @@ static void cache_sweeps_on_its_own(void **state)
 
 /* ---- sanitizer visibility ----------------------------------------------- */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HAVE_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HAVE_ASAN 1
-#endif
-#endif
 
 #ifdef HAVE_ASAN
 static volatile char sink;
@@ -1061,28 +1055,6 @@ static void touch_released(int how)
     sink = o[0];
 }
 
-static int run_child(void (*body)(int), int arg, char *err, size_t cap)
-{
-    int fd[2];
-    assert_int_equal(pipe(fd), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fd[1], 2);
-        close(fd[0]);
-        body(arg);
-        _exit(0);
-    }
-    close(fd[1]);
-    size_t len = 0;
-    ssize_t k;
-    while ((k = read(fd[0], err + len, cap - 1 - len)) > 0) len += (size_t)k;
-    err[len] = '\0';
-    close(fd[0]);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return status;
-}
 #endif
 
 static void asan_sees_idle_object_use(void **state)
