@@ -111,7 +111,8 @@ static inline unsigned lle__class_of(size_t n)
 
 /* ---- slabs ------------------------------------------------------------- */
 
-enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2 };
+/* DEBUG: slots of debug blocks, managed by src/debug (never owned by a heap). */
+enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2, LLE__SLAB_DEBUG = 3 };
 
 typedef struct lle__heap lle__heap_t;
 typedef struct lle__slab lle__slab_t;
@@ -142,6 +143,7 @@ struct lle__slab {
     size_t       bytes;       /* slab size */
     void        *aux;         /* EMERGENCY: its lle__emerg_t */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
+    uint32_t     hint;        /* DEBUG: bitmap word where a free slot may be */
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
@@ -263,6 +265,9 @@ typedef struct lle__pool {
     /* Updated atomically (any thread). */
     _Atomic uint64_t  remote_frees, remote_freed_bytes;
     _Atomic size_t    slab_bytes_atomic; /* mirror of slab_bytes for lock-free readers */
+    /* Bytes of debug slabs (src/debug) the pool holds: counted in its size
+     * and limit (lle__pool_debug_reserve), under lock. */
+    size_t            debug_bytes;
 } lle__pool_t;
 
 /* ---- page map ---------------------------------------------------------- */
@@ -315,6 +320,33 @@ typedef struct lle__emerg {
     struct lle__emerg *next; /* retired regions waiting to drain */
 } lle__emerg_t;
 
+/* ---- debug blocks --------------------------------------------------------- */
+
+/* What the pool layer asks of the debug allocator (src/debug installs it,
+ * so the pools never call up into a higher layer).  Sites: `site` when the
+ * caller named one, else the caller's return address `pc`. */
+typedef struct lle__dbg_ops {
+    /* A debug block of pool `pool`; NULL (nothing reported) when it cannot:
+     * the caller then serves an ordinary block. */
+    void *(*alloc)(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                   const lle_site_t *site, const void *pc);
+    /* Free / resize p, a pointer into debug slab s. */
+    lle_result_t (*free)(lle_memory_manager_t *m, lle__slab_t *s, void *p, const lle_site_t *site,
+                         const void *pc);
+    void *(*realloc)(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_t n,
+                     const lle_site_t *site, const void *pc);
+    /* The block of s holding p (anywhere inside it); see lle_block_query. */
+    lle_result_t (*query)(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
+                          lle_block_info_t *out);
+} lle__dbg_ops_t;
+
+/* What the statistics ask of the debug allocator about one typed pool. */
+typedef struct lle__dbg_pool_stats {
+    uint64_t allocs, frees, requested;
+    size_t   live_blocks, live_bytes, slab_bytes, quarantined_blocks, quarantined_bytes, kept;
+} lle__dbg_pool_stats_t;
+LLE__HIDDEN void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_t *out);
+
 /* ---- manager ------------------------------------------------------------ */
 
 struct lle_memory_manager {
@@ -323,7 +355,7 @@ struct lle_memory_manager {
      * from pool p, the offset in the calling thread's heap of the bin that
      * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; 0: the slow path
      * decides).  Built with the pools' class tables. */
-    uint16_t              bin_off[LLE__NPOOLS][LLE__SMALL_ROW];
+    _Atomic uint16_t      bin_off[LLE__NPOOLS][LLE__SMALL_ROW];
     lle_host_allocator_t  host;
     lle_memory_config_t   cfg;
     _Atomic int           state;
@@ -381,17 +413,49 @@ struct lle_memory_manager {
     pthread_t             bg_thread;
     bool                  bg_on, bg_stop;
     uint64_t              bg_period_ns, bg_budget_ns;
+    /* The error channel and the audit trail (src/manager/errors.c), under
+     * err_lock: the rings of the last errors and operations. */
+    pthread_mutex_t       err_lock;
+    lle_error_record_t   *err_hist;
+    size_t                err_cap, err_len, err_next;
+    lle_audit_entry_t    *audit;
+    size_t                audit_cap, audit_len, audit_next;
+    _Atomic uint64_t      err_counts[LLE_RESULT_COUNT_];
+    _Atomic unsigned char recovery[LLE_RESULT_COUNT_];
+    lle_abort_fn          abort_fn;
+    void                 *abort_user;
+    /* Debug blocks (src/debug): bit p set while pool p has a debugging
+     * feature on (its allocations then leave the fast path). */
+    _Atomic unsigned      dbg_mask;
+    struct lle__dbg      *dbg;
+    const lle__dbg_ops_t *dbg_ops;
 };
 
 /* ---- internal functions ------------------------------------------------- */
 
 /* os */
 LLE__HIDDEN uint64_t lle__now_ns(void);
+/* CLOCK_MONOTONIC at the resolution of the kernel tick (cheap). */
+LLE__HIDDEN uint64_t lle__now_coarse_ns(void);
+LLE__HIDDEN unsigned long lle__thread_id(void);
 
-/* error channel (formats the message, calls the error callback) */
+/* The error channel (src/manager/errors.c): formats the message, counts
+ * the error, keeps it in the history and the audit trail, calls the error
+ * callback and applies the code's recovery strategy (which it returns;
+ * ABORT does not return).  Never called with a lock of the library held. */
 LLE__HIDDEN void lle__report(lle_memory_manager_t *m, lle_result_t code, int pool, size_t size,
                              const void *addr, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+LLE__HIDDEN lle_recovery_t lle__report_sites(lle_memory_manager_t *m, lle_result_t code, int pool,
+                                             size_t size, const void *addr,
+                                             const lle_site_t *alloc_site,
+                                             const lle_site_t *free_site, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+LLE__HIDDEN lle_result_t lle__errors_init(lle_memory_manager_t *m);
+LLE__HIDDEN void lle__errors_release(lle_memory_manager_t *m);
+/* One operation into the audit trail (nothing when it keeps none). */
+LLE__HIDDEN void lle__audit(lle_memory_manager_t *m, lle_audit_op_t op, lle_result_t code,
+                            const void *addr, size_t size, int pool, const lle_site_t *site);
 
 /* host accounting wrappers: every host call of the library goes through these */
 LLE__HIDDEN void *lle__host_alloc(lle_memory_manager_t *m, size_t size, size_t align, bool meta);
@@ -411,6 +475,22 @@ LLE__HIDDEN void lle__text_add(lle__text_t *t, const char *fmt, ...)
 /* Stores the length needed (without the NUL) in *needed when not NULL;
  * LLE_ERROR_BUFFER_TOO_SMALL when the text did not fit. */
 LLE__HIDDEN lle_result_t lle__text_done(const lle__text_t *t, size_t *needed);
+
+/* A growing text for reports, in host memory (meta).  On running out of
+ * memory it stops growing and lle__sbuf_deliver returns
+ * LLE_ERROR_OUT_OF_MEMORY without calling fn. */
+typedef struct lle__sbuf {
+    lle_memory_manager_t *m;
+    char                 *buf;
+    size_t                cap, len;
+    bool                  oom;
+} lle__sbuf_t;
+LLE__HIDDEN void lle__sbuf_add(lle__sbuf_t *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* s as a JSON string (null for NULL). */
+LLE__HIDDEN void lle__sbuf_json_str(lle__sbuf_t *b, const char *s);
+/* Hand the text to fn and free it. */
+LLE__HIDDEN lle_result_t lle__sbuf_deliver(lle__sbuf_t *b, lle_text_fn fn, void *user);
 
 /* page map */
 LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes,
@@ -456,6 +536,15 @@ LLE__HIDDEN size_t lle__pools_trim(lle_memory_manager_t *m, bool to_initial_only
  * counted): what its resize rules compare with its slab bytes. */
 LLE__HIDDEN size_t lle__pool_slab_live(lle_memory_manager_t *m, int pool);
 LLE__HIDDEN void lle__pool_sums(lle_memory_manager_t *m, lle__pool_sums_t sums[LLE__NPOOLS]);
+/* Debug slabs: count `bytes` in pool `pool` if its limit and state allow
+ * (false otherwise), and give them back. */
+LLE__HIDDEN bool lle__pool_debug_reserve(lle_memory_manager_t *m, int pool, size_t bytes);
+LLE__HIDDEN void lle__pool_debug_release(lle_memory_manager_t *m, int pool, size_t bytes);
+/* Route pool p's allocations: through the fast path's table (debug
+ * false), or all to the slow path, where debug blocks are made. */
+LLE__HIDDEN void lle__pool_route(lle_memory_manager_t *m, int p, bool debug);
+LLE__HIDDEN lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind);
+LLE__HIDDEN void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s);
 LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);
 /* idle upkeep: stop the background thread (manager shutdown) */

@@ -42,6 +42,35 @@ typedef enum lle_memory_pool_type {
  * range.  These are the names used in LLE_MEMORY_OPTIONS. */
 const char *lle_pool_type_name(int pool);
 
+/*
+ * Debugging of one pool (lle/guard.h, lle/track.h).  All off by default: a
+ * pool with every feature off runs at full speed.  When any is on, every
+ * allocation of the pool is a *debug block* (a header with its sites, guard
+ * bytes around it) served under one lock: a few times slower, never
+ * blind.  Features can be changed at run time with lle_memory_set_debug();
+ * blocks keep the features they were allocated with.
+ */
+typedef struct lle_debug_config {
+    /* Record each live block's call site, thread and time; leak reports,
+     * snapshots, the audit trail. */
+    bool     track;
+    /* Also record a backtrace of this many frames (0-32; needs track). */
+    unsigned backtrace;
+    /* Guard bytes before and after each block, keyed with a per-manager
+     * random secret, checked on free and by lle_detect_memory_errors(). */
+    bool     canary;
+    /* Fill fresh blocks with LLE_POISON_FRESH and freed ones with
+     * LLE_POISON_FREED; a freed block's poison is verified before its
+     * memory is used again. */
+    bool     poison;
+    /* Bytes of freed blocks held back from reuse (FIFO), 0 for none. */
+    size_t   quarantine;
+} lle_debug_config_t;
+
+/* The fill patterns of lle_debug_config_t.poison. */
+#define LLE_POISON_FRESH 0xCD
+#define LLE_POISON_FREED 0xDD
+
 typedef struct lle_pool_config {
     /* Bytes of slabs taken from the host when the manager is created. */
     size_t initial_size;
@@ -65,6 +94,8 @@ typedef struct lle_pool_config {
      * host down to the initial size.  0 < shrink < grow <= 1. */
     double grow_threshold;
     double shrink_threshold;
+    /* Debugging features of the pool (all off by default). */
+    lle_debug_config_t debug;
 } lle_pool_config_t;
 
 typedef struct lle_memory_config {
@@ -80,6 +111,12 @@ typedef struct lle_memory_config {
      * reserved bytes and limit, and trimming releases them.  Default 8m,
      * at most 64m; 0 disables the cache. */
     size_t large_cache;
+    /* Entries of the audit trail (recent operations of debugged pools and
+     * every error), 0 to keep none.  Default 0, at most 1048576. */
+    size_t audit_entries;
+    /* Errors kept in the error history (lle_memory_get_errors).  Default
+     * 64, at most 65536. */
+    size_t error_history;
     /* Backing allocator; NULL means lle_host_system(). The struct is copied. */
     const lle_host_allocator_t *host;
     /* Apply LLE_MEMORY_OPTIONS at creation (default true). */
@@ -99,7 +136,11 @@ void lle_memory_config_default(lle_memory_config_t *cfg);
  *   pool.NAME.initial=SIZE  pool.NAME.max=SIZE  pool.NAME.block=SIZE
  *   pool.NAME.align=N       pool.NAME.growth=REAL
  *   pool.NAME.grow_threshold=REAL  pool.NAME.shrink_threshold=REAL
- * NAME is a pool type name or "secondary".  SIZE is a decimal number with an
+ *   pool.NAME.debug=FEATURES  pool.NAME.quarantine=SIZE  pool.NAME.backtrace=N
+ *   audit=N  error_history=N
+ * NAME is a pool type name, "secondary", or "all" (every pool).  FEATURES is
+ * "off", "full" (track, canary, poison, 1m quarantine) or features joined
+ * by '+': track, canary, poison, quarantine (1m unless set otherwise).  SIZE is a decimal number with an
  * optional k, m or g suffix (powers of 1024).  White space around entries is
  * ignored; an empty string is valid and changes nothing.
  *

@@ -15,6 +15,8 @@
 #include "lle/gc.h"
 #include "lle/objpool.h"
 #include "lle/selftest.h"
+#include "lle/track.h"
+#include "lle/guard.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0
 #define LLE_MEMORY_VERSION_MINOR 1

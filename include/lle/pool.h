@@ -51,8 +51,9 @@ LLE_MALLOC_ATTR void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory
  * lle_pool_alloc_aligned keeps a larger alignment only while it stays in
  * place, or when it is a large block).  p NULL: like alloc from
  * LLE_POOL_CUSTOM.  n == 0: frees p and returns NULL.  When p is not a live
- * block (foreign or already free) returns NULL, reports the error, and
- * touches nothing.  When no memory is available returns NULL and p is still
+ * block returns NULL, reports the error (LLE_ERROR_USE_AFTER_FREE for a
+ * freed block, LLE_ERROR_INVALID_POINTER for a foreign one), and touches
+ * nothing.  A debug block (lle/guard.h) always moves.  When no memory is available returns NULL and p is still
  * valid and unchanged.  The block stays in place when its size class (or
  * large block) already fits n.
  */

@@ -32,6 +32,9 @@ typedef enum lle_result {
     LLE_ERROR_BUFFER_TOO_SMALL,        /* output did not fit; the length needed is returned */
     LLE_ERROR_ARENA_LIMIT,             /* an arena reached its byte limit */
     LLE_ERROR_DEAD_OBJECT,             /* the object was already destroyed */
+    LLE_ERROR_CORRUPTION,              /* guard bytes or a block header were overwritten */
+    LLE_ERROR_USE_AFTER_FREE,          /* a freed block was written (its poison changed) */
+    LLE_ERROR_BOUNDS_VIOLATION,        /* a range does not lie inside one live block */
     LLE_RESULT_COUNT_
 } lle_result_t;
 
@@ -39,15 +42,32 @@ typedef enum lle_result {
  * "unknown result code"). */
 const char *lle_result_string(lle_result_t r);
 
-/* What the manager reports to its error callback.  The library never prints:
- * this record is the only place details go.  `message` is a NUL-terminated
- * English sentence valid only during the callback. */
+/* A call site: where an allocation or free was made.  The allocation
+ * macros of lle/track.h fill it from __FILE__, __LINE__ and __func__; calls
+ * without a site record the caller's return address instead (`pc`), which
+ * reports resolve to a symbol when they can.  All zero: unknown. */
+typedef struct lle_site {
+    const char *file;
+    int         line;
+    const char *func;
+    const void *pc;
+} lle_site_t;
+
+/* What the manager reports to its error callback: the structured error
+ * record.  The library never prints: this record is the only place details
+ * go.  `message` is a NUL-terminated English sentence valid only during the
+ * callback (lle_memory_get_errors() keeps copies).  The sites are known
+ * for blocks of pools with debugging on (lle/guard.h); else they are zero. */
 typedef struct lle_memory_error {
     lle_result_t code;
     int          pool;      /* lle_memory_pool_type_t, or -1 when none applies */
     size_t       size;      /* requested size, 0 when none applies */
     const void  *address;   /* the pointer concerned, NULL when none applies */
     const char  *message;
+    lle_site_t   alloc_site;/* where the block concerned was allocated */
+    lle_site_t   free_site; /* where it was freed (for errors about freed blocks) */
+    unsigned long thread;   /* the thread that met the error (its kernel thread id) */
+    unsigned long long time_ns; /* when: CLOCK_MONOTONIC nanoseconds */
 } lle_memory_error_t;
 
 typedef void (*lle_memory_error_fn)(void *user, const lle_memory_error_t *err);

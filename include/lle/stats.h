@@ -60,6 +60,12 @@ typedef struct lle_pool_stats {
     uint64_t grow_count;         /* resize events, see the history */
     uint64_t shrink_count;
     uint64_t limit_hits;         /* times the pool was full and passed on */
+    /* Debug blocks (lle/guard.h), also counted in the fields above. */
+    size_t   debug_blocks;       /* live debug blocks */
+    size_t   debug_slab_bytes;   /* bytes of debug slabs (in reserved_bytes) */
+    size_t   quarantined_blocks; /* freed, waiting in the quarantine */
+    size_t   quarantined_bytes;  /* their slot bytes */
+    size_t   kept_blocks;        /* withheld for good by a recovery strategy */
     double   utilization;
     double   internal_fragmentation;
     double   external_fragmentation;

@@ -53,6 +53,8 @@ void lle_memory_config_default(lle_memory_config_t *cfg)
     cfg->emergency_reserve = 64 * KiB;
     cfg->resize_history = 64;
     cfg->large_cache = 8 * MiB;
+    cfg->error_history = 64;
+    cfg->audit_entries = 0;
     cfg->host = NULL;
     cfg->read_environment = true;
 }
@@ -99,6 +101,13 @@ lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *er
                         "pool.%s: thresholds must satisfy 0 < shrink_threshold (%g) < "
                         "grow_threshold (%g) <= 1",
                         n, pc->shrink_threshold, pc->grow_threshold);
+        if (pc->debug.backtrace > 32)
+            return fail(errbuf, errlen, "pool.%s.backtrace=%u: at most 32 frames", n,
+                        pc->debug.backtrace);
+        if (p == LLE_POOL_SECONDARY &&
+            (pc->debug.track || pc->debug.canary || pc->debug.poison || pc->debug.quarantine))
+            return fail(errbuf, errlen,
+                        "pool.secondary.debug: debugging applies to the typed pools only");
         if (pc->initial_size > pc->max_size)
             return fail(errbuf, errlen, "pool.%s.initial=%zu: larger than pool.%s.max=%zu", n,
                         pc->initial_size, n, pc->max_size);
@@ -108,6 +117,10 @@ lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *er
                     cfg->emergency_reserve);
     if (cfg->large_cache > 64 * MiB)
         return fail(errbuf, errlen, "large_cache=%zu: at most 64m", cfg->large_cache);
+    if (cfg->audit_entries > 1048576)
+        return fail(errbuf, errlen, "audit=%zu: at most 1048576", cfg->audit_entries);
+    if (cfg->error_history > 65536)
+        return fail(errbuf, errlen, "error_history=%zu: at most 65536", cfg->error_history);
     if (cfg->resize_history > 65536)
         return fail(errbuf, errlen, "resize_history=%zu: at most 65536", cfg->resize_history);
     return LLE_SUCCESS;
@@ -158,6 +171,42 @@ static bool word_is(const char *s, size_t len, const char *w)
     return strlen(w) == len && memcmp(s, w, len) == 0;
 }
 
+/* "off", "full", or features joined by '+'. */
+static bool parse_debug(const char *s, size_t len, lle_debug_config_t *d)
+{
+    lle_debug_config_t r = *d;
+    if (word_is(s, len, "off")) {
+        r.track = r.canary = r.poison = false;
+        r.quarantine = 0;
+        *d = r;
+        return true;
+    }
+    if (word_is(s, len, "full")) {
+        r.track = r.canary = r.poison = true;
+        if (!r.quarantine) r.quarantine = MiB;
+        *d = r;
+        return true;
+    }
+    r.track = r.canary = r.poison = false;
+    size_t q = r.quarantine;
+    r.quarantine = 0;
+    while (len) {
+        const char *plus = memchr(s, '+', len);
+        size_t w = plus ? (size_t)(plus - s) : len;
+        if (word_is(s, w, "track")) r.track = true;
+        else if (word_is(s, w, "canary")) r.canary = true;
+        else if (word_is(s, w, "poison")) r.poison = true;
+        else if (word_is(s, w, "quarantine")) r.quarantine = q ? q : MiB;
+        else return false;
+        if (!plus) break;
+        s += w + 1;
+        len -= w + 1;
+        if (!len) return false;
+    }
+    *d = r;
+    return true;
+}
+
 /* Apply one "key=value" entry to cfg. */
 static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t len, char *errbuf,
                               size_t errlen)
@@ -182,6 +231,16 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
         cfg->large_cache = sz;
         return LLE_SUCCESS;
     }
+    if (word_is(key, klen, "audit")) {
+        if (!parse_size(val, vlen, &sz)) goto bad_value;
+        cfg->audit_entries = sz;
+        return LLE_SUCCESS;
+    }
+    if (word_is(key, klen, "error_history")) {
+        if (!parse_size(val, vlen, &sz)) goto bad_value;
+        cfg->error_history = sz;
+        return LLE_SUCCESS;
+    }
     if (word_is(key, klen, "resize_history")) {
         if (!parse_size(val, vlen, &sz)) goto bad_value;
         cfg->resize_history = sz;
@@ -195,12 +254,41 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
         int p = -1;
         for (int i = 0; i < LLE__NPOOLS; i++)
             if (word_is(name, nlen, pool_names[i])) p = i;
+        const char *field = dot + 1;
+        size_t flen = klen - 5 - nlen - 1;
+        if (p < 0 && word_is(name, nlen, "all")) {
+            /* Every typed pool (debug fields) or every pool (the others). */
+            bool dbg = word_is(field, flen, "debug") || word_is(field, flen, "quarantine") ||
+                       word_is(field, flen, "backtrace");
+            int count = dbg ? LLE_POOL_COUNT : LLE__NPOOLS;
+            for (int i = 0; i < count; i++) {
+                char one[160];
+                int k = snprintf(one, sizeof one, "pool.%s.%.*s=%.*s", pool_names[i], (int)flen,
+                                 field, (int)vlen, val);
+                if (k < 0 || (size_t)k >= sizeof one) goto bad_value;
+                lle_result_t r = apply_one(cfg, one, (size_t)k, errbuf, errlen);
+                if (r != LLE_SUCCESS) return r;
+            }
+            return LLE_SUCCESS;
+        }
         if (p < 0)
             return fail(errbuf, errlen, "option '%.*s': unknown pool '%.*s'", (int)len, e,
                         (int)nlen, name);
-        const char *field = dot + 1;
-        size_t flen = klen - 5 - nlen - 1;
         lle_pool_config_t *pc = &cfg->pools[p];
+        if (word_is(field, flen, "debug")) {
+            if (!parse_debug(val, vlen, &pc->debug)) goto bad_value;
+            return LLE_SUCCESS;
+        }
+        if (word_is(field, flen, "quarantine")) {
+            if (!parse_size(val, vlen, &sz)) goto bad_value;
+            pc->debug.quarantine = sz;
+            return LLE_SUCCESS;
+        }
+        if (word_is(field, flen, "backtrace")) {
+            if (!parse_size(val, vlen, &sz) || sz > 32) goto bad_value;
+            pc->debug.backtrace = (unsigned)sz;
+            return LLE_SUCCESS;
+        }
         size_t *szf = NULL;
         double *rf = NULL;
         if (word_is(field, flen, "initial")) szf = &pc->initial_size;

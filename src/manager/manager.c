@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug/debug_internal.h"
 #include "gc/gc_internal.h"
 
 LLE__HIDDEN void lle__heap_thread_exit(void *arg);
@@ -15,20 +16,6 @@ LLE__HIDDEN void lle__heap_thread_exit(void *arg);
  * cache left by a destroyed manager never matches a new one at the same
  * address. */
 static _Atomic uint64_t next_manager_id = 1;
-
-void lle__report(lle_memory_manager_t *m, lle_result_t code, int pool, size_t size,
-                 const void *addr, const char *fmt, ...)
-{
-    lle_memory_error_fn fn = m->error_fn;
-    if (!fn) return;
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    lle_memory_error_t e = {code, pool, size, addr, msg};
-    fn(m->error_user, &e);
-}
 
 static const char *const state_names[LLE_MEMORY_STATE_COUNT] = {
     "INITIALIZING", "ACTIVE", "OPTIMIZING", "GC_RUNNING", "LOW_MEMORY", "ERROR", "SHUTDOWN",
@@ -73,6 +60,8 @@ static void release_manager(lle_memory_manager_t *m)
         pthread_mutex_destroy(&pl->lock);
     }
     lle__gc_fini(m);
+    lle__dbg_fini(m);
+    lle__errors_release(m);
     lle__map_free_all(m);
     if (m->key_ok) pthread_key_delete(m->key);
     pthread_mutex_destroy(&m->bg_lock);
@@ -128,8 +117,11 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
         if (m->key_ok) pthread_key_delete(m->key);
         m->key_ok = false;
         lle__gc_release(m);
-        size_t blocks = 0, bytes = 0;
+        size_t blocks = 0, bytes = 0, dblocks = 0, dbytes = 0;
+        lle__dbg_release(m, &dblocks, &dbytes);
         lle__pools_release_all(m, &blocks, &bytes);
+        blocks += dblocks;
+        bytes += dbytes;
         if (leaks) *leaks = blocks;
         if (leak_bytes) *leak_bytes = bytes;
         return LLE_SUCCESS;
@@ -188,14 +180,14 @@ lle_result_t lle_memory_manager_create(const lle_memory_config_t *cfg, lle_memor
             if (r != LLE_SUCCESS && c.error_fn) {
                 char msg[256];
                 snprintf(msg, sizeof msg, "LLE_MEMORY_OPTIONS: %s", err);
-                lle_memory_error_t e = {r, -1, 0, NULL, msg};
+                lle_memory_error_t e = {.code = r, .pool = -1, .message = msg};
                 c.error_fn(c.error_user, &e);
             }
             if (r != LLE_SUCCESS) return r;
         }
     } else if (r != LLE_SUCCESS) {
         if (c.error_fn) {
-            lle_memory_error_t e = {r, -1, 0, NULL, err};
+            lle_memory_error_t e = {.code = r, .pool = -1, .message = err};
             c.error_fn(c.error_user, &e);
         }
         return r;
@@ -234,10 +226,13 @@ lle_result_t lle_memory_manager_create(const lle_memory_config_t *cfg, lle_memor
     atomic_store(&m->host_allocs, 1);
     m->key_ok = pthread_key_create(&m->key, lle__heap_thread_exit) == 0;
 
-    r = m->key_ok ? lle__pools_init(m) : LLE_ERROR_HOST_FAILURE;
+    r = lle__errors_init(m);
+    if (r == LLE_SUCCESS) r = m->key_ok ? lle__pools_init(m) : LLE_ERROR_HOST_FAILURE;
     if (r == LLE_SUCCESS) r = lle__emerg_init(m);
     if (r == LLE_SUCCESS) r = lle__gc_init(m);
+    if (r == LLE_SUCCESS) r = lle__dbg_init(m);
     if (r != LLE_SUCCESS) {
+        lle__dbg_release(m, NULL, NULL);
         lle__pools_release_all(m, NULL, NULL);
         release_manager(m);
         return r;
@@ -258,6 +253,7 @@ lle_result_t lle_memory_manager_destroy(lle_memory_manager_t *m)
                         "%zu blocks (%zu bytes) were still live when the manager was destroyed",
                         leaks, bytes);
     }
+    lle__dbg_destroy_report(m);
     release_manager(m);
     return leaks ? LLE_ERROR_MEMORY_LEAK : LLE_SUCCESS;
 }

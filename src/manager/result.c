@@ -23,6 +23,9 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_BUFFER_TOO_SMALL: return "output buffer too small";
     case LLE_ERROR_ARENA_LIMIT: return "arena byte limit reached";
     case LLE_ERROR_DEAD_OBJECT: return "object already destroyed";
+    case LLE_ERROR_CORRUPTION: return "memory corruption: guard bytes or a header overwritten";
+    case LLE_ERROR_USE_AFTER_FREE: return "a freed block was written";
+    case LLE_ERROR_BOUNDS_VIOLATION: return "range outside its block";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";

@@ -355,7 +355,10 @@ static void *alloc_hierarchy(lle_memory_manager_t *m, int pool, size_t n, size_t
     return p;
 }
 
-static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align)
+/* Every allocation that is not served by the fast path.  `site` or `pc`
+ * names the caller for debug blocks. */
+static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                                         const lle_site_t *site, const void *pc)
 {
     if (!m) return NULL;
     if ((unsigned)pool >= LLE_POOL_COUNT)
@@ -367,6 +370,10 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
     if (n > LLE_POOL_MAX_REQUEST || align > LLE_POOL_MAX_REQUEST)
         return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT,
                           "request exceeds LLE_POOL_MAX_REQUEST");
+    if (lle_unlikely(atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)) {
+        void *p = m->dbg_ops->alloc(m, pool, n, align, site, pc);
+        if (p) return p;
+    }
     return alloc_hierarchy(m, pool, n, align);
 }
 
@@ -379,7 +386,7 @@ static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b
                                           size_t n)
 {
     void *p = bin_refill(lle__tls.h, b, n);
-    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, NULL);
 }
 
 /* The bin's fast path: pop its current slab, else refill. */
@@ -392,25 +399,35 @@ static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, 
 
 /* A request above LLE__TABLE_MAX bytes from the calling thread's heap (m, pool
  * checked).  Out of line: it keeps the fast path short and frameless. */
-static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, size_t n)
+static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, size_t n,
+                                             const lle_site_t *site, const void *pc)
 {
     const lle__pool_t *pl = &m->pools[pool];
-    if (n > pl->small_max) return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+    if (n > pl->small_max ||
+        (atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1))
+        return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
     return bin_alloc(m, b, pool, n);
 }
 
-static inline void *alloc_inline(lle_memory_manager_t *m, int pool, size_t n)
+/* pc: the caller of the public function (inlined into it), for debug
+ * blocks allocated without a site. */
+static inline __attribute__((always_inline)) void *alloc_inline(lle_memory_manager_t *m, int pool,
+                                                                size_t n, const lle_site_t *site,
+                                                                const void *pc)
 {
     if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
-        if (lle_unlikely(n > LLE__TABLE_MAX)) return alloc_above_table(m, pool, n);
-        unsigned off = m->bin_off[(unsigned)pool][(n + 15) >> 4];
+        if (lle_unlikely(n > LLE__TABLE_MAX)) return alloc_above_table(m, pool, n, site, pc);
+        unsigned off = atomic_load_explicit(&m->bin_off[(unsigned)pool][(n + 15) >> 4],
+                                            memory_order_relaxed);
         if (lle_likely(off != 0))
             return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);
     }
-    return alloc_generic(m, pool, n, LLE__MIN_ALIGN);
+    return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
 }
+
+#define CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
 
 /* Under AddressSanitizer a block leaves the pools addressable over its
  * usable size, whatever a module left poisoned in it (sanitizer.h). */
@@ -426,27 +443,53 @@ static void *asan_fresh(lle_memory_manager_t *m, void *p)
 
 void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
 {
-    return asan_fresh(m, alloc_inline(m, (int)t, n));
+    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, CALLER()));
 }
 
-void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n)
+void *lle_pool_alloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
+                        const lle_site_t *site)
+{
+    return asan_fresh(m, alloc_inline(m, (int)t, n, site, CALLER()));
+}
+
+static inline __attribute__((always_inline)) void *calloc_inline(lle_memory_manager_t *m, int t,
+                                                                 size_t k, size_t n,
+                                                                 const lle_site_t *site,
+                                                                 const void *pc)
 {
     size_t bytes;
     if (__builtin_mul_overflow(k, n, &bytes)) {
-        if (m) alloc_fail(m, (int)t, SIZE_MAX, LLE_ERROR_INVALID_ARGUMENT,
+        if (m) alloc_fail(m, t, SIZE_MAX, LLE_ERROR_INVALID_ARGUMENT,
                           "calloc size overflows");
         errno = ENOMEM;
         return NULL;
     }
-    void *p = asan_fresh(m, alloc_inline(m, (int)t, bytes));
+    void *p = asan_fresh(m, alloc_inline(m, t, bytes, site, pc));
     if (p) memset(p, 0, bytes);
     return p;
+}
+
+void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n)
+{
+    return calloc_inline(m, (int)t, k, n, NULL, CALLER());
+}
+
+void *lle_pool_calloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n,
+                         const lle_site_t *site)
+{
+    return calloc_inline(m, (int)t, k, n, site, CALLER());
 }
 
 void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
                              size_t align)
 {
-    return asan_fresh(m, alloc_generic(m, (int)t, n, align));
+    return asan_fresh(m, alloc_generic(m, (int)t, n, align, NULL, CALLER()));
+}
+
+void *lle_pool_alloc_aligned_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
+                                size_t align, const lle_site_t *site)
+{
+    return asan_fresh(m, alloc_generic(m, (int)t, n, align, site, CALLER()));
 }
 
 /* ---- free --------------------------------------------------------------- */
@@ -509,9 +552,11 @@ static LLE__NOINLINE lle_result_t free_fixup(lle__heap_t *h, lle__slab_t *s)
     return LLE_SUCCESS;
 }
 
-static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p, lle__slab_t *s)
+static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p, lle__slab_t *s,
+                                               const lle_site_t *site, const void *pc)
 {
     if (!m) return LLE_ERROR_NULL_PARAMETER;
+    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->free(m, s, p, site, pc);
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
         lle_result_t r = lle__emerg_free(m, s, p);
         return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY);
@@ -524,14 +569,15 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
 /* A pointer that is not a block of a slab the calling thread owns: a free
  * from another thread, a large or emergency block, or an error. */
 static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *p,
-                                                 lle__slab_t *s)
+                                                 lle__slab_t *s, const lle_site_t *site,
+                                                 const void *pc)
 {
     if (s && s->kind == LLE__SLAB_SMALL) {
         uint32_t i = lle__slab_block_at(s, p);
         if (i >= s->capacity) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
         return free_remote(m, s, p, i);
     }
-    return free_generic(m, p, s);
+    return free_generic(m, p, s, site, pc);
 }
 
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
@@ -539,14 +585,17 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
 /* A free by heap h whose leaf cache missed: the whole map walk, caching the
  * leaf found, then the free again (which now hits). */
 static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
-                                                 void *p)
+                                                 void *p, const void *pc)
 {
     lle__map_leaf_t *leaf = lle__map_leaf(m, p);
-    if (!leaf) return free_not_local(m, p, NULL);
+    if (!leaf) return free_not_local(m, p, NULL, NULL, pc);
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
     h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
     h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
-    return lle_pool_free(m, p);
+    lle__slab_t *s = lle__leaf_get(leaf, p);
+    if (!s || atomic_load_explicit(&s->owner, memory_order_relaxed) != h)
+        return free_not_local(m, p, s, NULL, pc);
+    return lle_pool_free(m, p);   /* a local block: the fast path, which now hits */
 }
 
 /* A local free whose block is not live: a second free, or a pointer into
@@ -564,11 +613,12 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
 {
     if (lle_unlikely(p == NULL)) return LLE_SUCCESS;
     if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
-    if (lle_unlikely(lle__tls.id != m->id)) return free_not_local(m, p, lle__map_get(m, p));
+    if (lle_unlikely(lle__tls.id != m->id))
+        return free_not_local(m, p, lle__map_get(m, p), NULL, CALLER());
     lle__heap_t *h = lle__tls.h;
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
     if (lle_unlikely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key != key))
-        return free_leaf_miss(m, h, p);
+        return free_leaf_miss(m, h, p, CALLER());
     lle__slab_t *s = lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p);
     /* Only small slabs ever have an owner. */
     if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
@@ -593,7 +643,16 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
         if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
-    return free_not_local(m, p, s);
+    return free_not_local(m, p, s, NULL, CALLER());
+}
+
+lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t *site)
+{
+    if (!p) return LLE_SUCCESS;
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    lle__slab_t *s = lle__map_get(m, p);
+    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->free(m, s, p, site, CALLER());
+    return lle_pool_free(m, p);
 }
 
 /* ---- queries and realloc ------------------------------------------------ */
@@ -625,6 +684,17 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         bi.pool = s->pool;
         bi.usable = s->bsize;
         bi.align = m->pools[s->pool].cfg.alignment;
+        return bi;
+    }
+    if (s && s->kind == LLE__SLAB_DEBUG) {
+        lle_block_info_t info;
+        lle_result_t r = m->dbg_ops->query(m, s, p, &info);
+        if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
+        bi.err = r;
+        if (r == LLE_SUCCESS) {
+            bi.pool = info.pool;
+            bi.usable = info.size;
+        }
         return bi;
     }
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
@@ -662,13 +732,25 @@ int lle_pool_owner(lle_memory_manager_t *m, const void *p)
     return bi.err == LLE_SUCCESS ? bi.pool : -1;
 }
 
-void *lle_pool_realloc(lle_memory_manager_t *m, void *p, size_t n)
+static void *realloc_impl(lle_memory_manager_t *m, void *p, size_t n, const lle_site_t *site,
+                          const void *pc)
 {
     if (!m) return NULL;
-    if (!p) return lle_pool_alloc(m, LLE_POOL_CUSTOM, n);
+    if (!p) return asan_fresh(m, alloc_inline(m, LLE_POOL_CUSTOM, n, site, pc));
+    lle__slab_t *ds = lle__map_get(m, p);
+    if (ds && ds->kind == LLE__SLAB_DEBUG)
+        return asan_fresh(m, m->dbg_ops->realloc(m, ds, p, n, site, pc));
     block_info_t bi = block_info(m, p);
     if (bi.err != LLE_SUCCESS) {
-        free_error(m, p, bi.err, bi.pool);
+        atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
+        if (bi.err == LLE_ERROR_DOUBLE_FREE)
+            lle__report(m, LLE_ERROR_USE_AFTER_FREE, bi.pool, n, p,
+                        "realloc of %p: the block was freed; nothing changed", p);
+        else
+            lle__report(m, bi.err, bi.pool, n, p,
+                        "realloc of %p: not a block of this manager (foreign, stack or "
+                        "interior pointer); nothing changed",
+                        p);
         return NULL;
     }
     if (n == 0) {
@@ -691,4 +773,47 @@ void *lle_pool_realloc(lle_memory_manager_t *m, void *p, size_t n)
     memcpy(q, p, n < bi.usable ? n : bi.usable);
     lle_pool_free(m, p);
     return q;
+}
+
+void *lle_pool_realloc(lle_memory_manager_t *m, void *p, size_t n)
+{
+    return realloc_impl(m, p, n, NULL, CALLER());
+}
+
+void *lle_pool_realloc_at(lle_memory_manager_t *m, void *p, size_t n, const lle_site_t *site)
+{
+    return realloc_impl(m, p, n, site, CALLER());
+}
+
+/* ---- queries of any block ----------------------------------------------------- */
+
+lle_result_t lle_block_query(lle_memory_manager_t *m, const void *p, lle_block_info_t *out)
+{
+    if (!m || !p || !out) return LLE_ERROR_NULL_PARAMETER;
+    memset(out, 0, sizeof *out);
+    lle__slab_t *s = lle__map_get(m, p);
+    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->query(m, s, p, out);
+    if (s && s->kind == LLE__SLAB_SMALL) {
+        /* Any byte of a slab block: its index by division. */
+        uint64_t off = (uint64_t)((const char *)p - s->start);
+        if (off >= s->bytes || !atomic_load_explicit(&s->owner, memory_order_acquire))
+            return LLE_ERROR_INVALID_POINTER;
+        uint32_t i = lle__slab_index(s, p);
+        if (i >= s->capacity) return LLE_ERROR_INVALID_POINTER;
+        const char *start = s->start + (size_t)i * s->bsize;
+        block_info_t bi = block_info(m, start);
+        if (bi.err != LLE_SUCCESS) return bi.err;
+        out->start = start;
+        out->size = bi.usable;
+        out->pool = bi.pool;
+        out->state = LLE_BLOCK_LIVE;
+        return LLE_SUCCESS;
+    }
+    block_info_t bi = block_info(m, p);   /* emergency and large blocks: by their start */
+    if (bi.err != LLE_SUCCESS) return bi.err;
+    out->start = p;
+    out->size = bi.usable;
+    out->pool = bi.pool;
+    out->state = LLE_BLOCK_LIVE;
+    return LLE_SUCCESS;
 }

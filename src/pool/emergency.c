@@ -15,7 +15,6 @@
 
 #include "pool/pool_internal.h"
 
-LLE__HIDDEN lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind);
 
 static lle__emerg_t *region_new(lle_memory_manager_t *m, size_t bytes)
 {

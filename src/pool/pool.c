@@ -25,9 +25,9 @@ static size_t bitmap_words(size_t slab_bytes)
     return 2 * ((blocks + 63) / 64);
 }
 
-static size_t slab_header_bytes(size_t slab_bytes)
+static size_t slab_header_bytes(size_t words)
 {
-    return sizeof(lle__slab_t) + bitmap_words(slab_bytes) * sizeof(uint64_t);
+    return sizeof(lle__slab_t) + words * sizeof(uint64_t);
 }
 
 /* A new slab for pool `pool`, registered in the page map. */
@@ -35,7 +35,9 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
 {
     char *mem = lle__host_alloc(m, bytes, LLE__GRANULE, false);
     if (!mem) return NULL;
-    size_t hb = slab_header_bytes(bytes);
+    /* A debug slab larger than any slab holds one block: two words. */
+    size_t words = kind == LLE__SLAB_DEBUG && bytes > LLE__MAX_SLAB ? 2 : bitmap_words(bytes);
+    size_t hb = slab_header_bytes(words);
     lle__slab_t *s = lle__host_alloc(m, hb, 64, true);
     if (!s) {
         lle__host_free(m, mem, bytes, false);
@@ -44,7 +46,7 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
     memset(s, 0, hb);
     s->start = mem;
     s->bytes = bytes;
-    s->words = bitmap_words(bytes);
+    s->words = words;
     s->pool = (uint8_t)pool;
     s->kind = (uint8_t)kind;
     atomic_init(&s->owner, NULL);
@@ -62,10 +64,9 @@ void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
 {
     lle__map_set(m, s->start, s->bytes, NULL);
     lle__host_free(m, s->start, s->bytes, false);
-    lle__host_free(m, s, slab_header_bytes(s->bytes), true);
+    lle__host_free(m, s, slab_header_bytes(s->words), true);
 }
 
-LLE__HIDDEN lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind);
 lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
 {
     return slab_new(m, pool, bytes, kind);
@@ -123,7 +124,32 @@ static lle__slab_t *pool_new_slab(lle_memory_manager_t *m, int pool, size_t byte
 
 static size_t pool_held(const lle__pool_t *pl)
 {
-    return pool_slab_bytes(pl) + atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    return pool_slab_bytes(pl) + atomic_load_explicit(&pl->large_bytes, memory_order_relaxed) +
+           pl->debug_bytes;
+}
+
+bool lle__pool_debug_reserve(lle_memory_manager_t *m, int pool, size_t bytes)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    pthread_mutex_lock(&pl->lock);
+    size_t held = pool_held(pl);
+    bool ok = lle__pool_may_grow(m) && held + bytes <= pl->cfg.max_size && held + bytes >= held;
+    if (ok) {
+        pl->debug_bytes += bytes;
+        if (held + bytes > pl->peak_reserved) pl->peak_reserved = held + bytes;
+    } else {
+        pl->limit_hits++;
+    }
+    pthread_mutex_unlock(&pl->lock);
+    return ok;
+}
+
+void lle__pool_debug_release(lle_memory_manager_t *m, int pool, size_t bytes)
+{
+    lle__pool_t *pl = &m->pools[pool];
+    pthread_mutex_lock(&pl->lock);
+    pl->debug_bytes -= bytes;
+    pthread_mutex_unlock(&pl->lock);
 }
 
 static void publish_slab_bytes(lle__pool_t *pl)
@@ -385,10 +411,17 @@ static void build_class_tables(lle_memory_manager_t *m, int p)
     pl->small_max = 0;
     for (unsigned c = 0; c < nc; c++)
         if ((lle__class_size(c) & (align - 1)) == 0) pl->small_max = lle__class_size(c);
+    lle__pool_route(m, p, false);
+}
+
+void lle__pool_route(lle_memory_manager_t *m, int p, bool debug)
+{
+    const lle__pool_t *pl = &m->pools[p];
     for (unsigned i = 0; i < LLE__SMALL_TABLE; i++) {
         size_t n = i == 0 ? 1 : (size_t)i * 16;
         unsigned c = pl->remap[lle__class_of(n)];
-        m->bin_off[p][i] = n <= pl->small_max && c < nc ? LLE__BIN_OFF(p, c) : 0;
+        uint16_t off = !debug && n <= pl->small_max && c < pl->nclasses ? LLE__BIN_OFF(p, c) : 0;
+        atomic_store_explicit(&m->bin_off[p][i], off, memory_order_relaxed);
     }
 }
 

@@ -71,7 +71,6 @@ static inline bool lle__slab_needs_fixup(uint32_t u) { return u - 1u >= LLE__IN_
  * NULL when the pool may not grow, is full, or the host failed. */
 LLE__HIDDEN lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes);
 LLE__HIDDEN void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s);
-LLE__HIDDEN void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s);
 LLE__HIDDEN bool lle__pool_may_grow(const lle_memory_manager_t *m);
 /* Smallest class >= class_of(n) whose size is a multiple of align, or
  * LLE__NCLASSES when none is. */

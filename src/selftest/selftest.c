@@ -746,7 +746,8 @@ static void run_basic(st_run_t *R)
                 (unsigned long long)(after.double_frees + after.invalid_frees),
                 (unsigned long long)(rejected + bad_reallocs + detected));
     uint64_t told = st_log_count(&log, LLE_ERROR_DOUBLE_FREE) +
-                    st_log_count(&log, LLE_ERROR_INVALID_POINTER);
+                    st_log_count(&log, LLE_ERROR_INVALID_POINTER) +
+                    st_log_count(&log, LLE_ERROR_USE_AFTER_FREE);   /* realloc of freed */
     if (told != rejected + bad_reallocs + detected)
         st_fail(R, "the error callback was told of %llu rejected frees, the run made %llu",
                 (unsigned long long)told,

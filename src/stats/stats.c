@@ -84,7 +84,22 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         pthread_mutex_unlock(&pl->lock);
         ps->large_bytes = atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
         ps->large_cached_bytes = atomic_load_explicit(&pl->large_cached, memory_order_relaxed);
-        ps->reserved_bytes = ps->slab_bytes + ps->large_bytes;
+        if (p < LLE_POOL_COUNT) {
+            lle__dbg_pool_stats_t ds;
+            lle__dbg_pool_stats(m, p, &ds);
+            ps->alloc_count += ds.allocs;
+            ps->free_count += ds.frees;
+            ps->requested_bytes += ds.requested;
+            ps->granted_bytes += ds.requested;   /* a debug block's usable size is its size */
+            ps->in_use_bytes += ds.live_bytes;
+            ps->live_blocks += ds.live_blocks;
+            ps->debug_blocks = ds.live_blocks;
+            ps->debug_slab_bytes = ds.slab_bytes;
+            ps->quarantined_blocks = ds.quarantined_blocks;
+            ps->quarantined_bytes = ds.quarantined_bytes;
+            ps->kept_blocks = ds.kept;
+        }
+        ps->reserved_bytes = ps->slab_bytes + ps->large_bytes + ps->debug_slab_bytes;
         if (ps->reserved_bytes > ps->peak_reserved) ps->peak_reserved = ps->reserved_bytes;
         ps->max_size = pl->cfg.max_size;
         finish_ratios(ps);
@@ -108,6 +123,11 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         t->grow_count += ps->grow_count;
         t->shrink_count += ps->shrink_count;
         t->limit_hits += ps->limit_hits;
+        t->debug_blocks += ps->debug_blocks;
+        t->debug_slab_bytes += ps->debug_slab_bytes;
+        t->quarantined_blocks += ps->quarantined_blocks;
+        t->quarantined_bytes += ps->quarantined_bytes;
+        t->kept_blocks += ps->kept_blocks;
         if (p < LLE_POOL_COUNT) out->primary_allocations += ps->alloc_count;
         else out->secondary_allocations = ps->alloc_count;
         t->max_size = t->max_size + ps->max_size < t->max_size ? SIZE_MAX : t->max_size + ps->max_size;
@@ -141,7 +161,9 @@ static void json_pool(lle__text_t *w, const char *name, const lle_pool_stats_t *
            "\"granted_bytes\":%llu,\"in_use_bytes\":%zu,\"live_blocks\":%zu,\"slab_bytes\":%zu,"
            "\"large_bytes\":%zu,\"large_cached_bytes\":%zu,\"reserved_bytes\":%zu,\"peak_reserved\":%zu,\"max_size\":%zu,"
            "\"slabs\":%zu,\"empty_slabs\":%zu,\"grow_count\":%llu,\"shrink_count\":%llu,"
-           "\"limit_hits\":%llu,\"utilization\":%.6f,\"internal_fragmentation\":%.6f,"
+           "\"limit_hits\":%llu,\"debug_blocks\":%zu,\"debug_slab_bytes\":%zu,"
+           "\"quarantined_blocks\":%zu,\"quarantined_bytes\":%zu,\"kept_blocks\":%zu,"
+           "\"utilization\":%.6f,\"internal_fragmentation\":%.6f,"
            "\"external_fragmentation\":%.6f}",
            name, (unsigned long long)s->alloc_count, (unsigned long long)s->free_count,
            (unsigned long long)s->requested_bytes, (unsigned long long)s->granted_bytes,
@@ -149,7 +171,9 @@ static void json_pool(lle__text_t *w, const char *name, const lle_pool_stats_t *
            s->reserved_bytes,
            s->peak_reserved, s->max_size, s->slabs, s->empty_slabs,
            (unsigned long long)s->grow_count, (unsigned long long)s->shrink_count,
-           (unsigned long long)s->limit_hits, s->utilization, s->internal_fragmentation,
+           (unsigned long long)s->limit_hits, s->debug_blocks, s->debug_slab_bytes,
+           s->quarantined_blocks, s->quarantined_bytes, s->kept_blocks, s->utilization,
+           s->internal_fragmentation,
            s->external_fragmentation);
 }
 

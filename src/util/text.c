@@ -4,6 +4,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -21,4 +22,68 @@ lle_result_t lle__text_done(const lle__text_t *t, size_t *needed)
 {
     if (needed) *needed = t->len;
     return t->len < t->cap ? LLE_SUCCESS : LLE_ERROR_BUFFER_TOO_SMALL;
+}
+
+/* ---- growing text (reports) ---------------------------------------------- */
+
+static bool sbuf_reserve(lle__sbuf_t *b, size_t more)
+{
+    if (b->oom) return false;
+    if (b->len + more < b->cap) return true;
+    size_t nc = b->cap ? b->cap : 1024;
+    while (nc <= b->len + more) nc *= 2;
+    char *n = lle__host_alloc(b->m, nc, 16, true);
+    if (!n) {
+        b->oom = true;
+        return false;
+    }
+    if (b->buf) {
+        memcpy(n, b->buf, b->len + 1);
+        lle__host_free(b->m, b->buf, b->cap, true);
+    } else {
+        n[0] = 0;
+    }
+    b->buf = n;
+    b->cap = nc;
+    return true;
+}
+
+void lle__sbuf_add(lle__sbuf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !sbuf_reserve(b, (size_t)n + 1)) return;
+    va_start(ap, fmt);
+    vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void lle__sbuf_json_str(lle__sbuf_t *b, const char *s)
+{
+    if (!s) {
+        lle__sbuf_add(b, "null");
+        return;
+    }
+    lle__sbuf_add(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') lle__sbuf_add(b, "\\%c", c);
+        else if (c < 0x20) lle__sbuf_add(b, "\\u%04x", c);
+        else lle__sbuf_add(b, "%c", c);
+    }
+    lle__sbuf_add(b, "\"");
+}
+
+lle_result_t lle__sbuf_deliver(lle__sbuf_t *b, lle_text_fn fn, void *user)
+{
+    lle_result_t r = LLE_SUCCESS;
+    if (b->oom || !sbuf_reserve(b, 1)) r = LLE_ERROR_OUT_OF_MEMORY;
+    else fn(user, b->buf, b->len);
+    if (b->buf) lle__host_free(b->m, b->buf, b->cap, true);
+    b->buf = NULL;
+    b->cap = b->len = 0;
+    return r;
 }

@@ -175,11 +175,11 @@ static void realloc_semantics(void **state)
     lle_memory_stats_t st;
     lle_memory_get_stats(m, &st);
     assert_int_equal(st.total.live_blocks, 0);
-    /* Realloc of a freed pointer: NULL, DOUBLE_FREE reported, nothing changed. */
+    /* Realloc of a freed pointer: NULL, USE_AFTER_FREE reported, nothing changed. */
     log.count = 0;
     assert_null(lle_pool_realloc(m, p, 100));
     assert_int_equal(log.count, 1);
-    assert_int_equal(log.last_code, LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(log.last_code, LLE_ERROR_USE_AFTER_FREE);
     /* Realloc of a stack pointer. */
     int x;
     assert_null(lle_pool_realloc(m, &x, 100));

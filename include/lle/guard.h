@@ -1,0 +1,123 @@
+/*
+ * lle/guard.h - catching memory bugs where they happen: debugging modes per
+ * pool, the error history and its recovery strategies, heap checks and
+ * bounds checks.
+ *
+ * A pool with any debug feature on (lle_debug_config_t in lle/config.h)
+ * serves *debug blocks*.  Layout of one:
+ *
+ *     [ header | 16 guard bytes | the n bytes asked for | guard bytes ]
+ *
+ * The header holds the block's size, state, sites, thread and time, and a
+ * check word keyed with the manager's secret; the slot's state also lives
+ * in a bitmap outside the block, so a corrupted header is reported, never
+ * trusted.  Guard bytes (canary) are a pattern derived from a per-manager
+ * random secret and the block's address, checked on free, on realloc and
+ * by lle_detect_memory_errors().  Poison fills fresh blocks with
+ * LLE_POISON_FRESH and freed ones with LLE_POISON_FREED; a freed block's
+ * poison is verified when it leaves the quarantine and before its slot is
+ * reused, so a write after free is reported with the block's allocation
+ * and free sites.  A double, invalid or interior free of a debug block is
+ * reported with both sites of the block concerned.
+ *
+ * Every error of the manager (these and the others: out of memory, bad
+ * frees of ordinary blocks, ...) goes through one channel: it is counted
+ * per code, kept in a bounded history, added to the audit trail, passed to
+ * the error callback, and then handled by the code's recovery strategy.
+ */
+#ifndef LLE_GUARD_H
+#define LLE_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lle/config.h"
+#include "lle/manager.h"
+#include "lle/result.h"
+#include "lle/track.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- debugging at run time ------------------------------------------------ */
+
+/* Change the debugging features of one pool (t: a pool type or
+ * LLE_POOL_SECONDARY).  Blocks allocated before keep theirs; frees of both
+ * kinds keep working.  LLE_ERROR_INVALID_ARGUMENT for a bad pool or a bad
+ * value (backtrace > 32). */
+lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool,
+                                  const lle_debug_config_t *dbg);
+lle_result_t lle_memory_get_debug(lle_memory_manager_t *m, int pool, lle_debug_config_t *out);
+
+/* ---- errors and recovery ---------------------------------------------------- */
+
+typedef enum lle_recovery {
+    /* Counted, recorded, reported to the error callback; the operation
+     * fails cleanly (nothing freed that should not be) and the program
+     * goes on.  The default for every code. */
+    LLE_RECOVER_REPORT = 0,
+    /* As REPORT, then the abort handler runs (which must not return; if it
+     * does, abort() follows). */
+    LLE_RECOVER_ABORT,
+    /* As REPORT, and a debug block found corrupted, written after free or
+     * freed twice is withheld for good: its memory is never reused. */
+    LLE_RECOVER_QUARANTINE,
+    /* Counted and recorded, not reported to the callback: for a program
+     * that knows it repeats frees (LLE_ERROR_DOUBLE_FREE). */
+    LLE_RECOVER_IGNORE
+} lle_recovery_t;
+
+/* The strategy for errors with `code`. */
+lle_result_t lle_memory_set_recovery(lle_memory_manager_t *m, lle_result_t code,
+                                     lle_recovery_t strategy);
+
+/* Runs for LLE_RECOVER_ABORT, after the error callback: a line editor
+ * restores the terminal here.  NULL restores the default (abort()). */
+typedef void (*lle_abort_fn)(void *user, const lle_memory_error_t *err);
+lle_result_t lle_memory_set_abort_handler(lle_memory_manager_t *m, lle_abort_fn fn, void *user);
+
+/* A kept error: the record with its message copied. */
+typedef struct lle_error_record {
+    lle_memory_error_t error;   /* error.message points to `text` */
+    char               text[256];
+} lle_error_record_t;
+
+/* The most recent errors (cfg.error_history of them), oldest first.  Same
+ * output convention as lle_track_usage; *count is the number held. */
+lle_result_t lle_memory_get_errors(lle_memory_manager_t *m, lle_error_record_t *out, size_t cap,
+                                   size_t *count);
+
+/* Errors counted per code since creation: counts[code] for code <
+ * min(n, LLE_RESULT_COUNT_). */
+lle_result_t lle_memory_error_counts(lle_memory_manager_t *m, uint64_t *counts, size_t n);
+
+/* ---- checks ----------------------------------------------------------------- */
+
+/*
+ * Check the whole heap now: every debug block's header and guard bytes,
+ * the poison of freed and quarantined ones.  Each problem is reported as
+ * an error (LLE_ERROR_CORRUPTION, LLE_ERROR_USE_AFTER_FREE) with its
+ * sites; *problems (if not NULL) gets their number.  Returns LLE_SUCCESS
+ * when none was found, else the code of the first.
+ */
+lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems);
+
+/*
+ * Whether [p, p+len) lies inside one live block of m, in O(1).  For debug
+ * blocks the block is the n bytes asked for; for others, its usable size.
+ * LLE_SUCCESS when it does (out, if not NULL, describes the block);
+ * LLE_ERROR_BOUNDS_VIOLATION when p is in a live block and the range runs
+ * past its end (out describes the block; the violation is also reported);
+ * LLE_ERROR_DOUBLE_FREE when p is in a freed debug block;
+ * LLE_ERROR_INVALID_POINTER when p is in no block of m.
+ * Large blocks of pools without debugging are known by their first byte
+ * only: p must be their start.
+ */
+lle_result_t lle_memory_check_bounds(lle_memory_manager_t *m, const void *p, size_t len,
+                                     lle_block_info_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
