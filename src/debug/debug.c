@@ -173,10 +173,12 @@ static uint64_t mix64(uint64_t x)
 
 static uint64_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
-    uint64_t v = d->secret ^ DMAGIC ^ (uintptr_t)h;
-    v = mix64(v ^ h->size);
-    v = mix64(v ^ ((uint64_t)h->asite << 32 | (uint64_t)h->feat << 8 | h->pool));
-    return mix64(v ^ h->thread ^ h->time_ns);
+    uint64_t v = (d->secret ^ DMAGIC ^ (uintptr_t)h) * UINT64_C(0x9E3779B97F4A7C15);
+    v ^= h->size * UINT64_C(0xc2b2ae3d27d4eb4f);
+    v ^= ((uint64_t)h->asite << 32 | (uint64_t)h->feat << 8 | h->pool) *
+         UINT64_C(0x165667b19e3779f9);
+    v ^= (h->thread ^ (h->time_ns << 16)) * UINT64_C(0x27d4eb2f165667c5);
+    return mix64(v);
 }
 
 static inline bool hdr_ok(const lle__dbg_t *d, const lle__dhdr_t *h)
@@ -189,23 +191,58 @@ static inline uint8_t guard_byte(uint64_t key, uintptr_t a)
     return (uint8_t)(0x80u | ((key >> ((a & 7) * 8)) & 0x7fu));
 }
 
-static void guard_fill(uint64_t key, char *from, char *to)
+/* The guard bytes of an 8-aligned word, as one little-endian word. */
+static inline uint64_t guard_word(uint64_t key)
 {
-    for (char *c = from; c < to; c++) *c = (char)guard_byte(key, (uintptr_t)c);
+    return (key & UINT64_C(0x7f7f7f7f7f7f7f7f)) | UINT64_C(0x8080808080808080);
 }
 
-/* First byte of [from, to) that is not its guard byte, or NULL. */
+static inline uint64_t load64(const char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void guard_fill(uint64_t key, char *from, char *to)
+{
+    char *c = from;
+    for (; c < to && ((uintptr_t)c & 7); c++) *c = (char)guard_byte(key, (uintptr_t)c);
+    uint64_t w = guard_word(key);
+    for (; c + 8 <= to; c += 8) memcpy(c, &w, sizeof w);
+    for (; c < to; c++) *c = (char)guard_byte(key, (uintptr_t)c);
+}
+
+/* First byte of [from, to) that is not its guard byte, or NULL.  Whole
+ * aligned words are compared at once. */
 static const char *guard_find(uint64_t key, const char *from, const char *to)
 {
-    for (const char *c = from; c < to; c++)
+    const char *c = from;
+    for (; c < to && ((uintptr_t)c & 7); c++)
+        if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
+    uint64_t w = guard_word(key);
+    for (; c + 8 <= to; c += 8)
+        if (load64(c) != w) break;
+    for (; c < to; c++)
         if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
     return NULL;
 }
 
 static const char *poison_find(const char *from, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if ((uint8_t)from[i] != LLE_POISON_FREED) return from + i;
+    const uint64_t w = UINT64_C(0x0101010101010101) * LLE_POISON_FREED;
+    const char *c = from, *end = from + n;
+    for (; c < end && ((uintptr_t)c & 7); c++)
+        if ((uint8_t)*c != LLE_POISON_FREED) return c;
+    /* Four words a step, then the rest. */
+    for (; c + 32 <= end; c += 32)
+        if (((load64(c) ^ w) | (load64(c + 8) ^ w) | (load64(c + 16) ^ w) |
+             (load64(c + 24) ^ w)) != 0)
+            break;
+    for (; c + 8 <= end; c += 8)
+        if (load64(c) != w) break;
+    for (; c < end; c++)
+        if ((uint8_t)*c != LLE_POISON_FREED) return c;
     return NULL;
 }
 
@@ -274,17 +311,21 @@ static void dslab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
 static uint32_t slot_take(lle__slab_t *s, bool *seen)
 {
     size_t words = ((size_t)s->capacity + 63) / 64;
-    for (size_t k = 0; k < words; k++) {
-        size_t w = (s->hint + k) % words;
-        uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-        if (w == words - 1 && (s->capacity & 63)) v |= ~(uint64_t)0 << (s->capacity & 63);
-        if (v != ~(uint64_t)0) {
-            uint32_t i = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(~v));
-            *seen = slot_seen(s, i);
-            slot_mark(s, i, true);
-            s->hint = (uint32_t)w;
-            s->used++;
-            return i;
+    uint64_t tail = (s->capacity & 63) ? ~(uint64_t)0 << (s->capacity & 63) : 0;
+    /* From the hint to the end, then from the start: no division. */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t from = pass ? 0 : s->hint, to = pass ? s->hint : words;
+        for (size_t w = from; w < to; w++) {
+            uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
+            if (w == words - 1) v |= tail;
+            if (v != ~(uint64_t)0) {
+                uint32_t i = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(~v));
+                *seen = slot_seen(s, i);
+                slot_mark(s, i, true);
+                s->hint = (uint32_t)w;
+                s->used++;
+                return i;
+            }
         }
     }
     return UINT32_MAX;   /* not reached: s->used < capacity */
@@ -451,7 +492,8 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     unsigned bt = atomic_load_explicit(&dp->backtrace, memory_order_relaxed);
     unsigned nf = bt ? take_backtrace(bt, pc, frames) : 0;
     uint64_t now = lle__now_coarse_ns();
-    errs_t x = {.n = 0};
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
 
     pthread_mutex_lock(&d->lock);
     lle__slab_t *s = NULL;
@@ -523,12 +565,15 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
 {
     lle__dbg_t *d = m->dbg;
     lle_site_t fsite = lle__dsite_site(d, fsid), none = {0};
-    char here[160], as[160], fs[160];
-    lle__dsite_describe(&fsite, here, sizeof here);
+    /* Sites are put into words only for a report (dladdr is slow). */
+    char here_[160], as_[160], fs_[160];
+#define HERE() (lle__dsite_describe(&fsite, here_, sizeof here_), here_)
+#define AS() (describe(d, h->asite, as_, sizeof as_), as_)
+#define FS() (describe(d, h->fsite, fs_, sizeof fs_), fs_)
     uint32_t i = slot_index(s, p);
     if (i == UINT32_MAX) {
         pend(x, LLE_ERROR_INVALID_POINTER, s->pool, 0, p, none, fsite,
-             "free of %p at %s: not a block of this manager; nothing was freed", p, here);
+             "free of %p at %s: not a block of this manager; nothing was freed", p, HERE());
         return LLE_ERROR_INVALID_POINTER;
     }
     lle__dhdr_t *h = hdr_of(s, i);
@@ -536,33 +581,30 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
     bool valid = slot_seen(s, i) && hdr_ok(d, h);
     if (!slot_used(s, i)) {
         if (valid && h->state == LLE_BLOCK_FREED && p == u) {
-            describe(d, h->asite, as, sizeof as);
-            describe(d, h->fsite, fs, sizeof fs);
             pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, lle__dsite_site(d, h->asite),
                  lle__dsite_site(d, h->fsite),
                  "double free of %p (%zu bytes, pool %s) at %s: allocated at %s, already "
                  "freed at %s",
-                 p, (size_t)h->size, lle_pool_type_name(h->pool), here, as, fs);
+                 p, (size_t)h->size, lle_pool_type_name(h->pool), HERE(), AS(), FS());
             return LLE_ERROR_DOUBLE_FREE;
         }
         pend(x, LLE_ERROR_INVALID_POINTER, s->pool, 0, p, none, fsite,
              "free of %p at %s: not a block of this manager (a free slot of a debug slab); "
              "nothing was freed",
-             p, here);
+             p, HERE());
         return LLE_ERROR_INVALID_POINTER;
     }
     if (!valid) {
         pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, u, none, fsite,
              "free of %p at %s: the header of the block at %p was overwritten (a write "
              "before the block); the block is withheld",
-             p, here, (void *)u);
+             p, HERE(), (void *)u);
         if (h->state != LLE_BLOCK_KEPT) {
             h->state = LLE_BLOCK_KEPT;   /* its size is unknown: never reused */
             d->pools[s->pool].kept_blocks++;
         }
         return LLE_ERROR_CORRUPTION;
     }
-    describe(d, h->asite, as, sizeof as);
     lle_site_t asite = lle__dsite_site(d, h->asite);
     if (p != u) {
         const char *where = (char *)p > u && (char *)p < u + h->size ? "inside" : "in the guard "
@@ -570,15 +612,14 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
         pend(x, LLE_ERROR_INVALID_POINTER, h->pool, h->size, p, asite, fsite,
              "free of %p at %s: an interior pointer, %s block %p (%zu bytes, pool %s) "
              "allocated at %s; nothing was freed",
-             p, here, where, (void *)u, (size_t)h->size, lle_pool_type_name(h->pool), as);
+             p, HERE(), where, (void *)u, (size_t)h->size, lle_pool_type_name(h->pool), AS());
         return LLE_ERROR_INVALID_POINTER;
     }
     if (h->state != LLE_BLOCK_LIVE) {
-        describe(d, h->fsite, fs, sizeof fs);
         pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, asite, lle__dsite_site(d, h->fsite),
              "double free of %p (%zu bytes, pool %s) at %s: allocated at %s, already freed "
              "at %s",
-             p, (size_t)h->size, lle_pool_type_name(h->pool), here, as, fs);
+             p, (size_t)h->size, lle_pool_type_name(h->pool), HERE(), AS(), FS());
         return LLE_ERROR_DOUBLE_FREE;
     }
     lle__dpool_t *dp = &d->pools[h->pool];
@@ -591,7 +632,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
              "heap %s of block %p (%zu bytes, pool %s): the guard byte %ld %s was "
              "overwritten; allocated at %s, freed at %s",
              bad < u ? "underflow" : "overflow", p, (size_t)h->size, lle_pool_type_name(h->pool),
-             bad < u ? -off : off + 1, bad < u ? "before the block" : "past its end", as, here);
+             bad < u ? -off : off + 1, bad < u ? "before the block" : "past its end", AS(), HERE());
         r = LLE_ERROR_CORRUPTION;
         keep = strategy(m, LLE_ERROR_CORRUPTION) == LLE_RECOVER_QUARANTINE;
         if (!keep) {   /* reported once: the guards are whole again for later checks */
@@ -628,13 +669,17 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
         slot_put(m, dp, s, i);
     }
     return r;
+#undef HERE
+#undef AS
+#undef FS
 }
 
 static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
                              const lle_site_t *site, const void *pc)
 {
     lle__dbg_t *d = m->dbg;
-    errs_t x = {.n = 0};
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     pthread_mutex_lock(&d->lock);
     uint32_t fsid = lle__dsite_intern(m, site, pc, NULL, 0);
     lle_result_t r = free_locked(m, s, p, fsid, &x);
@@ -665,7 +710,8 @@ static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle
     if (h->asite) {
         const lle__dsite_t *e = &d->sites[h->asite - 1];
         out->frames = e->nframes;
-        memcpy(out->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
+        if (e->nframes)
+            memcpy(out->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
     }
 }
 
@@ -794,7 +840,8 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     if (problems) *problems = 0;
     lle__dbg_t *d = m->dbg;
     if (!d) return LLE_ERROR_INVALID_STATE;
-    errs_t x = {.n = 0};
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t found = 0;
     pthread_mutex_lock(&d->lock);
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
@@ -829,7 +876,8 @@ lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool, const lle_d
     if (pool < 0 || pool >= LLE_POOL_COUNT || debug_check(dbg) != LLE_SUCCESS)
         return LLE_ERROR_INVALID_ARGUMENT;
     lle__dbg_t *d = m->dbg;
-    errs_t x = {.n = 0};
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     pthread_mutex_lock(&d->lock);
     lle__dpool_t *dp = &d->pools[pool];
     dp->cfg = *dbg;

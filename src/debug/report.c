@@ -53,7 +53,8 @@ static void fill_usage(const lle__dbg_t *d, const row_t *r, lle_site_usage_t *u)
     memset(u, 0, sizeof *u);
     u->site = e->site;
     u->frames = e->nframes;
-    memcpy(u->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
+    if (e->nframes)
+        memcpy(u->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
     u->blocks = r->blocks;
     u->bytes = r->bytes;
     u->allocations = r->allocs;

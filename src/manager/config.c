@@ -175,6 +175,7 @@ static bool word_is(const char *s, size_t len, const char *w)
 static bool parse_debug(const char *s, size_t len, lle_debug_config_t *d)
 {
     lle_debug_config_t r = *d;
+    if (!len) return false;
     if (word_is(s, len, "off")) {
         r.track = r.canary = r.poison = false;
         r.quarantine = 0;

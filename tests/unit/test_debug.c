@@ -1,0 +1,743 @@
+/*
+ * test_debug.c - debug blocks (lle/guard.h, lle/track.h): every detector is
+ * tested by injecting the bug it detects, and every report by reading it.
+ */
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "child.h"
+#include "test_util.h"
+
+/* Every error, with its sites. */
+typedef struct rec {
+    int                n;
+    lle_memory_error_t e[16];
+    char               msg[16][256];
+} rec_t;
+
+static void rec_fn(void *user, const lle_memory_error_t *e)
+{
+    rec_t *r = user;
+    if (r->n < 16) {
+        r->e[r->n] = *e;
+        snprintf(r->msg[r->n], sizeof r->msg[0], "%s", e->message);
+        r->e[r->n].message = r->msg[r->n];
+    }
+    r->n++;
+}
+
+static lle_memory_manager_t *debug_manager(rec_t *r, const char *options)
+{
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    memset(r, 0, sizeof *r);
+    cfg.error_fn = rec_fn;
+    cfg.error_user = r;
+    cfg.audit_entries = 64;
+    if (options) assert_int_equal(lle_memory_config_apply_options(&cfg, options, NULL, 0),
+                                  LLE_SUCCESS);
+    lle_memory_manager_t *m = NULL;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    return m;
+}
+
+static void expect_site(const lle_site_t *s, int line)
+{
+    assert_non_null(s->file);
+    assert_non_null(strstr(s->file, "test_debug.c"));
+    assert_int_equal(s->line, line);
+}
+
+static void overflow_underflow(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.string.debug=canary");
+    /* By one byte. */
+    int al = __LINE__ + 1;
+    char *p = LLE_ALLOC(m, LLE_POOL_STRING, 10);
+    assert_non_null(p);
+    assert_int_equal(lle_pool_usable_size(m, p), 10);
+    p[10] = 'x';
+    int fl = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
+    assert_ptr_equal(r.e[0].address, p);
+    assert_int_equal(r.e[0].size, 10);
+    assert_int_equal(r.e[0].pool, LLE_POOL_STRING);
+    expect_site(&r.e[0].alloc_site, al);
+    expect_site(&r.e[0].free_site, fl);
+    assert_non_null(strstr(r.msg[0], "overflow"));
+    assert_int_equal(r.e[0].thread, (unsigned long)syscall(SYS_gettid));
+    assert_true(r.e[0].time_ns > 0);
+    /* By 16 bytes, from a block that fills its slot. */
+    p = LLE_ALLOC(m, LLE_POOL_STRING, 48);
+    memset(p, 'a', 64);
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
+    assert_int_equal(r.n, 2);
+    /* Underflow. */
+    p = LLE_ALLOC(m, LLE_POOL_STRING, 32);
+    p[-1] = 0;
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
+    assert_int_equal(r.n, 3);
+    assert_non_null(strstr(r.msg[2], "underflow"));
+    /* A write further before reaches the header: still reported, the block
+     * withheld. */
+    p = LLE_ALLOC(m, LLE_POOL_STRING, 32);
+    memset(p - 40, 0, 40);
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
+    assert_int_equal(r.n, 4);
+    assert_non_null(strstr(r.msg[3], "header"));
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_STRING].kept_blocks, 1);
+    /* Clean blocks free cleanly. */
+    p = LLE_ALLOC(m, LLE_POOL_STRING, 32);
+    memset(p, 1, 32);
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    assert_int_equal(r.n, 4);
+    uint64_t counts[LLE_RESULT_COUNT_];
+    lle_memory_error_counts(m, counts, LLE_RESULT_COUNT_);
+    assert_int_equal(counts[LLE_ERROR_CORRUPTION], 4);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void heap_check_finds_overflow(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.temp.debug=canary");
+    char *a = LLE_ALLOC(m, LLE_POOL_TEMP, 100), *b = LLE_ALLOC(m, LLE_POOL_TEMP, 100);
+    size_t n = 99;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    b[100] = 0;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_ERROR_CORRUPTION);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.n, 1);
+    assert_ptr_equal(r.e[0].address, b);
+    /* A large block too. */
+    char *big = LLE_ALLOC(m, LLE_POOL_TEMP, 200000);
+    assert_non_null(big);
+    big[200000] = 0;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_ERROR_CORRUPTION);
+    assert_int_equal(n, 2);
+    lle_pool_free(m, a);
+    lle_pool_free(m, b);
+    lle_pool_free(m, big);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void write_after_free_quarantine(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+canary+quarantine,"
+                                                "pool.event.quarantine=4k");
+    int al = __LINE__ + 1;
+    char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 64; i++) assert_int_equal((unsigned char)p[i], LLE_POISON_FRESH);
+    int fl = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    for (int i = 0; i < 64; i++) assert_int_equal((unsigned char)p[i], LLE_POISON_FREED);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].quarantined_blocks, 1);
+    /* The next allocation of that size is another block. */
+    char *q = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    assert_ptr_not_equal(q, p);
+    p[7] = 1;   /* the bug */
+    size_t n;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_ERROR_USE_AFTER_FREE);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_USE_AFTER_FREE);
+    expect_site(&r.e[0].alloc_site, al);
+    expect_site(&r.e[0].free_site, fl);
+    /* Freeing past the budget pushes p out of the quarantine: reported
+     * again as it leaves, then its slot is reused. */
+    void *blk[64];
+    for (int i = 0; i < 64; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 64; i++) LLE_FREE(m, blk[i]);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.e[1].code, LLE_ERROR_USE_AFTER_FREE);
+    lle_memory_get_stats(m, &st);
+    assert_true(st.pools[LLE_POOL_EVENT].quarantined_bytes <= 4096);
+    assert_true(st.pools[LLE_POOL_EVENT].quarantined_blocks > 0);
+    LLE_FREE(m, q);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void write_after_free_no_quarantine(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison");
+    char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 40);
+    LLE_FREE(m, p);
+    p[39] = 0;   /* the bug */
+    /* Found before the slot is used again. */
+    char *q = LLE_ALLOC(m, LLE_POOL_EVENT, 40);
+    assert_ptr_equal(q, p);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_non_null(strstr(r.msg[0], "byte 39"));
+    LLE_FREE(m, q);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void double_triple_invalid_frees(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.all.debug=track");
+    int al = __LINE__ + 1;
+    char *p = LLE_ALLOC(m, LLE_POOL_HISTORY, 24);
+    int fl = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(r.n, 2);
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(r.e[k].code, LLE_ERROR_DOUBLE_FREE);
+        expect_site(&r.e[k].alloc_site, al);
+        expect_site(&r.e[k].free_site, fl);
+    }
+    /* Interior pointer: names the block it is inside. */
+    int bl = __LINE__ + 1;
+    char *b = LLE_ALLOC(m, LLE_POOL_HISTORY, 100);
+    assert_int_equal(LLE_FREE(m, b + 10), LLE_ERROR_INVALID_POINTER);
+    expect_site(&r.e[2].alloc_site, bl);
+    assert_non_null(strstr(r.msg[2], "interior"));
+    /* Stack pointer and another manager's block. */
+    int on_stack;
+    assert_int_equal(LLE_FREE(m, &on_stack), LLE_ERROR_INVALID_POINTER);
+    rec_t r2;
+    lle_memory_manager_t *m2 = debug_manager(&r2, "pool.all.debug=track");
+    char *other = LLE_ALLOC(m2, LLE_POOL_HISTORY, 100);
+    assert_int_equal(LLE_FREE(m, other), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(LLE_FREE(m2, other), LLE_SUCCESS);
+    assert_int_equal(LLE_FREE(m, b), LLE_SUCCESS);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.double_frees, 2);
+    assert_int_equal(st.invalid_frees, 3);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(m2), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void realloc_debug(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.custom.debug=full");
+    char *p = LLE_ALLOC(m, LLE_POOL_CUSTOM, 20);
+    memcpy(p, "0123456789abcdefghi", 20);
+    char *q = LLE_REALLOC(m, p, 10);
+    assert_ptr_not_equal(q, p);   /* a debug block always moves */
+    assert_memory_equal(q, "0123456789", 10);
+    assert_int_equal(lle_pool_usable_size(m, q), 10);
+    /* The old block is freed. */
+    assert_int_equal(lle_pool_usable_size(m, p), 0);
+    char *g = LLE_REALLOC(m, q, 100000);
+    assert_memory_equal(g, "0123456789", 10);
+    /* Realloc of a freed block: USE_AFTER_FREE with its sites, NULL. */
+    int before = r.n;
+    assert_null(LLE_REALLOC(m, q, 30));
+    assert_int_equal(r.n, before + 1);
+    assert_int_equal(r.e[before].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_non_null(r.e[before].free_site.file);
+    /* calloc zeroes over the fresh poison; size 0 frees. */
+    char *z = LLE_CALLOC(m, LLE_POOL_CUSTOM, 4, 8);
+    for (int i = 0; i < 32; i++) assert_int_equal(z[i], 0);
+    assert_null(LLE_REALLOC(m, z, 0));
+    assert_null(LLE_REALLOC(m, g, 0));
+    assert_int_equal(r.n, before + 1);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void aligned_and_large(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.buffer.debug=canary,pool.buffer.align=64");
+    for (size_t align = 16; align <= 4096; align *= 2) {
+        char *p = LLE_ALLOC_ALIGNED(m, LLE_POOL_BUFFER, 100, align);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % (align > 64 ? align : 64), 0);
+        p[100] = 1;
+        assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
+    }
+    char *big = LLE_ALLOC(m, LLE_POOL_BUFFER, 3 << 20);
+    assert_non_null(big);
+    memset(big, 7, 3 << 20);
+    assert_int_equal(LLE_FREE(m, big), LLE_SUCCESS);
+    assert_int_equal(r.n, 9);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void recovery_strategies(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.temp.debug=canary");
+    assert_int_equal(lle_memory_set_recovery(m, LLE_ERROR_DOUBLE_FREE, LLE_RECOVER_IGNORE),
+                     LLE_SUCCESS);
+    assert_int_equal(lle_memory_set_recovery(m, LLE_ERROR_CORRUPTION, LLE_RECOVER_QUARANTINE),
+                     LLE_SUCCESS);
+    assert_int_equal(lle_memory_set_recovery(m, LLE_SUCCESS, LLE_RECOVER_IGNORE),
+                     LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_set_recovery(m, LLE_ERROR_DOUBLE_FREE, (lle_recovery_t)9),
+                     LLE_ERROR_INVALID_ARGUMENT);
+    /* IGNORE: no callback, still counted and kept in the history. */
+    char *p = LLE_ALLOC(m, LLE_POOL_TEMP, 16);
+    LLE_FREE(m, p);
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(r.n, 0);
+    uint64_t counts[LLE_RESULT_COUNT_];
+    lle_memory_error_counts(m, counts, LLE_RESULT_COUNT_);
+    assert_int_equal(counts[LLE_ERROR_DOUBLE_FREE], 1);
+    /* QUARANTINE: a corrupted block is never handed out again. */
+    char *c = LLE_ALLOC(m, LLE_POOL_TEMP, 16);
+    c[16] = 0;
+    assert_int_equal(LLE_FREE(m, c), LLE_ERROR_CORRUPTION);
+    assert_int_equal(r.n, 1);
+    for (int i = 0; i < 100; i++) {
+        char *x = LLE_ALLOC(m, LLE_POOL_TEMP, 16);
+        assert_ptr_not_equal(x, c);
+        LLE_FREE(m, x);
+    }
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_TEMP].kept_blocks, 1);
+    /* A kept block freed again is a double free. */
+    assert_int_equal(LLE_FREE(m, c), LLE_ERROR_DOUBLE_FREE);
+    lle_block_info_t bi;
+    assert_int_equal(lle_block_query(m, c, &bi), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(bi.state, LLE_BLOCK_KEPT);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static int aborted_with;
+static void restore_terminal(void *user, const lle_memory_error_t *e)
+{
+    (void)user;
+    aborted_with = e->code;
+    fprintf(stderr, "terminal restored after %s\n", lle_result_string(e->code));
+}
+
+static void abort_child(int arg)
+{
+    (void)arg;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.temp.debug=canary");
+    lle_memory_set_recovery(m, LLE_ERROR_CORRUPTION, LLE_RECOVER_ABORT);
+    lle_memory_set_abort_handler(m, restore_terminal, NULL);
+    char *p = LLE_ALLOC(m, LLE_POOL_TEMP, 16);
+    p[16] = 0;
+    LLE_FREE(m, p);
+    fprintf(stderr, "not reached\n");
+}
+
+static void recovery_abort(void **state)
+{
+    (void)state;
+    char err[4096];
+    int st = run_child(abort_child, 0, err, sizeof err);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+    assert_non_null(strstr(err, "terminal restored after memory corruption"));
+    assert_null(strstr(err, "not reached"));
+}
+
+static void error_history(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.error_history = 4;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    int x;
+    for (int i = 0; i < 6; i++) lle_pool_free(m, (char *)&x + i);   /* 6 invalid frees */
+    void *p = lle_pool_alloc(m, LLE_POOL_TEMP, 8);
+    lle_pool_free(m, p);
+    lle_pool_free(m, p);                                          /* 1 double free */
+    lle_error_record_t recs[8];
+    size_t n;
+    assert_int_equal(lle_memory_get_errors(m, recs, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < 3; i++) assert_int_equal(recs[i].error.code, LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(recs[3].error.code, LLE_ERROR_DOUBLE_FREE);
+    assert_ptr_equal(recs[3].error.message, recs[3].text);
+    assert_non_null(strstr(recs[3].text, "already free"));
+    /* The oldest kept is the 4th invalid free. */
+    assert_ptr_equal(recs[0].error.address, (char *)&x + 3);
+    assert_int_equal(lle_memory_get_errors(m, recs, 2, &n), LLE_ERROR_BUFFER_TOO_SMALL);
+    assert_int_equal(n, 4);
+    uint64_t counts[LLE_RESULT_COUNT_];
+    lle_memory_error_counts(m, counts, LLE_RESULT_COUNT_);
+    assert_int_equal(counts[LLE_ERROR_INVALID_POINTER], 6);
+    assert_int_equal(counts[LLE_ERROR_DOUBLE_FREE], 1);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+typedef struct text {
+    char   buf[8192];
+    size_t len;
+    int    calls;
+} text_t;
+
+static void text_fn(void *user, const char *t, size_t len)
+{
+    text_t *x = user;
+    x->calls++;
+    x->len = len;
+    snprintf(x->buf, sizeof x->buf, "%s", t);
+}
+
+static void audit_trail(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.string.debug=track,audit=4");
+    char *a = LLE_ALLOC(m, LLE_POOL_STRING, 10);
+    int fl = __LINE__ + 1;
+    LLE_FREE(m, a);
+    int el = __LINE__ + 1;
+    LLE_FREE(m, a);   /* error */
+    lle_audit_entry_t e[8];
+    size_t n;
+    assert_int_equal(lle_audit_get(m, e, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[0].op, LLE_AUDIT_ALLOC);
+    assert_ptr_equal(e[0].address, a);
+    assert_int_equal(e[0].size, 10);
+    assert_int_equal(e[1].op, LLE_AUDIT_FREE);
+    expect_site(&e[1].site, fl);
+    assert_int_equal(e[2].op, LLE_AUDIT_ERROR);
+    assert_int_equal(e[2].code, LLE_ERROR_DOUBLE_FREE);
+    (void)el;
+    /* The ring keeps the last four. */
+    for (int i = 0; i < 3; i++) LLE_FREE(m, LLE_ALLOC(m, LLE_POOL_STRING, 10));
+    assert_int_equal(lle_audit_get(m, e, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 4);
+    assert_int_equal(e[3].op, LLE_AUDIT_FREE);
+    assert_true(e[0].time_ns <= e[3].time_ns);
+    text_t t = {0};
+    assert_int_equal(lle_audit_dump(m, LLE_FORMAT_TEXT, text_fn, &t), LLE_SUCCESS);
+    assert_non_null(strstr(t.buf, "test_debug.c:"));
+    assert_int_equal(lle_audit_dump(m, LLE_FORMAT_JSON, text_fn, &t), LLE_SUCCESS);
+    assert_memory_equal(t.buf, "{\"entries\":[{\"op\":", 18);
+    assert_int_equal(lle_audit_dump(m, (lle_format_t)7, text_fn, &t), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void leak_report(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.all.debug=track");
+    void *keep[10];
+    int l1 = __LINE__ + 2;
+    for (int i = 0; i < 3; i++)
+        keep[i] = LLE_ALLOC(m, LLE_POOL_HISTORY, 1000);
+    int l2 = __LINE__ + 2;
+    for (int i = 3; i < 10; i++)
+        keep[i] = LLE_ALLOC(m, LLE_POOL_STRING, 10);
+    void *plain = lle_pool_alloc(m, LLE_POOL_TEMP, 5);
+    lle_site_usage_t u[4];
+    size_t n;
+    assert_int_equal(lle_track_usage(m, u, 4, &n), LLE_SUCCESS);
+    assert_int_equal(n, 3);
+    /* Sorted by bytes. */
+    expect_site(&u[0].site, l1);
+    assert_int_equal(u[0].blocks, 3);
+    assert_int_equal(u[0].bytes, 3000);
+    expect_site(&u[1].site, l2);
+    assert_int_equal(u[1].bytes, 70);
+    assert_null(u[2].site.file);   /* the plain call: its return address */
+    assert_non_null(u[2].site.pc);
+    assert_int_equal(lle_track_usage(m, u, 1, &n), LLE_ERROR_BUFFER_TOO_SMALL);
+    text_t t = {0};
+    assert_int_equal(lle_leak_report(m, LLE_FORMAT_TEXT, text_fn, &t), LLE_SUCCESS);
+    char want[64];
+    snprintf(want, sizeof want, "test_debug.c:%d", l1);
+    assert_non_null(strstr(t.buf, want));
+    assert_ptr_equal(strstr(t.buf, want), strstr(t.buf, "test_debug.c:"));   /* first row */
+    assert_non_null(strstr(t.buf, "3075 bytes in 11 live tracked blocks at 3 call sites"));
+    assert_int_equal(lle_leak_report(m, LLE_FORMAT_JSON, text_fn, &t), LLE_SUCCESS);
+    assert_non_null(strstr(t.buf, "{\"blocks\":11,\"bytes\":3075,\"sites\":[{\"file\":"));
+    /* At destruction, through the registered callback. */
+    for (int i = 3; i < 10; i++) LLE_FREE(m, keep[i]);
+    lle_pool_free(m, plain);
+    text_t at_exit = {0};
+    assert_int_equal(lle_memory_set_leak_report(m, LLE_FORMAT_TEXT, text_fn, &at_exit),
+                     LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_ERROR_MEMORY_LEAK);
+    assert_int_equal(at_exit.calls, 1);
+    assert_non_null(strstr(at_exit.buf, "3000 bytes in 3 live tracked blocks at 1 call sites"));
+    assert_int_equal(r.e[r.n - 1].code, LLE_ERROR_MEMORY_LEAK);
+}
+
+static void snapshots(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.all.debug=track");
+    void *a[4], *b[2];
+    int la = __LINE__ + 1;
+    for (int i = 0; i < 2; i++) a[i] = LLE_ALLOC(m, LLE_POOL_STRING, 100);
+    lle_snapshot_t *s1, *s2, *s3;
+    assert_int_equal(lle_snapshot_take(m, &s1), LLE_SUCCESS);
+    /* One "command": a grows by 2, b appears. */
+    for (int i = 2; i < 4; i++) a[i] = LLE_ALLOC(m, LLE_POOL_STRING, 100);
+    int lb = __LINE__ + 1;
+    for (int i = 0; i < 2; i++) b[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 1000);
+    assert_int_equal(lle_snapshot_take(m, &s2), LLE_SUCCESS);
+    lle_snapshot_change_t c[4];
+    size_t n;
+    assert_int_equal(lle_snapshot_diff(s1, s2, c, 4, &n), LLE_SUCCESS);
+    assert_int_equal(n, 2);
+    expect_site(&c[0].site, lb);
+    assert_int_equal(c[0].kind, LLE_DIFF_APPEARED);
+    assert_int_equal(c[0].bytes_delta, 2000);
+    assert_int_equal(c[0].blocks_after, 2);
+    /* a's allocations at la and la+? differ in line: the second loop is its own site. */
+    assert_int_equal(c[1].kind, LLE_DIFF_APPEARED);
+    assert_int_equal(c[1].bytes_delta, 200);
+    /* Frees: b gone, a's first site shrank. */
+    for (int i = 0; i < 2; i++) LLE_FREE(m, b[i]);
+    LLE_FREE(m, a[0]);
+    assert_int_equal(lle_snapshot_take(m, &s3), LLE_SUCCESS);
+    assert_int_equal(lle_snapshot_diff(s2, s3, c, 4, &n), LLE_SUCCESS);
+    assert_int_equal(n, 2);
+    assert_int_equal(c[0].kind, LLE_DIFF_GONE);
+    assert_int_equal(c[0].bytes_delta, -2000);
+    assert_int_equal(c[1].kind, LLE_DIFF_SHRANK);
+    expect_site(&c[1].site, la);
+    assert_int_equal(c[1].blocks_delta, -1);
+    assert_int_equal(c[1].blocks_after, 1);
+    text_t t = {0};
+    assert_int_equal(lle_snapshot_diff_report(s2, s3, LLE_FORMAT_TEXT, text_fn, &t), LLE_SUCCESS);
+    assert_non_null(strstr(t.buf, "gone"));
+    assert_non_null(strstr(t.buf, "-2100 bytes, -3 blocks at 2 call sites"));
+    assert_int_equal(lle_snapshot_diff_report(s2, s3, LLE_FORMAT_JSON, text_fn, &t), LLE_SUCCESS);
+    assert_non_null(strstr(t.buf, "\"kind\":\"shrank\",\"blocks_delta\":-1"));
+    /* Two snapshots of different managers do not mix. */
+    rec_t r2;
+    lle_memory_manager_t *m2 = debug_manager(&r2, "pool.all.debug=track");
+    lle_snapshot_t *o;
+    assert_int_equal(lle_snapshot_take(m2, &o), LLE_SUCCESS);
+    assert_int_equal(lle_snapshot_diff(s1, o, c, 4, &n), LLE_ERROR_INVALID_ARGUMENT);
+    lle_snapshot_free(o);
+    lle_snapshot_free(s1);
+    lle_snapshot_free(s2);
+    lle_snapshot_free(s3);
+    for (int i = 1; i < 4; i++) LLE_FREE(m, a[i]);
+    assert_int_equal(lle_memory_manager_destroy(m2), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void bounds(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.string.debug=canary");
+    /* An ordinary slab block: any byte of it, up to its usable size. */
+    char *s = lle_pool_alloc(m, LLE_POOL_TEMP, 40);
+    size_t us = lle_pool_usable_size(m, s);
+    lle_block_info_t bi;
+    assert_int_equal(lle_memory_check_bounds(m, s + 8, us - 8, &bi), LLE_SUCCESS);
+    assert_ptr_equal(bi.start, s);
+    assert_int_equal(bi.debug, 0);
+    assert_int_equal(lle_memory_check_bounds(m, s + 8, us - 7, &bi), LLE_ERROR_BOUNDS_VIOLATION);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_BOUNDS_VIOLATION);
+    /* A debug block: its exact size. */
+    int al = __LINE__ + 1;
+    char *d = LLE_ALLOC(m, LLE_POOL_STRING, 33);
+    assert_int_equal(lle_memory_check_bounds(m, d, 33, &bi), LLE_SUCCESS);
+    assert_int_equal(bi.size, 33);
+    expect_site(&bi.alloc_site, al);
+    assert_int_equal(lle_memory_check_bounds(m, d + 30, 4, &bi), LLE_ERROR_BOUNDS_VIOLATION);
+    expect_site(&r.e[1].alloc_site, al);
+    assert_int_equal(lle_memory_check_bounds(m, d - 1, 2, &bi), LLE_ERROR_BOUNDS_VIOLATION);
+    /* A large block by its start. */
+    char *big = lle_pool_alloc(m, LLE_POOL_TEMP, 1 << 20);
+    assert_int_equal(lle_memory_check_bounds(m, big, 1 << 20, &bi), LLE_SUCCESS);
+    assert_int_equal(lle_memory_check_bounds(m, big, (1 << 20) + 4096, &bi),
+                     LLE_ERROR_BOUNDS_VIOLATION);
+    /* Freed and foreign. */
+    LLE_FREE(m, d);
+    assert_int_equal(lle_memory_check_bounds(m, d, 1, &bi), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(bi.state, LLE_BLOCK_FREED);
+    int x;
+    assert_int_equal(lle_memory_check_bounds(m, &x, 1, NULL), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(lle_memory_check_bounds(m, NULL, 1, NULL), LLE_ERROR_NULL_PARAMETER);
+    lle_pool_free(m, s);
+    lle_pool_free(m, big);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void block_query_backtrace(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.syntax.debug=track,pool.syntax.backtrace=6");
+    char *p = lle_pool_alloc(m, LLE_POOL_SYNTAX, 77);
+    lle_block_info_t bi;
+    assert_int_equal(lle_block_query(m, p + 50, &bi), LLE_SUCCESS);
+    assert_ptr_equal(bi.start, p);
+    assert_int_equal(bi.size, 77);
+    assert_int_equal(bi.pool, LLE_POOL_SYNTAX);
+    assert_int_equal(bi.state, LLE_BLOCK_LIVE);
+    assert_int_equal(bi.debug, 1);
+    assert_int_equal(bi.thread, (unsigned long)syscall(SYS_gettid));
+    assert_true(bi.frames >= 1 && bi.frames <= 6);
+    assert_ptr_equal(bi.backtrace[0], bi.alloc_site.pc);   /* starts at the caller */
+    lle_debug_config_t dc;
+    assert_int_equal(lle_memory_get_debug(m, LLE_POOL_SYNTAX, &dc), LLE_SUCCESS);
+    assert_true(dc.track);
+    assert_int_equal(dc.backtrace, 6);
+    lle_pool_free(m, p);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void options(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    char err[200];
+    lle_memory_config_default(&cfg);
+    assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.all.debug=full", err, sizeof err),
+                     LLE_SUCCESS);
+    for (int p = 0; p < LLE_POOL_COUNT; p++) {
+        assert_true(cfg.pools[p].debug.track && cfg.pools[p].debug.canary &&
+                    cfg.pools[p].debug.poison);
+        assert_int_equal(cfg.pools[p].debug.quarantine, 1 << 20);
+    }
+    assert_false(cfg.pools[LLE_POOL_SECONDARY].debug.track);
+    assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.all.debug=off", err, sizeof err),
+                     LLE_SUCCESS);
+    assert_false(cfg.pools[LLE_POOL_TEMP].debug.canary);
+    assert_int_equal(cfg.pools[LLE_POOL_TEMP].debug.quarantine, 0);
+    assert_int_equal(lle_memory_config_apply_options(
+                         &cfg, "pool.temp.quarantine=64k,pool.temp.debug=canary+quarantine,audit=9",
+                         err, sizeof err),
+                     LLE_SUCCESS);
+    assert_true(cfg.pools[LLE_POOL_TEMP].debug.canary);
+    assert_false(cfg.pools[LLE_POOL_TEMP].debug.track);
+    assert_int_equal(cfg.pools[LLE_POOL_TEMP].debug.quarantine, 64 << 10);
+    assert_int_equal(cfg.audit_entries, 9);
+    static const char *const bad[] = {
+        "pool.temp.debug=bogus",  "pool.temp.debug=track+",  "pool.temp.backtrace=33",
+        "pool.secondary.debug=track", "pool.all.debug=", "audit=2000000",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        lle_memory_config_t before = cfg;
+        assert_int_equal(lle_memory_config_apply_options(&cfg, bad[i], err, sizeof err),
+                         LLE_ERROR_INVALID_OPTION);
+        assert_true(strlen(err) > 0);
+        assert_memory_equal(&before, &cfg, sizeof cfg);
+    }
+    assert_non_null(strstr(err, "audit"));
+}
+
+static void switch_at_run_time(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, NULL);
+    char *plain = lle_pool_alloc(m, LLE_POOL_EVENT, 32);
+    lle_block_info_t bi;
+    lle_block_query(m, plain, &bi);
+    assert_int_equal(bi.debug, 0);
+    lle_debug_config_t on = {.canary = true, .poison = true};
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_EVENT, &on), LLE_SUCCESS);
+    char *dbg = lle_pool_alloc(m, LLE_POOL_EVENT, 32);
+    char *dbg_big = lle_pool_alloc(m, LLE_POOL_EVENT, 6000);   /* above the fast path's table */
+    lle_block_query(m, dbg, &bi);
+    assert_int_equal(bi.debug, 1);
+    lle_block_query(m, dbg_big, &bi);
+    assert_int_equal(bi.debug, 1);
+    assert_int_equal(lle_pool_free(m, plain), LLE_SUCCESS);   /* older blocks keep working */
+    lle_debug_config_t off = {0};
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_EVENT, &off), LLE_SUCCESS);
+    char *plain2 = lle_pool_alloc(m, LLE_POOL_EVENT, 32);
+    lle_block_query(m, plain2, &bi);
+    assert_int_equal(bi.debug, 0);
+    dbg[32] = 0;   /* still checked: the block keeps its features */
+    assert_int_equal(lle_pool_free(m, dbg), LLE_ERROR_CORRUPTION);
+    assert_int_equal(lle_pool_free(m, dbg_big), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, plain2), LLE_SUCCESS);
+    lle_debug_config_t badc = {.backtrace = 40};
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_EVENT, &badc), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_SECONDARY, &on), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_set_debug(m, -1, &on), LLE_ERROR_INVALID_ARGUMENT);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void limits_and_leaks(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.completion.debug=track,pool.completion.max=64k");
+    /* Debug slabs count against the pool's limit; past it the allocation
+     * falls to the secondary pool (an ordinary block). */
+    void *p[64];
+    int fell = 0;
+    for (int i = 0; i < 64; i++) {
+        p[i] = LLE_ALLOC(m, LLE_POOL_COMPLETION, 4000);
+        assert_non_null(p[i]);
+        if (lle_pool_owner(m, p[i]) == LLE_POOL_SECONDARY) fell++;
+    }
+    assert_true(fell > 0);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_true(st.pools[LLE_POOL_COMPLETION].reserved_bytes <= 64 << 10);
+    assert_true(st.pools[LLE_POOL_COMPLETION].debug_slab_bytes > 0);
+    assert_int_equal(st.pools[LLE_POOL_COMPLETION].debug_blocks, (size_t)(64 - fell));
+    /* Shutdown counts the debug blocks among the leaks. */
+    size_t leaks = 0, bytes = 0;
+    assert_int_equal(lle_memory_shutdown(m, &leaks, &bytes), LLE_SUCCESS);
+    assert_int_equal(leaks, 64);
+    assert_true(bytes >= 64 * 4000);
+    assert_null(lle_pool_alloc(m, LLE_POOL_COMPLETION, 10));   /* shut down */
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(overflow_underflow),
+        cmocka_unit_test(heap_check_finds_overflow),
+        cmocka_unit_test(write_after_free_quarantine),
+        cmocka_unit_test(write_after_free_no_quarantine),
+        cmocka_unit_test(double_triple_invalid_frees),
+        cmocka_unit_test(realloc_debug),
+        cmocka_unit_test(aligned_and_large),
+        cmocka_unit_test(recovery_strategies),
+        cmocka_unit_test(recovery_abort),
+        cmocka_unit_test(error_history),
+        cmocka_unit_test(audit_trail),
+        cmocka_unit_test(leak_report),
+        cmocka_unit_test(snapshots),
+        cmocka_unit_test(bounds),
+        cmocka_unit_test(block_query_backtrace),
+        cmocka_unit_test(options),
+        cmocka_unit_test(switch_at_run_time),
+        cmocka_unit_test(limits_and_leaks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
