@@ -70,6 +70,22 @@ static void every_run_runs_and_reports(void **state)
             assert_true(r.targets[i].measured > 0);
         }
     assert_true(gc_row);
+    /* Debug blocks exist: bounds checks are timed, every injected write
+     * after free is found. */
+    int debug_rows = 0;
+    for (size_t i = 0; i < r.target_count; i++) {
+        if (!strcmp(r.targets[i].name, "bounds check")) {
+            debug_rows++;
+            assert_true(r.targets[i].measured_valid);
+            assert_true(r.targets[i].measured > 0);
+        }
+        if (!strcmp(r.targets[i].name, "use-after-free detection")) {
+            debug_rows++;
+            assert_true(r.targets[i].measured_valid);
+            assert_true(r.targets[i].measured == 100.0);
+        }
+    }
+    assert_int_equal(debug_rows, 2);
 }
 
 static void only_enabled_runs_run(void **state)
