@@ -93,7 +93,11 @@ static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, co
     lle_memory_error_fn fn = m->error_fn;
     if (fn && how != LLE_RECOVER_IGNORE) fn(m->error_user, e);
     if (how == LLE_RECOVER_ABORT) {
-        if (m->abort_fn) m->abort_fn(m->abort_user, e);
+        pthread_mutex_lock(&m->err_lock);
+        lle_abort_fn afn = m->abort_fn;
+        void *auser = m->abort_user;
+        pthread_mutex_unlock(&m->err_lock);
+        if (afn) afn(auser, e);
         abort();
     }
     return how;
