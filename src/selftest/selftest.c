@@ -453,7 +453,12 @@ static void st_debug_blocks(st_run_t *R, uint64_t *rng)
             st_fail(R, "debug block of %zu bytes: allocation failed", n);
             break;
         }
+        /* Only a debug block stays ours after free (a small pool limit may
+         * have sent the allocation to the secondary pool). */
+        lle_block_info_t bi;
+        bool debug = lle_block_query(m, p, &bi) == LLE_SUCCESS && bi.debug;
         lle_pool_free(m, p);
+        if (!debug) continue;
         uint64_t before = st_log_count(&log, LLE_ERROR_USE_AFTER_FREE);
         size_t off = (size_t)(st_rand(rng) % n);
         p[off] ^= 0x5a;   /* the injected bug */
