@@ -61,15 +61,19 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
      * forgets every block of it at once (those a caller never freed
      * included), and the handle is at hand on every path that has the
      * block's slab.  Until a block is handed out, no byte of the slab is
-     * the caller's. */
-    lle__vg_pool_new(s);
-    lle__mem_noaccess(mem, bytes);
+     * the caller's.  Only the kinds whose blocks src/pool lays out and
+     * annotates: a slab of another kind keeps its memory as the host gave
+     * it, for its own code to annotate. */
+    if (kind == LLE__SLAB_SMALL || kind == LLE__SLAB_EMERGENCY) {
+        lle__vg_pool_new(s);
+        lle__mem_noaccess(mem, bytes);
+    }
     return s;
 }
 
 void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
 {
-    lle__vg_pool_drop(s);
+    lle__vg_pool_drop(s);                 /* if it has one */
     lle__mem_fresh(s->start, s->bytes);   /* as the host handed it out */
     lle__map_set(m, s->start, s->bytes, NULL);
     lle__host_free(m, s->start, s->bytes, false);
