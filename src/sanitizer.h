@@ -14,12 +14,13 @@
  * poisoned by them past those 16 bytes.
  *
  * What valgrind is told (LLE_ANNOTATE):
- *   - every slab is a memcheck mempool whose handle is its header (made in
- *     slab_new, destroyed when the slab goes back to the host); its memory
- *     is no-access except the blocks handed out, each of which is a pool
+ *   - every slab whose blocks src/pool lays out (small and emergency) is
+ *     a memcheck mempool whose handle is its header (made in slab_new,
+ *     destroyed when the slab goes back to the host); its memory is
+ *     no-access except the blocks handed out, each of which is a pool
  *     chunk of the block's usable size, so a read of uninitialised bytes,
- *     a write past the block, a use after free and a leak are all reported
- *     as for malloc'd memory;
+ *     a write past the block, a use after free and a leak are all
+ *     reported as for malloc'd memory;
  *   - large blocks are chunks of one mempool per manager (see large.c);
  *   - the allocator's own accesses to the free-list link inside a free
  *     block are bracketed by lle__link_open / lle__link_close;
