@@ -7,8 +7,12 @@
 #   werror    -Werror build in build-ci/, every test (ctest --output-on-failure)
 #   asan      ASan+UBSan build in build-asan/, every test but label consumer
 #   tsan      TSan build in build-tsan/, the tests labelled concurrency
-#   valgrind  the tests labelled unit of build-ci/ under valgrind memcheck
-#             (any valgrind error or leak fails the test)
+#   valgrind  build-valgrind/ (-Werror, -DLLE_ANNOTATE=ON: the pools and
+#             arenas tell valgrind about their blocks): the tests labelled
+#             unit under valgrind memcheck (any valgrind error or leak fails
+#             the test), then those labelled valgrind (tests/wrong: each
+#             runs a deliberate bug under valgrind and passes only when
+#             valgrind reports it)
 #
 # Dependencies are installed first (scripts/install-deps.sh: only what is
 # missing).  Every stage runs even when an earlier one failed, and the last
@@ -154,17 +158,18 @@ stage_tsan() {
 }
 
 stage_valgrind() {
-    local required
+    local required rc
     required=$(label_required unit)
-    # Reuses the -Werror build; builds it when that stage was not run.
-    case ${built[build-ci]:-} in
-        yes) ;;
-        failed) note "build-ci did not build: nothing to run under valgrind"; return 1 ;;
-        *) build build-ci -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLE_WERROR=ON -DLLE_SANITIZE= || return 1 ;;
-    esac
-    have_tests build-ci "$required" -L '^unit$' || return
-    ctest -V -S "$root/scripts/memcheck.cmake" -DLLE_BUILD_DIR="$root/build-ci" \
+    # Its own build: the annotated library is what runs under valgrind.
+    build build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLE_WERROR=ON -DLLE_SANITIZE= \
+        -DLLE_ANNOTATE=ON -DLLE_BUILD_BENCH=OFF || return 1
+    have_tests build-valgrind "$required" -L '^unit$' || return
+    ctest -V -S "$root/scripts/memcheck.cmake" -DLLE_BUILD_DIR="$root/build-valgrind" \
         -DLLE_LABEL=unit -DLLE_JOBS="$jobs"
+    rc=$?
+    # These run valgrind themselves: plain ctest, not memcheck.
+    run_ctest build-valgrind "$(label_required valgrind)" -L '^valgrind$' || rc=1
+    return $rc
 }
 
 # ---------------------------------------------------------------- main

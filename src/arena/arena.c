@@ -24,6 +24,13 @@
  *
  * Under ASan the free part of every chunk is poisoned; an allocation
  * unpoisons exactly its n bytes (so the rounding to 16 is a red zone).
+ * Built with LLE_ANNOTATE, valgrind is told the same (sanitizer.h): free
+ * space no-access, an allocation accessible and undefined over its n
+ * bytes.  Allocations are not made blocks of their own for valgrind: they
+ * would lie inside the chunk's block, which memcheck refuses (overlapping
+ * blocks) unless the pools were two-level, and a reset would have to name
+ * each of them.  A use after reset or rewind, or past the end of an
+ * allocation, is reported as an access inside the chunk's block.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -165,7 +172,7 @@ static chunk_t *chunk_new(lle_arena_t *a, size_t need, size_t align)
     if (!c) return NULL;
     c->size = lle_pool_usable_size(a->m, c) - sizeof *c;
     c->last_epoch = a->epoch;
-    lle__asan_poison(chunk_data(c), c->size);
+    lle__mem_noaccess(chunk_data(c), c->size);
     if (a->cur) {
         c->next = a->cur->next;
         a->cur->next = c;
@@ -242,7 +249,7 @@ static LLE__NOINLINE void *alloc_slow(lle_arena_t *a, size_t n, size_t align)
 done:
     set_end(a);
     a->allocs++;
-    lle__asan_unpoison(p, n ? n : 1);
+    lle__mem_fresh(p, n ? n : 1);
     return p;
 }
 
@@ -255,7 +262,7 @@ static inline void *alloc16(lle_arena_t *a, size_t n)
         char *p = a->pos;
         a->pos = p + need;
         a->allocs++;
-        lle__asan_unpoison(p, n);
+        lle__mem_fresh(p, n);
         return p;
     }
     return alloc_slow(a, n, ALIGN);
@@ -456,7 +463,7 @@ lle_result_t lle_arena_reset(lle_arena_t *a)
     run_dtors(a, NULL);
     /* Every chunk up to cur was used; those after it are empty and poisoned. */
     for (chunk_t *c = a->chunks; a->cur && c; c = c->next) {
-        lle__asan_poison(chunk_data(c), c->size);
+        lle__mem_noaccess(chunk_data(c), c->size);
         if (c == a->cur) break;
     }
     a->epoch++;
@@ -549,7 +556,7 @@ lle_result_t lle_arena_rewind(lle_arena_t *a, const lle_arena_mark_t *mk)
         char *from = mc ? (char *)mk->pos_ : NULL;
         for (chunk_t *c = mc ? mc : a->chunks; c; c = c->next) {
             char *start = c == mc ? from : chunk_data(c);
-            lle__asan_poison(start, (size_t)(chunk_end(c) - start));
+            lle__mem_noaccess(start, (size_t)(chunk_end(c) - start));
             if (c == a->cur) break;
         }
     }

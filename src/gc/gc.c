@@ -42,6 +42,7 @@
 #include <string.h>
 
 #include "gc/gc_internal.h"
+#include "sanitizer.h"
 
 /* scratch: bits 0-29 references left, 30 GATHERED, 31 REACHED; in
  * scan_set bits 32-55 the change counter at step 1 and bit 62 INIT (step 1
@@ -211,9 +212,10 @@ bool lle__gc_valid_obj(lle__gc_t *gc, const void *p)
     if (!a || (a & 15) || a < LLE__OBJ_HDR) return false;
     const lle__obj_t *o = lle__obj_of(p);
     /* Read the header only where the manager holds memory: a slab the page
-     * map knows, or else a live block (large blocks). */
+     * map knows, or else a live block (large blocks); and in a slab only
+     * where the block is not free (for ASan and valgrind, sanitizer.h). */
     if (!lle__map_get(gc->m, o) && lle_pool_usable_size(gc->m, o) < LLE__OBJ_HDR) return false;
-    return o->magic == LLE__OBJ_LIVE && o->gc == gc;
+    return lle__readable(o, LLE__OBJ_HDR) && o->magic == LLE__OBJ_LIVE && o->gc == gc;
 }
 
 /* ---- scan_set ------------------------------------------------------------- */
@@ -246,7 +248,7 @@ static inline bool ctx_valid(visit_ctx_t *c, const void *p)
     }
     if (lle_unlikely(!c->leaf || !lle__leaf_get(c->leaf, o)))
         return lle__gc_valid_obj(c->gc, p);   /* a large block, or not ours */
-    return o->magic == LLE__OBJ_LIVE && o->gc == c->gc;
+    return lle__readable(o, LLE__OBJ_HDR) && o->magic == LLE__OBJ_LIVE && o->gc == c->gc;
 }
 
 static void note_bad(visit_ctx_t *c, const void *child, bool extra)

@@ -138,6 +138,7 @@ static void slab_collect(lle__slab_t *s)
 {
     void *blk = atomic_exchange_explicit(&s->thread_free, NULL, memory_order_acquire);
     while (blk) {
+        lle__link_open(blk);
         void *next = *(void **)blk;
         uint32_t i = lle__slab_index(s, blk);
         uint64_t mask = (uint64_t)1 << (i & 63);
@@ -148,6 +149,7 @@ static void slab_collect(lle__slab_t *s)
                               memory_order_relaxed);
         atomic_fetch_and_explicit(w + 1, ~mask, memory_order_acq_rel);
         *(void **)blk = s->free;
+        lle__link_close(blk);
         s->free = blk;
         s->used--;
         blk = next;
@@ -194,7 +196,9 @@ static void slab_carve(lle__slab_t *s)
     char *p = s->carve + (n - 1) * s->bsize;
     void *head = s->free;
     for (size_t i = 0; i < n; i++, p -= s->bsize) {
+        lle__link_new(p);
         *(void **)(void *)p = head;  /* blocks are 16-aligned */
+        lle__link_close(p);
         head = p;
     }
     s->free = head;
@@ -230,7 +234,9 @@ static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk)
 static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
 {
     void *blk = s->free;
+    lle__link_open(blk);
     s->free = *(void **)blk;
+    lle__block_out(s, blk, s->bsize);
     s->used++;
     uint32_t i = lle__slab_index(s, blk);
     _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
@@ -527,9 +533,14 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
     lle__pool_t *pl = &m->pools[s->pool];
     atomic_fetch_add_explicit(&pl->remote_frees, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&pl->remote_freed_bytes, s->bsize, memory_order_relaxed);
+    /* Taken back before it is published: the owner may hand it out again
+     * the moment the exchange succeeds. */
+    lle__block_back(s, p, s->bsize);
     void *head = atomic_load_explicit(&s->thread_free, memory_order_relaxed);
     do {
+        lle__link_open(p);
         *(void **)(void *)p = head;  /* blocks are 16-aligned */
+        lle__link_close(p);
     } while (!atomic_compare_exchange_weak_explicit(&s->thread_free, &head, p, memory_order_release,
                                                     memory_order_relaxed));
     if (head == NULL && owner) {
@@ -637,6 +648,7 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
             return free_local_error(m, s, p);
         atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
         *(void **)p = s->free;
+        lle__block_back(s, p, s->bsize);
         s->free = p;
         uint32_t u = --s->used;
         LLE__CTR_ADD(s->bin->frees, 1);

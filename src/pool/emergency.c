@@ -10,10 +10,15 @@
  * ("memory came back") triggers a refill: a fresh region becomes the reserve
  * and the used one is retired, given back to the host when its last block
  * is freed.
+ *
+ * For valgrind the region is a slab like any other (its own pool, made in
+ * slab_new); blocks enter and leave that pool under emerg_lock, before a
+ * unit can change hands.
  */
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "sanitizer.h"
 
 
 static lle__emerg_t *region_new(lle_memory_manager_t *m, size_t bytes)
@@ -88,6 +93,7 @@ void *lle__emerg_alloc(lle_memory_manager_t *m, size_t n, size_t align)
                 e->used_units += k;
                 e->live++;
                 p = e->slab->start + first * LLE__EMERG_UNIT;
+                lle__block_out(e->slab, p, k * LLE__EMERG_UNIT);
                 break;
             }
         }
@@ -122,6 +128,7 @@ lle_result_t lle__emerg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p)
     size_t k = block_units(e, p, &err);
     if (k) {
         size_t u = (size_t)((char *)p - e->slab->start) / LLE__EMERG_UNIT;
+        lle__block_back(e->slab, p, k * LLE__EMERG_UNIT);
         mark(e, u, k, false);
         e->run[u] = 0;
         e->used_units -= k;

@@ -16,10 +16,21 @@
  * with a lock and a probe, no host call.  A cached block keeps its set key
  * with LLE__LARGE_CACHED set, so freeing it again is a double free, and it
  * stays counted in its pool's large_bytes (held), not in its in-use bytes.
+ *
+ * For valgrind (sanitizer.h) the blocks of a manager are the chunks of one
+ * pool keyed by &m->large (made in lle__pools_init), each of its usable
+ * size; the header before a block is the library's and stays as the host
+ * made it.  One pool rather than malloc-like blocks: a realloc through the
+ * host keeps the contents' definedness, which the host's copy carries over
+ * and a pool chunk can follow to its new address unchanged.  A cached
+ * block is out of the pool (its link opened around the allocator's own
+ * accesses) and poisoned for ASan past the link; memory that goes back to
+ * the host is made accessible again first.
  */
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "sanitizer.h"
 
 #define LARGE_MAGIC UINT64_C(0x6c6c652d6c617267) /* "lle-larg" */
 
@@ -113,10 +124,12 @@ static void *cache_take(lle_memory_manager_t *m, int pool, int k, size_t n)
     pthread_mutex_lock(&m->large_lock);
     void *blk = m->lcache[pool][k];
     if (blk) {
+        lle__link_open(blk);
         m->lcache[pool][k] = *(void **)blk;
         size_t i = probe(&m->large, (uintptr_t)blk);
         m->large.keys[i] = (uintptr_t)blk;
         const lle__large_hdr_t *h = hdr_of(blk);
+        lle__block_out(&m->large, blk, h->size);
         m->lcache_bytes -= h->total;
         lle__pool_t *pl = &m->pools[pool];
         LLE__CTR_SUB(pl->large_cached, h->total);
@@ -193,6 +206,7 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     }
     update_peak(pl);
     pthread_mutex_unlock(&pl->lock);
+    lle__block_out(&m->large, blk, usable);
     if (atomic_load_explicit(&m->emerg_needs_refill, memory_order_relaxed)) lle__emerg_refill(m);
     return blk;
 }
@@ -247,6 +261,7 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
                 LLE__CTR_SUB(pl->large_live, 1);
                 m->large.keys[i] |= LLE__LARGE_CACHED;
                 *(void **)p = m->lcache[h->pool][k];
+                lle__block_back(&m->large, p, usable);   /* before another thread can take it */
                 m->lcache[h->pool][k] = p;
                 m->lcache_bytes += h->total;
                 cached = true;
@@ -265,6 +280,8 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
     }
     pthread_mutex_unlock(&m->large_lock);
     if (r != LLE_SUCCESS || cached) return r;
+    lle__vg_free(&m->large, p);
+    lle__vg_undefined(p, usable);
     lle__host_free(m, (char *)p - offset, total, false);
     return LLE_SUCCESS;
 }
@@ -282,6 +299,7 @@ size_t lle__large_cache_release(lle_memory_manager_t *m, int pool)
             void *blk = m->lcache[p][k];
             m->lcache[p][k] = NULL;
             while (blk) {
+                lle__link_open(blk);   /* open until the block goes to the host */
                 void *next = *(void **)blk;
                 size_t i = probe(&m->large, (uintptr_t)blk);
                 m->large.keys[i] = (uintptr_t)blk | LLE__LARGE_FREED;
@@ -301,6 +319,7 @@ size_t lle__large_cache_release(lle_memory_manager_t *m, int pool)
             void *next = *(void **)list;
             lle__large_hdr_t *h = hdr_of(list);
             size_t total = h->total;
+            lle__mem_fresh(list, h->size);
             lle__host_free(m, (char *)list - h->offset, total, false);
             bytes += total;
             list = next;
@@ -353,6 +372,7 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
         h->magic = LARGE_MAGIC ^ (uint64_t)(uintptr_t)blk;
         h->size = usable;
         h->total = total;
+        lle__vg_move(&m->large, p, blk, usable);
     }
     pthread_mutex_lock(&m->large_lock);
     set_insert(m, (uintptr_t)blk);         /* cannot fail: room was reserved */
@@ -381,8 +401,11 @@ void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *byt
         *blocks += 1;
         *bytes += h->size;
         account(m, h->pool, -1, h->total, h->size);
+        lle__vg_free(&m->large, (void *)e);
+        lle__vg_undefined((void *)e, h->size);
         lle__host_free(m, (char *)e - h->offset, h->total, false);
     }
     if (set->keys) lle__host_free(m, set->keys, set->cap * sizeof *set->keys, true);
     memset(set, 0, sizeof *set);
+    lle__vg_pool_drop(&m->large);
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "pool/pool_internal.h"
+#include "sanitizer.h"
 
 static size_t bitmap_words(size_t slab_bytes)
 {
@@ -57,11 +58,25 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
         lle__host_free(m, mem, bytes, false);
         return NULL;
     }
+    /* One valgrind pool a slab, keyed by its header: the pool lives and
+     * dies with the slab, so when the slab goes back to the host valgrind
+     * forgets every block of it at once (those a caller never freed
+     * included), and the handle is at hand on every path that has the
+     * block's slab.  Until a block is handed out, no byte of the slab is
+     * the caller's.  Only the kinds whose blocks src/pool lays out and
+     * annotates: a slab of another kind keeps its memory as the host gave
+     * it, for its own code to annotate. */
+    if (kind == LLE__SLAB_SMALL || kind == LLE__SLAB_EMERGENCY) {
+        lle__vg_pool_new(s);
+        lle__mem_noaccess(mem, bytes);
+    }
     return s;
 }
 
 void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
 {
+    lle__vg_pool_drop(s);                 /* if it has one */
+    lle__mem_fresh(s->start, s->bytes);   /* as the host handed it out */
     lle__map_set(m, s->start, s->bytes, NULL);
     lle__host_free(m, s->start, s->bytes, false);
     lle__host_free(m, s, slab_header_bytes(s->words), true);
@@ -323,6 +338,8 @@ void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s)
     atomic_store_explicit(&s->owner, NULL, memory_order_release);
     s->free = NULL;
     s->carve = s->carve_end = s->start;
+    /* Its next class carves links elsewhere: all of it poisoned again. */
+    lle__mem_noaccess(s->start, s->bytes);
     s->next = s->prev = NULL;
     pthread_mutex_lock(&pl->lock);
     empty_push(pl, s);
@@ -427,6 +444,7 @@ void lle__pool_route(lle_memory_manager_t *m, int p, bool debug)
 
 lle_result_t lle__pools_init(lle_memory_manager_t *m)
 {
+    lle__vg_pool_new(&m->large);   /* valgrind's pool of large blocks (large.c) */
     for (int p = 0; p < LLE__NPOOLS; p++) {
         lle__pool_t *pl = &m->pools[p];
         pl->cfg = m->cfg.pools[p];

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "gc/gc_internal.h"
+#include "sanitizer.h"
 
 /* What lle_weak_new hands out: one per call, so a double lle_weak_free is
  * caught by its magic (and by the pool's allocated bit). */
@@ -17,9 +18,11 @@ struct lle_weak {
     lle__weakcb_t *cb;
 };
 
+/* Whether o is the header of a live object.  A released object's memory
+ * may be a free pool block: not read then (sanitizer.h, lle__readable). */
 static inline bool obj_live(const lle__obj_t *o)
 {
-    return o->magic == LLE__OBJ_LIVE && o->gc != NULL;
+    return lle__readable(o, LLE__OBJ_HDR) && o->magic == LLE__OBJ_LIVE && o->gc != NULL;
 }
 
 void *lle_ref_new(lle_memory_manager_t *m, const lle_type_t *type)

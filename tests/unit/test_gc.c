@@ -457,9 +457,12 @@ static void compaction(void **state)
 }
 
 /* A traverse callback that reports a pointer that is no object: the
- * collection is abandoned, nothing is freed, the report names it. */
+ * collection is abandoned, nothing is freed, the report names it.  Mode 4
+ * reports an object already freed: the collector finds it dead without a
+ * read of the freed block that ASan or valgrind would report. */
 static int evil_mode;
 static char not_an_object[256] __attribute__((aligned(16)));
+static void *freed_object;
 static void evil_traverse(void *obj, lle_visit_fn visit, void *arg)
 {
     gnode_t *n = obj;
@@ -467,19 +470,25 @@ static void evil_traverse(void *obj, lle_visit_fn visit, void *arg)
     if (evil_mode == 1) visit(not_an_object + 64, arg);
     if (evil_mode == 2) visit(n->ref[0], arg);    /* one reference reported twice */
     if (evil_mode == 3) visit((char *)n->ref[0] + 16, arg);   /* interior pointer */
+    if (evil_mode == 4) visit(freed_object, arg);
 }
 static const lle_type_t evil_type = {"evil", sizeof(gnode_t), gnode_destroy, evil_traverse};
 
 static void bad_traverse(void **state)
 {
     (void)state;
-    for (int mode = 1; mode <= 3; mode++) {
+    for (int mode = 1; mode <= 4; mode++) {
         model_reset();
         err_log_t log;
         lle_memory_manager_t *m = test_manager(&log);
         gnode_t *a = lle_ref_new(m, &evil_type), *b = lle_ref_new(m, &evil_type);
         a->id = 0;
         b->id = 1;
+        gnode_t *c = lle_ref_new(m, &evil_type);
+        c->id = 2;
+        assert_int_equal(lle_ref_release(c), LLE_SUCCESS);   /* destroyed and freed */
+        assert_true(g_dead[2]);
+        freed_object = c;
         a->ref[0] = lle_ref_retain(b);
         b->ref[0] = lle_ref_retain(a);
         lle_ref_release(a);
