@@ -17,7 +17,10 @@
 #   efence       LD_PRELOAD=libefence.so.0 (its defaults)
 #   valgrind     valgrind memcheck, --leak-check=full, definite leaks are errors
 #
-# and a second table of variants (other settings of the same tools).
+# and a second table of variants: MALLOC_CHECK_=3 without the preload
+# (it does nothing since glibc 2.34), the same check asked by
+# GLIBC_TUNABLES=glibc.malloc.check=3, jemalloc without its thread cache,
+# Electric Fence with EF_ALIGNMENT=1, EF_PROTECT_BELOW=1, EF_PROTECT_FREE=1.
 #
 # A run is classified from its output (stdout and stderr together, in
 # order) and its exit status, with no judgement by hand:
@@ -132,13 +135,14 @@ VALGRIND=$(command -v valgrind || true)
 MAIN_COLS=(lle-default lle-track lle-cp lle-full)
 [ "$ASAN" = 1 ] && MAIN_COLS+=(lle-asan)
 MAIN_COLS+=(glibc glibc-check mimalloc jemalloc efence valgrind)
-VARIANT_COLS=(glibc-env jemalloc-notcache efence-align1 efence-below efence-free)
+VARIANT_COLS=(glibc-env glibc-tunable jemalloc-notcache efence-align1 efence-below efence-free)
 declare -A TITLE=(
     [lle-default]="lle default" [lle-track]="lle track" [lle-cp]="lle canary+poison"
     [lle-full]="lle full" [lle-asan]="lle full, ASan build"
     [glibc]="glibc" [glibc-check]="glibc check" [mimalloc]="mimalloc"
     [jemalloc]="jemalloc junk" [efence]="efence" [valgrind]="valgrind"
-    [glibc-env]="MALLOC_CHECK_=3 alone" [jemalloc-notcache]="jemalloc junk, no tcache"
+    [glibc-env]="MALLOC_CHECK_=3 alone" [glibc-tunable]="glibc check by tunable"
+    [jemalloc-notcache]="jemalloc junk, no tcache"
     [efence-align1]="efence EF_ALIGNMENT=1" [efence-below]="efence EF_PROTECT_BELOW=1"
     [efence-free]="efence EF_PROTECT_FREE=1"
 )
@@ -152,6 +156,7 @@ declare -A SHOWN=(
     [glibc]="malloc-wrong BUG"
     [glibc-check]="LD_PRELOAD=${GLIBC_DEBUG##*/} MALLOC_CHECK_=3 malloc-wrong BUG"
     [glibc-env]="MALLOC_CHECK_=3 malloc-wrong BUG (no LD_PRELOAD)"
+    [glibc-tunable]="LD_PRELOAD=${GLIBC_DEBUG##*/} GLIBC_TUNABLES=glibc.malloc.check=3 malloc-wrong BUG"
     [mimalloc]="LD_PRELOAD=${MIMALLOC##*/} MIMALLOC_SHOW_ERRORS=1 malloc-wrong BUG"
     [jemalloc]="LD_PRELOAD=${JEMALLOC##*/} MALLOC_CONF=junk:true malloc-wrong BUG"
     [jemalloc-notcache]="LD_PRELOAD=${JEMALLOC##*/} MALLOC_CONF=junk:true,tcache:false malloc-wrong BUG"
@@ -165,7 +170,7 @@ declare -A SHOWN=(
 # available COLUMN: whether its tool is installed.
 available() {
     case "$1" in
-    glibc-check) [ -n "$GLIBC_DEBUG" ] ;;
+    glibc-check | glibc-tunable) [ -n "$GLIBC_DEBUG" ] ;;
     mimalloc) [ -n "$MIMALLOC" ] ;;
     jemalloc | jemalloc-notcache) [ -n "$JEMALLOC" ] ;;
     efence | efence-*) [ -n "$EFENCE" ] ;;
@@ -193,6 +198,8 @@ command_of() {
     glibc) CMD=("${CLEAN_ENV[@]}" "$MALLOC_BIN" "$bug") ;;
     glibc-check) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$GLIBC_DEBUG" MALLOC_CHECK_=3 "$MALLOC_BIN" "$bug") ;;
     glibc-env) CMD=("${CLEAN_ENV[@]}" MALLOC_CHECK_=3 "$MALLOC_BIN" "$bug") ;;
+    glibc-tunable) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$GLIBC_DEBUG" GLIBC_TUNABLES=glibc.malloc.check=3
+                        "$MALLOC_BIN" "$bug") ;;
     mimalloc) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$MIMALLOC" MIMALLOC_SHOW_ERRORS=1 "$MALLOC_BIN" "$bug") ;;
     jemalloc) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$JEMALLOC" MALLOC_CONF=junk:true "$MALLOC_BIN" "$bug") ;;
     jemalloc-notcache) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$JEMALLOC" MALLOC_CONF=junk:true,tcache:false
