@@ -152,7 +152,7 @@ declare -A SHOWN=(
     [lle-track]="LLE_MEMORY_OPTIONS=pool.all.debug=track lle-wrong BUG"
     [lle-cp]="LLE_MEMORY_OPTIONS=pool.all.debug=canary+poison lle-wrong BUG"
     [lle-full]="LLE_MEMORY_OPTIONS=pool.all.debug=full lle-wrong BUG"
-    [lle-asan]="LLE_MEMORY_OPTIONS=pool.all.debug=full lle-wrong BUG (built with -fsanitize=address,undefined)"
+    [lle-asan]="LLE_MEMORY_OPTIONS=pool.all.debug=full lle-wrong BUG (built with -fsanitize=address)"
     [glibc]="malloc-wrong BUG"
     [glibc-check]="LD_PRELOAD=${GLIBC_DEBUG##*/} MALLOC_CHECK_=3 malloc-wrong BUG"
     [glibc-env]="MALLOC_CHECK_=3 malloc-wrong BUG (no LD_PRELOAD)"
