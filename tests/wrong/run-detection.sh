@@ -38,7 +38,7 @@
 # An lle run that reported errors, none of them with the bug's code, reads
 # "other: CODE".  The control row (no bug) must read missed everywhere; the
 # script warns if it does not.  With --repeat N every run is made N times
-# and a cell whose verdicts differ lists them all.
+# and a cell whose verdicts differ lists them all, with their counts.
 #
 # Output: the report (Markdown) on stdout and in BUILD/detection-report.md,
 # one line per run in BUILD/detection-runs.tsv, every run's output in
@@ -322,14 +322,18 @@ for bug in "${RUN_BUGS[@]}"; do
             verdicts+=("$verdict")
             done_runs=$((done_runs + 1))
         done
-        # One verdict, or all the different ones.
-        uniq=$(printf '%s\n' "${verdicts[@]}" | sort -u)
+        # One verdict, or all the different ones with how many runs had each.
+        uniq=$(printf '%s\n' "${verdicts[@]}" | sort | uniq -c | sort -rn)
         text=""
-        while read -r v; do
-            [ -n "$text" ] && text+=" / "
-            text+=$(cell_text "$v")
-        done <<<"$uniq"
-        [ "$(wc -l <<<"$uniq")" -gt 1 ] && text="varies: $text"
+        if [ "$(wc -l <<<"$uniq")" -gt 1 ]; then
+            while read -r n v; do
+                [ -n "$text" ] && text+=", "
+                text+="$(cell_text "$v") $n/$REPEAT"
+            done <<<"$uniq"
+            text="varies: $text"
+        else
+            text=$(cell_text "${verdicts[0]}")
+        fi
         CELL[$bug,$col]=$text
         if [ "$bug" = none ] && [ "$text" != "–" ]; then
             say "WARNING: the control run of $col reads '$text' (a false positive?)"
