@@ -19,7 +19,9 @@
 #
 # and a second table of variants: MALLOC_CHECK_=3 without the preload
 # (it does nothing since glibc 2.34), the same check asked by
-# GLIBC_TUNABLES=glibc.malloc.check=3, jemalloc without its thread cache,
+# GLIBC_TUNABLES=glibc.malloc.check=3, jemalloc told to abort on any
+# warning and on a bad option (abort, abort_conf), jemalloc without its
+# thread cache,
 # Electric Fence with EF_ALIGNMENT=1, EF_PROTECT_BELOW=1, EF_PROTECT_FREE=1.
 #
 # A run is classified from its output (stdout and stderr together, in
@@ -135,13 +137,14 @@ VALGRIND=$(command -v valgrind || true)
 MAIN_COLS=(lle-default lle-track lle-cp lle-full)
 [ "$ASAN" = 1 ] && MAIN_COLS+=(lle-asan)
 MAIN_COLS+=(glibc glibc-check mimalloc jemalloc efence valgrind)
-VARIANT_COLS=(glibc-env glibc-tunable jemalloc-notcache efence-align1 efence-below efence-free)
+VARIANT_COLS=(glibc-env glibc-tunable jemalloc-abort jemalloc-notcache efence-align1 efence-below efence-free)
 declare -A TITLE=(
     [lle-default]="lle default" [lle-track]="lle track" [lle-cp]="lle canary+poison"
     [lle-full]="lle full" [lle-asan]="lle full, ASan build"
     [glibc]="glibc" [glibc-check]="glibc check" [mimalloc]="mimalloc"
     [jemalloc]="jemalloc junk" [efence]="efence" [valgrind]="valgrind"
     [glibc-env]="MALLOC_CHECK_=3 alone" [glibc-tunable]="glibc check by tunable"
+    [jemalloc-abort]="jemalloc junk, abort"
     [jemalloc-notcache]="jemalloc junk, no tcache"
     [efence-align1]="efence EF_ALIGNMENT=1" [efence-below]="efence EF_PROTECT_BELOW=1"
     [efence-free]="efence EF_PROTECT_FREE=1"
@@ -159,6 +162,7 @@ declare -A SHOWN=(
     [glibc-tunable]="LD_PRELOAD=${GLIBC_DEBUG##*/} GLIBC_TUNABLES=glibc.malloc.check=3 malloc-wrong BUG"
     [mimalloc]="LD_PRELOAD=${MIMALLOC##*/} MIMALLOC_SHOW_ERRORS=1 malloc-wrong BUG"
     [jemalloc]="LD_PRELOAD=${JEMALLOC##*/} MALLOC_CONF=junk:true malloc-wrong BUG"
+    [jemalloc-abort]="LD_PRELOAD=${JEMALLOC##*/} MALLOC_CONF=junk:true,abort:true,abort_conf:true malloc-wrong BUG"
     [jemalloc-notcache]="LD_PRELOAD=${JEMALLOC##*/} MALLOC_CONF=junk:true,tcache:false malloc-wrong BUG"
     [efence]="LD_PRELOAD=${EFENCE##*/} malloc-wrong BUG"
     [efence-align1]="LD_PRELOAD=${EFENCE##*/} EF_ALIGNMENT=1 malloc-wrong BUG"
@@ -172,7 +176,7 @@ available() {
     case "$1" in
     glibc-check | glibc-tunable) [ -n "$GLIBC_DEBUG" ] ;;
     mimalloc) [ -n "$MIMALLOC" ] ;;
-    jemalloc | jemalloc-notcache) [ -n "$JEMALLOC" ] ;;
+    jemalloc | jemalloc-*) [ -n "$JEMALLOC" ] ;;
     efence | efence-*) [ -n "$EFENCE" ] ;;
     valgrind) [ -n "$VALGRIND" ] ;;
     *) true ;;
@@ -202,6 +206,8 @@ command_of() {
                         "$MALLOC_BIN" "$bug") ;;
     mimalloc) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$MIMALLOC" MIMALLOC_SHOW_ERRORS=1 "$MALLOC_BIN" "$bug") ;;
     jemalloc) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$JEMALLOC" MALLOC_CONF=junk:true "$MALLOC_BIN" "$bug") ;;
+    jemalloc-abort) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$JEMALLOC" MALLOC_CONF=junk:true,abort:true,abort_conf:true
+                         "$MALLOC_BIN" "$bug") ;;
     jemalloc-notcache) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$JEMALLOC" MALLOC_CONF=junk:true,tcache:false
                             "$MALLOC_BIN" "$bug") ;;
     efence) CMD=("${CLEAN_ENV[@]}" LD_PRELOAD="$EFENCE" "$MALLOC_BIN" "$bug") ;;
