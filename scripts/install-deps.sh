@@ -15,8 +15,8 @@ packages=(
     cmake pkg-config gcc make clang
     # libraries the library uses
     libsodium-dev libutf8proc-dev libzstd-dev
-    # tests
-    libcmocka-dev valgrind unicode-data
+    # tests (electric-fence: a peer of tests/wrong/run-detection.sh)
+    libcmocka-dev valgrind unicode-data electric-fence
     # benchmark peers
     libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libtalloc-dev
     libapr1-dev libgc-dev libreadline-dev
