@@ -2,9 +2,10 @@
  * lle/track.h - where memory goes: call sites, live-block records, leak
  * reports, snapshots and their diff, the audit trail.
  *
- * Records exist for the blocks of pools with tracking on
+ * Records exist for the blocks of pools with debugging on - tracking
  * (lle_debug_config_t.track, e.g. LLE_MEMORY_OPTIONS="pool.string.debug=track"
- * or "pool.all.debug=track").  Each live block knows its size, pool, call
+ * or "pool.all.debug=track") or any other feature; only tracked pools add
+ * their operations to the audit trail.  Each live block knows its size, pool, call
  * site, thread and allocation time (and a backtrace when configured);
  * records are added and removed in O(1), and every call site keeps running
  * totals of its live blocks, so a leak report or a snapshot costs time in
