@@ -488,6 +488,10 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     lle__dbg_t *d = m->dbg;
     lle__dpool_t *dp = &d->pools[pool];
     if (n == 0) n = 1;
+    if (align < m->pools[pool].cfg.alignment) align = m->pools[pool].cfg.alignment;
+    /* Slabs are aligned to the granule: a larger alignment gets an
+     * ordinary block. */
+    if (align > LLE__GRANULE) return NULL;
     const void *frames[LLE__DBG_MAX_FRAMES];
     unsigned bt = atomic_load_explicit(&dp->backtrace, memory_order_relaxed);
     unsigned nf = bt ? take_backtrace(bt, pc, frames) : 0;
@@ -746,6 +750,7 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
     if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
     if (r != LLE_SUCCESS) {
         lle__dbg_t *d = m->dbg;
+        atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
         lle_site_t here = {0};
         if (site) here = *site;
         else here.pc = pc;

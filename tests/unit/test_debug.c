@@ -275,6 +275,16 @@ static void aligned_and_large(void **state)
         p[100] = 1;
         assert_int_equal(LLE_FREE(m, p), LLE_ERROR_CORRUPTION);
     }
+    /* The pool's alignment holds for plain allocations too. */
+    for (int i = 0; i < 8; i++) {
+        char *p = LLE_ALLOC(m, LLE_POOL_BUFFER, 10 + 17 * (size_t)i);
+        assert_int_equal((uintptr_t)p % 64, 0);
+        assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    }
+    /* Above the granule: an ordinary block, still aligned. */
+    char *huge_align = LLE_ALLOC_ALIGNED(m, LLE_POOL_BUFFER, 100, 128 << 10);
+    assert_int_equal((uintptr_t)huge_align % (128 << 10), 0);
+    assert_int_equal(LLE_FREE(m, huge_align), LLE_SUCCESS);
     char *big = LLE_ALLOC(m, LLE_POOL_BUFFER, 3 << 20);
     assert_non_null(big);
     memset(big, 7, 3 << 20);
