@@ -15,8 +15,9 @@ packages=(
     cmake pkg-config gcc make clang
     # libraries the library uses
     libsodium-dev libutf8proc-dev libzstd-dev
-    # tests (electric-fence: a peer of tests/wrong/run-detection.sh)
-    libcmocka-dev valgrind unicode-data electric-fence
+    # tests (electric-fence: a peer of tests/wrong/run-detection.sh;
+    # libclang-rt-14-dev: libFuzzer for clang, scripts/fuzz.sh)
+    libcmocka-dev valgrind unicode-data electric-fence libclang-rt-14-dev
     # benchmark peers
     libmimalloc-dev libjemalloc-dev libgoogle-perftools-dev libtalloc-dev
     libapr1-dev libgc-dev libreadline-dev

@@ -13,6 +13,8 @@
 #             the test), then those labelled valgrind (tests/wrong: each
 #             runs a deliberate bug under valgrind and passes only when
 #             valgrind reports it)
+#   fuzz      scripts/fuzz.sh: the libFuzzer driver fuzz/ops.c built with
+#             clang in build-fuzz/, run for LLE_FUZZ_SECONDS (default 60)
 #
 # Dependencies are installed first (scripts/install-deps.sh: only what is
 # missing).  Every stage runs even when an earlier one failed, and the last
@@ -20,13 +22,14 @@
 # non-zero when any stage failed.  Nothing prompts (CI=true is honoured).
 #
 # Environment: LLE_JOBS (default 2) parallel build jobs and tests;
-# ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS override the defaults below.
+# ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS override the defaults below;
+# LLE_FUZZ_SECONDS the length of the fuzz stage's run.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root" || exit 1
 jobs=${LLE_JOBS:-2}
-all_stages=(werror asan tsan valgrind)
+all_stages=(werror asan tsan valgrind fuzz)
 if [ $# -gt 0 ]; then
     stages=("$@")
 else
@@ -170,6 +173,10 @@ stage_valgrind() {
     # These run valgrind themselves: plain ctest, not memcheck.
     run_ctest build-valgrind "$(label_required valgrind)" -L '^valgrind$' || rc=1
     return $rc
+}
+
+stage_fuzz() {
+    "$root/scripts/fuzz.sh" "${LLE_FUZZ_SECONDS:-60}"
 }
 
 # ---------------------------------------------------------------- main

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# scripts/fuzz.sh - build the libFuzzer driver and run it.
+#
+#   scripts/fuzz.sh [SECONDS]         (default 60)
+#
+# Configures build-fuzz/ with clang (-DLLE_BUILD_FUZZ=ON), builds
+# lle-fuzz-ops (fuzz/ops.c, the library compiled with ASan+UBSan and the
+# fuzzer's instrumentation), and runs it for SECONDS on the seed inputs of
+# fuzz/corpus/ops plus the inputs earlier runs found (build-fuzz/corpus/ops,
+# kept between runs).  Prints the run's final stats line.  Fails when the
+# build fails, or when the fuzzer found a crash, a sanitizer report, a leak,
+# a timeout or a broken invariant: the input is then in build-fuzz/artifacts/
+# and can be replayed with
+#
+#   UBSAN_OPTIONS=halt_on_error=1:suppressions=fuzz/ubsan.supp \
+#       build-fuzz/fuzz/lle-fuzz-ops build-fuzz/artifacts/crash-...
+#
+# (LLE_FUZZ_VERBOSE=1 lists the operations as they run).
+#
+# Environment: LLE_JOBS (default 2) build jobs; LLE_FUZZ_WORKERS (default 1)
+# fuzzing processes run side by side on the same corpus; LLE_FUZZ_STRICT=1
+# tolerates none of the known library departures listed in fuzz/ops.c and
+# suppresses no UBSan report (fuzz/ubsan.supp); LLE_FUZZ_ARGS: more libFuzzer
+# options.
+set -uo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root" || exit 1
+secs=${1:-60}
+case $secs in
+    ''|*[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;
+esac
+jobs=${LLE_JOBS:-2}
+workers=${LLE_FUZZ_WORKERS:-1}
+dir=build-fuzz
+bin=$dir/fuzz/lle-fuzz-ops
+
+note() { printf 'fuzz: %s\n' "$*"; }
+
+if ! command -v clang > /dev/null 2>&1; then
+    note "clang not found (scripts/install-deps.sh installs it)"
+    exit 1
+fi
+# libFuzzer ships in its own package on Debian (libclang-rt-N-dev).
+probe=$(mktemp -d)
+if ! printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }\n' \
+        > "$probe/t.c" ||
+   ! clang -fsanitize=fuzzer,address,undefined "$probe/t.c" -o "$probe/t" > "$probe/log" 2>&1; then
+    cat "$probe/log"
+    note "clang cannot link -fsanitize=fuzzer: libFuzzer is missing (scripts/install-deps.sh)"
+    rm -rf "$probe"
+    exit 1
+fi
+rm -rf "$probe"
+
+mkdir -p "$dir"
+log=$dir/fuzz-build.log
+note "configuring and building $dir"
+if ! { CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLE_BUILD_FUZZ=ON \
+           -DLLE_BUILD_TESTS=OFF -DLLE_BUILD_BENCH=OFF -DLLE_BUILD_TOOLS=OFF -DLLE_SANITIZE= &&
+       cmake --build "$dir" --target lle-fuzz-ops -j "$jobs"; } > "$log" 2>&1; then
+    cat "$log"
+    note "build FAILED (log above, kept in $log)"
+    exit 1
+fi
+
+corpus=$dir/corpus/ops
+artifacts=$dir/artifacts
+mkdir -p "$corpus" "$artifacts"
+rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
+
+ubsan=halt_on_error=1:print_stacktrace=1
+if [ "${LLE_FUZZ_STRICT:-}" = 1 ]; then
+    note "strict: no known departure tolerated"
+else
+    ubsan=$ubsan:suppressions=$root/fuzz/ubsan.supp
+fi
+# Ours last: they win over the same options set in the environment.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}$ubsan
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:allocator_may_return_null=0
+
+args=(-max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1
+      -artifact_prefix="$artifacts/")
+if [ "$workers" -gt 1 ]; then
+    args+=(-workers="$workers" -jobs="$workers")
+fi
+# shellcheck disable=SC2206
+extra=(${LLE_FUZZ_ARGS:-})
+run_log=$dir/fuzz-run.log
+note "running lle-fuzz-ops for ${secs}s ($workers process(es)), log in $run_log"
+"$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops" > "$run_log" 2>&1
+rc=$?
+# With -jobs the workers log to fuzz-N.log in the current directory.
+if [ "$workers" -gt 1 ]; then
+    for f in fuzz-*.log; do
+        [ -f "$f" ] || continue
+        cat "$f" >> "$run_log"
+        rm -f "$f"
+    done
+fi
+
+grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
+found=$(find "$artifacts" -type f | head -n 5)
+if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+    grep -E 'invariant failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
+        "$run_log" | head -n 20 | sed 's/^/  /'
+    note "FAILED (exit $rc); inputs kept:"
+    for f in $found; do printf '  %s\n' "$f"; done
+    exit 1
+fi
+note "no crash, no invariant failure in ${secs}s; corpus: $(find "$corpus" -type f | wc -l) inputs"
