@@ -1118,6 +1118,15 @@ static void op_free(fz_t *z, in_t *in)
             z->exp_invalid_frees++;
         expect_err(&z->e, r, old.p, true);
         check_still(z->m, &before, "a second free");
+        /* A debug block's double free is reported with its sites. */
+        if (old.debug && r == LLE_ERROR_DOUBLE_FREE && !z->e.ignore[r]) {
+            CHECK(site_key(z, &z->e.seen.alloc_site) == old.key,
+                  "double free reported with another allocation site");
+            if (site)
+                CHECK(z->e.seen.free_site.file == site->file &&
+                          z->e.seen.free_site.line == site->line,
+                      "double free reported with another free site");
+        }
     }
 }
 
