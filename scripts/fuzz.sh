@@ -65,10 +65,11 @@ if ! { CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DL
     exit 1
 fi
 
-corpus=$dir/corpus/ops
-artifacts=$dir/artifacts
+corpus=$root/$dir/corpus/ops
+artifacts=$root/$dir/artifacts
 mkdir -p "$corpus" "$artifacts"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
+rm -f "$dir"/fuzz-[0-9]*.log
 
 ubsan=halt_on_error=1:print_stacktrace=1
 if [ "${LLE_FUZZ_STRICT:-}" = 1 ]; then
@@ -89,19 +90,21 @@ fi
 extra=(${LLE_FUZZ_ARGS:-})
 run_log=$dir/fuzz-run.log
 note "running lle-fuzz-ops for ${secs}s ($workers process(es)), log in $run_log"
-"$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops" "$root/fuzz/known" \
-    > "$run_log" 2>&1
+# From build-fuzz/: with -jobs each worker writes its own fuzz-N.log there.
+(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops" \
+     "$root/fuzz/known") > "$run_log" 2>&1
 rc=$?
-# With -jobs the workers log to fuzz-N.log in the current directory.
-if [ "$workers" -gt 1 ]; then
-    for f in fuzz-*.log; do
-        [ -f "$f" ] || continue
-        cat "$f" >> "$run_log"
-        rm -f "$f"
-    done
-fi
 
-grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
+# The final stats of each process (the main log also gets each worker's
+# log when it ends).
+for f in "$dir"/fuzz-[0-9]*.log; do
+    [ -f "$f" ] || continue
+    echo "  worker $(basename "$f" .log):"
+    grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$f" | sed 's/^/    /'
+done
+if [ "$workers" -le 1 ]; then
+    grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
+fi
 found=$(find "$artifacts" -type f | head -n 5)
 if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
     grep -E 'invariant failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
