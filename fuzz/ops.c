@@ -35,23 +35,12 @@
  * tolerated unless LLE_FUZZ_STRICT=1 is set (each is marked "Known
  * departure" where it is; fuzz/known/ holds an input that shows each with
  * LLE_FUZZ_STRICT=1, named in brackets):
- *   - lle_track_usage and snapshots count the debug blocks of pools with
- *     tracking off, where lle/track.h has records for tracked pools only
- *     [track-untracked-counted];
- *   - a debug block is not aligned to more than 16 KiB when asked
- *     [debug-align-128k], nor to its pool's alignment when that is above
- *     16 [debug-pool-align];
- *   - a bad realloc of a pointer into a debug slab is not counted in
- *     invalid_frees [debug-bad-realloc-count];
  *   - a large block is checked against its pool's limit without the
  *     pool's debug slabs [debug-limit];
- *   - under ASan the pools write into the bytes an arena poisoned before
- *     giving its memory back: when the slab is carved for another size
- *     class [arena-slab-reuse], and in debug blocks (poison on free, guard
- *     bytes when the slot is reused) [arena-poison, arena-canary]; arenas
- *     get pools of their own and none with debugging on (arena_pool).
- * UBSan reports of known library bugs are suppressed by fuzz/ubsan.supp
- * (scripts/fuzz.sh passes it unless LLE_FUZZ_STRICT=1) [ub-null-frames].
+ *   - under ASan the debug allocator writes into the bytes an arena
+ *     poisoned before giving its memory back (the poison fill of a free,
+ *     guard bytes when the slot is reused): no arena lives in a pool with
+ *     debugging on [arena-poison, arena-canary].
  * Once fixed, a departure's tolerance goes and its input joins the seeds.
  *
  * A failed check prints what failed and the last operations, then aborts:
@@ -296,8 +285,8 @@ typedef struct blk {
 } blk_t;
 
 typedef struct sitecount {
-    size_t tb, tbytes; /* live tracked debug blocks */
-    size_t ub, ubytes; /* live debug blocks of pools without tracking */
+    size_t blocks, bytes; /* live debug blocks (as asked for) */
+    uint64_t allocs;      /* debug blocks ever allocated there */
 } sitecount_t;
 
 /* What one manager's error callback saw, and what the model expects. */
@@ -354,6 +343,7 @@ typedef struct snap {
 typedef struct fz {
     mgr_t *m, *m2;
     bool tight, leak_mode, shutdown_first, audit;
+    bool backtraces; /* a pool recorded backtraces: a site may have several rows */
     size_t err_hist_cap;
     errs_t e, e2;
     /* pools */
@@ -464,19 +454,20 @@ static int pick_live(fz_t *z, in_t *in)
 }
 
 /* A debug block enters (live) or leaves its site's counts.  Its bytes are
- * the size asked for (a debug block of 0 bytes is 1). */
+ * the size asked for (a debug block of 0 bytes is 1).  Every debug block
+ * has a record, whatever its pool's features (lle/track.h). */
 static void site_count(fz_t *z, const blk_t *b, bool live)
 {
     if (!b->debug || b->key < 0) return;
     sitecount_t *s = &z->site[b->key];
-    size_t *blocks = b->tracked ? &s->tb : &s->ub, *bytes = b->tracked ? &s->tbytes : &s->ubytes;
     size_t n = b->size ? b->size : 1;
     if (live) {
-        *blocks += 1;
-        *bytes += n;
+        s->blocks++;
+        s->bytes += n;
+        s->allocs++;
     } else {
-        *blocks -= 1;
-        *bytes -= n;
+        s->blocks--;
+        s->bytes -= n;
     }
 }
 
@@ -579,12 +570,9 @@ static void new_block(fz_t *z, blk_t *b, int key_if_debug, bool zeroed, bool deb
         b->key = -1;
         b->tracked = false;
     }
-    /* Aligned as asked, and to its pool's alignment.  Known departure:
-     * debug blocks get the alignment asked for, not their pool's when
-     * that is larger. */
+    /* Aligned as asked, and to its pool's alignment. */
     size_t al = b->align > 16 ? b->align : 16;
-    if (b->owner == b->pool && z->pool_align[b->pool] > al && (strict || !b->debug))
-        al = z->pool_align[b->pool];
+    if (b->owner == b->pool && z->pool_align[b->pool] > al) al = z->pool_align[b->pool];
     CHECK(((uintptr_t)b->p & (al - 1)) == 0, "block %p of pool %d not aligned to %zu", (void *)b->p,
           b->pool, al);
     b->maybe_large =
@@ -723,30 +711,20 @@ static bool arena_live(const fz_t *z)
     return z->narenas > 0;
 }
 
-/* Contract (lle/track.h): records exist for the blocks of pools with
- * tracking on.  The library also counts the debug blocks of pools with
- * only canaries, poison or quarantine on; unless strict, those are
- * tolerated: a site then holds between its tracked blocks and all its
- * debug blocks. */
+/* A site's live blocks as the library counts them against the model's. */
 static void check_site_counts(const fz_t *z, int key, size_t blocks, size_t bytes, const char *what)
 {
     const sitecount_t *s = &z->site[key];
-    if (strict)
-        CHECK(blocks == s->tb && bytes == s->tbytes,
-              "%s: site key %d has %zu blocks / %zu bytes, model %zu / %zu tracked", what, key,
-              blocks, bytes, s->tb, s->tbytes);
-    else
-        CHECK(blocks >= s->tb && blocks <= s->tb + s->ub && bytes >= s->tbytes &&
-                  bytes <= s->tbytes + s->ubytes,
-              "%s: site key %d has %zu blocks / %zu bytes, model %zu / %zu tracked + %zu / %zu "
-              "untracked",
-              what, key, blocks, bytes, s->tb, s->tbytes, s->ub, s->ubytes);
+    CHECK(blocks == s->blocks && bytes == s->bytes,
+          "%s: site key %d has %zu blocks / %zu bytes, model %zu / %zu", what, key, blocks, bytes,
+          s->blocks, s->bytes);
 }
 
 /* lle_track_usage against the model; per-key sums in obs_* (if not NULL). */
 static void check_usage(fz_t *z, size_t *obs_blocks, size_t *obs_bytes)
 {
     size_t n = 0, ob[NKEYS] = {0}, oby[NKEYS] = {0};
+    uint64_t oal[NKEYS] = {0};
     lle_result_t r = lle_track_usage(z->m, rows, MAXROWS, &n);
     CHECK(r == (n > MAXROWS ? LLE_ERROR_BUFFER_TOO_SMALL : LLE_SUCCESS), "track_usage: %s",
           lle_result_string(r));
@@ -768,8 +746,16 @@ static void check_usage(fz_t *z, size_t *obs_blocks, size_t *obs_bytes)
         }
         ob[k] += u->blocks;
         oby[k] += u->bytes;
+        oal[k] += u->allocations;
     }
-    for (int k = 0; k < NKEYS; k++) check_site_counts(z, k, ob[k], oby[k], "track_usage");
+    for (int k = 0; k < NKEYS; k++) {
+        check_site_counts(z, k, ob[k], oby[k], "track_usage");
+        /* Without backtraces a site is one row: its allocations ever. */
+        if (ob[k] && !z->backtraces)
+            CHECK(oal[k] == z->site[k].allocs,
+                  "track_usage: site key %d made %" PRIu64 " allocations, model %" PRIu64, k,
+                  oal[k], z->site[k].allocs);
+    }
     /* A short buffer: the same first rows, the whole count. */
     if (n > 1) {
         size_t n2 = 0;
@@ -903,13 +889,13 @@ static void check_diff(fz_t *z, const snap_t *A, const snap_t *B)
               "diff of key %d: %lld blocks %lld bytes, usage moved %lld / %lld", k, db[k], dby[k],
               (long long)B->obs_blocks[k] - (long long)A->obs_blocks[k],
               (long long)B->obs_bytes[k] - (long long)A->obs_bytes[k]);
-        /* ... and the model's change where every debug block is tracked. */
+        /* ... and the model's change. */
         const sitecount_t *a = &A->model[k], *b = &B->model[k];
-        if (strict || (a->ub == 0 && b->ub == 0))
-            CHECK(db[k] == (long long)b->tb - (long long)a->tb &&
-                      dby[k] == (long long)b->tbytes - (long long)a->tbytes,
-                  "diff of key %d: %lld blocks %lld bytes, model %lld / %lld", k, db[k], dby[k],
-                  (long long)b->tb - (long long)a->tb, (long long)b->tbytes - (long long)a->tbytes);
+        CHECK(db[k] == (long long)b->blocks - (long long)a->blocks &&
+                  dby[k] == (long long)b->bytes - (long long)a->bytes,
+              "diff of key %d: %lld blocks %lld bytes, model %lld / %lld", k, db[k], dby[k],
+              (long long)b->blocks - (long long)a->blocks,
+              (long long)b->bytes - (long long)a->bytes);
     }
     /* A short buffer: BUFFER_TOO_SMALL, the count, the same first row. */
     if (n > 1) {
@@ -1002,62 +988,31 @@ static lle_audit_entry_t newest_audit(fz_t *z)
 }
 
 /* An alignment: mostly small, up to 256 KiB now and then. */
-static size_t pick_align(fz_t *z, in_t *in, int pool)
+static size_t pick_align(in_t *in)
 {
     unsigned v = u8(in);
     unsigned shift = (v & 0x80) ? 4 + v % 15 : 4 + v % 9; /* 16..256K, 16..4096 */
-    size_t align = (size_t)1 << shift;
-    /* Known departure: debug blocks aligned above 16 KiB (the slab
-     * granule) are not aligned as asked. */
-    if (!strict && z->dbg_on[pool] && align > 16 * KiB) align = 16 * KiB;
-    return align;
-}
-
-/*
- * Known departure: under ASan, memory an arena gave back stays poisoned
- * (but for its first 16 bytes), and when its slab is carved again for
- * another size class the pools write their free-list links into it.  So,
- * unless strict, arenas have pools of their own (TEMP and SYNTAX, never
- * at a tight limit, where nothing else allocates) and every empty slab
- * goes back to the host after an arena operation that frees memory
- * (trim_after_arena_op): a slab that held a chunk never changes class.
- */
-static bool arena_pool(int pool)
-{
-    return pool == LLE_POOL_TEMP || pool == LLE_POOL_SYNTAX;
-}
-
-/* A pool for an ordinary allocation. */
-static int pick_pool(in_t *in)
-{
-    static const int plain[] = {LLE_POOL_BUFFER,  LLE_POOL_EVENT,      LLE_POOL_STRING,
-                                LLE_POOL_HISTORY, LLE_POOL_COMPLETION, LLE_POOL_CUSTOM};
-    unsigned v = u8(in);
-    return strict ? (int)(v % LLE_POOL_COUNT) : plain[v % 6];
-}
-
-static void trim_after_arena_op(fz_t *z)
-{
-    if (!strict) CHECK(lle_memory_trim(z->m, NULL) == LLE_SUCCESS, "trim");
+    return (size_t)1 << shift;
 }
 
 static void op_alloc(fz_t *z, in_t *in)
 {
     int slot = free_slot(z);
-    int pool = pick_pool(in);
+    int pool = (int)(u8(in) % LLE_POOL_COUNT);
     unsigned how = u8(in) % 9;
     size_t n = pick_size(in);
     if (slot < 0) return;
     blk_t *b = &z->b[slot];
     memset(b, 0, sizeof *b);
     b->pool = pool;
-    b->align = 16;
-    b->debug = z->dbg_on[pool];
     const lle_site_t *site = &expl[u8(in) % NEXPL];
     size_t k = 1 + u8(in) % 8, each = n / k; /* calloc: k elements of `each` bytes */
-    size_t align = how >= 6 ? pick_align(z, in, pool) : 16;
+    size_t align = how >= 6 ? pick_align(in) : 16;
     bool zeroed = how >= 3 && how <= 5;
     if (zeroed) n = each * k;
+    /* Debug slabs are aligned to 16 KiB: an alignment above that gets an
+     * ordinary block. */
+    b->debug = z->dbg_on[pool] && align <= 16 * KiB;
     static const int keys[9] = {KEY_CS(CS_ALLOC),   -1, KEY_MAC(MAC_ALLOC),
                                 KEY_CS(CS_CALLOC),  -1, KEY_MAC(MAC_CALLOC),
                                 KEY_CS(CS_ALIGNED), -1, KEY_MAC(MAC_ALIGNED)};
@@ -1355,19 +1310,7 @@ static void op_bad_realloc(fz_t *z, in_t *in)
     CHECK(code == LLE_ERROR_INVALID_POINTER || stale,
           "realloc of a bad pointer (kind %u) reported a use after free", kind);
     expect_err(&z->e, code, p, true);
-    /* "invalid_frees: errors returned by free/realloc".  Known departure:
-     * a bad realloc of a pointer into a debug slab is not counted (stack,
-     * foreign and second-manager pointers never are in one). */
-    if (strict || kind == 0 || kind == 1 || kind == 4)
-        z->exp_invalid_frees++;
-    else {
-        lle_memory_stats_t st;
-        lle_memory_get_stats(z->m, &st);
-        CHECK(st.invalid_frees == z->exp_invalid_frees ||
-                  st.invalid_frees == z->exp_invalid_frees + 1,
-              "invalid_frees %" PRIu64 " after a bad realloc", st.invalid_frees);
-        z->exp_invalid_frees = st.invalid_frees;
-    }
+    z->exp_invalid_frees++;   /* "errors returned by free/realloc" */
     check_still(z->m, &before, "a bad realloc");
 }
 
@@ -1538,6 +1481,7 @@ static void op_set_debug(fz_t *z, in_t *in)
           "get_debug differs from set_debug");
     z->dbg[pool] = d;
     z->dbg_on[pool] = d.track || d.canary || d.poison || d.quarantine;
+    z->backtraces |= d.backtrace > 0;
 }
 
 static void op_recovery(fz_t *z, in_t *in)
@@ -1727,7 +1671,6 @@ static void op_arena_create(fz_t *z, in_t *in)
     if (v % 4) {
         lle_arena_config_default(&c);
         c.pool = (lle_memory_pool_type_t)(v % LLE_POOL_COUNT);
-        if (!strict && !arena_pool((int)c.pool)) c.pool = v & 1 ? LLE_POOL_TEMP : LLE_POOL_SYNTAX;
         c.limit = v & 0x40 ? 256 + (size_t)w * 2 : SIZE_MAX;
         c.chunk_size = chunk[(v >> 3) % 6];
         cp = &c;
@@ -1908,7 +1851,6 @@ static void op_arena_reset(fz_t *z, in_t *in)
     a->resets++;
     a->epoch++;
     CHECK(lle_arena_reset(NULL) == LLE_ERROR_NULL_PARAMETER, "reset(NULL)");
-    trim_after_arena_op(z);
 }
 
 static void op_arena_destroy(fz_t *z, in_t *in)
@@ -1919,7 +1861,6 @@ static void op_arena_destroy(fz_t *z, in_t *in)
     model_destroy(z, k);
     CHECK(lle_arena_destroy(a) == LLE_SUCCESS, "destroy");
     CHECK(lle_arena_destroy(NULL) == LLE_SUCCESS, "destroy(NULL)");
-    trim_after_arena_op(z);
 }
 
 static void op_arena_mark(fz_t *z, in_t *in)
@@ -1972,7 +1913,6 @@ static void op_arena_rewind(fz_t *z, in_t *in)
     a->rewinds++;
     for (int i = 0; i < MAXMK; i++)
         if (a->mk[i].set && a->mk[i].time > mk->time) a->mk[i].stale = true;
-    trim_after_arena_op(z);
 }
 
 static void op_arena_limit(fz_t *z, in_t *in)
@@ -2107,7 +2047,7 @@ static void setup(fz_t *z, in_t *in)
     z->leak_mode = (b0 & 0x80) && (b3 & 0x80);
     z->shutdown_first = b3 & 0x40;
     for (int p = 0; p < LLE_POOL_COUNT; p++)
-        if ((b1 >> p & 1) && (strict || !arena_pool(p))) {
+        if (b1 >> p & 1) {
             cfg.pools[p].initial_size = 0;
             cfg.pools[p].max_size = (size_t)64 * KiB << (2 * (p % 3));
             z->tight = true;
@@ -2128,6 +2068,7 @@ static void setup(fz_t *z, in_t *in)
         z->dbg[p] = cfg.pools[p].debug;
         const lle_debug_config_t *d = &z->dbg[p];
         z->dbg_on[p] = d->track || d->canary || d->poison || d->quarantine;
+        z->backtraces |= d->backtrace > 0;
     }
     z->m = make_manager(&cfg);
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
@@ -2160,17 +2101,10 @@ static size_t model_arena_blocks(fz_t *z)
     return total;
 }
 
-static size_t tracked_live(const fz_t *z)
-{
-    size_t n = 0;
-    for (int k = 0; k < NKEYS; k++) n += z->site[k].tb;
-    return n;
-}
-
 static bool any_debug_live(const fz_t *z)
 {
     for (int k = 0; k < NKEYS; k++)
-        if (z->site[k].tb || z->site[k].ub) return true;
+        if (z->site[k].blocks) return true;
     return false;
 }
 
@@ -2201,7 +2135,9 @@ static void finish(fz_t *z)
         CHECK(r == LLE_SUCCESS, "destroy with nothing live: %s", lle_result_string(r));
     } else {
         size_t live = z->nlive + model_arena_blocks(z);
-        bool tracked = tracked_live(z) > 0, debug = any_debug_live(z) || z->narenas;
+        /* The leak report goes out when debug blocks (which have records)
+         * are live; an arena's chunks may be some. */
+        bool debug = any_debug_live(z);
         lle_result_t r;
         if (z->shutdown_first) {
             size_t blocks = SIZE_MAX, bytes = 0;
@@ -2218,10 +2154,10 @@ static void finish(fz_t *z)
                   "destroy with %zu blocks live: %s", live, lle_result_string(r));
             if (live) expect_err(&z->e, LLE_ERROR_MEMORY_LEAK, NULL, false);
         }
-        if (tracked)
-            CHECK(z->leak_reports == 1, "%u leak reports with tracked blocks live",
-                  z->leak_reports);
-        if (!debug) CHECK(z->leak_reports == 0, "a leak report with no debug block live");
+        if (debug)
+            CHECK(z->leak_reports == 1, "%u leak reports with debug blocks live", z->leak_reports);
+        else if (!z->narenas)
+            CHECK(z->leak_reports == 0, "a leak report with no debug block live");
     }
     z->m = NULL;
     for (unsigned c = 0; c < LLE_RESULT_COUNT_; c++)

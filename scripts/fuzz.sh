@@ -13,16 +13,14 @@
 # a timeout or a broken invariant: the input is then in build-fuzz/artifacts/
 # and can be replayed with
 #
-#   UBSAN_OPTIONS=halt_on_error=1:suppressions=fuzz/ubsan.supp \
-#       build-fuzz/fuzz/lle-fuzz-ops build-fuzz/artifacts/crash-...
+#   build-fuzz/fuzz/lle-fuzz-ops build-fuzz/artifacts/crash-...
 #
 # (LLE_FUZZ_VERBOSE=1 lists the operations as they run).
 #
 # Environment: LLE_JOBS (default 2) build jobs; LLE_FUZZ_WORKERS (default 1)
 # fuzzing processes run side by side on the same corpus; LLE_FUZZ_STRICT=1
-# tolerates none of the known library departures listed in fuzz/ops.c and
-# suppresses no UBSan report (fuzz/ubsan.supp); LLE_FUZZ_ARGS: more libFuzzer
-# options.
+# tolerates none of the known library departures listed in fuzz/ops.c;
+# LLE_FUZZ_ARGS: more libFuzzer options.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -71,14 +69,9 @@ mkdir -p "$corpus" "$artifacts"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
 rm -f "$dir"/fuzz-[0-9]*.log
 
-ubsan=halt_on_error=1:print_stacktrace=1
-if [ "${LLE_FUZZ_STRICT:-}" = 1 ]; then
-    note "strict: no known departure tolerated"
-else
-    ubsan=$ubsan:suppressions=$root/fuzz/ubsan.supp
-fi
+[ "${LLE_FUZZ_STRICT:-}" = 1 ] && note "strict: no known departure tolerated"
 # Ours last: they win over the same options set in the environment.
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}$ubsan
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:allocator_may_return_null=0
 
 args=(-max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1
