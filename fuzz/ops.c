@@ -31,17 +31,10 @@
  * before every free and realloc and periodically.
  *
  * Where the library departs from its documented contract the check is the
- * contract's.  These departures, found by this driver and reported, are
- * tolerated unless LLE_FUZZ_STRICT=1 is set (each is marked "Known
- * departure" where it is; fuzz/known/ holds an input that shows each with
- * LLE_FUZZ_STRICT=1, named in brackets):
- *   - a large block is checked against its pool's limit without the
- *     pool's debug slabs [debug-limit];
- *   - under ASan the debug allocator writes into the bytes an arena
- *     poisoned before giving its memory back (the poison fill of a free,
- *     guard bytes when the slot is reused): no arena lives in a pool with
- *     debugging on [arena-poison, arena-canary].
- * Once fixed, a departure's tolerance goes and its input joins the seeds.
+ * contract's.  A departure found and not yet fixed may be tolerated unless
+ * LLE_FUZZ_STRICT=1 is set (marked "Known departure" where it is, with an
+ * input in fuzz/known/ that shows it); none is tolerated today.  Once
+ * fixed, a departure's tolerance goes and its input joins the seeds.
  *
  * A failed check prints what failed and the last operations, then aborts:
  * libFuzzer keeps the input as a crash artifact.
@@ -656,16 +649,9 @@ static void check_stats(fz_t *z)
         CHECK(ps->kept_blocks == 0, "pool %d: %zu blocks withheld", p, ps->kept_blocks);
         CHECK(ps->reserved_bytes == ps->slab_bytes + ps->large_bytes + ps->debug_slab_bytes,
               "pool %d: reserved bytes", p);
-        /* Known departure: a large block is checked against the limit
-         * without the pool's debug slabs. */
-        if (p != LLE_POOL_SECONDARY && (strict || !ps->debug_slab_bytes))
+        if (p != LLE_POOL_SECONDARY)
             CHECK(ps->reserved_bytes <= ps->max_size, "pool %d: %zu reserved above its limit %zu",
                   p, ps->reserved_bytes, ps->max_size);
-        else if (p != LLE_POOL_SECONDARY)
-            CHECK(ps->slab_bytes + ps->debug_slab_bytes <= ps->max_size &&
-                      ps->slab_bytes + ps->large_bytes <= ps->max_size,
-                  "pool %d: %zu slab + %zu debug + %zu large bytes, limit %zu", p, ps->slab_bytes,
-                  ps->debug_slab_bytes, ps->large_bytes, ps->max_size);
     }
     CHECK(st.invalid_frees == z->exp_invalid_frees, "invalid_frees %" PRIu64 ", expected %" PRIu64,
           st.invalid_frees, z->exp_invalid_frees);
@@ -1462,7 +1448,6 @@ static void op_trim(fz_t *z, in_t *in)
 }
 
 static void debug_from_bits(lle_debug_config_t *d, unsigned v, unsigned q);
-static bool pool_has_arena(const fz_t *z, int pool);
 
 static void op_set_debug(fz_t *z, in_t *in)
 {
@@ -1470,11 +1455,6 @@ static void op_set_debug(fz_t *z, in_t *in)
     unsigned v = u8(in), q = u8(in);
     lle_debug_config_t d = {0};
     if (v & 3) debug_from_bits(&d, v, q);
-    /* Known departure: under ASan, the debug allocator writes into the
-     * bytes an arena poisoned before giving a chunk back (the poison fill
-     * on free, guard bytes when the slot is reused).  No arena lives in a
-     * pool with debugging on. */
-    if (!strict && pool_has_arena(z, pool)) return;
     CHECK(lle_memory_set_debug(z->m, pool, &d) == LLE_SUCCESS, "set_debug");
     lle_debug_config_t got;
     CHECK(lle_memory_get_debug(z->m, pool, &got) == LLE_SUCCESS && memcmp(&got, &d, sizeof d) == 0,
@@ -1570,12 +1550,6 @@ static void dtor_fn(void *arg)
     z->dlog[z->nlog++] = (unsigned)(uintptr_t)arg;
 }
 
-static bool pool_has_arena(const fz_t *z, int pool)
-{
-    for (int k = 0; k < MAXA; k++)
-        if (z->a[k].a && z->a[k].pool == pool) return true;
-    return false;
-}
 
 static int pick_arena(fz_t *z, in_t *in)
 {
@@ -1690,10 +1664,6 @@ static void op_arena_create(fz_t *z, in_t *in)
     while (cs < a->chunk_size) cs *= 2;
     a->chunk_size = cs;
     a->name = v & 0x80 ? arena_names[k] : "arena";
-    if (!strict && z->dbg_on[a->pool]) { /* see op_set_debug */
-        memset(a, 0, sizeof *a);
-        return;
-    }
     lle_arena_t *made = NULL;
     lle_result_t r = lle_arena_create(z->m, parent >= 0 ? z->a[parent].a : NULL,
                                       v & 0x80 ? arena_names[k] : NULL, cp, &made);

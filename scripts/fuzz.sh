@@ -6,8 +6,8 @@
 # Configures build-fuzz/ with clang (-DLLE_BUILD_FUZZ=ON), builds
 # lle-fuzz-ops (fuzz/ops.c, the library compiled with ASan+UBSan and the
 # fuzzer's instrumentation), and runs it for SECONDS on the seed inputs of
-# fuzz/corpus/ops and fuzz/known (inputs that show known library bugs, see
-# fuzz/ops.c) plus the inputs earlier runs found (build-fuzz/corpus/ops,
+# fuzz/corpus/ops and fuzz/known (inputs that show known library bugs not
+# yet fixed, when there are any; see fuzz/ops.c) plus the inputs earlier runs found (build-fuzz/corpus/ops,
 # kept between runs).  Prints the run's final stats line.  Fails when the
 # build fails, or when the fuzzer found a crash, a sanitizer report, a leak,
 # a timeout or a broken invariant: the input is then in build-fuzz/artifacts/
@@ -84,8 +84,9 @@ extra=(${LLE_FUZZ_ARGS:-})
 run_log=$dir/fuzz-run.log
 note "running lle-fuzz-ops for ${secs}s ($workers process(es)), log in $run_log"
 # From build-fuzz/: with -jobs each worker writes its own fuzz-N.log there.
-(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops" \
-     "$root/fuzz/known") > "$run_log" 2>&1
+seeds=("$root/fuzz/corpus/ops")
+[ -d "$root/fuzz/known" ] && seeds+=("$root/fuzz/known")
+(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "${seeds[@]}") > "$run_log" 2>&1
 rc=$?
 
 # The final stats of each process (the main log also gets each worker's

@@ -42,10 +42,12 @@ extern "C" {
 
 /* ---- debugging at run time ------------------------------------------------ */
 
-/* Change the debugging features of one pool (t: a pool type or
- * LLE_POOL_SECONDARY).  Blocks allocated before keep theirs; frees of both
- * kinds keep working.  LLE_ERROR_INVALID_ARGUMENT for a bad pool or a bad
- * value (backtrace > 32). */
+/* Change the debugging features of one of the eight typed pools (the
+ * secondary pool is refused).  Blocks allocated before keep theirs; frees
+ * of both kinds keep working.  LLE_ERROR_INVALID_ARGUMENT for a bad pool
+ * or a bad value (backtrace > 32).  A request a debug block cannot serve -
+ * an alignment above 16 KiB, or a pool at its limit - gets an ordinary
+ * block (down the hierarchy as usual). */
 lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool,
                                   const lle_debug_config_t *dbg);
 lle_result_t lle_memory_get_debug(lle_memory_manager_t *m, int pool, lle_debug_config_t *out);

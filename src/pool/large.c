@@ -103,10 +103,17 @@ static void account(lle_memory_manager_t *m, int pool, long sign, size_t total, 
     }
 }
 
+/* What the pool holds - slabs, large blocks, debug slabs - for its limit
+ * and peak (pl->lock held). */
+static size_t held_locked(const lle__pool_t *pl)
+{
+    return atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
+           atomic_load_explicit(&pl->large_bytes, memory_order_relaxed) + pl->debug_bytes;
+}
+
 static void update_peak(lle__pool_t *pl)
 {
-    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
-                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    size_t held = held_locked(pl);
     if (held > pl->peak_reserved) pl->peak_reserved = held;
 }
 
@@ -159,8 +166,7 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     if (total < usable) return NULL;
 
     pthread_mutex_lock(&pl->lock);
-    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
-                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    size_t held = held_locked(pl);
     if (!lle__pool_may_grow(m)) {
         pthread_mutex_unlock(&pl->lock);
         return NULL;
@@ -341,8 +347,7 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
     if (h->offset != LLE__LARGE_HDR) return NULL;
 
     pthread_mutex_lock(&pl->lock);
-    size_t held = atomic_load_explicit(&pl->slab_bytes_atomic, memory_order_relaxed) +
-                  atomic_load_explicit(&pl->large_bytes, memory_order_relaxed);
+    size_t held = held_locked(pl);
     if (total > old_total && (!lle__pool_may_grow(m) || held - old_total + total > pl->cfg.max_size)) {
         if (lle__pool_may_grow(m)) pl->limit_hits++;
         pthread_mutex_unlock(&pl->lock);

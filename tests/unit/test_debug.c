@@ -727,6 +727,51 @@ static void limits_and_leaks(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Debug slabs count against the limit that large blocks are checked
+ * against too. */
+static void limit_counts_debug_slabs(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.history.max=64k");
+    lle_debug_config_t on = {.track = true}, off = {0};
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_HISTORY, &on), LLE_SUCCESS);
+    void *d = lle_pool_alloc(m, LLE_POOL_HISTORY, 5000);
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_HISTORY, &off), LLE_SUCCESS);
+    void *big = lle_pool_alloc(m, LLE_POOL_HISTORY, 20000);
+    assert_non_null(big);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_true(st.pools[LLE_POOL_HISTORY].reserved_bytes <= 64 << 10);
+    lle_pool_free(m, big);
+    lle_pool_free(m, d);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* An arena whose chunks are debug blocks: its memory, poisoned for ASan
+ * when it goes back, is still the debug allocator's to fill and check. */
+static void arena_in_debug_pool(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.temp.debug=canary+poison+quarantine");
+    for (int round = 0; round < 3; round++) {
+        lle_arena_t *a;
+        assert_int_equal(lle_arena_create(m, NULL, "a", NULL, &a), LLE_SUCCESS);
+        for (int i = 0; i < 50; i++) assert_non_null(lle_arena_alloc(a, 100));
+        lle_arena_reset(a);
+        assert_non_null(lle_arena_alloc(a, 100));
+        lle_arena_destroy(a);
+        void *p = lle_pool_alloc(m, LLE_POOL_TEMP, 4010);
+        assert_non_null(p);
+        assert_int_equal(lle_pool_free(m, p), LLE_SUCCESS);
+    }
+    size_t n;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -748,6 +793,8 @@ int main(void)
         cmocka_unit_test(options),
         cmocka_unit_test(switch_at_run_time),
         cmocka_unit_test(limits_and_leaks),
+        cmocka_unit_test(limit_counts_debug_slabs),
+        cmocka_unit_test(arena_in_debug_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
