@@ -511,8 +511,10 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     lle__dhdr_t *h = hdr_of(s, i);
     char *u = user_of(s, i);
     /* The whole slot is the debug allocator's to read and write, whatever
-     * its last user (an arena) left poisoned for ASan. */
+     * its last user (an arena) left poisoned for ASan or no-access for
+     * valgrind. */
     lle__asan_unpoison(slot_at(s, i), s->bsize);
+    lle__vg_defined(slot_at(s, i), s->bsize);
     /* A slot freed before: its poison must still be intact. */
     if (seen && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
         (char *)u + h->size <= slot_end(s, i))
@@ -633,6 +635,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
     lle__dpool_t *dp = &d->pools[h->pool];
     lle_result_t r = LLE_SUCCESS;
     lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see dbg_alloc */
+    lle__vg_defined(slot_at(s, i), s->bsize);
     const char *bad = guards_bad(d, s, i, h);
     bool keep = false;
     if (bad) {
