@@ -6,8 +6,7 @@
 # Configures build-fuzz/ with clang (-DLLE_BUILD_FUZZ=ON), builds
 # lle-fuzz-ops (fuzz/ops.c, the library compiled with ASan+UBSan and the
 # fuzzer's instrumentation), and runs it for SECONDS on the seed inputs of
-# fuzz/corpus/ops and fuzz/known (inputs that show known library bugs not
-# yet fixed, when there are any; see fuzz/ops.c) plus the inputs earlier runs found (build-fuzz/corpus/ops,
+# fuzz/corpus/ops plus the inputs earlier runs found (build-fuzz/corpus/ops,
 # kept between runs).  Prints the run's final stats line.  Fails when the
 # build fails, or when the fuzzer found a crash, a sanitizer report, a leak,
 # a timeout or a broken invariant: the input is then in build-fuzz/artifacts/
@@ -18,9 +17,8 @@
 # (LLE_FUZZ_VERBOSE=1 lists the operations as they run).
 #
 # Environment: LLE_JOBS (default 2) build jobs; LLE_FUZZ_WORKERS (default 1)
-# fuzzing processes run side by side on the same corpus; LLE_FUZZ_STRICT=1
-# tolerates none of the known library departures listed in fuzz/ops.c;
-# LLE_FUZZ_ARGS: more libFuzzer options.
+# fuzzing processes run side by side on the same corpus; LLE_FUZZ_ARGS: more
+# libFuzzer options.
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -69,7 +67,6 @@ mkdir -p "$corpus" "$artifacts"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
 rm -f "$dir"/fuzz-[0-9]*.log
 
-[ "${LLE_FUZZ_STRICT:-}" = 1 ] && note "strict: no known departure tolerated"
 # Ours last: they win over the same options set in the environment.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:allocator_may_return_null=0
@@ -84,9 +81,8 @@ extra=(${LLE_FUZZ_ARGS:-})
 run_log=$dir/fuzz-run.log
 note "running lle-fuzz-ops for ${secs}s ($workers process(es)), log in $run_log"
 # From build-fuzz/: with -jobs each worker writes its own fuzz-N.log there.
-seeds=("$root/fuzz/corpus/ops")
-[ -d "$root/fuzz/known" ] && seeds+=("$root/fuzz/known")
-(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "${seeds[@]}") > "$run_log" 2>&1
+(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops") \
+    > "$run_log" 2>&1
 rc=$?
 
 # The final stats of each process (the main log also gets each worker's

@@ -152,6 +152,23 @@ struct lle__slab {
     _Alignas(64) _Atomic uint64_t bits[];
 };
 
+/* Doubly linked slab lists (a bin's avail/full lists, debug bins). */
+static inline void lle__slab_list_push(lle__slab_t **head, lle__slab_t *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+static inline void lle__slab_list_unlink(lle__slab_t **head, lle__slab_t *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else *head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
 /* A bin: the slabs of one (pool, class) owned by one heap, and its
  * counters.  Counters are written only by the owning thread with a relaxed
  * load + store (no lock prefix) and read by anyone; bytes are derived from
@@ -475,6 +492,13 @@ LLE__HIDDEN void lle__text_add(lle__text_t *t, const char *fmt, ...)
 /* Stores the length needed (without the NUL) in *needed when not NULL;
  * LLE_ERROR_BUFFER_TOO_SMALL when the text did not fit. */
 LLE__HIDDEN lle_result_t lle__text_done(const lle__text_t *t, size_t *needed);
+
+/* Grow *arr (host memory, meta) to hold at least `need` elements of
+ * `elem` bytes: doubling from `first`; the contents are kept.  False (and
+ * *arr unchanged) when the host fails.  lle__array_free gives it back. */
+LLE__HIDDEN bool lle__array_grow(lle_memory_manager_t *m, void **arr, size_t *cap, size_t need,
+                                 size_t elem, size_t first);
+LLE__HIDDEN void lle__array_free(lle_memory_manager_t *m, void **arr, size_t *cap, size_t elem);
 
 /* A growing text for reports, in host memory (meta).  On running out of
  * memory it stops growing and lle__sbuf_deliver returns

@@ -265,22 +265,6 @@ static const char *guards_bad(const lle__dbg_t *d, const lle__slab_t *s, uint32_
 
 /* ---- slabs ------------------------------------------------------------------- */
 
-static void list_push(lle__slab_t **head, lle__slab_t *s)
-{
-    s->prev = NULL;
-    s->next = *head;
-    if (*head) (*head)->prev = s;
-    *head = s;
-}
-
-static void list_unlink(lle__slab_t **head, lle__slab_t *s)
-{
-    if (s->prev) s->prev->next = s->next;
-    else *head = s->next;
-    if (s->next) s->next->prev = s->prev;
-    s->next = s->prev = NULL;
-}
-
 static lle__slab_t *dslab_new(lle_memory_manager_t *m, int pool, size_t bytes, size_t bsize,
                               size_t lead)
 {
@@ -356,12 +340,12 @@ static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, si
             s = dslab_new(m, pool, class_slab_bytes(c), lle__class_size(c), lead);
             if (!s) return UINT32_MAX;
             s->cls = (uint8_t)c;
-            list_push(&b->avail, s);
+            lle__slab_list_push(&b->avail, s);
         }
         uint32_t i = slot_take(s, seen);
         if (s->used == s->capacity) {
-            list_unlink(&b->avail, s);
-            list_push(&b->full, s);
+            lle__slab_list_unlink(&b->avail, s);
+            lle__slab_list_push(&b->full, s);
         }
         *sp = s;
         return i;
@@ -371,7 +355,7 @@ static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, si
     lle__slab_t *s = dslab_new(m, pool, bytes, bytes, lead);
     if (!s) return UINT32_MAX;
     s->cls = LLE__NCLASSES;
-    list_push(&dp->big, s);
+    lle__slab_list_push(&dp->big, s);
     *sp = s;
     return slot_take(s, seen);
 }
@@ -384,18 +368,18 @@ static void slot_put(lle_memory_manager_t *m, lle__dpool_t *dp, lle__slab_t *s, 
     bool was_full = s->used == s->capacity;
     s->used--;
     if (s->cls == LLE__NCLASSES) {
-        list_unlink(&dp->big, s);
+        lle__slab_list_unlink(&dp->big, s);
         dslab_destroy(m, s);
         return;
     }
     lle__dbin_t *b = &dp->bins[s->cls];
     if (was_full) {
-        list_unlink(&b->full, s);
-        list_push(&b->avail, s);
+        lle__slab_list_unlink(&b->full, s);
+        lle__slab_list_push(&b->avail, s);
     }
     /* Keep one empty slab per class; the others go back. */
     if (s->used == 0 && (b->avail != s || s->next)) {
-        list_unlink(&b->avail, s);
+        lle__slab_list_unlink(&b->avail, s);
         dslab_destroy(m, s);
     }
 }

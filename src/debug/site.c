@@ -37,22 +37,6 @@ static bool site_equal(const lle__dbg_t *d, const lle__dsite_t *e, const lle_sit
            (nf == 0 || memcmp(d->frames + e->frame0, frames, nf * sizeof *frames) == 0);
 }
 
-static bool grow(lle_memory_manager_t *m, void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return true;
-    size_t nc = *cap ? *cap * 2 : 64;
-    while (nc < need) nc *= 2;
-    void *n = lle__host_alloc(m, nc * elem, 16, true);
-    if (!n) return false;
-    if (*arr) {
-        memcpy(n, *arr, *cap * elem);
-        lle__host_free(m, *arr, *cap * elem, true);
-    }
-    *arr = n;
-    *cap = nc;
-    return true;
-}
-
 static bool rehash(lle_memory_manager_t *m, lle__dbg_t *d, size_t cap)
 {
     uint32_t *idx = lle__host_alloc(m, cap * sizeof *idx, 16, true);
@@ -87,8 +71,9 @@ uint32_t lle__dsite_intern(lle_memory_manager_t *m, const lle_site_t *site, cons
     if (d->nsites >= UINT32_MAX - 1) return 0;
     if ((d->nsites + 1) * 2 > d->index_cap && !rehash(m, d, d->index_cap ? d->index_cap * 2 : 256))
         return 0;
-    if (!grow(m, (void **)&d->sites, &d->sites_cap, d->nsites + 1, sizeof *d->sites)) return 0;
-    if (nf && !grow(m, (void **)&d->frames, &d->frames_cap, d->nframes + nf, sizeof *d->frames))
+    if (!lle__array_grow(m, (void **)&d->sites, &d->sites_cap, d->nsites + 1, sizeof *d->sites, 64)) return 0;
+    if (nf && !lle__array_grow(m, (void **)&d->frames, &d->frames_cap, d->nframes + nf,
+                                sizeof *d->frames, 64))
         return 0;
     lle__dsite_t *e = &d->sites[d->nsites];
     memset(e, 0, sizeof *e);
@@ -114,13 +99,10 @@ lle_site_t lle__dsite_site(const lle__dbg_t *d, uint32_t id)
 void lle__dsite_free_all(lle_memory_manager_t *m)
 {
     lle__dbg_t *d = m->dbg;
-    if (d->sites) lle__host_free(m, d->sites, d->sites_cap * sizeof *d->sites, true);
-    if (d->index) lle__host_free(m, d->index, d->index_cap * sizeof *d->index, true);
-    if (d->frames) lle__host_free(m, d->frames, d->frames_cap * sizeof *d->frames, true);
-    d->sites = NULL;
-    d->index = NULL;
-    d->frames = NULL;
-    d->nsites = d->sites_cap = d->index_cap = d->nframes = d->frames_cap = 0;
+    lle__array_free(m, (void **)&d->sites, &d->sites_cap, sizeof *d->sites);
+    lle__array_free(m, (void **)&d->index, &d->index_cap, sizeof *d->index);
+    lle__array_free(m, (void **)&d->frames, &d->frames_cap, sizeof *d->frames);
+    d->nsites = d->nframes = 0;
 }
 
 void lle__dsite_describe(const lle_site_t *s, char *buf, size_t len)

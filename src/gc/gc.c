@@ -65,25 +65,12 @@
 
 static bool grow_arr(lle__gc_t *gc, void **arr, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap) return true;
-    size_t nc = *cap ? *cap : 1024;
-    while (nc < need) nc *= 2;
-    void *p = lle__host_alloc(gc->m, nc * elem, 16, true);
-    if (!p) return false;
-    if (*arr) {
-        memcpy(p, *arr, *cap * elem);
-        lle__host_free(gc->m, *arr, *cap * elem, true);
-    }
-    *arr = p;
-    *cap = nc;
-    return true;
+    return lle__array_grow(gc->m, arr, cap, need, elem, 1024);
 }
 
 static void free_arr(lle__gc_t *gc, void **arr, size_t *cap, size_t elem)
 {
-    if (*arr) lle__host_free(gc->m, *arr, *cap * elem, true);
-    *arr = NULL;
-    *cap = 0;
+    lle__array_free(gc->m, arr, cap, elem);
 }
 
 /* ---- generations ---------------------------------------------------------- */

@@ -79,22 +79,6 @@ void lle__heap_thread_exit(void *arg)
 
 /* ---- bins --------------------------------------------------------------- */
 
-static inline void list_push(lle__slab_t **head, lle__slab_t *s)
-{
-    s->prev = NULL;
-    s->next = *head;
-    if (*head) (*head)->prev = s;
-    *head = s;
-}
-
-static inline void list_unlink(lle__slab_t **head, lle__slab_t *s)
-{
-    if (s->prev) s->prev->next = s->next;
-    else *head = s->next;
-    if (s->next) s->next->prev = s->prev;
-    s->next = s->prev = NULL;
-}
-
 /* The current slab of a bin carries one extra count in `used`, so that
  * used == 0 alone means "empty and not current": the free fast path needs
  * no look at the bin.  Callers never leave a non-empty slab at 0. */
@@ -110,14 +94,14 @@ static void bin_refile(lle__bin_t *b, lle__slab_t *s)
 {
     bool has = s->free || s->carve < s->carve_end;
     if (lle__slab_in_full(s) && has) {
-        list_unlink(&b->full, s);
+        lle__slab_list_unlink(&b->full, s);
         s->used &= ~LLE__IN_FULL;
-        list_push(&b->avail, s);
+        lle__slab_list_push(&b->avail, s);
     } else if (!lle__slab_in_full(s) && !has) {
         if (b->cur == s) bin_set_cur(b, NULL);
-        list_unlink(&b->avail, s);
+        lle__slab_list_unlink(&b->avail, s);
         s->used |= LLE__IN_FULL;
-        list_push(&b->full, s);
+        lle__slab_list_push(&b->full, s);
     }
 }
 
@@ -126,8 +110,8 @@ static void bin_release(lle__heap_t *h, lle__slab_t *s)
 {
     lle__bin_t *b = &h->bins[s->pool][s->cls];
     if (b->cur == s) bin_set_cur(b, NULL);
-    if (lle__slab_in_full(s)) list_unlink(&b->full, s);
-    else list_unlink(&b->avail, s);
+    if (lle__slab_in_full(s)) lle__slab_list_unlink(&b->full, s);
+    else lle__slab_list_unlink(&b->avail, s);
     s->used &= ~LLE__IN_FULL;
     b->nslabs--;
     lle__pool_put_slab(h->m, s);
@@ -295,7 +279,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     if (!s) return NULL;
     slab_assign(s, h, cls);
     b->nslabs++;
-    list_push(&b->avail, s);
+    lle__slab_list_push(&b->avail, s);
     bin_set_cur(b, s);
     slab_carve(s);
     return slab_pop(b, s, n);
@@ -361,8 +345,15 @@ static void *alloc_hierarchy(lle_memory_manager_t *m, int pool, size_t n, size_t
     return p;
 }
 
+/* The return address of the function it is used in. */
+#define CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
+
 /* Every allocation that is not served by the fast path.  `site` or `pc`
- * names the caller for debug blocks. */
+ * names the caller for debug blocks.  lle_pool_alloc passes neither, so
+ * that its fast path does not load its return address: it reaches this
+ * function (or alloc_above_table) by a tail call, so the return address
+ * here is its caller's (where the compiler makes no tail call - -O0, ASan
+ * builds - it is an address in the library). */
 static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                                          const lle_site_t *site, const void *pc)
 {
@@ -377,7 +368,7 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
         return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT,
                           "request exceeds LLE_POOL_MAX_REQUEST");
     if (lle_unlikely(atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)) {
-        void *p = m->dbg_ops->alloc(m, pool, n, align, site, pc);
+        void *p = m->dbg_ops->alloc(m, pool, n, align, site, site || pc ? pc : CALLER());
         if (p) return p;
     }
     return alloc_hierarchy(m, pool, n, align);
@@ -411,7 +402,7 @@ static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, 
     const lle__pool_t *pl = &m->pools[pool];
     if (n > pl->small_max ||
         (atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1))
-        return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
+        return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, site || pc ? pc : CALLER());
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
     return bin_alloc(m, b, pool, n);
@@ -433,7 +424,6 @@ static inline __attribute__((always_inline)) void *alloc_inline(lle_memory_manag
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
 }
 
-#define CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
 
 /* Under AddressSanitizer a block leaves the pools addressable over its
  * usable size, whatever a module left poisoned in it (sanitizer.h). */
@@ -449,7 +439,7 @@ static void *asan_fresh(lle_memory_manager_t *m, void *p)
 
 void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
 {
-    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, CALLER()));
+    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, NULL));   /* see alloc_generic */
 }
 
 void *lle_pool_alloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,

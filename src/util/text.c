@@ -1,6 +1,8 @@
 /*
  * text.c - the bounded text writer behind every call that formats into a
- * caller's buffer (statistics as JSON, the arena tree).
+ * caller's buffer (statistics as JSON, the arena tree), the growing text
+ * of reports, and the growing host arrays of the collector and the site
+ * table.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -86,4 +88,30 @@ lle_result_t lle__sbuf_deliver(lle__sbuf_t *b, lle_text_fn fn, void *user)
     b->buf = NULL;
     b->cap = b->len = 0;
     return r;
+}
+
+/* ---- growing arrays -------------------------------------------------------- */
+
+bool lle__array_grow(lle_memory_manager_t *m, void **arr, size_t *cap, size_t need, size_t elem,
+                     size_t first)
+{
+    if (need <= *cap) return true;
+    size_t nc = *cap ? *cap : first;
+    while (nc < need) nc *= 2;
+    void *n = lle__host_alloc(m, nc * elem, 16, true);
+    if (!n) return false;
+    if (*arr) {
+        memcpy(n, *arr, *cap * elem);
+        lle__host_free(m, *arr, *cap * elem, true);
+    }
+    *arr = n;
+    *cap = nc;
+    return true;
+}
+
+void lle__array_free(lle_memory_manager_t *m, void **arr, size_t *cap, size_t elem)
+{
+    if (*arr) lle__host_free(m, *arr, *cap * elem, true);
+    *arr = NULL;
+    *cap = 0;
 }
