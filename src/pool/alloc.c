@@ -349,11 +349,10 @@ static void *alloc_hierarchy(lle_memory_manager_t *m, int pool, size_t n, size_t
 #define CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
 
 /* Every allocation that is not served by the fast path.  `site` or `pc`
- * names the caller for debug blocks.  lle_pool_alloc passes neither, so
- * that its fast path does not load its return address: it reaches this
- * function (or alloc_above_table) by a tail call, so the return address
- * here is its caller's (where the compiler makes no tail call - -O0, ASan
- * builds - it is an address in the library). */
+ * (the return address of the public function) names the caller for debug
+ * blocks.  Taking pc costs the fast path one load from the stack; relying
+ * on a tail call instead lost the caller in builds that make none (-O0,
+ * ASan), where distinct call sites then shared one address. */
 static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                                          const lle_site_t *site, const void *pc)
 {
@@ -368,7 +367,7 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
         return alloc_fail(m, pool, n, LLE_ERROR_INVALID_ARGUMENT,
                           "request exceeds LLE_POOL_MAX_REQUEST");
     if (lle_unlikely(atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)) {
-        void *p = m->dbg_ops->alloc(m, pool, n, align, site, site || pc ? pc : CALLER());
+        void *p = m->dbg_ops->alloc(m, pool, n, align, site, pc);
         if (p) return p;
     }
     return alloc_hierarchy(m, pool, n, align);
@@ -402,7 +401,7 @@ static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, 
     const lle__pool_t *pl = &m->pools[pool];
     if (n > pl->small_max ||
         (atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1))
-        return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, site || pc ? pc : CALLER());
+        return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
     return bin_alloc(m, b, pool, n);
@@ -439,7 +438,7 @@ static void *asan_fresh(lle_memory_manager_t *m, void *p)
 
 void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
 {
-    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, NULL));   /* see alloc_generic */
+    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, CALLER()));
 }
 
 void *lle_pool_alloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
