@@ -111,8 +111,11 @@ static inline unsigned lle__class_of(size_t n)
 
 /* ---- slabs ------------------------------------------------------------- */
 
-/* DEBUG: slots of debug blocks, managed by src/debug (never owned by a heap). */
-enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2, LLE__SLAB_DEBUG = 3 };
+/* DEBUG: slots of debug blocks, managed by src/debug (never owned by a heap).
+ * GUARD: a region of guard-page slots mapped by src/debug itself (its
+ * memory is not the host's; see lle__slab_wrap).  The pool layer hands a
+ * pointer into either kind to m->dbg_ops. */
+enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2, LLE__SLAB_DEBUG = 3, LLE__SLAB_GUARD = 4 };
 
 typedef struct lle__heap lle__heap_t;
 typedef struct lle__slab lle__slab_t;
@@ -152,6 +155,12 @@ struct lle__slab {
     _Alignas(64) _Atomic uint64_t bits[];
 };
 
+/* Whether s belongs to src/debug (debug blocks or guard-page slots). */
+static inline bool lle__slab_is_debug(const lle__slab_t *s)
+{
+    return s->kind >= LLE__SLAB_DEBUG;
+}
+
 /* Doubly linked slab lists (a bin's avail/full lists, debug bins). */
 static inline void lle__slab_list_push(lle__slab_t **head, lle__slab_t *s)
 {
@@ -176,11 +185,21 @@ static inline void lle__slab_list_unlink(lle__slab_t **head, lle__slab_t *s)
  * its count in bits 40-63 and the bytes asked for in bits 0-39.  A request
  * served from a slab is at most 64 KiB, so the bytes of 2^23 allocations
  * stay below bit 40; when the count reaches 2^23 (bit 63 set) the owner
- * folds the word into `allocs` and `requested` (lle__bin_fold).  A bin is
- * one cache line: an allocation touches only it, the slab's first line and
- * the block. */
+ * folds the word into `allocs` and `requested` (bin_fold in alloc.c).
+ *
+ * The same test samples allocations for guard pages at no cost to the fast
+ * path: a bin of a pool that samples one allocation in N is *armed* by
+ * starting its count at 2^23 - k (k random, N on average), so the fold
+ * comes with the k-th allocation, which bin_fold serves from a guard page.
+ * The start (the bias) is kept in `ctl` with a sequence number: the owner
+ * makes it odd while it folds or arms, and readers retry until they see
+ * the same even value on both sides of their reads (lle__bin_counts).
+ *
+ * A bin is one cache line: an allocation touches only it, the slab's first
+ * line and the block. */
 #define LLE__ACCT_SHIFT 40
 #define LLE__ACCT_BYTES (((uint64_t)1 << LLE__ACCT_SHIFT) - 1)
+#define LLE__CTL_BIAS ((uint32_t)0xffffff)   /* ctl bits 0-23: the bias; 24-31: sequence */
 typedef struct lle__bin {
     lle__slab_t     *cur;       /* slab being allocated from (also on `avail`),
                                    LLE__NO_SLAB when none */
@@ -191,7 +210,9 @@ typedef struct lle__bin {
     lle__slab_t     *avail;     /* slabs with free or uncarved blocks */
     lle__slab_t     *full;      /* slabs with no free block known to the owner */
     uint32_t         nslabs;    /* slabs on avail and full */
+    _Atomic uint32_t ctl;       /* sequence << 24 | bias of acct's count (0: not armed) */
 } __attribute__((aligned(64))) lle__bin_t;
+_Static_assert(sizeof(lle__bin_t) == 64, "a bin is one cache line");
 
 /* The "no slab" a bin's cur points to when it has none: its free list is
  * empty, so the allocation fast path needs no NULL test.  Never written
@@ -199,16 +220,36 @@ typedef struct lle__bin {
 LLE__HIDDEN extern const lle__slab_t lle__no_slab;
 #define LLE__NO_SLAB ((lle__slab_t *)&lle__no_slab)
 
-/* Allocations and bytes asked for of bin b: folded plus pending. */
+/* Allocations and bytes asked for of bin b (folded plus pending, less the
+ * bias), read consistently with the owner's folds. */
+static inline void lle__bin_counts(const lle__bin_t *b, uint64_t *allocs, uint64_t *requested)
+{
+    /* Acquire loads (plain loads on x86), matched by bin_settle's release
+     * stores: no fence, which ThreadSanitizer could not follow. */
+    for (;;) {
+        uint32_t c0 = atomic_load_explicit(&b->ctl, memory_order_acquire);
+        uint64_t a = atomic_load_explicit(&b->allocs, memory_order_acquire);
+        uint64_t r = atomic_load_explicit(&b->requested, memory_order_acquire);
+        uint64_t v = atomic_load_explicit(&b->acct, memory_order_acquire);
+        if (!((c0 >> 24) & 1) && atomic_load_explicit(&b->ctl, memory_order_relaxed) == c0) {
+            uint64_t pending = (v >> LLE__ACCT_SHIFT) - (c0 & LLE__CTL_BIAS);
+            if (allocs) *allocs = a + pending;
+            if (requested) *requested = r + (v & LLE__ACCT_BYTES);
+            return;
+        }
+    }
+}
 static inline uint64_t lle__bin_allocs(const lle__bin_t *b)
 {
-    return atomic_load_explicit(&b->allocs, memory_order_relaxed) +
-           (atomic_load_explicit(&b->acct, memory_order_relaxed) >> LLE__ACCT_SHIFT);
+    uint64_t a;
+    lle__bin_counts(b, &a, NULL);
+    return a;
 }
 static inline uint64_t lle__bin_requested(const lle__bin_t *b)
 {
-    return atomic_load_explicit(&b->requested, memory_order_relaxed) +
-           (atomic_load_explicit(&b->acct, memory_order_relaxed) & LLE__ACCT_BYTES);
+    uint64_t r;
+    lle__bin_counts(b, NULL, &r);
+    return r;
 }
 
 /* Sums of one pool's bin counters over every heap (heaps_lock held). */
@@ -234,6 +275,7 @@ struct lle__heap {
         uintptr_t             key;
         struct lle__map_leaf *leaf;
     } leaves[LLE__LEAF_CACHE];
+    uint64_t              rng;          /* xorshift state: guard-page sampling intervals */
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 
@@ -355,12 +397,16 @@ typedef struct lle__dbg_ops {
     /* The block of s holding p (anywhere inside it); see lle_block_query. */
     lle_result_t (*query)(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
                           lle_block_info_t *out);
+    /* A sampled allocation of an ordinary pool (m->guard_every): a block
+     * on guard pages, or NULL (nothing reported) when none can be had. */
+    void *(*sample)(lle_memory_manager_t *m, int pool, size_t n, const void *pc);
 } lle__dbg_ops_t;
 
 /* What the statistics ask of the debug allocator about one typed pool. */
 typedef struct lle__dbg_pool_stats {
     uint64_t allocs, frees, requested;
     size_t   live_blocks, live_bytes, slab_bytes, quarantined_blocks, quarantined_bytes, kept;
+    size_t   guarded_blocks;   /* of live_blocks, on guard pages */
 } lle__dbg_pool_stats_t;
 LLE__HIDDEN void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_t *out);
 
@@ -444,6 +490,9 @@ struct lle_memory_manager {
     /* Debug blocks (src/debug): bit p set while pool p has a debugging
      * feature on (its allocations then leave the fast path). */
     _Atomic unsigned      dbg_mask;
+    /* Per pool: N > 1 when one allocation in N (on average) of the pool's
+     * bins is sampled for guard pages (lle__bin_t), 0 otherwise. */
+    _Atomic unsigned      guard_every[LLE__NPOOLS];
     struct lle__dbg      *dbg;
     const lle__dbg_ops_t *dbg_ops;
 };
@@ -455,6 +504,15 @@ LLE__HIDDEN uint64_t lle__now_ns(void);
 /* CLOCK_MONOTONIC at the resolution of the kernel tick (cheap). */
 LLE__HIDDEN uint64_t lle__now_coarse_ns(void);
 LLE__HIDDEN unsigned long lle__thread_id(void);
+/* Mappings of the library's own (os.c), page-granular.  reserve: `bytes`
+ * of address space aligned to `align` (a power of two, at least a page),
+ * no access, no memory committed; NULL on failure.  protect: access 0
+ * none, 1 read, 3 read and write.  discard: the pages' memory goes back to
+ * the system and they become inaccessible (a later protect gives zeros). */
+LLE__HIDDEN void *lle__os_reserve(size_t bytes, size_t align);
+LLE__HIDDEN void lle__os_release(void *p, size_t bytes);
+LLE__HIDDEN bool lle__os_protect(void *p, size_t bytes, int access);
+LLE__HIDDEN bool lle__os_discard(void *p, size_t bytes);
 
 /* The error channel (src/manager/errors.c): formats the message, counts
  * the error, keeps it in the history and the audit trail, calls the error
@@ -468,6 +526,11 @@ LLE__HIDDEN lle_recovery_t lle__report_sites(lle_memory_manager_t *m, lle_result
                                              const lle_site_t *alloc_site,
                                              const lle_site_t *free_site, const char *fmt, ...)
     __attribute__((format(printf, 8, 9)));
+/* A fault on a guard page, from the signal handler (e->message formatted):
+ * counted, kept in the history when its lock is free at once, passed to
+ * the error callback, then to the abort handler if one is set.  Only
+ * async-signal-safe calls of the library's own. */
+LLE__HIDDEN void lle__report_fault(lle_memory_manager_t *m, lle_memory_error_t *e);
 LLE__HIDDEN lle_result_t lle__errors_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__errors_release(lle_memory_manager_t *m);
 /* One operation into the audit trail (nothing when it keeps none). */
@@ -567,8 +630,20 @@ LLE__HIDDEN void lle__pool_debug_release(lle_memory_manager_t *m, int pool, size
 /* Route pool p's allocations: through the fast path's table (debug
  * false), or all to the slow path, where debug blocks are made. */
 LLE__HIDDEN void lle__pool_route(lle_memory_manager_t *m, int p, bool debug);
+/* Arm (m->guard_every[pool] > 1) or disarm the calling thread's bins of
+ * `pool` for guard-page sampling now; other threads' bins follow at their
+ * next fold or refill (alloc.c). */
+LLE__HIDDEN void lle__heap_arm(lle_memory_manager_t *m, int pool);
 LLE__HIDDEN lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind);
 LLE__HIDDEN void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s);
+/* A slab header for memory the caller maps itself (GUARD regions): `bytes`
+ * at `mem`, granule-aligned, registered in the page map; no bitmap.  The
+ * caller sets the layout fields (start, bsize, magic, capacity, aux).
+ * lle__slab_unwrap takes the registration of [mem, mem+bytes) back and
+ * frees the header; the memory stays the caller's. */
+LLE__HIDDEN lle__slab_t *lle__slab_wrap(lle_memory_manager_t *m, int pool, void *mem,
+                                        size_t bytes, int kind);
+LLE__HIDDEN void lle__slab_unwrap(lle_memory_manager_t *m, lle__slab_t *s, void *mem);
 LLE__HIDDEN lle_result_t lle__emerg_init(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__emerg_refill(lle_memory_manager_t *m);
 /* idle upkeep: stop the background thread (manager shutdown) */

@@ -65,6 +65,16 @@ typedef struct lle_debug_config {
     bool     poison;
     /* Bytes of freed blocks held back from reuse (FIFO), 0 for none. */
     size_t   quarantine;
+    /* Guard pages (lle/guard.h): 0 off; 1 every allocation of the pool;
+     * N > 1 one allocation in N, at random intervals (N on average), like
+     * GWP-ASan: the other allocations keep the pool's fast path (and its
+     * other features: with any of the above on, they are debug blocks). */
+    unsigned guard;
+    /* Place guard-page blocks at the start of their page, so that an
+     * underflow faults at once (an overflow is then caught on free by the
+     * guard bytes after the block); default: at the end, an overflow
+     * faults at once. */
+    bool     guard_start;
 } lle_debug_config_t;
 
 /* The fill patterns of lle_debug_config_t.poison. */

@@ -20,6 +20,24 @@
  * and free sites.  A double, invalid or interior free of a debug block is
  * reported with both sites of the block concerned.
  *
+ * Guard pages (lle_debug_config_t.guard, for every allocation of a pool or
+ * one in N sampled; or one block with lle_pool_alloc_guarded): the block
+ * gets pages of its own in a region where every slot is followed by an
+ * inaccessible page, and is placed against that page (or, with
+ * guard_start, against the one before it).  An overflow (underflow) faults
+ * at the first byte; the bytes between the block and the page's other end
+ * are guard bytes, checked on free.  A freed slot's pages go back to the
+ * system and stay inaccessible until the slot is reused (after 256 more
+ * frees of guard-page blocks), so a use after free faults too.  The
+ * library's SIGSEGV/SIGBUS handler, installed with the first guard-page
+ * region, reports such a fault as an error of the manager (code
+ * LLE_ERROR_BOUNDS_VIOLATION, LLE_ERROR_USE_AFTER_FREE or
+ * LLE_ERROR_ACCESS_DENIED, with the block's size, pool and sites) - to the
+ * error callback, then the abort handler if one is set, both called from
+ * the signal handler while the process dies - and then lets the previous
+ * handler or the default action (a core dump) take the signal.  A fault
+ * elsewhere goes straight to the previous handler.
+ *
  * Every error of the manager (these and the others: out of memory, bad
  * frees of ordinary blocks, ...) goes through one channel: it is counted
  * per code, kept in a bounded history, added to the audit trail, passed to
@@ -93,6 +111,41 @@ lle_result_t lle_memory_get_errors(lle_memory_manager_t *m, lle_error_record_t *
 /* Errors counted per code since creation: counts[code] for code <
  * min(n, LLE_RESULT_COUNT_). */
 lle_result_t lle_memory_error_counts(lle_memory_manager_t *m, uint64_t *counts, size_t n);
+
+/* ---- guard pages and access --------------------------------------------------- */
+
+/*
+ * A block of n bytes of pool t on pages of its own between inaccessible
+ * pages, whatever the pool's debugging (see above); freed with
+ * lle_pool_free() like any block.  Costs two system calls and at least two
+ * pages of address space: for blocks worth watching, or to be made
+ * read-only with lle_memory_protect().  NULL (an error reported) when no
+ * region can be mapped, n is above 64 MiB or t is not a typed pool.
+ */
+void *lle_pool_alloc_guarded(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n);
+/* The same, recording `site` (LLE_ALLOC_GUARDED names the calling line). */
+void *lle_pool_alloc_guarded_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
+                                const lle_site_t *site);
+#define LLE_ALLOC_GUARDED(m, t, n) lle_pool_alloc_guarded_at((m), (t), (n), LLE_SITE)
+
+typedef enum lle_access {
+    LLE_ACCESS_NONE = 0,
+    LLE_ACCESS_READ = 1,
+    LLE_ACCESS_READ_WRITE = 3
+} lle_access_t;
+
+/*
+ * Change what may be done with block p, a live block on guard pages (from
+ * lle_pool_alloc_guarded() or a pool with guard pages on): its pages are
+ * protected, so a write to a read-only block faults and is reported as
+ * LLE_ERROR_ACCESS_DENIED with the block's sites; LLE_ACCESS_READ_WRITE
+ * makes it writable again.  Freeing a protected block is allowed.
+ * LLE_ERROR_INVALID_ARGUMENT for a block that shares its pages with others
+ * (an ordinary or debug block: it cannot be page-protected) or a bad
+ * access value; LLE_ERROR_INVALID_POINTER when p is not the start of a
+ * live block; LLE_ERROR_HOST_FAILURE when the system refuses (mprotect).
+ */
+lle_result_t lle_memory_protect(lle_memory_manager_t *m, void *p, lle_access_t access);
 
 /* ---- checks ----------------------------------------------------------------- */
 

@@ -35,6 +35,7 @@ typedef enum lle_result {
     LLE_ERROR_CORRUPTION,              /* guard bytes or a block header were overwritten */
     LLE_ERROR_USE_AFTER_FREE,          /* a freed block was written (its poison changed) */
     LLE_ERROR_BOUNDS_VIOLATION,        /* a range does not lie inside one live block */
+    LLE_ERROR_ACCESS_DENIED,           /* a block was written while read-only (lle_memory_protect) */
     LLE_RESULT_COUNT_
 } lle_result_t;
 

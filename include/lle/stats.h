@@ -66,6 +66,7 @@ typedef struct lle_pool_stats {
     size_t   quarantined_blocks; /* freed, waiting in the quarantine */
     size_t   quarantined_bytes;  /* their slot bytes */
     size_t   kept_blocks;        /* withheld for good by a recovery strategy */
+    size_t   guarded_blocks;     /* live blocks on guard pages (also in debug_blocks) */
     double   utilization;
     double   internal_fragmentation;
     double   external_fragmentation;

@@ -67,6 +67,7 @@ typedef struct lle_block_info {
     int               pool;        /* lle_memory_pool_type_t or LLE_POOL_SECONDARY */
     lle_block_state_t state;
     int               debug;       /* 1: a debug block (the fields below are known) */
+    int               guarded;     /* 1: a block on guard pages (also debug) */
     lle_site_t        alloc_site;
     lle_site_t        free_site;   /* for freed blocks */
     unsigned long     thread;      /* allocating thread (kernel thread id) */

@@ -205,7 +205,7 @@ static inline uint64_t load64(const char *p)
     return v;
 }
 
-static void guard_fill(uint64_t key, char *from, char *to)
+void lle__gbytes_fill(uint64_t key, char *from, char *to)
 {
     char *c = from;
     for (; c < to && ((uintptr_t)c & 7); c++) *c = (char)guard_byte(key, (uintptr_t)c);
@@ -216,7 +216,7 @@ static void guard_fill(uint64_t key, char *from, char *to)
 
 /* First byte of [from, to) that is not its guard byte, or NULL.  Whole
  * aligned words are compared at once. */
-static const char *guard_find(uint64_t key, const char *from, const char *to)
+const char *lle__gbytes_find(uint64_t key, const char *from, const char *to)
 {
     const char *c = from;
     for (; c < to && ((uintptr_t)c & 7); c++)
@@ -247,9 +247,14 @@ static const char *poison_find(const char *from, size_t n)
     return NULL;
 }
 
+uint64_t lle__dbg_key(const lle__dbg_t *d, const void *where)
+{
+    return mix64(d->secret ^ (uintptr_t)where);
+}
+
 static uint64_t guard_key(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
-    return mix64(d->secret ^ (uintptr_t)h);
+    return lle__dbg_key(d, h);
 }
 
 /* A guard byte of block i that changed, or NULL (h checked by the caller). */
@@ -259,8 +264,8 @@ static const char *guards_bad(const lle__dbg_t *d, const lle__slab_t *s, uint32_
     if (!(h->feat & F_CANARY)) return NULL;
     uint64_t key = guard_key(d, h);
     char *u = user_of(s, i);
-    const char *bad = guard_find(key, u - FRONT, u);
-    return bad ? bad : guard_find(key, u + h->size, slot_end(s, i));
+    const char *bad = lle__gbytes_find(key, u - FRONT, u);
+    return bad ? bad : lle__gbytes_find(key, u + h->size, slot_end(s, i));
 }
 
 /* ---- slabs ------------------------------------------------------------------- */
@@ -474,6 +479,15 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     lle__dpool_t *dp = &d->pools[pool];
     if (n == 0) n = 1;
     if (align < m->pools[pool].cfg.alignment) align = m->pools[pool].cfg.alignment;
+    /* Guard pages: every allocation, or one in N. */
+    unsigned every = atomic_load_explicit(&dp->guard, memory_order_relaxed);
+    if (every == 1 || (every > 1 && lle__guard_sampled(every))) {
+        void *g = lle__guard_alloc(m, pool, n, align, site, pc);
+        if (g) return g;
+    }
+    /* Only guard pages on (the mode of every allocation): nothing else to
+     * do for a block they could not serve. */
+    if (!atomic_load_explicit(&dp->blocks, memory_order_relaxed)) return NULL;
     /* Slabs are aligned to the granule: a larger alignment gets an
      * ordinary block. */
     if (align > LLE__GRANULE) return NULL;
@@ -520,8 +534,8 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     h->check = hdr_check(d, h);
     if (feat & F_CANARY) {
         uint64_t key = guard_key(d, h);
-        guard_fill(key, u - FRONT, u);
-        guard_fill(key, u + n, slot_end(s, i));
+        lle__gbytes_fill(key, u - FRONT, u);
+        lle__gbytes_fill(key, u + n, slot_end(s, i));
     }
     if (feat & F_POISON) memset(u, LLE_POISON_FRESH, n);
     if (sid) {
@@ -633,8 +647,8 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
         keep = strategy(m, LLE_ERROR_CORRUPTION) == LLE_RECOVER_QUARANTINE;
         if (!keep) {   /* reported once: the guards are whole again for later checks */
             uint64_t key = guard_key(d, h);
-            guard_fill(key, u - FRONT, u);
-            guard_fill(key, u + h->size, slot_end(s, i));
+            lle__gbytes_fill(key, u - FRONT, u);
+            lle__gbytes_fill(key, u + h->size, slot_end(s, i));
         }
     }
     h->fsite = fsid;
@@ -673,6 +687,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
 static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
                              const lle_site_t *site, const void *pc)
 {
+    if (s->kind == LLE__SLAB_GUARD) return lle__guard_free(m, s, p, site, pc);
     lle__dbg_t *d = m->dbg;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
@@ -714,6 +729,7 @@ static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle
 static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
                               lle_block_info_t *out)
 {
+    if (s->kind == LLE__SLAB_GUARD) return lle__guard_query(m, s, p, out);
     lle__dbg_t *d = m->dbg;
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
     memset(out, 0, sizeof *out);
@@ -737,6 +753,7 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
 static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_t n,
                          const lle_site_t *site, const void *pc)
 {
+    if (s->kind == LLE__SLAB_GUARD) return lle__guard_realloc(m, s, p, n, site, pc);
     lle_block_info_t info;
     lle_result_t r = dbg_query(m, s, p, &info);
     if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
@@ -775,15 +792,81 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
         return NULL;
     }
     /* Always moves: a stale pointer to the old block is caught. */
-    void *q = dbg_alloc(m, info.pool, n, LLE__MIN_ALIGN, site, pc);
-    if (!q) q = lle_pool_alloc(m, (lle_memory_pool_type_t)info.pool, n);
+    void *q = lle__dbg_alloc_like(m, info.pool, n, site, pc);
     if (!q) return NULL;
     memcpy(q, p, n < info.size ? n : info.size);
     dbg_free(m, s, p, site, pc);
     return q;
 }
 
-static const lle__dbg_ops_t ops = {dbg_alloc, dbg_free, dbg_realloc, dbg_query};
+void *lle__dbg_alloc_like(lle_memory_manager_t *m, int pool, size_t n, const lle_site_t *site,
+                          const void *pc)
+{
+    void *q = NULL;
+    if (atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)
+        q = dbg_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
+    else if (atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed) > 1 &&
+             lle__guard_sampled(atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed)))
+        q = lle__guard_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
+    return q ? q : lle_pool_alloc(m, (lle_memory_pool_type_t)pool, n);
+}
+
+static void *dbg_sample(lle_memory_manager_t *m, int pool, size_t n, const void *pc)
+{
+    return lle__guard_alloc(m, pool, n, LLE__MIN_ALIGN, NULL, pc);
+}
+
+static const lle__dbg_ops_t ops = {dbg_alloc, dbg_free, dbg_realloc, dbg_query, dbg_sample};
+
+/* ---- for guardpage.c ---------------------------------------------------------------- */
+
+bool lle__dbg_tracks(lle_memory_manager_t *m, int pool)
+{
+    pthread_mutex_lock(&m->dbg->lock);
+    bool on = m->dbg->pools[pool].cfg.track;
+    pthread_mutex_unlock(&m->dbg->lock);
+    return on;
+}
+
+bool lle__dbg_poisons(lle_memory_manager_t *m, int pool)
+{
+    pthread_mutex_lock(&m->dbg->lock);
+    bool on = m->dbg->pools[pool].cfg.poison;
+    pthread_mutex_unlock(&m->dbg->lock);
+    return on;
+}
+
+uint32_t lle__dbg_site_add(lle_memory_manager_t *m, const lle_site_t *site, const void *pc,
+                           size_t n)
+{
+    lle__dbg_t *d = m->dbg;
+    pthread_mutex_lock(&d->lock);
+    uint32_t id = lle__dsite_intern(m, site, pc, NULL, 0);
+    if (id) {
+        lle__dsite_t *e = &d->sites[id - 1];
+        e->blocks++;
+        e->bytes += n;
+        e->allocs++;
+    }
+    pthread_mutex_unlock(&d->lock);
+    return id;
+}
+
+void lle__dbg_site_sub(lle_memory_manager_t *m, uint32_t id, size_t n)
+{
+    lle__dbg_t *d = m->dbg;
+    if (!id) return;
+    pthread_mutex_lock(&d->lock);
+    lle__dsite_t *e = &d->sites[id - 1];
+    e->blocks--;
+    e->bytes -= n;
+    pthread_mutex_unlock(&d->lock);
+}
+
+lle_recovery_t lle__dbg_strategy(lle_memory_manager_t *m, lle_result_t code)
+{
+    return strategy(m, code);
+}
 
 /* ---- the whole heap ------------------------------------------------------------------- */
 
@@ -851,8 +934,9 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     }
     pthread_mutex_unlock(&d->lock);
     flush(m, &x);
-    if (problems) *problems = found;
-    return x.n ? x.e[0].code : LLE_SUCCESS;
+    size_t guarded = lle__guard_check(m);
+    if (problems) *problems = found + guarded;
+    return x.n ? x.e[0].code : guarded ? LLE_ERROR_CORRUPTION : LLE_SUCCESS;
 }
 
 /* ---- configuration --------------------------------------------------------------------- */
@@ -879,12 +963,20 @@ lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool, const lle_d
     lle__dpool_t *dp = &d->pools[pool];
     dp->cfg = *dbg;
     atomic_store_explicit(&dp->backtrace, dbg->backtrace, memory_order_relaxed);
+    atomic_store_explicit(&dp->guard, dbg->guard, memory_order_relaxed);
+    atomic_store_explicit(&dp->blocks, debug_on(dbg), memory_order_relaxed);
+    lle__guard_config(m, pool, dbg);
     quarantine_trim(m, dp, dbg->quarantine, &x);
-    bool on = debug_on(dbg);
+    /* Debug blocks or guard pages for every allocation: off the fast path.
+     * Guard pages for one in N alone: the pool's bins sample. */
+    bool on = debug_on(dbg) || dbg->guard == 1;
     if (on) atomic_fetch_or_explicit(&m->dbg_mask, 1u << pool, memory_order_relaxed);
     else atomic_fetch_and_explicit(&m->dbg_mask, ~(1u << pool), memory_order_relaxed);
+    atomic_store_explicit(&m->guard_every[pool], !on && dbg->guard > 1 ? dbg->guard : 0,
+                          memory_order_relaxed);
     lle__pool_route(m, pool, on);
     pthread_mutex_unlock(&d->lock);
+    lle__heap_arm(m, pool);
     flush(m, &x);
     return LLE_SUCCESS;
 }
@@ -916,11 +1008,13 @@ lle_result_t lle__dbg_init(lle_memory_manager_t *m)
     d->secret = fresh_secret(m);
     m->dbg = d;
     m->dbg_ops = &ops;
+    lle_result_t r = lle__guard_init(m);
+    if (r != LLE_SUCCESS) return r;
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
         size_t a = m->pools[p].cfg.alignment;
         d->pools[p].lead = (HDR_BYTES + FRONT + a - 1) & ~(a - 1);
         const lle_debug_config_t *c = &m->cfg.pools[p].debug;
-        if (debug_on(c)) lle_memory_set_debug(m, p, c);
+        if (debug_on(c) || c->guard) lle_memory_set_debug(m, p, c);
     }
     return LLE_SUCCESS;
 }
@@ -961,6 +1055,7 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
         dp->qbytes = dp->qblocks = 0;
     }
     pthread_mutex_unlock(&d->lock);
+    lle__guard_release(m, blocks, bytes);
     if (blocks_out) *blocks_out += nb;
     if (bytes_out) *bytes_out += nby;
 }
@@ -969,6 +1064,7 @@ void lle__dbg_fini(lle_memory_manager_t *m)
 {
     lle__dbg_t *d = m->dbg;
     if (!d) return;
+    lle__guard_fini(m);
     lle__dsite_free_all(m);
     pthread_mutex_destroy(&d->lock);
     lle__host_free(m, d, sizeof *d, true);
@@ -1002,6 +1098,7 @@ void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_
     out->quarantined_bytes = dp->qbytes;
     out->kept = dp->kept_blocks;
     pthread_mutex_unlock(&d->lock);
+    lle__guard_pool_stats(m, pool, out);
     pthread_mutex_lock(&m->pools[pool].lock);
     out->slab_bytes = m->pools[pool].debug_bytes;
     pthread_mutex_unlock(&m->pools[pool].lock);

@@ -105,7 +105,8 @@ lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *er
             return fail(errbuf, errlen, "pool.%s.backtrace=%u: at most 32 frames", n,
                         pc->debug.backtrace);
         if (p == LLE_POOL_SECONDARY &&
-            (pc->debug.track || pc->debug.canary || pc->debug.poison || pc->debug.quarantine))
+            (pc->debug.track || pc->debug.canary || pc->debug.poison || pc->debug.quarantine ||
+             pc->debug.guard))
             return fail(errbuf, errlen,
                         "pool.secondary.debug: debugging applies to the typed pools only");
         if (pc->initial_size > pc->max_size)
@@ -260,7 +261,8 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
         if (p < 0 && word_is(name, nlen, "all")) {
             /* Every typed pool (debug fields) or every pool (the others). */
             bool dbg = word_is(field, flen, "debug") || word_is(field, flen, "quarantine") ||
-                       word_is(field, flen, "backtrace");
+                       word_is(field, flen, "backtrace") || word_is(field, flen, "guard") ||
+                       word_is(field, flen, "guard_side");
             int count = dbg ? LLE_POOL_COUNT : LLE__NPOOLS;
             for (int i = 0; i < count; i++) {
                 char one[160];
@@ -288,6 +290,20 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
         if (word_is(field, flen, "backtrace")) {
             if (!parse_size(val, vlen, &sz) || sz > 32) goto bad_value;
             pc->debug.backtrace = (unsigned)sz;
+            return LLE_SUCCESS;
+        }
+        if (word_is(field, flen, "guard")) {
+            /* off, all, or N: one allocation in N. */
+            if (word_is(val, vlen, "off")) sz = 0;
+            else if (word_is(val, vlen, "all")) sz = 1;
+            else if (!parse_size(val, vlen, &sz) || sz > UINT32_MAX) goto bad_value;
+            pc->debug.guard = (unsigned)sz;
+            return LLE_SUCCESS;
+        }
+        if (word_is(field, flen, "guard_side")) {
+            if (word_is(val, vlen, "end")) pc->debug.guard_start = false;
+            else if (word_is(val, vlen, "start")) pc->debug.guard_start = true;
+            else goto bad_value;
             return LLE_SUCCESS;
         }
         size_t *szf = NULL;

@@ -127,6 +127,35 @@ lle_recovery_t lle__report_sites(lle_memory_manager_t *m, lle_result_t code, int
     return how;
 }
 
+void lle__report_fault(lle_memory_manager_t *m, lle_memory_error_t *e)
+{
+    e->thread = lle__thread_id();
+    e->time_ns = lle__now_ns();
+    unsigned code = (unsigned)e->code;
+    lle_recovery_t how = LLE_RECOVER_REPORT;
+    if (code < LLE_RESULT_COUNT_) {
+        atomic_fetch_add_explicit(&m->err_counts[code], 1, memory_order_relaxed);
+        how = (lle_recovery_t)atomic_load_explicit(&m->recovery[code], memory_order_relaxed);
+    }
+    /* The faulting thread may hold err_lock: never wait for it. */
+    if (m->err_cap && pthread_mutex_trylock(&m->err_lock) == 0) {
+        lle_error_record_t *r = &m->err_hist[m->err_next];
+        r->error = *e;
+        size_t k = 0;
+        for (; e->message[k] && k + 1 < sizeof r->text; k++) r->text[k] = e->message[k];
+        r->text[k] = 0;
+        r->error.message = NULL;
+        m->err_next = (m->err_next + 1) % m->err_cap;
+        if (m->err_len < m->err_cap) m->err_len++;
+        pthread_mutex_unlock(&m->err_lock);
+    }
+    lle_memory_error_fn fn = m->error_fn;
+    if (fn && how != LLE_RECOVER_IGNORE) fn(m->error_user, e);
+    /* The process is about to die: let the program restore its terminal. */
+    lle_abort_fn afn = m->abort_fn;
+    if (afn) afn(m->abort_user, e);
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 lle_result_t lle_memory_set_recovery(lle_memory_manager_t *m, lle_result_t code,

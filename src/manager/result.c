@@ -26,6 +26,7 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_CORRUPTION: return "memory corruption: guard bytes or a header overwritten";
     case LLE_ERROR_USE_AFTER_FREE: return "a freed block was written";
     case LLE_ERROR_BOUNDS_VIOLATION: return "range outside its block";
+    case LLE_ERROR_ACCESS_DENIED: return "write to a read-only block";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";

@@ -1,6 +1,7 @@
 /*
  * os.c - what the library asks of the operating system.
  */
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,4 +28,34 @@ unsigned long lle__thread_id(void)
     static _Thread_local unsigned long tid;
     if (!tid) tid = (unsigned long)syscall(SYS_gettid);
     return tid;
+}
+
+/* ---- mappings of the library's own (guard pages) ------------------------------ */
+
+void *lle__os_reserve(size_t bytes, size_t align)
+{
+    size_t len = bytes + align - LLE__PAGE;
+    char *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    char *a = (char *)(((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1));
+    if (a > p) munmap(p, (size_t)(a - p));
+    if (a + bytes < p + len) munmap(a + bytes, (size_t)(p + len - (a + bytes)));
+    return a;
+}
+
+void lle__os_release(void *p, size_t bytes)
+{
+    munmap(p, bytes);
+}
+
+bool lle__os_protect(void *p, size_t bytes, int access)
+{
+    int prot = (access & 1 ? PROT_READ : 0) | (access & 2 ? PROT_WRITE : 0);
+    return mprotect(p, bytes, prot) == 0;
+}
+
+bool lle__os_discard(void *p, size_t bytes)
+{
+    return mmap(p, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
+                0) == p;
 }

@@ -22,6 +22,8 @@ const lle__slab_t lle__no_slab;
 
 /* ---- heaps -------------------------------------------------------------- */
 
+static void heap_arm(lle__heap_t *h, int pool, unsigned every);
+
 static void heap_park(void *arg)
 {
     lle__heap_t *h = arg;
@@ -53,6 +55,9 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             for (int p = 0; p < LLE__NPOOLS; p++)
                 for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;
+            h->rng = ((uintptr_t)h >> 6) ^ (uint64_t)lle__now_ns();
+            for (int p = 0; p < LLE__NPOOLS; p++)
+                heap_arm(h, p, atomic_load_explicit(&m->guard_every[p], memory_order_relaxed));
             atomic_init(&h->remote_slabs, NULL);
             pthread_mutex_lock(&m->heaps_lock);
             h->next_all = m->heaps;
@@ -203,19 +208,106 @@ static void slab_assign(lle__slab_t *s, lle__heap_t *h, unsigned cls)
     atomic_store_explicit(&s->owner, h, memory_order_release);
 }
 
-/* Fold b's pending allocation count and bytes into its totals; returns
- * blk (a tail call keeps the fast path free of a stack frame). */
-static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk)
+/* Fold b's pending count and bytes into its totals, less `minus`
+ * allocations of `minus_bytes` (a sampled one served elsewhere), and start
+ * its count at `bias` (0: not armed).  Owner only; readers see either side
+ * of it (lle__bin_counts). */
+static void bin_settle(lle__bin_t *b, uint32_t bias, uint64_t minus, uint64_t minus_bytes)
 {
+    /* Odd sequence first (an exchange: nothing below moves above it), the
+     * counters with release stores (a reader that sees one sees the odd
+     * sequence after it), even sequence last. */
+    uint32_t c = atomic_load_explicit(&b->ctl, memory_order_relaxed);
+    uint32_t seq = (c >> 24) + 1;
+    atomic_exchange_explicit(&b->ctl, (seq << 24) | (c & LLE__CTL_BIAS), memory_order_acq_rel);
     uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed);
-    LLE__CTR_ADD(b->allocs, v >> LLE__ACCT_SHIFT);
-    LLE__CTR_ADD(b->requested, v & LLE__ACCT_BYTES);
-    atomic_store_explicit(&b->acct, 0, memory_order_relaxed);
-    return blk;
+    atomic_store_explicit(&b->allocs,
+                          atomic_load_explicit(&b->allocs, memory_order_relaxed) +
+                              (v >> LLE__ACCT_SHIFT) - (c & LLE__CTL_BIAS) - minus,
+                          memory_order_release);
+    atomic_store_explicit(&b->requested,
+                          atomic_load_explicit(&b->requested, memory_order_relaxed) +
+                              (v & LLE__ACCT_BYTES) - minus_bytes,
+                          memory_order_release);
+    atomic_store_explicit(&b->acct, (uint64_t)bias << LLE__ACCT_SHIFT, memory_order_release);
+    atomic_store_explicit(&b->ctl, ((seq + 1) << 24) | bias, memory_order_release);
+}
+
+/* An interval drawn uniformly from 1 .. 2*every - 1 (every on average),
+ * from the xorshift state *x. */
+static uint64_t draw_interval(uint64_t *x, unsigned every)
+{
+    uint64_t v = *x ? *x : ((uintptr_t)x >> 3) | 1;
+    v ^= v << 13;
+    v ^= v >> 7;
+    v ^= v << 17;
+    *x = v;
+    return 1 + v % (2 * (uint64_t)every - 1);
+}
+
+/* The bias that makes a bin's count reach 2^23 after a drawn interval. */
+static uint32_t bin_draw(lle__heap_t *h, unsigned every)
+{
+    uint64_t k = draw_interval(&h->rng, every);
+    if (k >= (uint64_t)1 << 23) k = ((uint64_t)1 << 23) - 1;
+    return (uint32_t)(((uint64_t)1 << 23) - k);
+}
+
+/* Arm (every > 1) or disarm the bins of `pool` in heap h (its owner). */
+static void heap_arm(lle__heap_t *h, int pool, unsigned every)
+{
+    for (unsigned c = 0; c < LLE__NCLASSES; c++)
+        bin_settle(&h->bins[pool][c], every > 1 ? bin_draw(h, every) : 0, 0, 0);
+}
+
+void lle__heap_arm(lle_memory_manager_t *m, int pool)
+{
+    if (lle__tls.id == m->id && lle__tls.h)
+        heap_arm(lle__tls.h, pool,
+                 atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed));
+}
+
+/* A bin of a sampled pool not armed yet (sampling began after its last
+ * fold): arm it.  On the owner's slow paths. */
+static inline void bin_check_armed(lle_memory_manager_t *m, lle__heap_t *h, lle__bin_t *b,
+                                   int pool)
+{
+    unsigned every = atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed);
+    if (lle_unlikely(every > 1) &&
+        !(atomic_load_explicit(&b->ctl, memory_order_relaxed) & LLE__CTL_BIAS))
+        bin_settle(b, bin_draw(h, every), 0, 0);
+}
+
+/* b's count reached 2^23 with blk just taken from s: fold the count.  When
+ * the bin was armed this allocation is the sampled one: blk goes back and
+ * a block on guard pages is returned instead (if one can be had).  pc: the
+ * caller's return address, for the guard block's record.  Returns the
+ * block (a tail call keeps the fast path free of a stack frame). */
+static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, lle__slab_t *s, void *blk, size_t n,
+                                              const void *pc)
+{
+    lle__heap_t *h = atomic_load_explicit(&s->owner, memory_order_relaxed);
+    lle_memory_manager_t *m = h->m;
+    unsigned every = atomic_load_explicit(&m->guard_every[s->pool], memory_order_relaxed);
+    void *g = NULL;
+    if (every > 1 && (atomic_load_explicit(&b->ctl, memory_order_relaxed) & LLE__CTL_BIAS))
+        g = m->dbg_ops->sample(m, s->pool, n, pc);
+    bin_settle(b, every > 1 ? bin_draw(h, every) : 0, g ? 1 : 0, g ? n : 0);
+    if (!g) return blk;
+    /* Undo the pop, as a local free would. */
+    uint32_t i = lle__slab_index(s, blk);
+    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~((uint64_t)1 << (i & 63)),
+                          memory_order_relaxed);
+    *(void **)blk = s->free;
+    lle__block_back(s, blk, s->bsize);
+    s->free = blk;
+    s->used--;
+    return g;
 }
 
 /* n <= 64 KiB (a request served from a slab). */
-static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
+static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n, const void *pc)
 {
     void *blk = s->free;
     lle__link_open(blk);
@@ -229,26 +321,26 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed) +
                  (((uint64_t)1 << LLE__ACCT_SHIFT) | n);
     atomic_store_explicit(&b->acct, v, memory_order_relaxed);
-    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, blk);
+    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, s, blk, n, pc);
     return blk;
 }
 
 /* A block from the slabs bin b already holds: more of the current slab
  * carved, another slab with free blocks, or blocks other threads freed.
  * NULL when they are all full. */
-static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n)
+static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n, const void *pc)
 {
     for (int round = 0; round < 2; round++) {
         lle__slab_t *s = b->cur != LLE__NO_SLAB ? b->cur : NULL;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
-        if (s && s->free) return slab_pop(b, s, n);
+        if (s && s->free) return slab_pop(b, s, n, pc);
         if (s) bin_refile(b, s);        /* exhausted: onto the full list */
         /* Another slab of the bin with room. */
         for (s = b->avail; s; s = s->next) {
             if (!s->free && s->carve < s->carve_end) slab_carve(s);
             if (s->free) {
                 bin_set_cur(b, s);
-                return slab_pop(b, s, n);
+                return slab_pop(b, s, n, pc);
             }
         }
         if (round == 0) lle__heap_collect_remote(h);
@@ -262,7 +354,8 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
                                             unsigned cls, size_t n)
 {
     lle__bin_t *b = &h->bins[pool][cls];
-    void *p = bin_refill(h, b, n);
+    bin_check_armed(m, h, b, pool);
+    void *p = bin_refill(h, b, n, NULL);
     if (p) return p;
     /* Each slab the bin already holds doubles the next one, up to the
      * pool's block size: a class used a little costs one small slab, a busy
@@ -282,7 +375,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     lle__slab_list_push(&b->avail, s);
     bin_set_cur(b, s);
     slab_carve(s);
-    return slab_pop(b, s, n);
+    return slab_pop(b, s, n, NULL);
 }
 
 /* ---- the hierarchy (slow path of every allocation) ---------------------- */
@@ -348,6 +441,20 @@ static void *alloc_hierarchy(lle_memory_manager_t *m, int pool, size_t n, size_t
 /* The return address of the function it is used in. */
 #define CALLER() __builtin_extract_return_addr(__builtin_return_address(0))
 
+/* Sampling of the blocks too large for a bin (their path is slow anyway):
+ * a countdown per thread. */
+static _Thread_local uint64_t large_countdown, large_rng;
+
+static LLE__NOINLINE void *large_sample(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                                        const void *pc)
+{
+    unsigned every = atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed);
+    if (every < 2 || align > LLE__MIN_ALIGN) return NULL;
+    if (large_countdown == 0) large_countdown = draw_interval(&large_rng, every);
+    if (--large_countdown != 0) return NULL;
+    return m->dbg_ops->sample(m, pool, n, pc);
+}
+
 /* Every allocation that is not served by the fast path.  `site` or `pc`
  * (the return address of the public function) names the caller for debug
  * blocks.  Taking pc costs the fast path one load from the stack; relying
@@ -369,6 +476,10 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
     if (lle_unlikely(atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)) {
         void *p = m->dbg_ops->alloc(m, pool, n, align, site, pc);
         if (p) return p;
+    } else if (lle_unlikely(atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed) > 1) &&
+               n > m->pools[pool].small_max) {
+        void *p = large_sample(m, pool, n, align, pc);
+        if (p) return p;
     }
     return alloc_hierarchy(m, pool, n, align);
 }
@@ -379,18 +490,20 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
  * bin's own slabs before the whole hierarchy (which also handles a new
  * slab, the pool's limits and the state). */
 static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b, int pool,
-                                          size_t n)
+                                          size_t n, const void *pc)
 {
-    void *p = bin_refill(lle__tls.h, b, n);
-    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, NULL);
+    bin_check_armed(m, lle__tls.h, b, pool);
+    void *p = bin_refill(lle__tls.h, b, n, pc);
+    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, pc);
 }
 
 /* The bin's fast path: pop its current slab, else refill. */
-static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n)
+static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n,
+                              const void *pc)
 {
     lle__slab_t *s = b->cur;
-    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n);
-    return alloc_bin_miss(m, b, pool, n);
+    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n, pc);
+    return alloc_bin_miss(m, b, pool, n, pc);
 }
 
 /* A request above LLE__TABLE_MAX bytes from the calling thread's heap (m, pool
@@ -404,7 +517,7 @@ static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, 
         return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
-    return bin_alloc(m, b, pool, n);
+    return bin_alloc(m, b, pool, n, pc);
 }
 
 /* pc: the caller of the public function (inlined into it), for debug
@@ -418,7 +531,7 @@ static inline __attribute__((always_inline)) void *alloc_inline(lle_memory_manag
         unsigned off = atomic_load_explicit(&m->bin_off[(unsigned)pool][(n + 15) >> 4],
                                             memory_order_relaxed);
         if (lle_likely(off != 0))
-            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);
+            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n, pc);
     }
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
 }
@@ -556,7 +669,7 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
                                                const lle_site_t *site, const void *pc)
 {
     if (!m) return LLE_ERROR_NULL_PARAMETER;
-    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->free(m, s, p, site, pc);
+    if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, pc);
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
         lle_result_t r = lle__emerg_free(m, s, p);
         return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY);
@@ -652,7 +765,7 @@ lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t
     if (!p) return LLE_SUCCESS;
     if (!m) return LLE_ERROR_NULL_PARAMETER;
     lle__slab_t *s = lle__map_get(m, p);
-    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->free(m, s, p, site, CALLER());
+    if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, CALLER());
     return lle_pool_free(m, p);
 }
 
@@ -687,7 +800,7 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         bi.align = m->pools[s->pool].cfg.alignment;
         return bi;
     }
-    if (s && s->kind == LLE__SLAB_DEBUG) {
+    if (s && lle__slab_is_debug(s)) {
         lle_block_info_t info;
         lle_result_t r = m->dbg_ops->query(m, s, p, &info);
         if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
@@ -739,7 +852,7 @@ static void *realloc_impl(lle_memory_manager_t *m, void *p, size_t n, const lle_
     if (!m) return NULL;
     if (!p) return asan_fresh(m, alloc_inline(m, LLE_POOL_CUSTOM, n, site, pc));
     lle__slab_t *ds = lle__map_get(m, p);
-    if (ds && ds->kind == LLE__SLAB_DEBUG)
+    if (ds && lle__slab_is_debug(ds))
         return asan_fresh(m, m->dbg_ops->realloc(m, ds, p, n, site, pc));
     block_info_t bi = block_info(m, p);
     if (bi.err != LLE_SUCCESS) {
@@ -793,7 +906,7 @@ lle_result_t lle_block_query(lle_memory_manager_t *m, const void *p, lle_block_i
     if (!m || !p || !out) return LLE_ERROR_NULL_PARAMETER;
     memset(out, 0, sizeof *out);
     lle__slab_t *s = lle__map_get(m, p);
-    if (s && s->kind == LLE__SLAB_DEBUG) return m->dbg_ops->query(m, s, p, out);
+    if (s && lle__slab_is_debug(s)) return m->dbg_ops->query(m, s, p, out);
     if (s && s->kind == LLE__SLAB_SMALL) {
         /* Any byte of a slab block: its index by division. */
         uint64_t off = (uint64_t)((const char *)p - s->start);

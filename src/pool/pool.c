@@ -73,6 +73,31 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
     return s;
 }
 
+lle__slab_t *lle__slab_wrap(lle_memory_manager_t *m, int pool, void *mem, size_t bytes, int kind)
+{
+    lle__slab_t *s = lle__host_alloc(m, sizeof *s, 64, true);
+    if (!s) return NULL;
+    memset(s, 0, sizeof *s);
+    s->start = mem;
+    s->bytes = bytes;
+    s->pool = (uint8_t)pool;
+    s->kind = (uint8_t)kind;
+    atomic_init(&s->owner, NULL);
+    atomic_init(&s->thread_free, NULL);
+    atomic_init(&s->remote_next, NULL);
+    if (!lle__map_set(m, mem, bytes, s)) {
+        lle__host_free(m, s, sizeof *s, true);
+        return NULL;
+    }
+    return s;
+}
+
+void lle__slab_unwrap(lle_memory_manager_t *m, lle__slab_t *s, void *mem)
+{
+    lle__map_set(m, mem, s->bytes, NULL);
+    lle__host_free(m, s, sizeof *s, true);
+}
+
 void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
 {
     lle__vg_pool_drop(s);                 /* if it has one */

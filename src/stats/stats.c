@@ -98,6 +98,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
             ps->quarantined_blocks = ds.quarantined_blocks;
             ps->quarantined_bytes = ds.quarantined_bytes;
             ps->kept_blocks = ds.kept;
+            ps->guarded_blocks = ds.guarded_blocks;
         }
         ps->reserved_bytes = ps->slab_bytes + ps->large_bytes + ps->debug_slab_bytes;
         if (ps->reserved_bytes > ps->peak_reserved) ps->peak_reserved = ps->reserved_bytes;
@@ -128,6 +129,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         t->quarantined_blocks += ps->quarantined_blocks;
         t->quarantined_bytes += ps->quarantined_bytes;
         t->kept_blocks += ps->kept_blocks;
+        t->guarded_blocks += ps->guarded_blocks;
         if (p < LLE_POOL_COUNT) out->primary_allocations += ps->alloc_count;
         else out->secondary_allocations = ps->alloc_count;
         t->max_size = t->max_size + ps->max_size < t->max_size ? SIZE_MAX : t->max_size + ps->max_size;
@@ -163,6 +165,7 @@ static void json_pool(lle__text_t *w, const char *name, const lle_pool_stats_t *
            "\"slabs\":%zu,\"empty_slabs\":%zu,\"grow_count\":%llu,\"shrink_count\":%llu,"
            "\"limit_hits\":%llu,\"debug_blocks\":%zu,\"debug_slab_bytes\":%zu,"
            "\"quarantined_blocks\":%zu,\"quarantined_bytes\":%zu,\"kept_blocks\":%zu,"
+           "\"guarded_blocks\":%zu,"
            "\"utilization\":%.6f,\"internal_fragmentation\":%.6f,"
            "\"external_fragmentation\":%.6f}",
            name, (unsigned long long)s->alloc_count, (unsigned long long)s->free_count,
@@ -172,7 +175,8 @@ static void json_pool(lle__text_t *w, const char *name, const lle_pool_stats_t *
            s->peak_reserved, s->max_size, s->slabs, s->empty_slabs,
            (unsigned long long)s->grow_count, (unsigned long long)s->shrink_count,
            (unsigned long long)s->limit_hits, s->debug_blocks, s->debug_slab_bytes,
-           s->quarantined_blocks, s->quarantined_bytes, s->kept_blocks, s->utilization,
+           s->quarantined_blocks, s->quarantined_bytes, s->kept_blocks, s->guarded_blocks,
+           s->utilization,
            s->internal_fragmentation,
            s->external_fragmentation);
 }

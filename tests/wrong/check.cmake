@@ -7,6 +7,10 @@
 #               `none`: the program must exit 0 having reported nothing;
 #               `asan`: AddressSanitizer must stop it with a use-after-poison
 #   -DCOUNT=    how many reports of CODE (empty: at least one)
+#   -DFATAL=ON  the bug faults (guard pages): the CODE report comes right
+#               after "[wrong] fault", the program never prints "[wrong]
+#               after" and dies of SIGSEGV (the library's handler passes the
+#               fault on to the default action)
 #   -DCHECKS=   KIND=MARK entries separated by |, MARK a marker "@MARK " of
 #               wrong.c whose line number is looked up:
 #                 alloc=MARK  every CODE report names that line as the allocation site
@@ -86,7 +90,21 @@ if(CODE STREQUAL "asan")
   return()
 endif()
 
-if(NOT rc EQUAL 3)
+if(FATAL)
+  if(rc MATCHES "^[0-9]+$" OR NOT rc MATCHES "Segmentation")
+    fail("expected the program to die of SIGSEGV")
+  endif()
+  set(seen_fault FALSE)
+  foreach(l IN LISTS lines)
+    if(l MATCHES "^\\[wrong\\] fault")
+      set(seen_fault TRUE)
+    elseif(l MATCHES "^\\[wrong\\] after")
+      fail("the faulty statement returned")
+    elseif(l MATCHES "^lle: LLE_ERROR_${CODE} " AND NOT seen_fault)
+      fail("the report came before the faulty statement: ${l}")
+    endif()
+  endforeach()
+elseif(NOT rc EQUAL 3)
   fail("expected exit status 3 (the library reported errors)")
 endif()
 set(mine "")

@@ -123,6 +123,7 @@ static const char *const code_names[LLE_RESULT_COUNT_] = {
     [LLE_ERROR_CORRUPTION] = "LLE_ERROR_CORRUPTION",
     [LLE_ERROR_USE_AFTER_FREE] = "LLE_ERROR_USE_AFTER_FREE",
     [LLE_ERROR_BOUNDS_VIOLATION] = "LLE_ERROR_BOUNDS_VIOLATION",
+    [LLE_ERROR_ACCESS_DENIED] = "LLE_ERROR_ACCESS_DENIED",
 };
 
 static const char *code_name(lle_result_t r)
@@ -487,7 +488,17 @@ static void bug_arena_reset(void)
 static void bug_readonly(void)
 {
 #ifdef WRONG_LLE
-    not_applicable = "read-only blocks (lle_memory_protect) are not built yet";
+    char *p = launder(LLE_ALLOC_GUARDED(mgr, WRONG_POOL, 64)); /* @readonly:alloc */
+    strcpy(p, "history entry");
+    if (lle_memory_protect(mgr, p, LLE_ACCESS_READ) != LLE_SUCCESS) {
+        say("cannot make the block read-only");
+        exit(EXIT_SETUP);
+    }
+    fault();
+    p[0] = 'H';
+    after();
+    (void)lle_memory_protect(mgr, p, LLE_ACCESS_READ_WRITE);
+    W_FREE(p);
 #else
     not_applicable = "malloc has no read-only blocks";
 #endif
@@ -504,10 +515,10 @@ typedef struct bug {
 
 static const bug_t bugs[] = {
     {"none", bug_none, "-", "nothing wrong (the control)"},
-    {"overflow1", bug_overflow1, "LLE_ERROR_CORRUPTION", "heap overflow by 1 byte (strcpy)"},
-    {"overflow16", bug_overflow16, "LLE_ERROR_CORRUPTION", "heap overflow by 16 bytes"},
-    {"underflow", bug_underflow, "LLE_ERROR_CORRUPTION", "heap underflow (index -1)"},
-    {"overflow_large", bug_overflow_large, "LLE_ERROR_CORRUPTION",
+    {"overflow1", bug_overflow1, "LLE_ERROR_CORRUPTION|LLE_ERROR_BOUNDS_VIOLATION", "heap overflow by 1 byte (strcpy)"},
+    {"overflow16", bug_overflow16, "LLE_ERROR_CORRUPTION|LLE_ERROR_BOUNDS_VIOLATION", "heap overflow by 16 bytes"},
+    {"underflow", bug_underflow, "LLE_ERROR_CORRUPTION|LLE_ERROR_BOUNDS_VIOLATION", "heap underflow (index -1)"},
+    {"overflow_large", bug_overflow_large, "LLE_ERROR_CORRUPTION|LLE_ERROR_BOUNDS_VIOLATION",
      "overflow by 1 byte of a 100,000-byte block"},
     {"uaf_write", bug_uaf_write, "LLE_ERROR_USE_AFTER_FREE", "write after free"},
     {"uaf_reused", bug_uaf_reused, "LLE_ERROR_USE_AFTER_FREE",
@@ -524,7 +535,7 @@ static const bug_t bugs[] = {
     {"realloc_freed", bug_realloc_freed, "LLE_ERROR_USE_AFTER_FREE", "realloc of a freed block"},
     {"arena_reset", bug_arena_reset, "LLE_ERROR_USE_AFTER_FREE",
      "arena memory written after a reset"},
-    {"readonly", bug_readonly, "-", "a read-only block written"},
+    {"readonly", bug_readonly, "LLE_ERROR_ACCESS_DENIED", "a read-only block written"},
 };
 #define NBUGS (sizeof bugs / sizeof bugs[0])
 
