@@ -507,12 +507,10 @@ LLE__HIDDEN unsigned long lle__thread_id(void);
 /* Mappings of the library's own (os.c), page-granular.  reserve: `bytes`
  * of address space aligned to `align` (a power of two, at least a page),
  * no access, no memory committed; NULL on failure.  protect: access 0
- * none, 1 read, 3 read and write.  discard: the pages' memory goes back to
- * the system and they become inaccessible (a later protect gives zeros). */
+ * none, 1 read, 3 read and write. */
 LLE__HIDDEN void *lle__os_reserve(size_t bytes, size_t align);
 LLE__HIDDEN void lle__os_release(void *p, size_t bytes);
 LLE__HIDDEN bool lle__os_protect(void *p, size_t bytes, int access);
-LLE__HIDDEN bool lle__os_discard(void *p, size_t bytes);
 
 /* The error channel (src/manager/errors.c): formats the message, counts
  * the error, keeps it in the history and the audit trail, calls the error

@@ -75,7 +75,20 @@ typedef struct lle_debug_config {
      * guard bytes after the block); default: at the end, an overflow
      * faults at once. */
     bool     guard_start;
+    /* How a freed guard-page block catches a use after free.
+     *   LLE_GUARD_FREED_AUTO   FAULT for guard == 1, POISON when sampled
+     *   LLE_GUARD_FREED_FAULT  its pages become inaccessible: a read or
+     *                          write faults at once (two system calls a
+     *                          block, several microseconds on some systems)
+     *   LLE_GUARD_FREED_POISON it is filled with LLE_POISON_FREED, verified
+     *                          when its slot is reused and by
+     *                          lle_detect_memory_errors(): a write is
+     *                          reported then, with both sites (no system
+     *                          call once the slot exists) */
+    int      guard_freed;
 } lle_debug_config_t;
+
+enum { LLE_GUARD_FREED_AUTO = 0, LLE_GUARD_FREED_FAULT = 1, LLE_GUARD_FREED_POISON = 2 };
 
 /* The fill patterns of lle_debug_config_t.poison. */
 #define LLE_POISON_FRESH 0xCD

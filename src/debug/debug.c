@@ -934,9 +934,10 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     }
     pthread_mutex_unlock(&d->lock);
     flush(m, &x);
-    size_t guarded = lle__guard_check(m);
+    lle_result_t gfirst;
+    size_t guarded = lle__guard_check(m, &gfirst);
     if (problems) *problems = found + guarded;
-    return x.n ? x.e[0].code : guarded ? LLE_ERROR_CORRUPTION : LLE_SUCCESS;
+    return x.n ? x.e[0].code : gfirst;
 }
 
 /* ---- configuration --------------------------------------------------------------------- */

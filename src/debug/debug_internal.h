@@ -107,8 +107,9 @@ LLE__HIDDEN void *lle__guard_realloc(lle_memory_manager_t *m, lle__slab_t *s, vo
                                      const lle_site_t *site, const void *pc);
 LLE__HIDDEN lle_result_t lle__guard_query(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
                                           lle_block_info_t *out);
-/* The heap check of guard-page blocks: problems found (each reported). */
-LLE__HIDDEN size_t lle__guard_check(lle_memory_manager_t *m);
+/* The heap check of guard-page blocks: problems found (each reported),
+ * the code of the first in *first. */
+LLE__HIDDEN size_t lle__guard_check(lle_memory_manager_t *m, lle_result_t *first);
 /* Adds the pool's guard-page blocks to out. */
 LLE__HIDDEN void lle__guard_pool_stats(lle_memory_manager_t *m, int pool,
                                        lle__dbg_pool_stats_t *out);

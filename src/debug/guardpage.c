@@ -15,11 +15,12 @@
  * against the one before); the rest of its data pages holds guard bytes
  * (debug.c's keyed pattern), checked on free and by the heap check.
  *
- * Free: the slot's pages are discarded (their memory goes back to the
- * system and they stay inaccessible) and the slot joins a FIFO of freed
- * slots.  Past GUARD_KEEP freed slots the oldest is reusable (small) or
- * unmapped (large), so a use after free faults for the next 256 frees of
- * guard-page blocks at least.  A slot's record (size, place, sites,
+ * Free: the slot's pages become inaccessible (they keep their memory) and
+ * the slot joins a FIFO of freed slots.  Past GUARD_KEEP freed slots the
+ * oldest is reusable (small) or unmapped (large), so a use after free
+ * faults for the next 256 frees of guard-page blocks at least.  The memory
+ * of small slots stays mapped until the manager goes: at most a page for
+ * each of the most guard-page blocks ever live at once, plus 256.  A slot's record (size, place, sites,
  * thread, times) lives outside the mapping, in the region's descriptor.
  *
  * The fault handler finds a faulting address in a process-wide registry of
@@ -60,6 +61,8 @@ typedef struct gslot {
     uint32_t        idx;
     uint32_t        state;      /* S_* */
     uint8_t         pool, at_start, access, track;
+    uint8_t         open;       /* pages accessible (live, or freed with poison) */
+    uint8_t         poisoned;   /* freed with poison: verify before reuse */
     uint32_t        asid;       /* site id of the totals (0: none) */
     size_t          size;       /* bytes asked for */
     size_t          off;        /* block = slot data + off */
@@ -97,6 +100,7 @@ struct lle__guard {
     size_t          mapped;         /* bytes of address space in regions */
     gpool_t         pools[LLE_POOL_COUNT];
     _Atomic unsigned char start[LLE_POOL_COUNT];   /* cfg.guard_start */
+    _Atomic unsigned char fault[LLE_POOL_COUNT];   /* freed blocks fault (else poison) */
 };
 
 /* ---- the process-wide registry and the handler ---------------------------- */
@@ -408,7 +412,8 @@ static gslot_t *slot_get(lle_memory_manager_t *m, lle__guard_t *g, int pool, siz
         r->fresh = 1;
         s = &r->slots[0];
     }
-    if (!lle__os_protect(slot_data(s->r, s->idx), s->r->span, LLE_ACCESS_READ_WRITE)) {
+    if (!s->open &&
+        !lle__os_protect(slot_data(s->r, s->idx), s->r->span, LLE_ACCESS_READ_WRITE)) {
         if (pages == 1) {   /* back to the reuse list: still inaccessible */
             s->qnext = g->reuse;
             g->reuse = s;
@@ -418,6 +423,7 @@ static gslot_t *slot_get(lle_memory_manager_t *m, lle__guard_t *g, int pool, siz
         return NULL;
     }
     s->qnext = NULL;
+    s->open = 1;
     return s;
 }
 
@@ -435,6 +441,60 @@ static const char *slack_bad(const lle__dbg_t *d, const gslot_t *s)
     uint64_t key = slot_key(d, s);
     const char *bad = lle__gbytes_find(key, data, user);
     return bad ? bad : lle__gbytes_find(key, user + s->size, data + s->r->span);
+}
+
+/* A freed slot left open with poison: the first byte changed since its
+ * free (poison over the block, guard bytes around it), or NULL. */
+static const char *freed_bad(const lle__dbg_t *d, const gslot_t *s, lle_result_t *code)
+{
+    const char *user = slot_data(s->r, s->idx) + s->off;
+    for (size_t i = 0; i < s->size; i++)
+        if ((unsigned char)user[i] != LLE_POISON_FREED) {
+            *code = LLE_ERROR_USE_AFTER_FREE;
+            return user + i;
+        }
+    *code = LLE_ERROR_CORRUPTION;
+    return slack_bad(d, s);
+}
+
+/* What a reused slot's check found, reported once g->lock is released. */
+typedef struct stale {
+    lle_result_t code;
+    const char  *user;
+    long         off;
+    size_t       size;
+    int          pool;
+    lle_site_t   as, fs;
+} stale_t;
+
+static void stale_report(lle_memory_manager_t *m, const stale_t *x, const char *when)
+{
+    char as[160], fs[160];
+    lle__dsite_describe(&x->as, as, sizeof as);
+    lle__dsite_describe(&x->fs, fs, sizeof fs);
+    lle__report_sites(m, x->code, x->pool, x->size, x->user, &x->as, &x->fs,
+                      "%s: %s of freed guard-page block %p (%zu bytes, pool %s): byte %ld "
+                      "changed after it was freed; allocated at %s, freed at %s",
+                      when, x->code == LLE_ERROR_USE_AFTER_FREE ? "write after free"
+                                                                 : "guard bytes overwritten",
+                      (const void *)x->user, x->size, lle_pool_type_name(x->pool), x->off, as,
+                      fs);
+}
+
+/* Check freed slot s (open with poison) into *x; false when intact. */
+static bool stale_check(const lle__dbg_t *d, const gslot_t *s, stale_t *x)
+{
+    lle_result_t code;
+    const char *bad = freed_bad(d, s, &code);
+    if (!bad) return false;
+    x->code = code;
+    x->user = slot_data(s->r, s->idx) + s->off;
+    x->off = (long)(bad - x->user);
+    x->size = s->size;
+    x->pool = s->pool;
+    x->as = s->as;
+    x->fs = s->fs;
+    return true;
 }
 
 void *lle__guard_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
@@ -459,6 +519,9 @@ void *lle__guard_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
         lle__pool_debug_release(m, pool, pages * LLE__PAGE);
         return NULL;
     }
+    stale_t stale;
+    bool was_bad = s->poisoned && stale_check(d, s, &stale);
+    s->poisoned = 0;
     bool at_start = atomic_load_explicit(&g->start[pool], memory_order_relaxed);
     s->state = S_LIVE;
     s->pool = (uint8_t)pool;
@@ -485,8 +548,10 @@ void *lle__guard_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     gp->live_bytes += n;
     gp->allocs++;
     gp->requested += n;
+    lle_site_t here = s->as;
     pthread_mutex_unlock(&g->lock);
-    if (track) lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, user, n, pool, &s->as);
+    if (was_bad) stale_report(m, &stale, "slot reused");
+    if (track) lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, user, n, pool, &here);
     return user;
 }
 
@@ -600,8 +665,26 @@ lle_result_t lle__guard_free(lle_memory_manager_t *m, lle__slab_t *sl, void *p,
     gp->frees++;
     size_t span = s->r->span;
     bool keep = bad && lle__dbg_strategy(m, LLE_ERROR_CORRUPTION) == LLE_RECOVER_QUARANTINE;
-    /* The memory goes back; the pages stay inaccessible until reused. */
-    lle__os_discard(slot_data(s->r, s->idx), s->r->span);
+    if (atomic_load_explicit(&g->fault[pool], memory_order_relaxed)) {
+        /* Inaccessible until reused.  The pages keep their memory: giving
+         * it back and faulting it in again on reuse would cost two more
+         * system calls a block, and a small slot is reused within 256
+         * frees anyway. */
+        lle__os_protect(slot_data(s->r, s->idx), s->r->span, LLE_ACCESS_NONE);
+        s->open = 0;
+    } else {
+        /* Poison, verified when the slot is reused. */
+        if (s->access != LLE_ACCESS_READ_WRITE)
+            lle__os_protect(slot_data(s->r, s->idx), s->r->span, LLE_ACCESS_READ_WRITE);
+        char *data = slot_data(s->r, s->idx);
+        memset(data + s->off, LLE_POISON_FREED, size);
+        if (bad) {   /* whole again: the overwrite is reported below, once */
+            lle__gbytes_fill(slot_key(d, s), data, data + s->off);
+            lle__gbytes_fill(slot_key(d, s), data + s->off + size, data + s->r->span);
+        }
+        s->poisoned = 1;
+    }
+    s->access = LLE_ACCESS_READ_WRITE;
     if (keep) {
         s->state = S_KEPT;
     } else {
@@ -689,45 +772,50 @@ void *lle__guard_realloc(lle_memory_manager_t *m, lle__slab_t *sl, void *p, size
 
 /* ---- checks and statistics ------------------------------------------------------ */
 
-size_t lle__guard_check(lle_memory_manager_t *m)
+size_t lle__guard_check(lle_memory_manager_t *m, lle_result_t *first)
 {
     lle__dbg_t *d = m->dbg;
     lle__guard_t *g = d->guard;
     enum { MAXR = 4 };
-    struct {
-        const char *user, *bad;
-        size_t size;
-        int pool;
-        lle_site_t as;
-    } found[MAXR];
+    stale_t found[MAXR];
     size_t n = 0;
     pthread_mutex_lock(&g->lock);
     for (gregion_t *r = g->regions; r; r = r->next)
         for (uint32_t i = 0; i < r->fresh; i++) {
             gslot_t *s = &r->slots[i];
-            if (s->state != S_LIVE || s->access == LLE_ACCESS_NONE) continue;
-            const char *bad = slack_bad(d, s);
-            if (!bad) continue;
-            if (n < MAXR) {
-                found[n].user = slot_data(r, i) + s->off;
-                found[n].bad = bad;
-                found[n].size = s->size;
-                found[n].pool = s->pool;
-                found[n].as = s->as;
+            stale_t x;
+            if (s->state == S_LIVE && s->access != LLE_ACCESS_NONE) {
+                const char *user = slot_data(r, i) + s->off;
+                const char *bad = slack_bad(d, s);
+                if (!bad) continue;
+                x.code = LLE_ERROR_CORRUPTION;
+                x.user = user;
+                x.off = (long)(bad - user);
+                x.size = s->size;
+                x.pool = s->pool;
+                x.as = s->as;
+                memset(&x.fs, 0, sizeof x.fs);
+            } else if (!(s->poisoned && stale_check(d, s, &x))) {
+                continue;
             }
+            if (n < MAXR) found[n] = x;
             n++;
         }
     pthread_mutex_unlock(&g->lock);
+    *first = n ? found[0].code : LLE_SUCCESS;
     for (size_t k = 0; k < n && k < MAXR; k++) {
+        const stale_t *x = &found[k];
+        if (x->fs.file || x->fs.pc) {
+            stale_report(m, x, "heap check");
+            continue;
+        }
         char as[160];
-        lle__dsite_describe(&found[k].as, as, sizeof as);
-        lle__report_sites(m, LLE_ERROR_CORRUPTION, found[k].pool, found[k].size, found[k].user,
-                          &found[k].as, NULL,
+        lle__dsite_describe(&x->as, as, sizeof as);
+        lle__report_sites(m, LLE_ERROR_CORRUPTION, x->pool, x->size, x->user, &x->as, NULL,
                           "heap check: guard-page block %p (%zu bytes, pool %s) has its guard "
                           "bytes %s it overwritten; allocated at %s",
-                          (const void *)found[k].user, found[k].size,
-                          lle_pool_type_name(found[k].pool),
-                          found[k].bad < found[k].user ? "before" : "past", as);
+                          (const void *)x->user, x->size, lle_pool_type_name(x->pool),
+                          x->off < 0 ? "before" : "past", as);
     }
     return n;
 }
@@ -748,7 +836,11 @@ void lle__guard_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stat
 
 void lle__guard_config(lle_memory_manager_t *m, int pool, const lle_debug_config_t *c)
 {
-    atomic_store_explicit(&m->dbg->guard->start[pool], c->guard_start, memory_order_relaxed);
+    lle__guard_t *g = m->dbg->guard;
+    bool fault = c->guard_freed == LLE_GUARD_FREED_FAULT ||
+                 (c->guard_freed != LLE_GUARD_FREED_POISON && c->guard <= 1);
+    atomic_store_explicit(&g->start[pool], c->guard_start, memory_order_relaxed);
+    atomic_store_explicit(&g->fault[pool], fault, memory_order_relaxed);
 }
 
 /* Whether this allocation of a pool sampling one in `every` is the one

@@ -262,7 +262,7 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
             /* Every typed pool (debug fields) or every pool (the others). */
             bool dbg = word_is(field, flen, "debug") || word_is(field, flen, "quarantine") ||
                        word_is(field, flen, "backtrace") || word_is(field, flen, "guard") ||
-                       word_is(field, flen, "guard_side");
+                       word_is(field, flen, "guard_side") || word_is(field, flen, "guard_freed");
             int count = dbg ? LLE_POOL_COUNT : LLE__NPOOLS;
             for (int i = 0; i < count; i++) {
                 char one[160];
@@ -298,6 +298,13 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
             else if (word_is(val, vlen, "all")) sz = 1;
             else if (!parse_size(val, vlen, &sz) || sz > UINT32_MAX) goto bad_value;
             pc->debug.guard = (unsigned)sz;
+            return LLE_SUCCESS;
+        }
+        if (word_is(field, flen, "guard_freed")) {
+            if (word_is(val, vlen, "auto")) pc->debug.guard_freed = LLE_GUARD_FREED_AUTO;
+            else if (word_is(val, vlen, "fault")) pc->debug.guard_freed = LLE_GUARD_FREED_FAULT;
+            else if (word_is(val, vlen, "poison")) pc->debug.guard_freed = LLE_GUARD_FREED_POISON;
+            else goto bad_value;
             return LLE_SUCCESS;
         }
         if (word_is(field, flen, "guard_side")) {

@@ -53,9 +53,3 @@ bool lle__os_protect(void *p, size_t bytes, int access)
     int prot = (access & 1 ? PROT_READ : 0) | (access & 2 ? PROT_WRITE : 0);
     return mprotect(p, bytes, prot) == 0;
 }
-
-bool lle__os_discard(void *p, size_t bytes)
-{
-    return mmap(p, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1,
-                0) == p;
-}

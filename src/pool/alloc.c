@@ -278,14 +278,19 @@ static inline void bin_check_armed(lle_memory_manager_t *m, lle__heap_t *h, lle_
         bin_settle(b, bin_draw(h, every), 0, 0);
 }
 
-/* b's count reached 2^23 with blk just taken from s: fold the count.  When
- * the bin was armed this allocation is the sampled one: blk goes back and
- * a block on guard pages is returned instead (if one can be had).  pc: the
- * caller's return address, for the guard block's record.  Returns the
- * block (a tail call keeps the fast path free of a stack frame). */
-static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, lle__slab_t *s, void *blk, size_t n,
-                                              const void *pc)
+/* b's count reached 2^23 with blk just taken from its current slab: fold
+ * the count.  When the bin was armed this allocation is the sampled one:
+ * blk goes back and a block on guard pages is returned instead (if one can
+ * be had).  Returns the block.  Only b, blk and n come in: one more
+ * argument (the caller's address) cost the fast path a stack frame.  The
+ * guard block's site is this function's return address instead: reached
+ * by a tail call from lle_pool_alloc (optimised builds), that is the
+ * caller of lle_pool_alloc; elsewhere (-O0, sanitizers, a refill) an
+ * address inside the library. */
+static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk, size_t n)
 {
+    const void *pc = __builtin_extract_return_addr(__builtin_return_address(0));
+    lle__slab_t *s = b->cur;   /* slab_pop always takes from the current slab */
     lle__heap_t *h = atomic_load_explicit(&s->owner, memory_order_relaxed);
     lle_memory_manager_t *m = h->m;
     unsigned every = atomic_load_explicit(&m->guard_every[s->pool], memory_order_relaxed);
@@ -307,7 +312,7 @@ static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, lle__slab_t *s, voi
 }
 
 /* n <= 64 KiB (a request served from a slab). */
-static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n, const void *pc)
+static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
 {
     void *blk = s->free;
     lle__link_open(blk);
@@ -321,26 +326,26 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n, const void
     uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed) +
                  (((uint64_t)1 << LLE__ACCT_SHIFT) | n);
     atomic_store_explicit(&b->acct, v, memory_order_relaxed);
-    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, s, blk, n, pc);
+    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, blk, n);
     return blk;
 }
 
 /* A block from the slabs bin b already holds: more of the current slab
  * carved, another slab with free blocks, or blocks other threads freed.
  * NULL when they are all full. */
-static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n, const void *pc)
+static void *bin_refill(lle__heap_t *h, lle__bin_t *b, size_t n)
 {
     for (int round = 0; round < 2; round++) {
         lle__slab_t *s = b->cur != LLE__NO_SLAB ? b->cur : NULL;
         if (s && !s->free && s->carve < s->carve_end) slab_carve(s);
-        if (s && s->free) return slab_pop(b, s, n, pc);
+        if (s && s->free) return slab_pop(b, s, n);
         if (s) bin_refile(b, s);        /* exhausted: onto the full list */
         /* Another slab of the bin with room. */
         for (s = b->avail; s; s = s->next) {
             if (!s->free && s->carve < s->carve_end) slab_carve(s);
             if (s->free) {
                 bin_set_cur(b, s);
-                return slab_pop(b, s, n, pc);
+                return slab_pop(b, s, n);
             }
         }
         if (round == 0) lle__heap_collect_remote(h);
@@ -355,7 +360,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
 {
     lle__bin_t *b = &h->bins[pool][cls];
     bin_check_armed(m, h, b, pool);
-    void *p = bin_refill(h, b, n, NULL);
+    void *p = bin_refill(h, b, n);
     if (p) return p;
     /* Each slab the bin already holds doubles the next one, up to the
      * pool's block size: a class used a little costs one small slab, a busy
@@ -375,7 +380,7 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     lle__slab_list_push(&b->avail, s);
     bin_set_cur(b, s);
     slab_carve(s);
-    return slab_pop(b, s, n, NULL);
+    return slab_pop(b, s, n);
 }
 
 /* ---- the hierarchy (slow path of every allocation) ---------------------- */
@@ -490,20 +495,19 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
  * bin's own slabs before the whole hierarchy (which also handles a new
  * slab, the pool's limits and the state). */
 static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b, int pool,
-                                          size_t n, const void *pc)
+                                          size_t n)
 {
     bin_check_armed(m, lle__tls.h, b, pool);
-    void *p = bin_refill(lle__tls.h, b, n, pc);
-    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, pc);
+    void *p = bin_refill(lle__tls.h, b, n);
+    return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, NULL);
 }
 
 /* The bin's fast path: pop its current slab, else refill. */
-static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n,
-                              const void *pc)
+static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n)
 {
     lle__slab_t *s = b->cur;
-    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n, pc);
-    return alloc_bin_miss(m, b, pool, n, pc);
+    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n);
+    return alloc_bin_miss(m, b, pool, n);
 }
 
 /* A request above LLE__TABLE_MAX bytes from the calling thread's heap (m, pool
@@ -517,7 +521,7 @@ static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, 
         return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
-    return bin_alloc(m, b, pool, n, pc);
+    return bin_alloc(m, b, pool, n);
 }
 
 /* pc: the caller of the public function (inlined into it), for debug
@@ -531,7 +535,7 @@ static inline __attribute__((always_inline)) void *alloc_inline(lle_memory_manag
         unsigned off = atomic_load_explicit(&m->bin_off[(unsigned)pool][(n + 15) >> 4],
                                             memory_order_relaxed);
         if (lle_likely(off != 0))
-            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n, pc);
+            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);
     }
     return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
 }

@@ -363,6 +363,49 @@ static void realloc_moves(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* guard_freed=poison (the sampled mode's default): a freed slot stays
+ * accessible, poisoned; a write after free is found when the slot is
+ * reused (after 256 more frees) and by the heap check. */
+static void freed_poison(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m =
+        manager(&r, "pool.string.guard=all,pool.string.guard_freed=poison", NULL);
+    int al = __LINE__ + 1;
+    char *p = LLE_ALLOC(m, LLE_POOL_STRING, 24);
+    int fl = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    p[3] = 'x';   /* no fault */
+    for (int i = 0; i < 300 && r.n == 0; i++) {
+        char *q = LLE_ALLOC(m, LLE_POOL_STRING, 24);
+        assert_int_equal(LLE_FREE(m, q), LLE_SUCCESS);
+    }
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_int_equal(r.e[0].alloc_site.line, al);
+    assert_int_equal(r.e[0].free_site.line, fl);
+    assert_non_null(strstr(r.msg[0], "slot reused: write after free"));
+    assert_non_null(strstr(r.msg[0], "byte 3 changed"));
+    /* The heap check finds one before any reuse. */
+    p = LLE_ALLOC(m, LLE_POOL_STRING, 40);
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    p[39] = 0;
+    size_t problems = 0;
+    assert_int_equal(lle_detect_memory_errors(m, &problems), LLE_ERROR_USE_AFTER_FREE);
+    assert_int_equal(problems, 1);
+    assert_non_null(strstr(r.msg[1], "heap check: write after free"));
+    /* Sampled pools default to poison, every-allocation pools to faults. */
+    lle_debug_config_t dc = {0};
+    dc.guard = 1;
+    dc.guard_freed = LLE_GUARD_FREED_POISON;
+    assert_int_equal(lle_memory_set_debug(m, LLE_POOL_EVENT, &dc), LLE_SUCCESS);
+    char *e = LLE_ALLOC(m, LLE_POOL_EVENT, 16);
+    assert_int_equal(LLE_FREE(m, e), LLE_SUCCESS);
+    assert_int_equal((unsigned char)e[0], LLE_POISON_FREED);   /* readable: poisoned */
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* Blocks of pool `pool` that are on guard pages, among n allocations of
  * `size` bytes (kept live, then freed). */
 static size_t count_guarded(lle_memory_manager_t *m, int pool, size_t n, size_t size)
@@ -519,6 +562,13 @@ static void options(void **state)
                                                      sizeof err),
                      LLE_ERROR_INVALID_OPTION);
     assert_non_null(strstr(err, "guard"));
+    assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.string.guard_freed=poison",
+                                                     NULL, 0),
+                     LLE_SUCCESS);
+    assert_int_equal(cfg.pools[LLE_POOL_STRING].debug.guard_freed, LLE_GUARD_FREED_POISON);
+    assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.string.guard_freed=later", err,
+                                                     sizeof err),
+                     LLE_ERROR_INVALID_OPTION);
     assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.string.guard_side=middle",
                                                      err, sizeof err),
                      LLE_ERROR_INVALID_OPTION);
@@ -542,6 +592,7 @@ int main(void)
         cmocka_unit_test(slack_overflow_caught),
         cmocka_unit_test(bad_frees),
         cmocka_unit_test(realloc_moves),
+        cmocka_unit_test(freed_poison),
         cmocka_unit_test(sampling),
         cmocka_unit_test(sampling_at_run_time),
         cmocka_unit_test(many_blocks),
