@@ -6,6 +6,9 @@
 # bug of the catalogue once per column:
 #
 #   lle default | track | canary+poison | full   lle-wrong, LLE_MEMORY_OPTIONS
+#   lle guard                                    the same, pool.all.guard=all:
+#                                                every block on its own page,
+#                                                against an inaccessible one
 #   lle full, ASan build                         lle-wrong built with
 #                                                -fsanitize=address (arena
 #                                                memory is poisoned for ASan)
@@ -17,10 +20,12 @@
 #   efence       LD_PRELOAD=libefence.so.0 (its defaults)
 #   valgrind     valgrind memcheck, --leak-check=full, definite leaks are errors
 #
-# and a second table of variants: MALLOC_CHECK_=3 without the preload
-# (it does nothing since glibc 2.34), the same check asked by
-# GLIBC_TUNABLES=glibc.malloc.check=3, jemalloc told to abort on any
-# warning and on a bad option (abort, abort_conf), jemalloc without its
+# and a second table of variants: lle guard pages with the block at the
+# start of its page (pool.all.guard=all,pool.all.guard_side=start) and
+# for one allocation in 1000 (pool.all.guard=1000), MALLOC_CHECK_=3
+# without the preload (it does nothing since glibc 2.34), the same check
+# asked by GLIBC_TUNABLES=glibc.malloc.check=3, jemalloc told to abort on
+# any warning and on a bad option (abort, abort_conf), jemalloc without its
 # thread cache,
 # Electric Fence with EF_ALIGNMENT=1, EF_PROTECT_BELOW=1, EF_PROTECT_FREE=1.
 #
@@ -37,10 +42,17 @@
 #   - caught by a crash: no diagnostic, but the program died (a signal, or
 #     an exit status it never gives itself), where the last marker says;
 #   - missed: neither;  n/a: the bug does not apply (the program says so).
-# An lle run that reported errors, none of them with the bug's code, reads
-# "other: CODE".  The control row (no bug) must read missed everywhere; the
-# script warns if it does not.  With --repeat N every run is made N times
-# and a cell whose verdicts differ lists them all, with their counts.
+# A bug may be named by more than one lle code (CODE|CODE in the --list of
+# the programs: an overflow is a CORRUPTION found by a canary, or a
+# BOUNDS_VIOLATION at a guard page); a report with any of them counts.
+# An lle run that reported errors, none of them with a code of the bug,
+# reads "other: CODE".  At a guard page or a read-only block the library
+# reports the fault through the error callback and then lets the process
+# die of SIGSEGV: the report is the first diagnostic, so the run reads as
+# caught with a report where the report came ("fault"), not as a crash.
+# The control row (no bug) must read missed everywhere; the script warns
+# if it does not.  With --repeat N every run is made N times and a cell
+# whose verdicts differ lists them all, with their counts.
 #
 # Output: the report (Markdown) on stdout and in BUILD/detection-report.md,
 # one line per run in BUILD/detection-runs.tsv, every run's output in
@@ -134,13 +146,14 @@ VALGRIND=$(command -v valgrind || true)
 
 # Column id -> title, and the command prefix of each (an empty prefix
 # entry means the tool is missing: the column reads "not installed").
-MAIN_COLS=(lle-default lle-track lle-cp lle-full)
+MAIN_COLS=(lle-default lle-track lle-cp lle-full lle-guard)
 [ "$ASAN" = 1 ] && MAIN_COLS+=(lle-asan)
 MAIN_COLS+=(glibc glibc-check mimalloc jemalloc efence valgrind)
-VARIANT_COLS=(glibc-env glibc-tunable jemalloc-abort jemalloc-notcache efence-align1 efence-below efence-free)
+VARIANT_COLS=(lle-guard-start lle-sampled glibc-env glibc-tunable jemalloc-abort jemalloc-notcache efence-align1 efence-below efence-free)
 declare -A TITLE=(
     [lle-default]="lle default" [lle-track]="lle track" [lle-cp]="lle canary+poison"
-    [lle-full]="lle full" [lle-asan]="lle full, ASan build"
+    [lle-full]="lle full" [lle-asan]="lle full, ASan build" [lle-guard]="lle guard"
+    [lle-guard-start]="lle guard start" [lle-sampled]="lle sampled 1/1000"
     [glibc]="glibc" [glibc-check]="glibc check" [mimalloc]="mimalloc"
     [jemalloc]="jemalloc junk" [efence]="efence" [valgrind]="valgrind"
     [glibc-env]="MALLOC_CHECK_=3 alone" [glibc-tunable]="glibc check by tunable"
@@ -156,6 +169,9 @@ declare -A SHOWN=(
     [lle-cp]="LLE_MEMORY_OPTIONS=pool.all.debug=canary+poison lle-wrong BUG"
     [lle-full]="LLE_MEMORY_OPTIONS=pool.all.debug=full lle-wrong BUG"
     [lle-asan]="LLE_MEMORY_OPTIONS=pool.all.debug=full lle-wrong BUG (built with -fsanitize=address)"
+    [lle-guard]="LLE_MEMORY_OPTIONS=pool.all.guard=all lle-wrong BUG"
+    [lle-guard-start]="LLE_MEMORY_OPTIONS=pool.all.guard=all,pool.all.guard_side=start lle-wrong BUG"
+    [lle-sampled]="LLE_MEMORY_OPTIONS=pool.all.guard=1000 lle-wrong BUG"
     [glibc]="malloc-wrong BUG"
     [glibc-check]="LD_PRELOAD=${GLIBC_DEBUG##*/} MALLOC_CHECK_=3 malloc-wrong BUG"
     [glibc-env]="MALLOC_CHECK_=3 malloc-wrong BUG (no LD_PRELOAD)"
@@ -196,6 +212,10 @@ command_of() {
     lle-track) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.debug=track "$LLE_BIN" "$bug") ;;
     lle-cp) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.debug=canary+poison "$LLE_BIN" "$bug") ;;
     lle-full) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.debug=full "$LLE_BIN" "$bug") ;;
+    lle-guard) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.guard=all "$LLE_BIN" "$bug") ;;
+    lle-guard-start) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.guard=all,pool.all.guard_side=start
+                          "$LLE_BIN" "$bug") ;;
+    lle-sampled) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.guard=1000 "$LLE_BIN" "$bug") ;;
     lle-asan) CMD=("${CLEAN_ENV[@]}" LLE_MEMORY_OPTIONS=pool.all.debug=full
                    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
                    "$LLE_ASAN_BIN" "$bug") ;;
@@ -220,11 +240,12 @@ command_of() {
     esac
 }
 
-# classify LOG STATUS KIND CODE: prints "VERDICT<TAB>FIRST-DIAGNOSTIC".
-# KIND is lle or peer; CODE the lle code that names the bug.  VERDICTS:
+# classify LOG STATUS KIND CODES: prints "VERDICT<TAB>FIRST-DIAGNOSTIC".
+# KIND is lle or peer; CODES the lle codes that name the bug, separated by
+# "|" (any of them is the bug's).  VERDICTS:
 # n/a, missed, report:PHASE, crash:PHASE, other:CODE, hung, setup-failed.
 classify() {
-    awk -v status="$2" -v kind="$3" -v code="$4" '
+    awk -v status="$2" -v kind="$3" -v codes="$4" '
         function diagnostic(line) {
             if (line ~ /^\[wrong\] /) return 0
             if (kind == "lle")
@@ -234,7 +255,11 @@ classify() {
             if (line ~ /^  Electric Fence [0-9.]+ Copyright/) return 0
             return 1
         }
-        BEGIN { phase = "setup"; first = ""; fphase = ""; na = 0; mine = ""; mphase = "" }
+        BEGIN {
+            phase = "setup"; first = ""; fphase = ""; na = 0; mine = ""; mphase = ""
+            n = split(codes, list, "|")
+            for (i = 1; i <= n; i++) wanted[list[i]] = 1
+        }
         /^\[wrong\] n\/a:/ { na = 1 }
         /^\[wrong\] fault$/ { phase = "fault"; next }
         /^\[wrong\] after$/ { phase = "later"; next }
@@ -242,12 +267,12 @@ classify() {
         {
             if (!diagnostic($0)) next
             if (first == "") { first = $0; fphase = phase }
-            # For lle, the first report with the code of the bug (or of a
+            # For lle, the first report with a code of the bug (or of a
             # sanitizer) counts; other codes only when there is none.
-            if (kind == "lle" && mine == "" && ($0 !~ /^lle: LLE_ERROR_/ || $2 == code)) {
+            if (kind == "lle" && mine == "" && ($0 !~ /^lle: LLE_ERROR_/ || ($2 in wanted))) {
                 mine = $0; mphase = phase
             }
-            if (kind == "lle" && $0 ~ /^lle: LLE_ERROR_/ && $2 != code && other == "") other = $2
+            if (kind == "lle" && $0 ~ /^lle: LLE_ERROR_/ && !($2 in wanted) && other == "") other = $2
         }
         END {
             if (kind == "lle" && mine != "") { first = mine; fphase = mphase }
@@ -388,11 +413,11 @@ table() {
     for c in "${COLS[@]}"; do echo "- ${TITLE[$c]}: \`${SHOWN[$c]}\`"; done
     echo
     echo "First diagnostic of each run that reported the bug (first run; of the"
-    echo "lle columns only full debugging, and the sanitizer's own reports of the"
-    echo "ASan build; addresses shortened):"
+    echo "lle columns only full debugging, the two guard-page columns, and the"
+    echo "sanitizer's own reports of the ASan build; addresses shortened):"
     echo
     for bug in "${RUN_BUGS[@]}"; do
-        for c in "${MAIN_COLS[@]}"; do
+        for c in "${MAIN_COLS[@]}" lle-guard-start; do
             case "$c" in lle-default | lle-track | lle-cp) continue ;; esac
             diag=$(awk -F '\t' -v b="$bug" -v c="$c" '$1 == b && $2 == c && $3 == 1 &&
                        $5 ~ /^report:/ { print $6; exit }' "$RUNS" |
