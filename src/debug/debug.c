@@ -66,7 +66,7 @@ typedef struct pend {
     size_t       size;
     const void  *addr;
     lle_site_t   as, fs;
-    char         msg[224];
+    char         msg[480];
 } pend_t;
 
 #define MAX_PEND 4

@@ -62,7 +62,7 @@ void lle__audit(lle_memory_manager_t *m, lle_audit_op_t op, lle_result_t code, c
 static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, const char *fmt,
                               va_list ap)
 {
-    char msg[256];
+    char msg[512];   /* the callback gets it whole; the history keeps 256 bytes */
     vsnprintf(msg, sizeof msg, fmt, ap);
     e->message = msg;
     e->thread = lle__thread_id();
@@ -78,7 +78,8 @@ static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, co
         if (m->err_cap) {
             lle_error_record_t *r = &m->err_hist[m->err_next];
             r->error = *e;
-            memcpy(r->text, msg, sizeof r->text);
+            memcpy(r->text, msg, sizeof r->text - 1);
+            r->text[sizeof r->text - 1] = 0;   /* cut at 255 bytes */
             r->error.message = NULL;   /* pointed at r->text when copied out */
             m->err_next = (m->err_next + 1) % m->err_cap;
             if (m->err_len < m->err_cap) m->err_len++;
