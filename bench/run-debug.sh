@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/run-debug.sh - what debugging costs: the churn workload (lle-bench
 # churn, 10,000 live blocks of the line-editor size mix) with every pool
-# untracked, with one block in 1000 sampled for guard pages, with tracking
+# untracked, with one block in 1000 sampled for guard pages (freed ones
+# poisoned, the default, or made inaccessible), with tracking
 # on, with full debugging on (track, canary, poison, 1 MiB quarantine), and
 # the same workload on glibc malloc run under valgrind memcheck.
 #
@@ -47,11 +48,13 @@ run_mode() {
     track) "$B" lle churn -n "$OPS" --label track --lle-options pool.all.debug=track ;;
     full) "$B" lle churn -n "$OPS" --label full --lle-options pool.all.debug=full ;;
     sampled) "$B" lle churn -n "$OPS" --label sampled --lle-options pool.all.guard=1000 ;;
+    sampled_fault) "$B" lle churn -n "$OPS" --label sampled_fault \
+        --lle-options pool.all.guard=1000,pool.all.guard_freed=fault ;;
     valgrind) valgrind -q --error-exitcode=99 "$B" malloc churn -n "$VG_OPS" --label valgrind ;;
     esac
 }
 
-MODES=(untracked sampled track full valgrind)
+MODES=(untracked sampled sampled_fault track full valgrind)
 RAW="$BUILD_DIR/debug-raw.txt"
 : >"$RAW"
 n=${#MODES[@]}
@@ -76,10 +79,11 @@ med = {k: statistics.median(v) for k, v in runs.items()}
 what = {"untracked": "lle, no debugging", "track": "lle, pool.all.debug=track",
         "full": "lle, pool.all.debug=full (track, canary, poison, 1 MiB quarantine)",
         "sampled": "lle, pool.all.guard=1000 (one block in 1000 on guard pages)",
+        "sampled_fault": "lle, the same with guard_freed=fault (freed pages made inaccessible)",
         "valgrind": "glibc malloc under valgrind memcheck"}
 print("| mode | median ns/op | range (ns/op) | / untracked |")
 print("|---|--:|--:|--:|")
-for k in ("untracked", "sampled", "track", "full", "valgrind"):
+for k in ("untracked", "sampled", "sampled_fault", "track", "full", "valgrind"):
     if k in med:
         lo, hi = min(runs[k]), max(runs[k])
         print(f"| {what[k]} | {med[k]:.1f} | {lo:.1f}-{hi:.1f} | {med[k] / med['untracked']:.2f}x |")
