@@ -370,7 +370,7 @@ static void on_error(void *user, const lle_memory_error_t *e)
     CHECK(e != NULL && e->message != NULL, "an error record without a message");
     CHECK((unsigned)e->code < LLE_RESULT_COUNT_ && e->code != LLE_SUCCESS,
           "error callback with code %d", (int)e->code);
-    CHECK(strlen(e->message) < 256, "error message of %zu bytes", strlen(e->message));
+    CHECK(strlen(e->message) < 512, "error message of %zu bytes", strlen(e->message));
     x->cb[e->code]++;
     x->seen = *e;
     x->seen.message = NULL;

@@ -56,7 +56,7 @@ typedef struct lle_site {
 
 /* What the manager reports to its error callback: the structured error
  * record.  The library never prints: this record is the only place details
- * go.  `message` is a NUL-terminated English sentence valid only during the
+ * go.  `message` is a NUL-terminated English sentence (under 512 bytes) valid only during the
  * callback (lle_memory_get_errors() keeps copies).  The sites are known
  * for blocks of pools with debugging on (lle/guard.h); else they are zero. */
 typedef struct lle_memory_error {
