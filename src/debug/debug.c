@@ -472,22 +472,14 @@ static unsigned take_backtrace(unsigned want, const void *pc, const void **out)
     return n;
 }
 
-static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
-                       const lle_site_t *site, const void *pc)
+/* A debug block with the pool's current features (whatever they are). */
+static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                         const lle_site_t *site, const void *pc)
 {
     lle__dbg_t *d = m->dbg;
     lle__dpool_t *dp = &d->pools[pool];
     if (n == 0) n = 1;
     if (align < m->pools[pool].cfg.alignment) align = m->pools[pool].cfg.alignment;
-    /* Guard pages: every allocation, or one in N. */
-    unsigned every = atomic_load_explicit(&dp->guard, memory_order_relaxed);
-    if (every == 1 || (every > 1 && lle__guard_sampled(every))) {
-        void *g = lle__guard_alloc(m, pool, n, align, site, pc);
-        if (g) return g;
-    }
-    /* Only guard pages on (the mode of every allocation): nothing else to
-     * do for a block they could not serve. */
-    if (!atomic_load_explicit(&dp->blocks, memory_order_relaxed)) return NULL;
     /* Slabs are aligned to the granule: a larger alignment gets an
      * ordinary block. */
     if (align > LLE__GRANULE) return NULL;
@@ -555,6 +547,21 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     pthread_mutex_unlock(&d->lock);
     flush(m, &x);
     return u;
+}
+
+/* An allocation of a pool routed here: on guard pages (every allocation,
+ * or one in N), else a debug block when a debug-block feature is on. */
+static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                       const lle_site_t *site, const void *pc)
+{
+    lle__dpool_t *dp = &m->dbg->pools[pool];
+    unsigned every = atomic_load_explicit(&dp->guard, memory_order_relaxed);
+    if (every == 1 || (every > 1 && lle__guard_sampled(every))) {
+        void *g = lle__guard_alloc(m, pool, n, align, site, pc);
+        if (g) return g;
+    }
+    if (!atomic_load_explicit(&dp->blocks, memory_order_relaxed)) return NULL;
+    return block_alloc(m, pool, n, align, site, pc);
 }
 
 /* ---- free ------------------------------------------------------------------------ */
@@ -791,8 +798,10 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
         dbg_free(m, s, p, site, pc);
         return NULL;
     }
-    /* Always moves: a stale pointer to the old block is caught. */
-    void *q = lle__dbg_alloc_like(m, info.pool, n, site, pc);
+    /* Always moves, to another debug block (even if the pool's debugging
+     * was switched off since): a stale pointer to the old block is caught. */
+    void *q = block_alloc(m, info.pool, n, LLE__MIN_ALIGN, site, pc);
+    if (!q) q = lle_pool_alloc(m, (lle_memory_pool_type_t)info.pool, n);
     if (!q) return NULL;
     memcpy(q, p, n < info.size ? n : info.size);
     dbg_free(m, s, p, site, pc);
