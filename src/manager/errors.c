@@ -59,12 +59,12 @@ void lle__audit(lle_memory_manager_t *m, lle_audit_op_t op, lle_result_t code, c
     pthread_mutex_unlock(&m->err_lock);
 }
 
-static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, const char *fmt,
-                              va_list ap)
+/* Count e (message msg), keep it in the history and the audit trail, and
+ * return its code's strategy.  wait false (the fault handler, whose thread
+ * may hold err_lock): the rings are skipped when the lock is taken. */
+static lle_recovery_t record(lle_memory_manager_t *m, lle_memory_error_t *e, const char *msg,
+                             bool wait)
 {
-    char msg[512];   /* the callback gets it whole; the history keeps 256 bytes */
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    e->message = msg;
     e->thread = lle__thread_id();
     e->time_ns = lle__now_ns();
     unsigned code = (unsigned)e->code;
@@ -73,24 +73,35 @@ static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, co
         atomic_fetch_add_explicit(&m->err_counts[code], 1, memory_order_relaxed);
         how = (lle_recovery_t)atomic_load_explicit(&m->recovery[code], memory_order_relaxed);
     }
-    if (m->err_cap || m->audit_cap) {
-        pthread_mutex_lock(&m->err_lock);
-        if (m->err_cap) {
-            lle_error_record_t *r = &m->err_hist[m->err_next];
-            r->error = *e;
-            memcpy(r->text, msg, sizeof r->text - 1);
-            r->text[sizeof r->text - 1] = 0;   /* cut at 255 bytes */
-            r->error.message = NULL;   /* pointed at r->text when copied out */
-            m->err_next = (m->err_next + 1) % m->err_cap;
-            if (m->err_len < m->err_cap) m->err_len++;
-        }
-        if (m->audit_cap) {
-            lle_audit_entry_t a = {LLE_AUDIT_ERROR, e->code,   e->address,   e->size,
-                                   e->pool,         e->alloc_site, e->thread, e->time_ns};
-            audit_put(m, &a);
-        }
-        pthread_mutex_unlock(&m->err_lock);
+    if (!m->err_cap && !m->audit_cap) return how;
+    if (wait) pthread_mutex_lock(&m->err_lock);
+    else if (pthread_mutex_trylock(&m->err_lock) != 0) return how;
+    if (m->err_cap) {
+        lle_error_record_t *r = &m->err_hist[m->err_next];
+        r->error = *e;
+        size_t k = 0;   /* msg may be shorter than text: copied up to its NUL */
+        for (; msg[k] && k + 1 < sizeof r->text; k++) r->text[k] = msg[k];
+        r->text[k] = 0;
+        r->error.message = NULL;   /* pointed at r->text when copied out */
+        m->err_next = (m->err_next + 1) % m->err_cap;
+        if (m->err_len < m->err_cap) m->err_len++;
     }
+    if (m->audit_cap) {
+        lle_audit_entry_t a = {LLE_AUDIT_ERROR, e->code,   e->address,   e->size,
+                               e->pool,         e->alloc_site, e->thread, e->time_ns};
+        audit_put(m, &a);
+    }
+    pthread_mutex_unlock(&m->err_lock);
+    return how;
+}
+
+static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, const char *fmt,
+                              va_list ap)
+{
+    char msg[512];   /* the callback gets it whole; the history keeps 255 bytes */
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    e->message = msg;
+    lle_recovery_t how = record(m, e, msg, true);
     lle_memory_error_fn fn = m->error_fn;
     if (fn && how != LLE_RECOVER_IGNORE) fn(m->error_user, e);
     if (how == LLE_RECOVER_ABORT) {
@@ -130,26 +141,7 @@ lle_recovery_t lle__report_sites(lle_memory_manager_t *m, lle_result_t code, int
 
 void lle__report_fault(lle_memory_manager_t *m, lle_memory_error_t *e)
 {
-    e->thread = lle__thread_id();
-    e->time_ns = lle__now_ns();
-    unsigned code = (unsigned)e->code;
-    lle_recovery_t how = LLE_RECOVER_REPORT;
-    if (code < LLE_RESULT_COUNT_) {
-        atomic_fetch_add_explicit(&m->err_counts[code], 1, memory_order_relaxed);
-        how = (lle_recovery_t)atomic_load_explicit(&m->recovery[code], memory_order_relaxed);
-    }
-    /* The faulting thread may hold err_lock: never wait for it. */
-    if (m->err_cap && pthread_mutex_trylock(&m->err_lock) == 0) {
-        lle_error_record_t *r = &m->err_hist[m->err_next];
-        r->error = *e;
-        size_t k = 0;
-        for (; e->message[k] && k + 1 < sizeof r->text; k++) r->text[k] = e->message[k];
-        r->text[k] = 0;
-        r->error.message = NULL;
-        m->err_next = (m->err_next + 1) % m->err_cap;
-        if (m->err_len < m->err_cap) m->err_len++;
-        pthread_mutex_unlock(&m->err_lock);
-    }
+    lle_recovery_t how = record(m, e, e->message, false);
     lle_memory_error_fn fn = m->error_fn;
     if (fn && how != LLE_RECOVER_IGNORE) fn(m->error_user, e);
     /* The process is about to die: let the program restore its terminal. */

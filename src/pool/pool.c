@@ -31,19 +31,14 @@ static size_t slab_header_bytes(size_t words)
     return sizeof(lle__slab_t) + words * sizeof(uint64_t);
 }
 
-/* A new slab for pool `pool`, registered in the page map. */
-static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
+/* A slab header (hb bytes, `words` bitmap words) for `bytes` at mem,
+ * registered in the page map; NULL (nothing kept) when that fails. */
+static lle__slab_t *slab_header(lle_memory_manager_t *m, int pool, char *mem, size_t bytes,
+                                int kind, size_t words)
 {
-    char *mem = lle__host_alloc(m, bytes, LLE__GRANULE, false);
-    if (!mem) return NULL;
-    /* A debug slab larger than any slab holds one block: two words. */
-    size_t words = kind == LLE__SLAB_DEBUG && bytes > LLE__MAX_SLAB ? 2 : bitmap_words(bytes);
     size_t hb = slab_header_bytes(words);
     lle__slab_t *s = lle__host_alloc(m, hb, 64, true);
-    if (!s) {
-        lle__host_free(m, mem, bytes, false);
-        return NULL;
-    }
+    if (!s) return NULL;
     memset(s, 0, hb);
     s->start = mem;
     s->bytes = bytes;
@@ -55,6 +50,20 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
     atomic_init(&s->remote_next, NULL);
     if (!lle__map_set(m, mem, bytes, s)) {
         lle__host_free(m, s, hb, true);
+        return NULL;
+    }
+    return s;
+}
+
+/* A new slab for pool `pool`, registered in the page map. */
+static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
+{
+    char *mem = lle__host_alloc(m, bytes, LLE__GRANULE, false);
+    if (!mem) return NULL;
+    /* A debug slab larger than any slab holds one block: two words. */
+    size_t words = kind == LLE__SLAB_DEBUG && bytes > LLE__MAX_SLAB ? 2 : bitmap_words(bytes);
+    lle__slab_t *s = slab_header(m, pool, mem, bytes, kind, words);
+    if (!s) {
         lle__host_free(m, mem, bytes, false);
         return NULL;
     }
@@ -75,27 +84,13 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
 
 lle__slab_t *lle__slab_wrap(lle_memory_manager_t *m, int pool, void *mem, size_t bytes, int kind)
 {
-    lle__slab_t *s = lle__host_alloc(m, sizeof *s, 64, true);
-    if (!s) return NULL;
-    memset(s, 0, sizeof *s);
-    s->start = mem;
-    s->bytes = bytes;
-    s->pool = (uint8_t)pool;
-    s->kind = (uint8_t)kind;
-    atomic_init(&s->owner, NULL);
-    atomic_init(&s->thread_free, NULL);
-    atomic_init(&s->remote_next, NULL);
-    if (!lle__map_set(m, mem, bytes, s)) {
-        lle__host_free(m, s, sizeof *s, true);
-        return NULL;
-    }
-    return s;
+    return slab_header(m, pool, mem, bytes, kind, 0);
 }
 
 void lle__slab_unwrap(lle_memory_manager_t *m, lle__slab_t *s, void *mem)
 {
     lle__map_set(m, mem, s->bytes, NULL);
-    lle__host_free(m, s, sizeof *s, true);
+    lle__host_free(m, s, slab_header_bytes(0), true);
 }
 
 void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)

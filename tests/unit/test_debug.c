@@ -7,25 +7,8 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "rec.h"
 #include "test_util.h"
-
-/* Every error, with its sites. */
-typedef struct rec {
-    int                n;
-    lle_memory_error_t e[16];
-    char               msg[16][256];
-} rec_t;
-
-static void rec_fn(void *user, const lle_memory_error_t *e)
-{
-    rec_t *r = user;
-    if (r->n < 16) {
-        r->e[r->n] = *e;
-        snprintf(r->msg[r->n], sizeof r->msg[0], "%s", e->message);
-        r->e[r->n].message = r->msg[r->n];
-    }
-    r->n++;
-}
 
 static lle_memory_manager_t *debug_manager(rec_t *r, const char *options)
 {

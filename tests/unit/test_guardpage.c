@@ -19,24 +19,9 @@
 #endif
 
 #include "child.h"
+#include "rec.h"
 #include "test_util.h"
 
-typedef struct rec {
-    int                n;
-    lle_memory_error_t e[16];
-    char               msg[16][256];
-} rec_t;
-
-static void rec_fn(void *user, const lle_memory_error_t *e)
-{
-    rec_t *r = user;
-    if (r->n < 16) {
-        r->e[r->n] = *e;
-        snprintf(r->msg[r->n], sizeof r->msg[0], "%s", e->message);
-        r->e[r->n].message = r->msg[r->n];
-    }
-    r->n++;
-}
 
 static lle_memory_manager_t *manager(rec_t *r, const char *options, lle_memory_error_fn fn)
 {
