@@ -136,6 +136,7 @@ struct lle__slab {
     uint8_t      kind;
     struct lle__bin *bin;     /* the owner's bin while assigned */
     _Atomic(lle__heap_t *) owner; /* NULL while in the pool */
+    struct lle__dheap *dheap; /* DEBUG: the debug heap whose slab it is (src/debug) */
     /* Owner-side slow-path fields. */
     char        *carve;       /* next never-used block */
     char        *carve_end;   /* end of the last whole block */
@@ -143,7 +144,7 @@ struct lle__slab {
     size_t       bytes;       /* slab size */
     void        *aux;         /* EMERGENCY: its lle__emerg_t */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
-    uint32_t     hint;        /* DEBUG: bitmap word where a free slot may be */
+    uint32_t     hint;        /* DEBUG: a slot that may be free (the last one given back) */
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
@@ -234,6 +235,7 @@ struct lle__heap {
         uintptr_t             key;
         struct lle__map_leaf *leaf;
     } leaves[LLE__LEAF_CACHE];
+    struct lle__dheap    *dbg;          /* its debug blocks (src/debug), made on first use */
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 

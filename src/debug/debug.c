@@ -9,56 +9,101 @@
  * its limit.  A slab holds slots of one size class; a block too large for
  * a class, or aligned beyond its pool's alignment, gets a slab of its own.
  *
- * Slot layout (lead = 80 bytes rounded up to the pool's alignment):
+ * Debug heaps.  Each thread that allocates a debug block gets a debug heap
+ * (lle__dheap_t, hung on its lle__heap_t, so it is parked and adopted with
+ * it when the thread exits): the debug slabs it allocates from, one
+ * quarantine per pool, the pool counters and per-site totals of the blocks
+ * of its slabs, and a cache of call-site ids.  A slab belongs to one debug
+ * heap for good (slab->dheap).  Whoever touches a debug heap or the slots
+ * of its slabs holds the heap's `busy` flag:
+ *   - its own thread, allocating or freeing one of its blocks, takes it
+ *     with one atomic exchange, which nobody else wants nearly always: no
+ *     shared lock, no other atomic read-modify-write;
+ *   - a free of its block from another thread, a query of one of its
+ *     blocks, a heap check, a report, a statistics read, a change of
+ *     settings and shutdown queue on the heap's mutex and then take `busy`
+ *     (spinning only while its thread is inside one allocation or free).
+ * So a block freed by another thread is checked and freed at once, like
+ * any other, into the quarantine and slabs of the heap it came from.
+ * A pool's quarantine budget holds for each debug heap.
  *
- *   slot                      hdr            block = slot + lead
- *   | (padding to alignment) | header (64) | front guard (16) | n bytes | back guard ... |
+ * Lock order: dbg->lock (settings, the list of heaps), a heap's mutex, its
+ * busy flag, dbg->site_lock, then the pool layer's locks.  Errors found are
+ * gathered and reported once every lock is released (the error callback
+ * may allocate).
  *
- * The back guard runs to the end of the slot (at least 16 bytes).  Whether
- * a slot is in use (live, quarantined or kept) is a bit in the slab's
- * bitmap, outside the blocks: a corrupted header is detected (its check
- * word no longer matches) and reported, never followed.
+ * Slot layout (lead = 48 bytes rounded up to the pool's alignment; slots
+ * are multiples of 64 bytes from a 64-aligned start):
+ *
+ *   slot                      hdr = block - 48       block = slot + lead
+ *   | (padding to alignment) | header (32) | front guard (16) | n bytes | back guard ... |
+ *
+ * so that, at the pool alignments up to 16, the header, the front guard
+ * and the first 16 bytes of the block are one cache line: the line a
+ * program touches first in a block it uses, and the only one a free reads
+ * besides the back guard.  The back guard runs to the end of the slot (at
+ * least 16 bytes).  Whether a slot is in use (live, quarantined or kept)
+ * is a bit in the slab's bitmap, outside the blocks: a corrupted header is
+ * detected (its check word, a keyed hash of the fields that are followed,
+ * no longer matches) and reported, never followed.  The slots given back
+ * last in a bin are the next ones it hands out, while their memory is
+ * still in cache.  The quarantine is a ring of header addresses outside
+ * the blocks (dpool->ring).
  *
  * Guard bytes: byte at address a is 0x80 | (key >> 8*(a & 7)) & 0x7f with
  * key = a hash of the manager's random secret and the header's address; the
  * high bit is set so that text or zeros written past a block always differ
- * from them.  Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on
- * free (lle/config.h).
+ * from them.  They depend on the slot only, not on the block in it.
+ * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
+ * (lle/config.h).
  *
- * Everything runs under dbg->lock; errors found under it are gathered and
- * reported after it is released (the error callback may allocate).
+ * When a freed block's poison and guard bytes are verified:
+ *   - when it leaves the quarantine (it was freed long ago: any write after
+ *     free since then is reported with its sites);
+ *   - when its slot is reused (the first and only time without a
+ *     quarantine; after a quarantine, a second time, since the program ran
+ *     between the two and may have written there).  The second is cheap:
+ *     the slot is mostly still in cache, and it is about to be filled
+ *     anyway; once verified, the guard bytes that are already in place are
+ *     not written again;
+ *   - by a heap check.
+ *
+ * Times are the kernel tick's clock (CLOCK_MONOTONIC_COARSE: a few
+ * milliseconds of resolution), read once per allocation.
  */
 #include <execinfo.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
 #include "sanitizer.h"
 
-#define HDR_BYTES 64
+#define HDR_BYTES 32
 #define FRONT 16
 #define BACK_MIN 16
-#define DMAGIC UINT64_C(0x6c6c652d64656267) /* "lle-debg" */
+#define LINE 64   /* slot sizes are multiples of a cache line */
 
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
+/* 32 bytes: with the front guard and the first 16 bytes of the block, one
+ * cache line (see the layout above). */
 typedef struct lle__dhdr {
-    uint64_t          check;     /* keyed hash of what follows, set at allocation */
-    uint32_t          state;     /* lle_block_state_t */
-    uint8_t           pool, feat;
-    uint16_t          reserved;
-    uint64_t          size;
-    uint32_t          asite, fsite;
-    uint64_t          thread;
-    uint64_t          time_ns;
-    struct lle__dhdr *qnext;     /* quarantine FIFO */
-    uint64_t          free_ns;
+    uint64_t time_ns;
+    uint32_t thread;     /* kernel thread id */
+    uint32_t fsite;
+    uint32_t asite;
+    uint32_t size;
+    uint8_t  state;      /* lle_block_state_t */
+    uint8_t  pool, feat, reserved;
+    uint32_t check;      /* keyed hash of size, sites, pool, features, thread, time */
 } lle__dhdr_t;
-_Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 64 bytes");
+_Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 32 bytes");
 
-/* ---- errors found under the lock --------------------------------------------- */
+/* ---- errors found under a heap's flag ------------------------------------------- */
 
 typedef struct pend {
     lle_result_t code;
@@ -99,7 +144,7 @@ static void pend(errs_t *x, lle_result_t code, int pool, size_t size, const void
 }
 
 /* Report what was gathered (no lock held). */
-static void flush(lle_memory_manager_t *m, const errs_t *x)
+static LLE__NOINLINE void flush_all(lle_memory_manager_t *m, const errs_t *x)
 {
     for (unsigned i = 0; i < x->n; i++) {
         const pend_t *e = &x->e[i];
@@ -111,9 +156,90 @@ static void flush(lle_memory_manager_t *m, const errs_t *x)
                     x->dropped);
 }
 
+static inline void flush(lle_memory_manager_t *m, const errs_t *x)
+{
+    if (lle_unlikely(x->n | x->dropped)) flush_all(m, x);
+}
+
 static lle_recovery_t strategy(lle_memory_manager_t *m, lle_result_t code)
 {
     return (lle_recovery_t)atomic_load_explicit(&m->recovery[code], memory_order_relaxed);
+}
+
+/* ---- debug heaps ----------------------------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Take dh's flag, queued on its mutex (kept when `keep`). */
+static LLE__NOINLINE void dh_wait(lle__dheap_t *dh, bool keep)
+{
+    pthread_mutex_lock(&dh->lock);
+    for (unsigned k = 0;; k++) {
+        if (!atomic_load_explicit(&dh->busy, memory_order_relaxed) &&
+            !atomic_exchange_explicit(&dh->busy, 1, memory_order_acquire))
+            break;
+        if (k < 64) cpu_relax();
+        else sched_yield();   /* its holder is descheduled */
+    }
+    if (!keep) pthread_mutex_unlock(&dh->lock);
+}
+
+/* For one allocation or free: the heap's own thread gets the flag at once. */
+static inline void dh_enter(lle__dheap_t *dh)
+{
+    if (lle_likely(!atomic_exchange_explicit(&dh->busy, 1, memory_order_acquire))) return;
+    dh_wait(dh, false);
+}
+
+static inline void dh_leave(lle__dheap_t *dh)
+{
+    atomic_store_explicit(&dh->busy, 0, memory_order_release);
+}
+
+/* For longer work (a heap check, a report): whoever wants the flag
+ * meanwhile sleeps on the mutex. */
+static void dh_enter_long(lle__dheap_t *dh)
+{
+    dh_wait(dh, true);
+}
+
+static void dh_leave_long(lle__dheap_t *dh)
+{
+    atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    pthread_mutex_unlock(&dh->lock);
+}
+
+/* The calling thread's kernel id (lle__thread_id), kept where it is one
+ * load away. */
+static _Thread_local uint32_t dbg_tid __attribute__((tls_model("initial-exec")));
+
+/* The debug heap of the calling thread, made on first use; NULL when the
+ * manager is shut down (no heap may be made then: the hierarchy reports
+ * it) or the host has no memory. */
+static LLE__NOINLINE lle__dheap_t *dheap_get(lle_memory_manager_t *m)
+{
+    if (atomic_load_explicit(&m->state, memory_order_acquire) == LLE_MEMORY_STATE_SHUTDOWN)
+        return NULL;
+    lle__heap_t *hp = lle__heap_get(m);
+    if (!hp) return NULL;
+    if (hp->dbg) return hp->dbg;
+    lle__dbg_t *d = m->dbg;
+    lle__dheap_t *dh = lle__host_alloc(m, sizeof *dh, 64, true);
+    if (!dh) return NULL;
+    memset(dh, 0, sizeof *dh);
+    atomic_init(&dh->busy, 0);
+    pthread_mutex_init(&dh->lock, NULL);
+    pthread_mutex_lock(&d->lock);
+    dh->next = atomic_load_explicit(&d->heaps, memory_order_relaxed);
+    atomic_store_explicit(&d->heaps, dh, memory_order_release);
+    pthread_mutex_unlock(&d->lock);
+    hp->dbg = dh;
+    return dh;
 }
 
 /* ---- layout ------------------------------------------------------------------ */
@@ -140,7 +266,8 @@ static inline char *slot_end(const lle__slab_t *s, uint32_t i)
 }
 
 /* Bitmap of a debug slab: word 2k, slots in use (live, quarantined, kept);
- * word 2k+1, slots ever used (whose header was written once). */
+ * word 2k+1, slots ever used (whose header was written once).  Written and
+ * read under the flag of the slab's heap. */
 static inline bool slot_used(const lle__slab_t *s, uint32_t i)
 {
     return (atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) >> (i & 63)) & 1;
@@ -172,14 +299,19 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
+/* The check word: each field times its own odd constant, keyed with the
+ * secret and the header's address, mixed, the high half kept.  Any change
+ * of one covered field changes the mixed word; zeros or text written over
+ * the header match the check by chance only (1 in 2^32). */
+static inline uint32_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
-    uint64_t v = (d->secret ^ DMAGIC ^ (uintptr_t)h) * UINT64_C(0x9E3779B97F4A7C15);
-    v ^= h->size * UINT64_C(0xc2b2ae3d27d4eb4f);
-    v ^= ((uint64_t)h->asite << 32 | (uint64_t)h->feat << 8 | h->pool) *
+    uint64_t v = d->secret ^ (uintptr_t)h;
+    v ^= ((uint64_t)h->size << 32 | h->asite) * UINT64_C(0xc2b2ae3d27d4eb4f);
+    v ^= ((uint64_t)h->thread << 32 | (uint64_t)h->feat << 8 | h->pool) *
          UINT64_C(0x165667b19e3779f9);
-    v ^= (h->thread ^ (h->time_ns << 16)) * UINT64_C(0x27d4eb2f165667c5);
-    return mix64(v);
+    v ^= h->time_ns * UINT64_C(0x27d4eb2f165667c5);
+    v ^= v >> 29;
+    return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
 
 static inline bool hdr_ok(const lle__dbg_t *d, const lle__dhdr_t *h)
@@ -205,51 +337,208 @@ static inline uint64_t load64(const char *p)
     return v;
 }
 
-static void guard_fill(uint64_t key, char *from, char *to)
+/* Sixteen bytes as two words: GCC and clang make one vector register of
+ * it where the target has them (SSE2 on x86-64), two words elsewhere. */
+typedef uint64_t vec2_t __attribute__((vector_size(16)));
+
+static inline vec2_t load128(const char *p)
 {
-    char *c = from;
-    for (; c < to && ((uintptr_t)c & 7); c++) *c = (char)guard_byte(key, (uintptr_t)c);
-    uint64_t w = guard_word(key);
-    for (; c + 8 <= to; c += 8) memcpy(c, &w, sizeof w);
-    for (; c < to; c++) *c = (char)guard_byte(key, (uintptr_t)c);
+    vec2_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-/* First byte of [from, to) that is not its guard byte, or NULL.  Whole
- * aligned words are compared at once. */
+static inline void store128(char *p, vec2_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline bool nonzero(vec2_t v)
+{
+    return (v[0] | v[1]) != 0;
+}
+
+/* Whether the 64 bytes at c differ from the pattern w (each word w). */
+static inline bool differs64(const char *c, vec2_t w)
+{
+    return nonzero((load128(c) ^ w) | (load128(c + 16) ^ w) | (load128(c + 32) ^ w) |
+                   (load128(c + 48) ^ w));
+}
+
+/* From c (8-aligned), the first word before `end` that is not w, or where
+ * fewer than 8 bytes remain.  64 bytes a step. */
+static const char *word_mismatch(const char *c, const char *end, uint64_t w)
+{
+    const vec2_t wv = {w, w};
+    for (; end - c >= 64; c += 64)
+        if (differs64(c, wv)) break;
+    for (; end - c >= 8; c += 8)
+        if (load64(c) != w) break;
+    return c;
+}
+
+/* First byte of [from, to) that is not its guard byte, or NULL. */
 static const char *guard_find(uint64_t key, const char *from, const char *to)
 {
     const char *c = from;
     for (; c < to && ((uintptr_t)c & 7); c++)
         if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
-    uint64_t w = guard_word(key);
-    for (; c + 8 <= to; c += 8)
-        if (load64(c) != w) break;
+    c = word_mismatch(c, to, guard_word(key));
     for (; c < to; c++)
         if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
     return NULL;
 }
 
+#define FREED_WORD (UINT64_C(0x0101010101010101) * LLE_POISON_FREED)
+#define FRESH_WORD (UINT64_C(0x0101010101010101) * LLE_POISON_FRESH)
+
 static const char *poison_find(const char *from, size_t n)
 {
-    const uint64_t w = UINT64_C(0x0101010101010101) * LLE_POISON_FREED;
     const char *c = from, *end = from + n;
     for (; c < end && ((uintptr_t)c & 7); c++)
         if ((uint8_t)*c != LLE_POISON_FREED) return c;
-    /* Four words a step, then the rest. */
-    for (; c + 32 <= end; c += 32)
-        if (((load64(c) ^ w) | (load64(c + 8) ^ w) | (load64(c + 16) ^ w) |
-             (load64(c + 24) ^ w)) != 0)
-            break;
-    for (; c + 8 <= end; c += 8)
-        if (load64(c) != w) break;
+    c = word_mismatch(c, end, FREED_WORD);
     for (; c < end; c++)
         if ((uint8_t)*c != LLE_POISON_FREED) return c;
     return NULL;
 }
 
-static uint64_t guard_key(const lle__dbg_t *d, const lle__dhdr_t *h)
+/* The region checks and fills below (uniform_ok, uniform_put). */
+static inline bool uniform_ok(const char *c, size_t n, uint64_t w);
+static inline void uniform_put(char *c, size_t n, uint64_t w);
+
+/* A slot being reused: the first `both` bytes at u must still hold the
+ * freed poison and get the fresh poison, in one pass.  Returns the first
+ * byte that did not hold it (those before it are already fresh, those
+ * from it on untouched), or NULL. */
+static const char *poison_renew(char *u, size_t both)
+{
+    const vec2_t freed = {FREED_WORD, FREED_WORD}, fresh = {FRESH_WORD, FRESH_WORD};
+    char *c = u, *end = u + both;
+    for (; end - c >= 64; c += 64) {
+        if (differs64(c, freed)) break;
+        store128(c, fresh);
+        store128(c + 16, fresh);
+        store128(c + 32, fresh);
+        store128(c + 48, fresh);
+    }
+    if (c == end) return NULL;
+    size_t rest = (size_t)(end - c);
+    if (lle_unlikely(!uniform_ok(c, rest, FREED_WORD))) return poison_find(c, rest);
+    uniform_put(c, rest, FRESH_WORD);
+    return NULL;
+}
+
+static inline uint64_t guard_key(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
     return mix64(d->secret ^ (uintptr_t)h);
+}
+
+/*
+ * Checks and fills of the regions of a slot (guard bytes, poison) with few
+ * branches: the sizes are the program's, so a loop whose trip count
+ * depends on them ends with a mispredicted branch each time.  Up to 64
+ * bytes are done with eight 8-byte accesses at fixed steps, the last ones
+ * moved back so as to end where the region ends (they overlap), so the
+ * only branch is whether the region is longer than that.  Guard bytes
+ * (their pattern depends on the address) are done from the region's end,
+ * which is 8-aligned, so only its first access needs a rotated word.
+ * These say whether a region is intact; where it is not, the byte for the
+ * report is found by the byte-wise functions above.
+ */
+
+/* The word an 8-byte access at x reads where each 8-aligned word is w. */
+static inline uint64_t word_at(uint64_t w, const char *x)
+{
+    unsigned r = (unsigned)((uintptr_t)x & 7) * 8;
+    return (w >> r) | (w << ((64 - r) & 63));
+}
+
+/* The low n bytes of a word, 1 <= n <= 7. */
+static inline uint64_t mask_bytes(size_t n)
+{
+    return ~(uint64_t)0 >> (64 - 8 * n);
+}
+
+/* Offset of the k-th of eight 8-byte accesses over 8 <= len <= 64 bytes. */
+#define STEP(k, len) (8 * (size_t)(k) < (len) - 8 ? 8 * (size_t)(k) : (len) - 8)
+
+/* OR of the differences from w of the 8 <= len <= 64 bytes at c (a
+ * pattern of one byte). */
+static inline uint64_t diff_le64(const char *c, size_t len, uint64_t w)
+{
+    return (load64(c + STEP(0, len)) ^ w) | (load64(c + STEP(1, len)) ^ w) |
+           (load64(c + STEP(2, len)) ^ w) | (load64(c + STEP(3, len)) ^ w) |
+           (load64(c + STEP(4, len)) ^ w) | (load64(c + STEP(5, len)) ^ w) |
+           (load64(c + STEP(6, len)) ^ w) | (load64(c + STEP(7, len)) ^ w);
+}
+
+static inline void put_le64(char *c, size_t len, uint64_t w)
+{
+    for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
+}
+
+/* Whether the n >= 1 bytes at c all hold the byte of w (the 8 bytes at c
+ * readable). */
+static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
+{
+    if (n < 8) return ((load64(c) ^ w) & mask_bytes(n)) == 0;
+    if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
+    const vec2_t wv = {w, w};
+    const char *t = c, *end = c + n;
+    for (; end - t > 64; t += 64)
+        if (differs64(t, wv)) return false;
+    return diff_le64(end - 64, 64, w) == 0;
+}
+
+/* Fill the n >= 1 bytes at c with the byte of w (the 8 bytes at c
+ * writable: what is past the n is written back unchanged). */
+static inline void uniform_put(char *c, size_t n, uint64_t w)
+{
+    if (n < 8) {
+        uint64_t v = load64(c), k = mask_bytes(n);
+        v = (v & ~k) | (w & k);
+        memcpy(c, &v, 8);
+    } else if (lle_likely(n <= 64)) {
+        put_le64(c, n, w);
+    } else {
+        memset(c, (int)(w & 0xff), n);
+    }
+}
+
+/* Whether [c, end) holds the guard bytes whose 8-aligned word is w: end
+ * 8-aligned, end - c >= 16. */
+static inline bool guard_range_ok(const char *c, const char *end, uint64_t w)
+{
+    uint64_t acc = load64(c) ^ word_at(w, c);
+    const char *a = (const char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
+    size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
+    if (lle_likely(len <= 64)) return (acc | diff_le64(a, len, w)) == 0;
+    const vec2_t wv = {w, w};
+    for (; end - a > 64; a += 64)
+        if (differs64(a, wv)) return false;
+    return (acc | diff_le64(end - 64, 64, w)) == 0;
+}
+
+static inline void guard_range_put(char *c, char *end, uint64_t w)
+{
+    uint64_t h = word_at(w, c);
+    memcpy(c, &h, 8);
+    char *a = (char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
+    size_t len = (size_t)(end - a);
+    if (lle_likely(len <= 64)) put_le64(a, len, w);
+    else
+        for (; a < end; a += 8) memcpy(a, &w, 8);
+}
+
+/* Guard bytes over [u - FRONT, u) and [back, end): u 16-aligned, end
+ * 8-aligned, end - back >= 16. */
+static void guard_fill_block(uint64_t key, char *u, char *back, char *end)
+{
+    uint64_t w = guard_word(key);
+    memcpy(u - 16, &w, 8);
+    memcpy(u - 8, &w, 8);
+    guard_range_put(back, end, w);
 }
 
 /* A guard byte of block i that changed, or NULL (h checked by the caller). */
@@ -257,16 +546,19 @@ static const char *guards_bad(const lle__dbg_t *d, const lle__slab_t *s, uint32_
                               const lle__dhdr_t *h)
 {
     if (!(h->feat & F_CANARY)) return NULL;
-    uint64_t key = guard_key(d, h);
-    char *u = user_of(s, i);
-    const char *bad = guard_find(key, u - FRONT, u);
-    return bad ? bad : guard_find(key, u + h->size, slot_end(s, i));
+    uint64_t key = guard_key(d, h), w = guard_word(key);
+    char *u = user_of(s, i), *end = slot_end(s, i);
+    if (lle_likely(((load64(u - 16) ^ w) | (load64(u - 8) ^ w)) == 0 &&
+                   guard_range_ok(u + h->size, end, w)))
+        return NULL;
+    const char *bad = guard_find(key, u - FRONT, u);   /* which byte, for the report */
+    return bad ? bad : guard_find(key, u + h->size, end);
 }
 
 /* ---- slabs ------------------------------------------------------------------- */
 
-static lle__slab_t *dslab_new(lle_memory_manager_t *m, int pool, size_t bytes, size_t bsize,
-                              size_t lead)
+static lle__slab_t *dslab_new(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t bytes,
+                              size_t bsize, size_t lead)
 {
     if (!lle__pool_debug_reserve(m, pool, bytes)) return NULL;
     lle__slab_t *s = lle__slab_new(m, pool, bytes, LLE__SLAB_DEBUG);
@@ -278,8 +570,13 @@ static lle__slab_t *dslab_new(lle_memory_manager_t *m, int pool, size_t bytes, s
     s->magic = lle__slab_magic(s->bsize);
     s->capacity = (uint32_t)(bytes / bsize);
     s->aux = (void *)(uintptr_t)lead;
+    s->dheap = dh;
     s->used = 0;
     s->hint = 0;
+    /* The bits past the last slot read as slots in use: never taken. */
+    if (s->capacity & 63)
+        atomic_store_explicit(&s->bits[2 * (s->capacity / 64)], ~(uint64_t)0 << (s->capacity & 63),
+                              memory_order_relaxed);
     return s;
 }
 
@@ -291,58 +588,107 @@ static void dslab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
     lle__pool_debug_release(m, pool, bytes);
 }
 
-/* A free slot of s (which has one): marked used.  *seen: whether it was
- * used before (its header holds the last block's record). */
-static uint32_t slot_take(lle__slab_t *s, bool *seen)
+/* The slab and slot of a debug block found by its header. */
+static lle__slab_t *slab_of_hdr(lle_memory_manager_t *m, const lle__dhdr_t *h, uint32_t *i)
 {
-    size_t words = ((size_t)s->capacity + 63) / 64;
-    uint64_t tail = (s->capacity & 63) ? ~(uint64_t)0 << (s->capacity & 63) : 0;
-    /* From the hint to the end, then from the start: no division. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t from = pass ? 0 : s->hint, to = pass ? s->hint : words;
-        for (size_t w = from; w < to; w++) {
-            uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-            if (w == words - 1) v |= tail;
-            if (v != ~(uint64_t)0) {
-                uint32_t i = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(~v));
-                *seen = slot_seen(s, i);
-                slot_mark(s, i, true);
-                s->hint = (uint32_t)w;
-                s->used++;
-                return i;
-            }
-        }
-    }
-    return UINT32_MAX;   /* not reached: s->used < capacity */
+    const char *u = (const char *)h + HDR_BYTES + FRONT;
+    lle__slab_t *s = lle__map_get(m, u);
+    *i = lle__slab_index(s, u);
+    return s;
 }
 
-/* The bytes of the slab for class c: 8 slots or more, 16 KiB to 512 KiB. */
-static size_t class_slab_bytes(unsigned c)
+/* The first bitmap word of s with a free slot (s has one). */
+static LLE__NOINLINE uint32_t slot_scan(const lle__slab_t *s)
+{
+    uint32_t words = (s->capacity + 63) / 64;
+    for (uint32_t w = 0; w < words; w++)
+        if (atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed) != ~(uint64_t)0) return w;
+    return 0;   /* not reached: s->used < capacity */
+}
+
+/* Slot i of s, free, now used.  *seen: whether it was used before (its
+ * header holds the last block's record). */
+static inline void slot_claim(lle__slab_t *s, uint32_t i, bool *seen)
+{
+    uint32_t w = i >> 6;
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
+    atomic_store_explicit(&s->bits[2 * w], v | bit, memory_order_relaxed);
+    uint64_t sn = atomic_load_explicit(&s->bits[2 * w + 1], memory_order_relaxed);
+    *seen = (sn & bit) != 0;
+    atomic_store_explicit(&s->bits[2 * w + 1], sn | bit, memory_order_relaxed);
+    s->hint = i + 1 < s->capacity ? i + 1 : 0;   /* a new slab is used in order */
+    s->used++;
+}
+
+/* A free slot of s (which has one), claimed: the hint slot when it is
+ * free, else the first free one of its bitmap word, else the first free
+ * one of the slab. */
+static inline uint32_t slot_take(lle__slab_t *s, bool *seen)
+{
+    uint32_t i = s->hint, w = i >> 6;
+    uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
+    if (lle_unlikely((v >> (i & 63)) & 1)) {
+        if (v == ~(uint64_t)0) {
+            w = slot_scan(s);
+            v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
+        }
+        i = w * 64 + (uint32_t)__builtin_ctzll(~v);
+    }
+    slot_claim(s, i, seen);
+    return i;
+}
+
+/* The bytes of the next slab of class c when its bin holds k: 8 slots or
+ * more, from 16 KiB, twice as many for each slab the bin already holds, up
+ * to 512 KiB (as the pools do: a class used a little costs little, a busy
+ * one lives in a few slabs, whose headers and bitmaps stay in cache). */
+static size_t class_slab_bytes(unsigned c, uint32_t k)
 {
     size_t want = 8 * lle__class_size(c), bytes = LLE__MIN_SLAB;
     while (bytes < want && bytes < LLE__MAX_SLAB) bytes *= 2;
+    for (; k && bytes < LLE__MAX_SLAB; k--) bytes *= 2;
     return bytes;
 }
 
-/* A slot for a block of n bytes at alignment `align`: its slab in *sp. */
-static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, size_t n,
+/* A slot of dh for a block of n bytes at alignment `align`: its slab in
+ * *sp. */
+static uint32_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t n,
                          size_t align, lle__slab_t **sp, bool *seen)
 {
+    lle__dpool_t *dp = &dh->pools[pool];
+    const lle__dset_t *set = &m->dbg->pools[pool];
+    size_t lead = set->lead;
+    unsigned c = LLE__NCLASSES;
     *seen = false;
-    size_t lead = dp->lead;
     if (align > m->pools[pool].cfg.alignment) lead = (HDR_BYTES + FRONT + align - 1) & ~(align - 1);
+    else if (lle_likely(n <= LLE__TABLE_MAX)) c = set->cls[(n + 15) >> 4];
+    else c = lle__class_for(lead + n + BACK_MIN, align > LINE ? align : LINE);
     size_t need = lead + n + BACK_MIN;
-    unsigned c = lead == dp->lead ? lle__class_for(need, align) : LLE__NCLASSES;
     if (c < LLE__NCLASSES) {
         lle__dbin_t *b = &dp->bins[c];
-        lle__slab_t *s = b->avail;
+        lle__slab_t *s;
+        uint32_t i;
+        /* The slot given back last, while it is in cache. */
+        while (b->nrecent) {
+            s = slab_of_hdr(m, b->recent[--b->nrecent], &i);
+            if (!slot_used(s, i)) {
+                slot_claim(s, i, seen);
+                goto claimed;
+            }
+        }
+        s = b->avail;
         if (!s) {
-            s = dslab_new(m, pool, class_slab_bytes(c), lle__class_size(c), lead);
+            s = dslab_new(m, dh, pool, class_slab_bytes(c, b->nslabs), lle__class_size(c), lead);
+            if (!s && b->nslabs)   /* near the pool's limit */
+                s = dslab_new(m, dh, pool, class_slab_bytes(c, 0), lle__class_size(c), lead);
             if (!s) return UINT32_MAX;
             s->cls = (uint8_t)c;
+            b->nslabs++;
             lle__slab_list_push(&b->avail, s);
         }
-        uint32_t i = slot_take(s, seen);
+        i = slot_take(s, seen);
+    claimed:
         if (s->used == s->capacity) {
             lle__slab_list_unlink(&b->avail, s);
             lle__slab_list_push(&b->full, s);
@@ -352,7 +698,7 @@ static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, si
     }
     size_t bytes = (need + LLE__GRANULE - 1) & ~(LLE__GRANULE - 1);
     if (bytes > UINT32_MAX) return UINT32_MAX;
-    lle__slab_t *s = dslab_new(m, pool, bytes, bytes, lead);
+    lle__slab_t *s = dslab_new(m, dh, pool, bytes, bytes, lead);
     if (!s) return UINT32_MAX;
     s->cls = LLE__NCLASSES;
     lle__slab_list_push(&dp->big, s);
@@ -360,37 +706,50 @@ static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, si
     return slot_take(s, seen);
 }
 
-/* Give slot i of s back (the block is done with). */
-static void slot_put(lle_memory_manager_t *m, lle__dpool_t *dp, lle__slab_t *s, uint32_t i)
+/* Drop the slots of slab s from its bin's recent ones (s is going). */
+static void recent_purge(lle__dbin_t *b, const lle__slab_t *s)
 {
-    hdr_of(s, i)->state = LLE_BLOCK_FREED;
+    uint32_t k = 0;
+    for (uint32_t j = 0; j < b->nrecent; j++) {
+        const char *h = (const char *)b->recent[j];
+        if (h < s->start || h >= s->start + s->bytes) b->recent[k++] = b->recent[j];
+    }
+    b->nrecent = k;
+}
+
+/* Give slot i of s back (the block is done with); s belongs to dh.  The
+ * slot is among the next ones its bin hands out (its memory is the most
+ * likely to be in cache). */
+static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+{
+    lle__dhdr_t *h = hdr_of(s, i);
+    h->state = LLE_BLOCK_FREED;
     slot_mark(s, i, false);
-    bool was_full = s->used == s->capacity;
-    s->used--;
-    if (s->cls == LLE__NCLASSES) {
+    s->hint = i;
+    lle__dpool_t *dp = &dh->pools[s->pool];
+    if (lle_unlikely(s->cls == LLE__NCLASSES)) {
         lle__slab_list_unlink(&dp->big, s);
         dslab_destroy(m, s);
         return;
     }
     lle__dbin_t *b = &dp->bins[s->cls];
-    if (was_full) {
+    if (lle_unlikely(s->used-- == s->capacity)) {
         lle__slab_list_unlink(&b->full, s);
         lle__slab_list_push(&b->avail, s);
     }
     /* Keep one empty slab per class; the others go back. */
-    if (s->used == 0 && (b->avail != s || s->next)) {
+    if (lle_unlikely(s->used == 0) && (b->avail != s || s->next)) {
+        recent_purge(b, s);
         lle__slab_list_unlink(&b->avail, s);
+        b->nslabs--;
         dslab_destroy(m, s);
+        return;
     }
-}
-
-/* The slab and slot of a debug block found by its header. */
-static lle__slab_t *slab_of_hdr(lle_memory_manager_t *m, const lle__dhdr_t *h, uint32_t *i)
-{
-    const char *u = (const char *)h + HDR_BYTES + FRONT;
-    lle__slab_t *s = lle__map_get(m, u);
-    *i = lle__slab_index(s, u);
-    return s;
+    if (lle_unlikely(b->nrecent == LLE__DRECENT)) {
+        memmove(b->recent, b->recent + 1, (LLE__DRECENT - 1) * sizeof *b->recent);
+        b->nrecent--;
+    }
+    b->recent[b->nrecent++] = h;
 }
 
 /* ---- checks of one block ------------------------------------------------------ */
@@ -401,20 +760,13 @@ static void describe(const lle__dbg_t *d, uint32_t id, char *buf, size_t len)
     lle__dsite_describe(&s, buf, len);
 }
 
-/* A freed block leaving the quarantine (or met by a check): poison and
- * guards still intact?  Gathers the error and returns its code when not. */
-static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
-                         const lle__dhdr_t *h, errs_t *x)
+/* Report a freed block whose byte `bad` changed: the poison (a write after
+ * free) or a guard byte (code LLE_ERROR_CORRUPTION). */
+static LLE__NOINLINE LLE__COLD lle_result_t freed_bad(lle_memory_manager_t *m, const char *u,
+                                                      const lle__dhdr_t *h, const char *bad,
+                                                      lle_result_t code, errs_t *x)
 {
     lle__dbg_t *d = m->dbg;
-    const char *u = user_of(s, i);
-    const char *bad = (h->feat & F_POISON) ? poison_find(u, h->size) : NULL;
-    lle_result_t code = LLE_ERROR_USE_AFTER_FREE;
-    if (!bad) {
-        bad = guards_bad(d, s, i, h);
-        code = LLE_ERROR_CORRUPTION;
-    }
-    if (!bad) return LLE_SUCCESS;
     char as[160], fs[160];
     describe(d, h->asite, as, sizeof as);
     describe(d, h->fsite, fs, sizeof fs);
@@ -427,14 +779,44 @@ static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, 
     return code;
 }
 
-/* Leave the quarantine (oldest first) until within budget (all: budget 0
- * and force). */
-static void quarantine_trim(lle_memory_manager_t *m, lle__dpool_t *dp, size_t budget, errs_t *x)
+/* A freed block leaving the quarantine (or met by a check): poison and
+ * guards still intact?  Gathers the error and returns its code when not. */
+static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
+                                 const lle__dhdr_t *h, errs_t *x)
 {
-    while (dp->qhead && dp->qbytes > budget) {
-        lle__dhdr_t *h = dp->qhead;
-        dp->qhead = h->qnext;
-        if (!dp->qhead) dp->qtail = NULL;
+    const char *u = user_of(s, i);
+    if ((h->feat & F_POISON) && lle_unlikely(!uniform_ok(u, h->size, FREED_WORD)))
+        return freed_bad(m, u, h, poison_find(u, h->size), LLE_ERROR_USE_AFTER_FREE, x);
+    const char *bad = guards_bad(m->dbg, s, i, h);
+    if (lle_unlikely(bad != NULL)) return freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x);
+    return LLE_SUCCESS;
+}
+
+/* Room for one more block in dp's quarantine ring; false when the ring is
+ * full and the host has no memory to grow it. */
+static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
+{
+    if (lle_likely(dp->qblocks < dp->qcap)) return true;
+    size_t cap = dp->qcap ? dp->qcap * 2 : 256;
+    lle__dhdr_t **r = lle__host_alloc(m, cap * sizeof *r, 16, true);
+    if (!r) return false;
+    for (size_t k = 0; k < dp->qblocks; k++) r[k] = dp->ring[(dp->qhead + k) & (dp->qcap - 1)];
+    if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *r, true);
+    dp->ring = r;
+    dp->qcap = cap;
+    dp->qhead = 0;
+    return true;
+}
+
+/* Leave pool `pool`'s quarantine of dh (oldest first) until within budget
+ * (all: budget 0). */
+static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t budget,
+                            errs_t *x)
+{
+    lle__dpool_t *dp = &dh->pools[pool];
+    while (dp->qblocks && dp->qbytes > budget) {
+        lle__dhdr_t *h = dp->ring[dp->qhead];
+        dp->qhead = (dp->qhead + 1) & (dp->qcap - 1);
         dp->qblocks--;
         uint32_t i;
         lle__slab_t *s = slab_of_hdr(m, h, &i);
@@ -445,8 +827,68 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dpool_t *dp, size_t bu
             dp->kept_blocks++;
             continue;
         }
-        slot_put(m, dp, s, i);
+        slot_put(m, dh, s, i);
     }
+}
+
+/* ---- sites ----------------------------------------------------------------------- */
+
+/* The cache entry of a site (or return address). */
+static inline lle__dcache_t *cache_of(lle__dheap_t *dh, const char *file, const char *func,
+                                      int line, const void *key)
+{
+    uint64_t hv = ((uintptr_t)file ^ ((uintptr_t)func << 7) ^ (uintptr_t)key ^
+                   (uint64_t)(unsigned)line * UINT64_C(0x9E3779B97F4A7C15)) *
+                  UINT64_C(0xff51afd7ed558ccd);
+    return &dh->cache[hv >> 58 & (LLE__DCACHE - 1)];
+}
+
+static LLE__NOINLINE uint32_t site_id_slow(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                           const lle_site_t *site, const void *pc,
+                                           const void *const *frames, unsigned nf)
+{
+    uint32_t id = lle__dsite_intern(m, site, pc, frames, nf);
+    if (id && !nf) {
+        lle__dcache_t *c = site ? cache_of(dh, site->file, site->func, site->line, site->pc)
+                                : cache_of(dh, NULL, NULL, 0, pc);
+        if (site) *c = (lle__dcache_t){site->file, site->func, site->pc, site->line, id};
+        else *c = (lle__dcache_t){NULL, NULL, pc, 0, id};
+    }
+    return id;
+}
+
+/* The id of a site for dh's holder: from the heap's cache, else interned
+ * (and cached).  Backtraces are not cached: the same call may come from
+ * anywhere. */
+static inline uint32_t site_id(lle_memory_manager_t *m, lle__dheap_t *dh, const lle_site_t *site,
+                               const void *pc, const void *const *frames, unsigned nf)
+{
+    if (lle_likely(!nf)) {
+        const lle__dcache_t *c;
+        if (site) {
+            c = cache_of(dh, site->file, site->func, site->line, site->pc);
+            if (lle_likely(c->id && c->pc == site->pc && c->file == site->file &&
+                           c->line == site->line && c->func == site->func))
+                return c->id;
+        } else {
+            c = cache_of(dh, NULL, NULL, 0, pc);
+            if (lle_likely(c->id && c->pc == pc && !c->file && !c->func && !c->line))
+                return c->id;
+        }
+    }
+    return site_id_slow(m, dh, site, pc, frames, nf);
+}
+
+/* dh's totals of site id, grown to hold it (NULL: no memory). */
+static lle__dcount_t *count_of(lle_memory_manager_t *m, lle__dheap_t *dh, uint32_t id)
+{
+    if (lle_unlikely(id > dh->counts_cap)) {
+        size_t old = dh->counts_cap;
+        if (!lle__array_grow(m, (void **)&dh->counts, &dh->counts_cap, id, sizeof *dh->counts, 64))
+            return NULL;
+        memset(dh->counts + old, 0, (dh->counts_cap - old) * sizeof *dh->counts);
+    }
+    return &dh->counts[id - 1];
 }
 
 /* ---- allocation ---------------------------------------------------------------- */
@@ -467,83 +909,132 @@ static unsigned take_backtrace(unsigned want, const void *pc, const void **out)
     return n;
 }
 
+/* Slot i of s, freed with poison, is being reused for a block of n bytes
+ * that gets `fresh` bytes of fresh poison (0 or n): verify the old block's
+ * poison, then its guard bytes, and report what changed.  The fresh poison
+ * is written over the first min(old size, fresh) bytes on the way; returns
+ * how many bytes of it, at the end of the n, are still to be written.
+ * *intact: the old size when its guard bytes were all found intact. */
+static size_t reuse_check(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
+                          const lle__dhdr_t *h, size_t fresh, size_t *intact, errs_t *x)
+{
+    char *u = user_of(s, i);
+    size_t old = h->size, both = 0;
+    const char *bad = NULL;
+    if (lle_unlikely(old > 64 && fresh > 64)) {   /* big: check and fill in one pass */
+        both = fresh < old ? fresh : old;
+        bad = poison_renew(u, both);
+        if (!bad && old > both && !uniform_ok(u + both, old - both, FREED_WORD))
+            bad = poison_find(u + both, old - both);
+    } else if (lle_unlikely(!uniform_ok(u, old, FREED_WORD))) {
+        bad = poison_find(u, old);
+    }
+    if (lle_unlikely(bad != NULL)) {
+        freed_bad(m, u, h, bad, LLE_ERROR_USE_AFTER_FREE, x);
+        return fresh;   /* all of it, over whatever is there */
+    }
+    bad = guards_bad(m->dbg, s, i, h);
+    if (lle_unlikely(bad != NULL)) freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x);
+    else if (h->feat & F_CANARY) *intact = old;
+    return fresh - both;
+}
+
 static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                        const lle_site_t *site, const void *pc)
 {
     lle__dbg_t *d = m->dbg;
-    lle__dpool_t *dp = &d->pools[pool];
+    lle__dset_t *set = &d->pools[pool];
     if (n == 0) n = 1;
     if (align < m->pools[pool].cfg.alignment) align = m->pools[pool].cfg.alignment;
     /* Slabs are aligned to the granule: a larger alignment gets an
      * ordinary block. */
-    if (align > LLE__GRANULE) return NULL;
+    if (align > LLE__GRANULE || n > UINT32_MAX / 2) return NULL;   /* (sizes are 32-bit) */
+    lle__dheap_t *dh;
+    if (lle_unlikely(lle__tls.id != m->id || !(dh = lle__tls.h->dbg)) && !(dh = dheap_get(m)))
+        return NULL;
+    unsigned feat = atomic_load_explicit(&set->feat, memory_order_relaxed);
     const void *frames[LLE__DBG_MAX_FRAMES];
-    unsigned bt = atomic_load_explicit(&dp->backtrace, memory_order_relaxed);
+    unsigned bt = atomic_load_explicit(&set->backtrace, memory_order_relaxed);
     unsigned nf = bt ? take_backtrace(bt, pc, frames) : 0;
-    uint64_t now = lle__now_coarse_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (lle_unlikely(!dbg_tid)) dbg_tid = (uint32_t)lle__thread_id();
+    uint32_t tid = dbg_tid;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
 
-    pthread_mutex_lock(&d->lock);
+    dh_enter(dh);
     lle__slab_t *s = NULL;
     bool seen;
-    uint32_t i = slot_get(m, dp, pool, n, align, &s, &seen);
+    uint32_t i = slot_get(m, dh, pool, n, align, &s, &seen);
     if (i == UINT32_MAX) {
-        pthread_mutex_unlock(&d->lock);
+        dh_leave(dh);
         return NULL;
     }
     lle__dhdr_t *h = hdr_of(s, i);
-    char *u = user_of(s, i);
+    char *u = user_of(s, i), *end = slot_end(s, i);
     /* The whole slot is the debug allocator's to read and write, whatever
      * its last user (an arena) left poisoned for ASan or no-access for
      * valgrind. */
     lle__asan_unpoison(slot_at(s, i), s->bsize);
     lle__vg_defined(slot_at(s, i), s->bsize);
-    /* A slot freed before: its poison must still be intact. */
-    if (seen && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-        (char *)u + h->size <= slot_end(s, i))
-        verify_freed(m, s, i, h, &x);
-    unsigned feat = (dp->cfg.canary ? F_CANARY : 0) | (dp->cfg.poison ? F_POISON : 0) |
-                    (dp->cfg.track ? F_TRACK : 0);
-    uint32_t sid = lle__dsite_intern(m, site, pc, frames, nf);
+    /* A slot freed before: its poison must still be intact.  Verified in
+     * the pass that writes the fresh poison over it.  When its guard bytes
+     * are found intact too, those past max(old size, n) are already what
+     * the new block needs. */
+    size_t intact = 0, fresh = (feat & F_POISON) ? n : 0;
+    if (seen && (h->feat & F_POISON) && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) &&
+        u + h->size <= end)
+        fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
+    uint32_t sid = site_id(m, dh, site, pc, frames, nf);
+    lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
+    if (!cnt) sid = 0;
+    h->time_ns = now;
+    h->thread = tid;
+    h->fsite = 0;
+    h->asite = sid;
+    h->size = (uint32_t)n;
     h->state = LLE_BLOCK_LIVE;
     h->pool = (uint8_t)pool;
     h->feat = (uint8_t)feat;
     h->reserved = 0;
-    h->size = n;
-    h->asite = sid;
-    h->fsite = 0;
-    h->thread = lle__thread_id();
-    h->time_ns = now;
-    h->qnext = NULL;
-    h->free_ns = 0;
     h->check = hdr_check(d, h);
     if (feat & F_CANARY) {
         uint64_t key = guard_key(d, h);
-        guard_fill(key, u - FRONT, u);
-        guard_fill(key, u + n, slot_end(s, i));
+        if (!intact) guard_fill_block(key, u, u + n, end);
+        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
     }
-    if (feat & F_POISON) memset(u, LLE_POISON_FRESH, n);
-    if (sid) {
-        lle__dsite_t *e = &d->sites[sid - 1];
-        e->blocks++;
-        e->bytes += n;
-        e->allocs++;
+    if (fresh) uniform_put(u + n - fresh, fresh, FRESH_WORD);
+    if (cnt) {
+        cnt->blocks++;
+        cnt->bytes += n;
+        cnt->allocs++;
     }
+    lle__dpool_t *dp = &dh->pools[pool];
     dp->live_blocks++;
     dp->live_bytes += n;
     dp->allocs++;
     dp->requested += n;
-    if (feat & F_TRACK) {
+    dh_leave(dh);
+    if ((feat & F_TRACK) && m->audit_cap) {
         lle_site_t st = lle__dsite_site(d, sid);
         lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
     }
-    pthread_mutex_unlock(&d->lock);
     flush(m, &x);
     return u;
 }
 
 /* ---- free ------------------------------------------------------------------------ */
+
+/* The site of a call: the one it named, else its return address. */
+static inline lle_site_t here_site(const lle_site_t *site, const void *pc)
+{
+    lle_site_t s = {0};
+    if (site) s = *site;
+    else s.pc = pc;
+    return s;
+}
 
 /* Where p lies in debug slab s: slot index, or UINT32_MAX past the last. */
 static uint32_t slot_index(const lle__slab_t *s, const void *p)
@@ -553,19 +1044,24 @@ static uint32_t slot_index(const lle__slab_t *s, const void *p)
     return i < s->capacity ? i : UINT32_MAX;
 }
 
-/* Free under the lock; returns the result, errors gathered in x. */
-static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p,
-                                uint32_t fsid, errs_t *x)
+/* Free under the flag of dh, s's heap; returns the result, errors gathered
+ * in x.  *audit: the block's size and pool when the free is to be audited
+ * (its pool is tracked). */
+static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s,
+                                void *p, const lle_site_t *site, const void *pc, errs_t *x,
+                                size_t *asize, int *apool)
 {
     lle__dbg_t *d = m->dbg;
-    lle_site_t fsite = lle__dsite_site(d, fsid), none = {0};
     /* Sites are put into words only for a report (dladdr is slow). */
     char here_[160], as_[160], fs_[160];
+    lle_site_t fsite, none = {0};
+#define FSITE() (fsite = here_site(site, pc))
 #define HERE() (lle__dsite_describe(&fsite, here_, sizeof here_), here_)
 #define AS() (describe(d, h->asite, as_, sizeof as_), as_)
 #define FS() (describe(d, h->fsite, fs_, sizeof fs_), fs_)
     uint32_t i = slot_index(s, p);
     if (i == UINT32_MAX) {
+        FSITE();
         pend(x, LLE_ERROR_INVALID_POINTER, s->pool, 0, p, none, fsite,
              "free of %p at %s: not a block of this manager; nothing was freed", p, HERE());
         return LLE_ERROR_INVALID_POINTER;
@@ -574,6 +1070,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
     char *u = user_of(s, i);
     bool valid = slot_seen(s, i) && hdr_ok(d, h);
     if (!slot_used(s, i)) {
+        FSITE();
         if (valid && h->state == LLE_BLOCK_FREED && p == u) {
             pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, lle__dsite_site(d, h->asite),
                  lle__dsite_site(d, h->fsite),
@@ -589,82 +1086,84 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
         return LLE_ERROR_INVALID_POINTER;
     }
     if (!valid) {
+        FSITE();
         pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, u, none, fsite,
              "free of %p at %s: the header of the block at %p was overwritten (a write "
              "before the block); the block is withheld",
              p, HERE(), (void *)u);
         if (h->state != LLE_BLOCK_KEPT) {
             h->state = LLE_BLOCK_KEPT;   /* its size is unknown: never reused */
-            d->pools[s->pool].kept_blocks++;
+            dh->pools[s->pool].kept_blocks++;
         }
         return LLE_ERROR_CORRUPTION;
     }
-    lle_site_t asite = lle__dsite_site(d, h->asite);
-    if (p != u) {
+    if (lle_unlikely(p != u)) {
+        FSITE();
         const char *where = (char *)p > u && (char *)p < u + h->size ? "inside" : "in the guard "
                                                                                  "bytes of";
-        pend(x, LLE_ERROR_INVALID_POINTER, h->pool, h->size, p, asite, fsite,
+        pend(x, LLE_ERROR_INVALID_POINTER, h->pool, h->size, p, lle__dsite_site(d, h->asite),
+             fsite,
              "free of %p at %s: an interior pointer, %s block %p (%zu bytes, pool %s) "
              "allocated at %s; nothing was freed",
              p, HERE(), where, (void *)u, (size_t)h->size, lle_pool_type_name(h->pool), AS());
         return LLE_ERROR_INVALID_POINTER;
     }
-    if (h->state != LLE_BLOCK_LIVE) {
-        pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, asite, lle__dsite_site(d, h->fsite),
+    if (lle_unlikely(h->state != LLE_BLOCK_LIVE)) {
+        FSITE();
+        pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, lle__dsite_site(d, h->asite),
+             lle__dsite_site(d, h->fsite),
              "double free of %p (%zu bytes, pool %s) at %s: allocated at %s, already freed "
              "at %s",
              p, (size_t)h->size, lle_pool_type_name(h->pool), HERE(), AS(), FS());
         return LLE_ERROR_DOUBLE_FREE;
     }
-    lle__dpool_t *dp = &d->pools[h->pool];
+    lle__dpool_t *dp = &dh->pools[h->pool];
     lle_result_t r = LLE_SUCCESS;
     lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see dbg_alloc */
     lle__vg_defined(slot_at(s, i), s->bsize);
     const char *bad = guards_bad(d, s, i, h);
     bool keep = false;
-    if (bad) {
+    if (lle_unlikely(bad != NULL)) {
+        FSITE();
         long off = bad < u ? (long)(bad - u) : (long)(bad - (u + h->size));
-        pend(x, LLE_ERROR_CORRUPTION, h->pool, h->size, p, asite, fsite,
+        pend(x, LLE_ERROR_CORRUPTION, h->pool, h->size, p, lle__dsite_site(d, h->asite), fsite,
              "heap %s of block %p (%zu bytes, pool %s): the guard byte %ld %s was "
              "overwritten; allocated at %s, freed at %s",
              bad < u ? "underflow" : "overflow", p, (size_t)h->size, lle_pool_type_name(h->pool),
              bad < u ? -off : off + 1, bad < u ? "before the block" : "past its end", AS(), HERE());
         r = LLE_ERROR_CORRUPTION;
         keep = strategy(m, LLE_ERROR_CORRUPTION) == LLE_RECOVER_QUARANTINE;
-        if (!keep) {   /* reported once: the guards are whole again for later checks */
-            uint64_t key = guard_key(d, h);
-            guard_fill(key, u - FRONT, u);
-            guard_fill(key, u + h->size, slot_end(s, i));
-        }
+        if (!keep)   /* reported once: the guards are whole again for later checks */
+            guard_fill_block(guard_key(d, h), u, u + h->size, slot_end(s, i));
     }
-    h->fsite = fsid;
-    h->free_ns = lle__now_coarse_ns();
+    h->fsite = site_id(m, dh, site, pc, NULL, 0);
     if (h->asite) {
-        lle__dsite_t *e = &d->sites[h->asite - 1];
+        lle__dcount_t *e = &dh->counts[h->asite - 1];   /* counted here at allocation */
         e->blocks--;
         e->bytes -= h->size;
     }
     dp->live_blocks--;
     dp->live_bytes -= h->size;
     dp->frees++;
-    if (h->feat & F_TRACK) lle__audit(m, LLE_AUDIT_FREE, r, p, h->size, h->pool, &fsite);
-    if (h->feat & F_POISON) memset(u, LLE_POISON_FREED, h->size);
+    if (h->feat & F_TRACK) {
+        *asize = h->size;
+        *apool = h->pool;
+    }
+    if (h->feat & F_POISON) uniform_put(u, h->size, FREED_WORD);
+    size_t budget = atomic_load_explicit(&d->pools[h->pool].quarantine, memory_order_relaxed);
     if (keep) {
         h->state = LLE_BLOCK_KEPT;
         dp->kept_blocks++;
-    } else if (dp->cfg.quarantine) {
+    } else if (budget && ring_room(m, dp)) {
         h->state = LLE_BLOCK_QUARANTINED;
-        h->qnext = NULL;
-        if (dp->qtail) dp->qtail->qnext = h;
-        else dp->qhead = h;
-        dp->qtail = h;
-        dp->qblocks++;
+        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = h;
         dp->qbytes += s->bsize;
-        quarantine_trim(m, dp, dp->cfg.quarantine, x);
-    } else {
-        slot_put(m, dp, s, i);
+        if (dp->qbytes > budget) quarantine_trim(m, dh, h->pool, budget, x);
+    } else {   /* (no quarantine, or no memory for its ring) */
+        slot_put(m, dh, s, i);
     }
     return r;
+#undef FSITE
 #undef HERE
 #undef AS
 #undef FS
@@ -673,23 +1172,29 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
 static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
                              const lle_site_t *site, const void *pc)
 {
-    lle__dbg_t *d = m->dbg;
+    lle__dheap_t *dh = s->dheap;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
-    pthread_mutex_lock(&d->lock);
-    uint32_t fsid = lle__dsite_intern(m, site, pc, NULL, 0);
-    lle_result_t r = free_locked(m, s, p, fsid, &x);
-    pthread_mutex_unlock(&d->lock);
-    if (r == LLE_ERROR_DOUBLE_FREE) atomic_fetch_add_explicit(&m->double_frees, 1, memory_order_relaxed);
-    else if (r == LLE_ERROR_INVALID_POINTER)
+    size_t asize = 0;
+    int apool = -1;
+    dh_enter(dh);
+    lle_result_t r = free_locked(m, dh, s, p, site, pc, &x, &asize, &apool);
+    dh_leave(dh);
+    if (lle_unlikely(r == LLE_ERROR_DOUBLE_FREE))
+        atomic_fetch_add_explicit(&m->double_frees, 1, memory_order_relaxed);
+    else if (lle_unlikely(r == LLE_ERROR_INVALID_POINTER))
         atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
+    if (apool >= 0 && m->audit_cap) {
+        lle_site_t fsite = here_site(site, pc);
+        lle__audit(m, LLE_AUDIT_FREE, r, p, asize, apool, &fsite);
+    }
     flush(m, &x);
     return r;
 }
 
 /* ---- queries ------------------------------------------------------------------------- */
 
-/* The block of slot i (lock held), for lle_block_query. */
+/* The block of slot i (its heap's flag held), for lle_block_query. */
 static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle_block_info_t *out)
 {
     const lle__dhdr_t *h = hdr_of(s, i);
@@ -703,11 +1208,10 @@ static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle
     out->free_site = lle__dsite_site(d, h->fsite);
     out->thread = (unsigned long)h->thread;
     out->time_ns = h->time_ns;
-    if (h->asite) {
-        const lle__dsite_t *e = &d->sites[h->asite - 1];
+    if (h->asite && h->asite <= lle__dsite_count(d)) {
+        const lle__dsite_t *e = lle__dsite_get(d, h->asite);
         out->frames = e->nframes;
-        if (e->nframes)
-            memcpy(out->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
+        if (e->nframes) memcpy(out->backtrace, e->frames, e->nframes * sizeof *e->frames);
     }
 }
 
@@ -717,7 +1221,8 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
     lle__dbg_t *d = m->dbg;
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&d->lock);
+    lle__dheap_t *dh = s->dheap;
+    dh_enter(dh);
     uint32_t i = slot_index(s, p);
     if (i != UINT32_MAX && slot_seen(s, i)) {
         const lle__dhdr_t *h = hdr_of(s, i);
@@ -728,7 +1233,7 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
             r = LLE_ERROR_CORRUPTION;
         }
     }
-    pthread_mutex_unlock(&d->lock);
+    dh_leave(dh);
     return r;
 }
 
@@ -741,7 +1246,6 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
     lle_result_t r = dbg_query(m, s, p, &info);
     if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
     if (r != LLE_SUCCESS) {
-        lle__dbg_t *d = m->dbg;
         atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
         lle_site_t here = {0};
         if (site) here = *site;
@@ -750,7 +1254,6 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
         lle__dsite_describe(&here, hs, sizeof hs);
         lle__dsite_describe(&info.alloc_site, as, sizeof as);
         lle__dsite_describe(&info.free_site, fs, sizeof fs);
-        (void)d;
         if (r == LLE_ERROR_DOUBLE_FREE)
             lle__report_sites(m, LLE_ERROR_USE_AFTER_FREE, info.pool, n, p, &info.alloc_site,
                               &info.free_site,
@@ -840,16 +1343,20 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t found = 0;
-    pthread_mutex_lock(&d->lock);
-    for (int p = 0; p < LLE_POOL_COUNT; p++) {
-        lle__dpool_t *dp = &d->pools[p];
-        for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-            for (lle__slab_t *s = dp->bins[c].avail; s; s = s->next) check_slab(m, s, &x, &found);
-            for (lle__slab_t *s = dp->bins[c].full; s; s = s->next) check_slab(m, s, &x, &found);
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            for (unsigned c = 0; c < LLE__NCLASSES; c++) {
+                for (lle__slab_t *s = dp->bins[c].avail; s; s = s->next)
+                    check_slab(m, s, &x, &found);
+                for (lle__slab_t *s = dp->bins[c].full; s; s = s->next)
+                    check_slab(m, s, &x, &found);
+            }
+            for (lle__slab_t *s = dp->big; s; s = s->next) check_slab(m, s, &x, &found);
         }
-        for (lle__slab_t *s = dp->big; s; s = s->next) check_slab(m, s, &x, &found);
+        dh_leave_long(dh);
     }
-    pthread_mutex_unlock(&d->lock);
     flush(m, &x);
     if (problems) *problems = found;
     return x.n ? x.e[0].code : LLE_SUCCESS;
@@ -876,10 +1383,18 @@ lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool, const lle_d
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     pthread_mutex_lock(&d->lock);
-    lle__dpool_t *dp = &d->pools[pool];
-    dp->cfg = *dbg;
-    atomic_store_explicit(&dp->backtrace, dbg->backtrace, memory_order_relaxed);
-    quarantine_trim(m, dp, dbg->quarantine, &x);
+    lle__dset_t *set = &d->pools[pool];
+    set->cfg = *dbg;
+    unsigned feat = (dbg->canary ? F_CANARY : 0) | (dbg->poison ? F_POISON : 0) |
+                    (dbg->track ? F_TRACK : 0);
+    atomic_store_explicit(&set->feat, feat, memory_order_relaxed);
+    atomic_store_explicit(&set->backtrace, dbg->backtrace, memory_order_relaxed);
+    atomic_store_explicit(&set->quarantine, dbg->quarantine, memory_order_relaxed);
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        quarantine_trim(m, dh, pool, dbg->quarantine, &x);
+        dh_leave_long(dh);
+    }
     bool on = debug_on(dbg);
     if (on) atomic_fetch_or_explicit(&m->dbg_mask, 1u << pool, memory_order_relaxed);
     else atomic_fetch_and_explicit(&m->dbg_mask, ~(1u << pool), memory_order_relaxed);
@@ -913,12 +1428,20 @@ lle_result_t lle__dbg_init(lle_memory_manager_t *m)
     if (!d) return LLE_ERROR_OUT_OF_MEMORY;
     memset(d, 0, sizeof *d);
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->site_lock, NULL);
+    atomic_init(&d->heaps, NULL);
+    atomic_init(&d->nsites, 0);
     d->secret = fresh_secret(m);
     m->dbg = d;
     m->dbg_ops = &ops;
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
         size_t a = m->pools[p].cfg.alignment;
         d->pools[p].lead = (HDR_BYTES + FRONT + a - 1) & ~(a - 1);
+        /* Slot classes are multiples of 64, and lead + BACK_MIN of 16: n
+         * rounded up to 16 has the class of n. */
+        for (size_t k = 0; k < LLE__SMALL_TABLE; k++)
+            d->pools[p].cls[k] = (uint8_t)lle__class_for(d->pools[p].lead + 16 * k + BACK_MIN,
+                                                         a > LINE ? a : LINE);
         const lle_debug_config_t *c = &m->cfg.pools[p].debug;
         if (debug_on(c)) lle_memory_set_debug(m, p, c);
     }
@@ -940,27 +1463,29 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
     lle__dbg_t *d = m->dbg;
     size_t nb = 0, nby = 0, *blocks = &nb, *bytes = &nby;
     if (!d) return;
-    pthread_mutex_lock(&d->lock);
-    for (int p = 0; p < LLE_POOL_COUNT; p++) {
-        lle__dpool_t *dp = &d->pools[p];
-        for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-            lle__slab_t *lists[2] = {dp->bins[c].avail, dp->bins[c].full};
-            for (int k = 0; k < 2; k++)
-                for (lle__slab_t *s = lists[k], *next; s; s = next) {
-                    next = s->next;
-                    release_slab(m, s, blocks, bytes);
-                }
-            dp->bins[c].avail = dp->bins[c].full = NULL;
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            for (unsigned c = 0; c < LLE__NCLASSES; c++) {
+                lle__slab_t *lists[2] = {dp->bins[c].avail, dp->bins[c].full};
+                for (int k = 0; k < 2; k++)
+                    for (lle__slab_t *s = lists[k], *next; s; s = next) {
+                        next = s->next;
+                        release_slab(m, s, blocks, bytes);
+                    }
+                dp->bins[c].avail = dp->bins[c].full = NULL;
+                dp->bins[c].nslabs = dp->bins[c].nrecent = 0;
+            }
+            for (lle__slab_t *s = dp->big, *next; s; s = next) {
+                next = s->next;
+                release_slab(m, s, blocks, bytes);
+            }
+            dp->big = NULL;
+            dp->qhead = dp->qblocks = dp->qbytes = 0;
         }
-        for (lle__slab_t *s = dp->big, *next; s; s = next) {
-            next = s->next;
-            release_slab(m, s, blocks, bytes);
-        }
-        dp->big = NULL;
-        dp->qhead = dp->qtail = NULL;
-        dp->qbytes = dp->qblocks = 0;
+        dh_leave_long(dh);
     }
-    pthread_mutex_unlock(&d->lock);
     if (blocks_out) *blocks_out += nb;
     if (bytes_out) *bytes_out += nby;
 }
@@ -970,20 +1495,66 @@ void lle__dbg_fini(lle_memory_manager_t *m)
     lle__dbg_t *d = m->dbg;
     if (!d) return;
     lle__dsite_free_all(m);
+    for (lle__dheap_t *dh = atomic_load_explicit(&d->heaps, memory_order_acquire), *next; dh;
+         dh = next) {
+        next = dh->next;
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *dp->ring, true);
+        }
+        lle__array_free(m, (void **)&dh->counts, &dh->counts_cap, sizeof *dh->counts);
+        pthread_mutex_destroy(&dh->lock);
+        lle__host_free(m, dh, sizeof *dh, true);
+    }
+    pthread_mutex_destroy(&d->site_lock);
     pthread_mutex_destroy(&d->lock);
     lle__host_free(m, d, sizeof *d, true);
     m->dbg = NULL;
 }
 
+lle__dcount_t *lle__dbg_totals(lle_memory_manager_t *m, size_t *n, bool *oom)
+{
+    lle__dbg_t *d = m->dbg;
+    *oom = false;
+    *n = 0;
+    size_t ns = d ? lle__dsite_count(d) : 0;
+    if (!ns) return NULL;
+    lle__dcount_t *t = lle__host_alloc(m, ns * sizeof *t, 16, true);
+    if (!t) {
+        *oom = true;
+        return NULL;
+    }
+    memset(t, 0, ns * sizeof *t);
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        size_t k = dh->counts_cap < ns ? dh->counts_cap : ns;
+        for (size_t i = 0; i < k; i++) {
+            t[i].blocks += dh->counts[i].blocks;
+            t[i].bytes += dh->counts[i].bytes;
+            t[i].allocs += dh->counts[i].allocs;
+        }
+        dh_leave_long(dh);
+    }
+    *n = ns;
+    return t;
+}
+
+void lle__dbg_totals_free(lle_memory_manager_t *m, lle__dcount_t *t, size_t n)
+{
+    if (t) lle__host_free(m, t, n * sizeof *t, true);
+}
+
 size_t lle__dbg_tracked_live(lle_memory_manager_t *m)
 {
     lle__dbg_t *d = m->dbg;
-    size_t n = 0;
+    size_t live = 0;
     if (!d) return 0;
-    pthread_mutex_lock(&d->lock);
-    for (size_t i = 0; i < d->nsites; i++) n += d->sites[i].blocks;
-    pthread_mutex_unlock(&d->lock);
-    return n;
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        for (size_t i = 0; i < dh->counts_cap; i++) live += dh->counts[i].blocks;
+        dh_leave_long(dh);
+    }
+    return live;
 }
 
 void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_t *out)
@@ -991,17 +1562,19 @@ void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_
     memset(out, 0, sizeof *out);
     lle__dbg_t *d = m->dbg;
     if (!d || pool < 0 || pool >= LLE_POOL_COUNT) return;
-    pthread_mutex_lock(&d->lock);
-    const lle__dpool_t *dp = &d->pools[pool];
-    out->allocs = dp->allocs;
-    out->frees = dp->frees;
-    out->requested = dp->requested;
-    out->live_blocks = dp->live_blocks;
-    out->live_bytes = dp->live_bytes;
-    out->quarantined_blocks = dp->qblocks;
-    out->quarantined_bytes = dp->qbytes;
-    out->kept = dp->kept_blocks;
-    pthread_mutex_unlock(&d->lock);
+    LLE__EACH_DHEAP(d, dh) {
+        dh_enter_long(dh);
+        const lle__dpool_t *dp = &dh->pools[pool];
+        out->allocs += dp->allocs;
+        out->frees += dp->frees;
+        out->requested += dp->requested;
+        out->live_blocks += dp->live_blocks;
+        out->live_bytes += dp->live_bytes;
+        out->quarantined_blocks += dp->qblocks;
+        out->quarantined_bytes += dp->qbytes;
+        out->kept += dp->kept_blocks;
+        dh_leave_long(dh);
+    }
     pthread_mutex_lock(&m->pools[pool].lock);
     out->slab_bytes = m->pools[pool].debug_bytes;
     pthread_mutex_unlock(&m->pools[pool].lock);
