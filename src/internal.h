@@ -134,6 +134,7 @@ struct lle__slab {
     uint8_t      pool;
     uint8_t      cls;
     uint8_t      kind;
+    uint8_t      dlayout;     /* DEBUG: its slot layout (src/debug) */
     struct lle__bin *bin;     /* the owner's bin while assigned */
     _Atomic(lle__heap_t *) owner; /* NULL while in the pool */
     struct lle__dheap *dheap; /* DEBUG: the debug heap whose slab it is (src/debug) */

@@ -6,66 +6,78 @@
  * manager's dbg_mask sends them off the fast path).  Debug blocks live in
  * slabs of kind LLE__SLAB_DEBUG, registered in the page map like any slab,
  * so a pointer finds its slab in O(1); the pool counts their bytes against
- * its limit.  A slab holds slots of one size class; a block too large for
- * a class, or aligned beyond its pool's alignment, gets a slab of its own.
+ * its limit.  A slab holds slots of one size class and layout; a block too
+ * large for a class, or aligned beyond its pool's alignment, gets a slab
+ * of its own.
  *
  * Debug heaps.  Each thread that allocates a debug block gets a debug heap
  * (lle__dheap_t, hung on its lle__heap_t, so it is parked and adopted with
  * it when the thread exits): the debug slabs it allocates from, one
  * quarantine per pool, the pool counters and per-site totals of the blocks
  * of its slabs, and a cache of call-site ids.  A slab belongs to one debug
- * heap for good (slab->dheap).  Whoever touches a debug heap or the slots
- * of its slabs holds the heap's `busy` flag:
- *   - its own thread, allocating or freeing one of its blocks, takes it
- *     with one atomic exchange, which nobody else wants nearly always: no
- *     shared lock, no other atomic read-modify-write;
- *   - a free of its block from another thread, a query of one of its
- *     blocks, a heap check, a report, a statistics read, a change of
- *     settings and shutdown queue on the heap's mutex and then take `busy`
- *     (spinning only while its thread is inside one allocation or free).
+ * heap for good (slab->dheap).  Everything in a heap and in the slots of
+ * its slabs is touched only by whoever holds the heap (dh_take):
+ *   - its own thread, allocating or freeing one of its blocks, flags that
+ *     it is inside (busy) with no lock and no atomic read-modify-write;
+ *   - any other thread - a free of one of its blocks from elsewhere, a
+ *     query of one of its blocks, a heap check, a report, statistics, a
+ *     change of settings, shutdown - takes the heap's mutex, flags that it
+ *     wants the heap and waits for its own thread to be outside (about a
+ *     microsecond: see "Holding a debug heap" below).
  * So a block freed by another thread is checked and freed at once, like
  * any other, into the quarantine and slabs of the heap it came from.
  * A pool's quarantine budget holds for each debug heap.
  *
- * Lock order: dbg->lock (settings, the list of heaps), a heap's mutex, its
- * busy flag, dbg->site_lock, then the pool layer's locks.  Errors found are
- * gathered and reported once every lock is released (the error callback
- * may allocate).
+ * Lock order: dbg->lock (settings, the list of heaps), a heap's mutex (or
+ * its own thread's flag), dbg->site_lock, then the pool layer's locks.
+ * Errors found are gathered and reported once every lock is released (the
+ * error callback may allocate).
  *
- * Slot layout (lead = 48 bytes rounded up to the pool's alignment; slots
- * are multiples of 64 bytes from a 64-aligned start):
+ * Slot layouts, slots being multiples of 64 bytes from a 64-aligned slab
+ * start (lead = the bytes before the block, rounded up to the pool's
+ * alignment):
  *
- *   slot                      hdr = block - 48       block = slot + lead
- *   | (padding to alignment) | header (32) | front guard (16) | n bytes | back guard ... |
+ *   with guard bytes (canary):  | header (32) | front guard (16) | n bytes | back guard ... |
+ *   without:                    | header (32) | n bytes | (rest of the slot) |
  *
- * so that, at the pool alignments up to 16, the header, the front guard
- * and the first 16 bytes of the block are one cache line: the line a
- * program touches first in a block it uses, and the only one a free reads
- * besides the back guard.  The back guard runs to the end of the slot (at
- * least 16 bytes).  Whether a slot is in use (live, quarantined or kept)
- * is a bit in the slab's bitmap, outside the blocks: a corrupted header is
- * detected (its check word, a keyed hash of the fields that are followed,
- * no longer matches) and reported, never followed.  The slots given back
- * last in a bin are the next ones it hands out, while their memory is
- * still in cache.  The quarantine is a ring of header addresses outside
- * the blocks (dpool->ring).
+ * At the pool alignments up to 16 the header and the first bytes of the
+ * block share a cache line: the line a program touches first in a block
+ * it uses, and the only one a free reads besides the back guard.  The back
+ * guard runs to the end of the slot (at least 16 bytes).  Whether a slot
+ * is in use (live, quarantined or kept), was ever used, and holds a block
+ * freed with poison is kept in the slab's bitmap, outside the blocks: a
+ * corrupted header is detected (its check word, a keyed 32-bit hash of
+ * the fields that are followed, no longer matches) and reported, never
+ * followed.
+ *
+ * Slots: each bin (pool, layout, class) keeps every slot that is free
+ * again on a stack (outside the blocks), so the slot given back last is
+ * handed out first, while its memory is in cache; never-used slots come in
+ * order from the bin's newest slab.  The quarantine is a ring of header
+ * addresses outside the blocks.  Allocation and free have an inline path
+ * for the common case (a class slab, nothing to report) and a general one
+ * (alloc_general, free_general) for everything else, which checks it all
+ * again.
  *
  * Guard bytes: byte at address a is 0x80 | (key >> 8*(a & 7)) & 0x7f with
  * key = a hash of the manager's random secret and the header's address; the
  * high bit is set so that text or zeros written past a block always differ
  * from them.  They depend on the slot only, not on the block in it.
  * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
- * (lle/config.h).
+ * (lle/config.h).  Regions are checked and filled by fixed sequences of
+ * 8-byte accesses (and 16-byte vectors for long ones), not loops over the
+ * block's bytes.
  *
  * When a freed block's poison and guard bytes are verified:
  *   - when it leaves the quarantine (it was freed long ago: any write after
  *     free since then is reported with its sites);
- *   - when its slot is reused (the first and only time without a
- *     quarantine; after a quarantine, a second time, since the program ran
- *     between the two and may have written there).  The second is cheap:
- *     the slot is mostly still in cache, and it is about to be filled
- *     anyway; once verified, the guard bytes that are already in place are
- *     not written again;
+ *   - when its slot is reused: the only time without a quarantine; after a
+ *     quarantine, a second time, since the program ran between the two and
+ *     may have written there.  An allocation reads a slot only when its
+ *     bitmap says it holds a poisoned freed block; the slot is mostly
+ *     still in cache (see Slots), the check precedes the fill of the fresh
+ *     poison over the same bytes, and guard bytes found intact are not
+ *     written again;
  *   - by a heap check.
  *
  * Times are the kernel tick's clock (CLOCK_MONOTONIC_COARSE: a few
@@ -75,7 +87,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/membarrier.h>
+#include <stdlib.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "debug/debug_internal.h"
@@ -83,9 +99,17 @@
 #include "sanitizer.h"
 
 #define HDR_BYTES 32
-#define FRONT 16
-#define BACK_MIN 16
+#define GUARD 16  /* front guard bytes, and the fewest back guard bytes */
 #define LINE 64   /* slot sizes are multiples of a cache line */
+
+/* Slot layouts: a block with guard bytes (F_CANARY) has GUARD of them
+ * before it and at least GUARD after it; a block without has none, its
+ * header right before it. */
+enum { L_BARE = 0, L_GUARDED = 1 };
+static inline size_t front_of_layout(int g)
+{
+    return g == L_GUARDED ? GUARD : 0;
+}
 
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
@@ -175,43 +199,89 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* Take dh's flag, queued on its mutex (kept when `keep`). */
-static LLE__NOINLINE void dh_wait(lle__dheap_t *dh, bool keep)
+/*
+ * Holding a debug heap.  Its own thread announces itself in `busy` and
+ * then reads `want`; any other thread takes the heap's mutex, sets `want`
+ * and then waits for `busy` to drop.  Each side writes its flag before it
+ * reads the other's, so one of them sees the other (Dekker's
+ * exclusion).  The own thread's side is the one that runs for every
+ * allocation and free: where the kernel offers membarrier(2), its store
+ * and load need no barrier instruction (a full barrier would also wait
+ * for the program's own pending cache misses), because the other side
+ * forces a barrier on every running thread of the process
+ * (MEMBARRIER_CMD_PRIVATE_EXPEDITED, about a microsecond) between setting
+ * `want` and reading `busy`.  Without it, both sides use sequentially
+ * consistent atomics.
+ */
+enum { MB_UNKNOWN = 0, MB_ON, MB_OFF };
+static _Atomic int mb_mode;
+
+static void mb_setup(void)
+{
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+    atomic_store_explicit(&mb_mode, r == 0 ? MB_ON : MB_OFF, memory_order_relaxed);
+}
+
+/* How the calling thread holds a debug heap. */
+typedef enum { HOLD_OWN, HOLD_OWN_LOCKED, HOLD_OTHER } hold_t;
+
+/* The own thread found another one wanting the heap: let it finish, then
+ * hold the heap by its mutex. */
+static LLE__NOINLINE hold_t dh_own_wait(lle__dheap_t *dh)
+{
+    atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    pthread_mutex_lock(&dh->lock);
+    return HOLD_OWN_LOCKED;
+}
+
+/* dh's own thread takes it. */
+static inline hold_t dh_own(lle__dheap_t *dh)
+{
+    if (lle_likely(atomic_load_explicit(&mb_mode, memory_order_relaxed) == MB_ON)) {
+        atomic_store_explicit(&dh->busy, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        if (lle_likely(!atomic_load_explicit(&dh->want, memory_order_acquire))) return HOLD_OWN;
+    } else {
+        atomic_store_explicit(&dh->busy, 1, memory_order_seq_cst);
+        if (lle_likely(!atomic_load_explicit(&dh->want, memory_order_seq_cst))) return HOLD_OWN;
+    }
+    return dh_own_wait(dh);
+}
+
+/* Any other thread takes dh. */
+static LLE__NOINLINE hold_t dh_other(lle__dheap_t *dh)
 {
     pthread_mutex_lock(&dh->lock);
-    for (unsigned k = 0;; k++) {
-        if (!atomic_load_explicit(&dh->busy, memory_order_relaxed) &&
-            !atomic_exchange_explicit(&dh->busy, 1, memory_order_acquire))
-            break;
+    atomic_store_explicit(&dh->want, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&mb_mode, memory_order_relaxed) == MB_ON &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+        abort();   /* registered, so it cannot fail: without it nothing excludes the owner */
+    for (unsigned k = 0; atomic_load_explicit(&dh->busy, memory_order_seq_cst); k++) {
         if (k < 64) cpu_relax();
-        else sched_yield();   /* its holder is descheduled */
+        else sched_yield();   /* the own thread is descheduled inside an operation */
     }
-    if (!keep) pthread_mutex_unlock(&dh->lock);
+    return HOLD_OTHER;
 }
 
-/* For one allocation or free: the heap's own thread gets the flag at once. */
-static inline void dh_enter(lle__dheap_t *dh)
+/* Whether dh is the calling thread's debug heap. */
+static inline bool dh_mine(const lle_memory_manager_t *m, const lle__dheap_t *dh)
 {
-    if (lle_likely(!atomic_exchange_explicit(&dh->busy, 1, memory_order_acquire))) return;
-    dh_wait(dh, false);
+    return lle__tls.id == m->id && lle__tls.h->dbg == dh;
 }
 
-static inline void dh_leave(lle__dheap_t *dh)
+static inline hold_t dh_take(const lle_memory_manager_t *m, lle__dheap_t *dh)
 {
-    atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    return lle_likely(dh_mine(m, dh)) ? dh_own(dh) : dh_other(dh);
 }
 
-/* For longer work (a heap check, a report): whoever wants the flag
- * meanwhile sleeps on the mutex. */
-static void dh_enter_long(lle__dheap_t *dh)
+static inline void dh_drop(lle__dheap_t *dh, hold_t how)
 {
-    dh_wait(dh, true);
-}
-
-static void dh_leave_long(lle__dheap_t *dh)
-{
-    atomic_store_explicit(&dh->busy, 0, memory_order_release);
-    pthread_mutex_unlock(&dh->lock);
+    if (lle_likely(how == HOLD_OWN)) {
+        atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    } else {
+        if (how == HOLD_OTHER) atomic_store_explicit(&dh->want, 0, memory_order_release);
+        pthread_mutex_unlock(&dh->lock);
+    }
 }
 
 /* The calling thread's kernel id (lle__thread_id), kept where it is one
@@ -232,7 +302,12 @@ static LLE__NOINLINE lle__dheap_t *dheap_get(lle_memory_manager_t *m)
     lle__dheap_t *dh = lle__host_alloc(m, sizeof *dh, 64, true);
     if (!dh) return NULL;
     memset(dh, 0, sizeof *dh);
+    for (int p = 0; p < LLE_POOL_COUNT; p++)
+        for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++)
+            dh->pools[p].bins[k / LLE__NCLASSES][k % LLE__NCLASSES].bsize =
+                (uint32_t)lle__class_size(k % LLE__NCLASSES);
     atomic_init(&dh->busy, 0);
+    atomic_init(&dh->want, 0);
     pthread_mutex_init(&dh->lock, NULL);
     pthread_mutex_lock(&d->lock);
     dh->next = atomic_load_explicit(&d->heaps, memory_order_relaxed);
@@ -248,9 +323,15 @@ static inline char *slot_at(const lle__slab_t *s, uint32_t i)
 {
     return s->start + (size_t)i * s->bsize;
 }
+/* A debug slab's aux: its lead (slot start -> block start) and, above
+ * bit 32, its front guard size. */
 static inline size_t lead_of(const lle__slab_t *s)
 {
-    return (size_t)(uintptr_t)s->aux;
+    return (size_t)((uintptr_t)s->aux & 0xffffffffu);
+}
+static inline size_t front_of(const lle__slab_t *s)
+{
+    return (size_t)((uint64_t)(uintptr_t)s->aux >> 32);
 }
 static inline char *user_of(const lle__slab_t *s, uint32_t i)
 {
@@ -258,29 +339,33 @@ static inline char *user_of(const lle__slab_t *s, uint32_t i)
 }
 static inline lle__dhdr_t *hdr_of(const lle__slab_t *s, uint32_t i)
 {
-    return (lle__dhdr_t *)(void *)(user_of(s, i) - FRONT - HDR_BYTES);
+    return (lle__dhdr_t *)(void *)(user_of(s, i) - front_of(s) - HDR_BYTES);
 }
 static inline char *slot_end(const lle__slab_t *s, uint32_t i)
 {
     return slot_at(s, i) + s->bsize;
 }
 
-/* Bitmap of a debug slab: word 2k, slots in use (live, quarantined, kept);
- * word 2k+1, slots ever used (whose header was written once).  Written and
- * read under the flag of the slab's heap. */
+/* Bitmap of a debug slab, three words per 64 slots (the slab's bitmap has
+ * room: it is sized for 16-byte blocks, debug slots are 64 bytes or more;
+ * a slab of one block, which may have just two words, uses two): word 3k,
+ * slots in use (live, quarantined, kept); 3k+1, slots ever used (whose
+ * header was written once); 3k+2, slots freed with poison since (see
+ * poisoned_word).  Written and read by the holder of the slab's heap. */
+#define BW 3
 static inline bool slot_used(const lle__slab_t *s, uint32_t i)
 {
-    return (atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) >> (i & 63)) & 1;
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6)], memory_order_relaxed) >> (i & 63)) & 1;
 }
 static inline bool slot_seen(const lle__slab_t *s, uint32_t i)
 {
-    return (atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
            1;
 }
 static inline void slot_mark(lle__slab_t *s, uint32_t i, bool used)
 {
     uint64_t bit = (uint64_t)1 << (i & 63);
-    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
     uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
     atomic_store_explicit(w, used ? v | bit : v & ~bit, memory_order_relaxed);
     if (used) {
@@ -454,12 +539,6 @@ static inline uint64_t word_at(uint64_t w, const char *x)
     return (w >> r) | (w << ((64 - r) & 63));
 }
 
-/* The low n bytes of a word, 1 <= n <= 7. */
-static inline uint64_t mask_bytes(size_t n)
-{
-    return ~(uint64_t)0 >> (64 - 8 * n);
-}
-
 /* Offset of the k-th of eight 8-byte accesses over 8 <= len <= 64 bytes. */
 #define STEP(k, len) (8 * (size_t)(k) < (len) - 8 ? 8 * (size_t)(k) : (len) - 8)
 
@@ -478,11 +557,14 @@ static inline void put_le64(char *c, size_t len, uint64_t w)
     for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
 }
 
-/* Whether the n >= 1 bytes at c all hold the byte of w (the 8 bytes at c
- * readable). */
+/* Whether the n bytes at c all hold the byte of w. */
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 {
-    if (n < 8) return ((load64(c) ^ w) & mask_bytes(n)) == 0;
+    if (lle_unlikely(n < 8)) {
+        for (size_t k = 0; k < n; k++)
+            if ((uint8_t)c[k] != (uint8_t)w) return false;
+        return true;
+    }
     if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
     const vec2_t wv = {w, w};
     const char *t = c, *end = c + n;
@@ -491,14 +573,11 @@ static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
     return diff_le64(end - 64, 64, w) == 0;
 }
 
-/* Fill the n >= 1 bytes at c with the byte of w (the 8 bytes at c
- * writable: what is past the n is written back unchanged). */
+/* Fill the n bytes at c with the byte of w. */
 static inline void uniform_put(char *c, size_t n, uint64_t w)
 {
-    if (n < 8) {
-        uint64_t v = load64(c), k = mask_bytes(n);
-        v = (v & ~k) | (w & k);
-        memcpy(c, &v, 8);
+    if (lle_unlikely(n < 8)) {
+        for (size_t k = 0; k < n; k++) c[k] = (char)w;
     } else if (lle_likely(n <= 64)) {
         put_le64(c, n, w);
     } else {
@@ -531,7 +610,7 @@ static inline void guard_range_put(char *c, char *end, uint64_t w)
         for (; a < end; a += 8) memcpy(a, &w, 8);
 }
 
-/* Guard bytes over [u - FRONT, u) and [back, end): u 16-aligned, end
+/* Guard bytes over [u - GUARD, u) and [back, end): u 16-aligned, end
  * 8-aligned, end - back >= 16. */
 static void guard_fill_block(uint64_t key, char *u, char *back, char *end)
 {
@@ -539,6 +618,15 @@ static void guard_fill_block(uint64_t key, char *u, char *back, char *end)
     memcpy(u - 16, &w, 8);
     memcpy(u - 8, &w, 8);
     guard_range_put(back, end, w);
+}
+
+/* Whether the guard bytes of the block at u (header h, slot end `end`) are
+ * intact. */
+static inline bool guards_ok(const lle__dbg_t *d, const lle__dhdr_t *h, const char *u,
+                             const char *end)
+{
+    uint64_t w = guard_word(guard_key(d, h));
+    return ((load64(u - 16) ^ w) | (load64(u - 8) ^ w)) == 0 && guard_range_ok(u + h->size, end, w);
 }
 
 /* A guard byte of block i that changed, or NULL (h checked by the caller). */
@@ -551,14 +639,14 @@ static const char *guards_bad(const lle__dbg_t *d, const lle__slab_t *s, uint32_
     if (lle_likely(((load64(u - 16) ^ w) | (load64(u - 8) ^ w)) == 0 &&
                    guard_range_ok(u + h->size, end, w)))
         return NULL;
-    const char *bad = guard_find(key, u - FRONT, u);   /* which byte, for the report */
+    const char *bad = guard_find(key, u - GUARD, u);   /* which byte, for the report */
     return bad ? bad : guard_find(key, u + h->size, end);
 }
 
 /* ---- slabs ------------------------------------------------------------------- */
 
 static lle__slab_t *dslab_new(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t bytes,
-                              size_t bsize, size_t lead)
+                              size_t bsize, size_t lead, size_t front)
 {
     if (!lle__pool_debug_reserve(m, pool, bytes)) return NULL;
     lle__slab_t *s = lle__slab_new(m, pool, bytes, LLE__SLAB_DEBUG);
@@ -569,14 +657,11 @@ static lle__slab_t *dslab_new(lle_memory_manager_t *m, lle__dheap_t *dh, int poo
     s->bsize = (uint32_t)bsize;
     s->magic = lle__slab_magic(s->bsize);
     s->capacity = (uint32_t)(bytes / bsize);
-    s->aux = (void *)(uintptr_t)lead;
+    s->aux = (void *)(uintptr_t)((uint64_t)front << 32 | lead);
+    s->dlayout = front ? L_GUARDED : L_BARE;
     s->dheap = dh;
     s->used = 0;
     s->hint = 0;
-    /* The bits past the last slot read as slots in use: never taken. */
-    if (s->capacity & 63)
-        atomic_store_explicit(&s->bits[2 * (s->capacity / 64)], ~(uint64_t)0 << (s->capacity & 63),
-                              memory_order_relaxed);
     return s;
 }
 
@@ -588,61 +673,36 @@ static void dslab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
     lle__pool_debug_release(m, pool, bytes);
 }
 
-/* The slab and slot of a debug block found by its header. */
-static lle__slab_t *slab_of_hdr(lle_memory_manager_t *m, const lle__dhdr_t *h, uint32_t *i)
+/* The slab and slot of a byte u of a debug slot (the block or its header). */
+static inline lle__slab_t *slab_of_block(lle_memory_manager_t *m, const char *u, uint32_t *i)
 {
-    const char *u = (const char *)h + HDR_BYTES + FRONT;
     lle__slab_t *s = lle__map_get(m, u);
     *i = lle__slab_index(s, u);
     return s;
 }
 
-/* The first bitmap word of s with a free slot (s has one). */
-static LLE__NOINLINE uint32_t slot_scan(const lle__slab_t *s)
+/* Slot i of s, free, now used.  Returns whether its last block's poison is
+ * to be verified. */
+static inline bool slot_claim(lle__slab_t *s, uint32_t i)
 {
-    uint32_t words = (s->capacity + 63) / 64;
-    for (uint32_t w = 0; w < words; w++)
-        if (atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed) != ~(uint64_t)0) return w;
-    return 0;   /* not reached: s->used < capacity */
-}
-
-/* Slot i of s, free, now used.  *seen: whether it was used before (its
- * header holds the last block's record). */
-static inline void slot_claim(lle__slab_t *s, uint32_t i, bool *seen)
-{
-    uint32_t w = i >> 6;
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
     uint64_t bit = (uint64_t)1 << (i & 63);
-    uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-    atomic_store_explicit(&s->bits[2 * w], v | bit, memory_order_relaxed);
-    uint64_t sn = atomic_load_explicit(&s->bits[2 * w + 1], memory_order_relaxed);
-    *seen = (sn & bit) != 0;
-    atomic_store_explicit(&s->bits[2 * w + 1], sn | bit, memory_order_relaxed);
-    s->hint = i + 1 < s->capacity ? i + 1 : 0;   /* a new slab is used in order */
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 1, atomic_load_explicit(w + 1, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
     s->used++;
-}
-
-/* A free slot of s (which has one), claimed: the hint slot when it is
- * free, else the first free one of its bitmap word, else the first free
- * one of the slab. */
-static inline uint32_t slot_take(lle__slab_t *s, bool *seen)
-{
-    uint32_t i = s->hint, w = i >> 6;
-    uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-    if (lle_unlikely((v >> (i & 63)) & 1)) {
-        if (v == ~(uint64_t)0) {
-            w = slot_scan(s);
-            v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-        }
-        i = w * 64 + (uint32_t)__builtin_ctzll(~v);
-    }
-    slot_claim(s, i, seen);
-    return i;
+    if (s->cls == LLE__NCLASSES) return false;   /* a slab of one block is never reused */
+    uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
+    if (lle_likely(!(pv & bit))) return false;
+    atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
+    return true;
 }
 
 /* The bytes of the next slab of class c when its bin holds k: 8 slots or
  * more, from 16 KiB, twice as many for each slab the bin already holds, up
  * to 512 KiB (as the pools do: a class used a little costs little, a busy
- * one lives in a few slabs, whose headers and bitmaps stay in cache). */
+ * one lives in a few slabs). */
 static size_t class_slab_bytes(unsigned c, uint32_t k)
 {
     size_t want = 8 * lle__class_size(c), bytes = LLE__MIN_SLAB;
@@ -651,105 +711,118 @@ static size_t class_slab_bytes(unsigned c, uint32_t k)
     return bytes;
 }
 
-/* A slot of dh for a block of n bytes at alignment `align`: its slab in
- * *sp. */
-static uint32_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t n,
-                         size_t align, lle__slab_t **sp, bool *seen)
+/* Room on b's free stack for `more` slots more than its slabs have; false
+ * when the host has no memory. */
+static bool free_room(lle_memory_manager_t *m, lle__dbin_t *b, uint32_t more)
+{
+    size_t need = (size_t)b->slots + more, room = b->room ? b->room : 64;
+    if (need <= b->room) return true;
+    while (room < need) room *= 2;
+    if (room > UINT32_MAX) return false;
+    lle__dslot_t *f = lle__host_alloc(m, room * sizeof *f, 16, true);
+    if (!f) return false;
+    if (b->nfree) memcpy(f, b->free, b->nfree * sizeof *f);
+    if (b->free) lle__host_free(m, b->free, b->room * sizeof *f, true);
+    b->free = f;
+    b->room = (uint32_t)room;
+    return true;
+}
+
+/* A never-used slot of bin b (pool `pool`, layout g, class c): from its
+ * carve slab, else from a new one.  {NULL} when the pool or the host has
+ * no room. */
+static LLE__NOINLINE lle__dslot_t slot_carve(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                             lle__dbin_t *b, int pool, int g, unsigned c)
+{
+    lle__slab_t *s = b->carve;
+    if (!s || s->hint >= s->capacity) {
+        size_t lead = m->dbg->pools[pool].lead[g], front = front_of_layout(g);
+        s = dslab_new(m, dh, pool, class_slab_bytes(c, b->nslabs), b->bsize, lead, front);
+        if (!s && b->nslabs)   /* near the pool's limit */
+            s = dslab_new(m, dh, pool, class_slab_bytes(c, 0), b->bsize, lead, front);
+        if (!s) return (lle__dslot_t){NULL, 0};
+        if (!free_room(m, b, s->capacity)) {
+            dslab_destroy(m, s);
+            return (lle__dslot_t){NULL, 0};
+        }
+        s->cls = (uint8_t)c;
+        lle__slab_list_push(&b->slabs, s);
+        b->nslabs++;
+        b->slots += s->capacity;
+        b->carve = s;
+    }
+    lle__dslot_t e = {s, s->hint++};
+    if (s->hint == s->capacity) b->carve = NULL;
+    return e;
+}
+
+/* A slot for a block of n bytes at alignment `align` in layout g, claimed
+ * (*verify as slot_claim).  {NULL} when none can be had. */
+static lle__dslot_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t n,
+                             size_t align, int g, bool *verify)
 {
     lle__dpool_t *dp = &dh->pools[pool];
     const lle__dset_t *set = &m->dbg->pools[pool];
-    size_t lead = set->lead;
+    size_t lead = set->lead[g], front = front_of_layout(g), back = front;
     unsigned c = LLE__NCLASSES;
-    *seen = false;
-    if (align > m->pools[pool].cfg.alignment) lead = (HDR_BYTES + FRONT + align - 1) & ~(align - 1);
-    else if (lle_likely(n <= LLE__TABLE_MAX)) c = set->cls[(n + 15) >> 4];
-    else c = lle__class_for(lead + n + BACK_MIN, align > LINE ? align : LINE);
-    size_t need = lead + n + BACK_MIN;
+    *verify = false;
+    if (align > m->pools[pool].cfg.alignment) lead = (HDR_BYTES + front + align - 1) & ~(align - 1);
+    else if (lle_likely(n <= LLE__TABLE_MAX)) c = set->cls[g][(n + 15) >> 4];
+    else c = lle__class_for(lead + n + back, align > LINE ? align : LINE);
+    lle__dslot_t e;
     if (c < LLE__NCLASSES) {
-        lle__dbin_t *b = &dp->bins[c];
-        lle__slab_t *s;
-        uint32_t i;
-        /* The slot given back last, while it is in cache. */
-        while (b->nrecent) {
-            s = slab_of_hdr(m, b->recent[--b->nrecent], &i);
-            if (!slot_used(s, i)) {
-                slot_claim(s, i, seen);
-                goto claimed;
-            }
-        }
-        s = b->avail;
-        if (!s) {
-            s = dslab_new(m, dh, pool, class_slab_bytes(c, b->nslabs), lle__class_size(c), lead);
-            if (!s && b->nslabs)   /* near the pool's limit */
-                s = dslab_new(m, dh, pool, class_slab_bytes(c, 0), lle__class_size(c), lead);
-            if (!s) return UINT32_MAX;
-            s->cls = (uint8_t)c;
-            b->nslabs++;
-            lle__slab_list_push(&b->avail, s);
-        }
-        i = slot_take(s, seen);
-    claimed:
-        if (s->used == s->capacity) {
-            lle__slab_list_unlink(&b->avail, s);
-            lle__slab_list_push(&b->full, s);
-        }
-        *sp = s;
-        return i;
+        lle__dbin_t *b = &dp->bins[g][c];
+        if (lle_likely(b->nfree)) e = b->free[--b->nfree];
+        else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) return e;
+        *verify = slot_claim(e.slab, e.i);
+        return e;
     }
-    size_t bytes = (need + LLE__GRANULE - 1) & ~(LLE__GRANULE - 1);
-    if (bytes > UINT32_MAX) return UINT32_MAX;
-    lle__slab_t *s = dslab_new(m, dh, pool, bytes, bytes, lead);
-    if (!s) return UINT32_MAX;
-    s->cls = LLE__NCLASSES;
-    lle__slab_list_push(&dp->big, s);
-    *sp = s;
-    return slot_take(s, seen);
-}
-
-/* Drop the slots of slab s from its bin's recent ones (s is going). */
-static void recent_purge(lle__dbin_t *b, const lle__slab_t *s)
-{
-    uint32_t k = 0;
-    for (uint32_t j = 0; j < b->nrecent; j++) {
-        const char *h = (const char *)b->recent[j];
-        if (h < s->start || h >= s->start + s->bytes) b->recent[k++] = b->recent[j];
+    size_t bytes = (lead + n + back + LLE__GRANULE - 1) & ~(LLE__GRANULE - 1);
+    e.slab = bytes > UINT32_MAX ? NULL : dslab_new(m, dh, pool, bytes, bytes, lead, front);
+    e.i = 0;
+    if (e.slab) {
+        e.slab->cls = LLE__NCLASSES;
+        lle__slab_list_push(&dp->big, e.slab);
+        slot_claim(e.slab, 0);
     }
-    b->nrecent = k;
+    return e;
 }
 
 /* Give slot i of s back (the block is done with); s belongs to dh.  The
- * slot is among the next ones its bin hands out (its memory is the most
- * likely to be in cache). */
+ * slot is the next one its bin hands out. */
 static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
 {
     lle__dhdr_t *h = hdr_of(s, i);
     h->state = LLE_BLOCK_FREED;
-    slot_mark(s, i, false);
-    s->hint = i;
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~bit,
+                          memory_order_relaxed);
+    s->used--;
     lle__dpool_t *dp = &dh->pools[s->pool];
     if (lle_unlikely(s->cls == LLE__NCLASSES)) {
         lle__slab_list_unlink(&dp->big, s);
         dslab_destroy(m, s);
         return;
     }
-    lle__dbin_t *b = &dp->bins[s->cls];
-    if (lle_unlikely(s->used-- == s->capacity)) {
-        lle__slab_list_unlink(&b->full, s);
-        lle__slab_list_push(&b->avail, s);
-    }
-    /* Keep one empty slab per class; the others go back. */
-    if (lle_unlikely(s->used == 0) && (b->avail != s || s->next)) {
-        recent_purge(b, s);
-        lle__slab_list_unlink(&b->avail, s);
+    if (h->feat & F_POISON)
+        atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) | bit,
+                              memory_order_relaxed);
+    lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
+    if (lle_unlikely(s->used == 0) && s != b->carve && b->nslabs > 1) {
+        /* Keep one slab per class; an empty other one goes back, and its
+         * slots (all on the stack) with it. */
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < b->nfree; j++)
+            if (b->free[j].slab != s) b->free[k++] = b->free[j];
+        b->nfree = k;
+        lle__slab_list_unlink(&b->slabs, s);
         b->nslabs--;
+        b->slots -= s->capacity;
         dslab_destroy(m, s);
         return;
     }
-    if (lle_unlikely(b->nrecent == LLE__DRECENT)) {
-        memmove(b->recent, b->recent + 1, (LLE__DRECENT - 1) * sizeof *b->recent);
-        b->nrecent--;
-    }
-    b->recent[b->nrecent++] = h;
+    b->free[b->nfree++] = (lle__dslot_t){s, i};
 }
 
 /* ---- checks of one block ------------------------------------------------------ */
@@ -798,7 +871,7 @@ static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
 {
     if (lle_likely(dp->qblocks < dp->qcap)) return true;
     size_t cap = dp->qcap ? dp->qcap * 2 : 256;
-    lle__dhdr_t **r = lle__host_alloc(m, cap * sizeof *r, 16, true);
+    char **r = lle__host_alloc(m, cap * sizeof *r, 16, true);
     if (!r) return false;
     for (size_t k = 0; k < dp->qblocks; k++) r[k] = dp->ring[(dp->qhead + k) & (dp->qcap - 1)];
     if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *r, true);
@@ -815,11 +888,11 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool,
 {
     lle__dpool_t *dp = &dh->pools[pool];
     while (dp->qblocks && dp->qbytes > budget) {
-        lle__dhdr_t *h = dp->ring[dp->qhead];
+        lle__dhdr_t *h = (lle__dhdr_t *)(void *)dp->ring[dp->qhead];
         dp->qhead = (dp->qhead + 1) & (dp->qcap - 1);
         dp->qblocks--;
         uint32_t i;
-        lle__slab_t *s = slab_of_hdr(m, h, &i);
+        lle__slab_t *s = slab_of_block(m, (const char *)h, &i);   /* the header is in its slot */
         dp->qbytes -= s->bsize;
         lle_result_t bad = verify_freed(m, s, i, h, x);
         if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
@@ -939,8 +1012,9 @@ static size_t reuse_check(lle_memory_manager_t *m, const lle__slab_t *s, uint32_
     return fresh - both;
 }
 
-static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
-                       const lle_site_t *site, const void *pc)
+/* Any allocation of a debug block: the common case is dbg_alloc's. */
+static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                                         const lle_site_t *site, const void *pc)
 {
     lle__dbg_t *d = m->dbg;
     lle__dset_t *set = &d->pools[pool];
@@ -964,14 +1038,15 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
 
-    dh_enter(dh);
-    lle__slab_t *s = NULL;
-    bool seen;
-    uint32_t i = slot_get(m, dh, pool, n, align, &s, &seen);
-    if (i == UINT32_MAX) {
-        dh_leave(dh);
+    hold_t how = dh_own(dh);
+    bool verify;
+    lle__dslot_t e = slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
+    if (!e.slab) {
+        dh_drop(dh, how);
         return NULL;
     }
+    lle__slab_t *s = e.slab;
+    uint32_t i = e.i;
     lle__dhdr_t *h = hdr_of(s, i);
     char *u = user_of(s, i), *end = slot_end(s, i);
     /* The whole slot is the debug allocator's to read and write, whatever
@@ -984,7 +1059,7 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
      * are found intact too, those past max(old size, n) are already what
      * the new block needs. */
     size_t intact = 0, fresh = (feat & F_POISON) ? n : 0;
-    if (seen && (h->feat & F_POISON) && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) &&
+    if (verify && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
         u + h->size <= end)
         fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
     uint32_t sid = site_id(m, dh, site, pc, frames, nf);
@@ -1016,13 +1091,114 @@ static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     dp->live_bytes += n;
     dp->allocs++;
     dp->requested += n;
-    dh_leave(dh);
+    dh_drop(dh, how);
     if ((feat & F_TRACK) && m->audit_cap) {
         lle_site_t st = lle__dsite_site(d, sid);
         lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
     }
     flush(m, &x);
     return u;
+}
+
+/* The header of a block of a class slab of layout g, at u. */
+static inline lle__dhdr_t *hdr_at(char *u, int g)
+{
+    return (lle__dhdr_t *)(void *)(u - front_of_layout(g) - HDR_BYTES);
+}
+
+/* A debug block.  Inline, the common case: a block of a class slab (up to
+ * LLE__TABLE_MAX bytes at the pool's alignment) of a pool without a
+ * backtrace to record, by a thread whose debug heap exists, where the slot
+ * handed out holds no damage to report.  The rest is alloc_general's. */
+static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                       const lle_site_t *site, const void *pc)
+{
+    lle__dbg_t *d = m->dbg;
+    lle__dset_t *set = &d->pools[pool];
+    lle__dheap_t *dh;
+    if (lle_unlikely(n - 1 >= LLE__TABLE_MAX || align > m->pools[pool].cfg.alignment ||
+                     atomic_load_explicit(&set->backtrace, memory_order_relaxed) ||
+                     lle__tls.id != m->id || !(dh = lle__tls.h->dbg)))
+        return alloc_general(m, pool, n, align, site, pc);
+    unsigned feat = atomic_load_explicit(&set->feat, memory_order_relaxed);
+    int g = (feat & F_CANARY) ? L_GUARDED : L_BARE;
+    unsigned c = set->cls[g][(n + 15) >> 4];
+    lle__dbin_t *b = &dh->pools[pool].bins[g][c];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    if (lle_unlikely(!dbg_tid)) dbg_tid = (uint32_t)lle__thread_id();
+
+    hold_t how = dh_own(dh);
+    lle__dslot_t e;
+    if (lle_likely(b->nfree)) e = b->free[--b->nfree];
+    else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) goto general;
+    lle__slab_t *s = e.slab;
+    char *u = s->start + (size_t)e.i * b->bsize + set->lead[g];
+    char *end = s->start + (size_t)(e.i + 1) * b->bsize;
+    lle__dhdr_t *h = hdr_at(u, g);
+    _Atomic uint64_t *w = &s->bits[BW * (e.i >> 6)];
+    uint64_t bit = (uint64_t)1 << (e.i & 63);
+    size_t intact = 0;   /* > 0: the guard bytes past u + intact are in place */
+    lle__asan_unpoison(s->start + (size_t)e.i * b->bsize, b->bsize);   /* see alloc_general */
+    lle__vg_defined(s->start + (size_t)e.i * b->bsize, b->bsize);
+    uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
+    if (lle_unlikely(pv & bit)) {
+        /* Freed with poison: it must be intact (as in alloc_general,
+         * which reports what is not). */
+        if (h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
+            u + h->size <= end) {
+            if (!uniform_ok(u, h->size, FREED_WORD) ||
+                ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
+                b->free[b->nfree++] = e;
+                goto general;
+            }
+            if (h->feat & F_CANARY) intact = h->size;
+        }
+        atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
+    }
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 1, atomic_load_explicit(w + 1, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    s->used++;
+    uint32_t sid = site_id(m, dh, site, pc, NULL, 0);
+    lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
+    if (lle_unlikely(!cnt)) sid = 0;
+    h->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    h->thread = dbg_tid;
+    h->fsite = 0;
+    h->asite = sid;
+    h->size = (uint32_t)n;
+    h->state = LLE_BLOCK_LIVE;
+    h->pool = (uint8_t)pool;
+    h->feat = (uint8_t)feat;
+    h->reserved = 0;
+    h->check = hdr_check(d, h);
+    if (feat & F_CANARY) {
+        uint64_t key = guard_key(d, h);
+        if (!intact) guard_fill_block(key, u, u + n, end);
+        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
+    }
+    if (feat & F_POISON) uniform_put(u, n, FRESH_WORD);
+    if (lle_likely(cnt != NULL)) {
+        cnt->blocks++;
+        cnt->bytes += n;
+        cnt->allocs++;
+    }
+    lle__dpool_t *dp = &dh->pools[pool];
+    dp->live_blocks++;
+    dp->live_bytes += n;
+    dp->allocs++;
+    dp->requested += n;
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
+        lle_site_t st = lle__dsite_site(d, sid);
+        lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
+    }
+    return u;
+general:
+    dh_drop(dh, how);
+    return alloc_general(m, pool, n, align, site, pc);
 }
 
 /* ---- free ------------------------------------------------------------------------ */
@@ -1121,7 +1297,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
     lle_result_t r = LLE_SUCCESS;
     lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see dbg_alloc */
     lle__vg_defined(slot_at(s, i), s->bsize);
-    const char *bad = guards_bad(d, s, i, h);
+    const char *bad = (h->feat & F_CANARY) ? guards_bad(d, s, i, h) : NULL;
     bool keep = false;
     if (lle_unlikely(bad != NULL)) {
         FSITE();
@@ -1156,7 +1332,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
         dp->kept_blocks++;
     } else if (budget && ring_room(m, dp)) {
         h->state = LLE_BLOCK_QUARANTINED;
-        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = h;
+        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
         if (dp->qbytes > budget) quarantine_trim(m, dh, h->pool, budget, x);
     } else {   /* (no quarantine, or no memory for its ring) */
@@ -1169,17 +1345,18 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
 #undef FS
 }
 
-static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
-                             const lle_site_t *site, const void *pc)
+/* Any free of a pointer into a debug slab, s's heap held: the errors, the
+ * checks of guard bytes and poison, the quarantine. */
+static LLE__NOINLINE lle_result_t free_general(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                               hold_t how, lle__slab_t *s, void *p,
+                                               const lle_site_t *site, const void *pc)
 {
-    lle__dheap_t *dh = s->dheap;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t asize = 0;
     int apool = -1;
-    dh_enter(dh);
     lle_result_t r = free_locked(m, dh, s, p, site, pc, &x, &asize, &apool);
-    dh_leave(dh);
+    dh_drop(dh, how);
     if (lle_unlikely(r == LLE_ERROR_DOUBLE_FREE))
         atomic_fetch_add_explicit(&m->double_frees, 1, memory_order_relaxed);
     else if (lle_unlikely(r == LLE_ERROR_INVALID_POINTER))
@@ -1190,6 +1367,72 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
     }
     flush(m, &x);
     return r;
+}
+
+/* Free of a pointer into debug slab s.  Inline, the common case: the
+ * start of a live block of a class slab, its header and guard bytes
+ * intact, given back to a slab that keeps some other block.  The rest is
+ * free_general's (it checks all of this again). */
+static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
+                             const lle_site_t *site, const void *pc)
+{
+    lle__dbg_t *d = m->dbg;
+    lle__dheap_t *dh = s->dheap;
+    hold_t how = dh_take(m, dh);
+    if (lle_unlikely(s->cls == LLE__NCLASSES)) return free_general(m, dh, how, s, p, site, pc);
+    int g = s->dlayout, pool = s->pool;
+    const lle__dset_t *set = &d->pools[pool];
+    uint32_t i = lle__slab_index(s, p);
+    char *u = s->start + (size_t)i * s->bsize + set->lead[g];
+    if (lle_unlikely((char *)p != u || i >= s->capacity))
+        return free_general(m, dh, how, s, p, site, pc);
+    lle__dhdr_t *h = hdr_at(u, g);
+    char *end = u - set->lead[g] + s->bsize;
+    lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
+    lle__vg_defined(end - s->bsize, s->bsize);
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63), used = atomic_load_explicit(w, memory_order_relaxed);
+    if (lle_unlikely(!(used & bit) || h->state != LLE_BLOCK_LIVE || h->check != hdr_check(d, h) ||
+                     s->used == 1 || ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))))
+        return free_general(m, dh, how, s, p, site, pc);
+    unsigned feat = h->feat;
+    size_t size = h->size;
+    h->fsite = site_id(m, dh, site, pc, NULL, 0);
+    if (h->asite) {
+        lle__dcount_t *c = &dh->counts[h->asite - 1];   /* counted here at allocation */
+        c->blocks--;
+        c->bytes -= size;
+    }
+    lle__dpool_t *dp = &dh->pools[pool];
+    dp->live_blocks--;
+    dp->live_bytes -= size;
+    dp->frees++;
+    if (feat & F_POISON) uniform_put(u, size, FREED_WORD);
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
+    size_t budget = atomic_load_explicit(&set->quarantine, memory_order_relaxed);
+    if (budget && ring_room(m, dp)) {
+        h->state = LLE_BLOCK_QUARANTINED;
+        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
+        dp->qbytes += s->bsize;
+        if (dp->qbytes > budget) quarantine_trim(m, dh, pool, budget, &x);
+    } else {
+        h->state = LLE_BLOCK_FREED;
+        atomic_store_explicit(w, used & ~bit, memory_order_relaxed);
+        if (feat & F_POISON)
+            atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) | bit,
+                                  memory_order_relaxed);
+        s->used--;
+        lle__dbin_t *b = &dp->bins[g][s->cls];
+        b->free[b->nfree++] = (lle__dslot_t){s, i};
+    }
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
+        lle_site_t fsite = here_site(site, pc);
+        lle__audit(m, LLE_AUDIT_FREE, LLE_SUCCESS, p, size, pool, &fsite);
+    }
+    flush(m, &x);
+    return LLE_SUCCESS;
 }
 
 /* ---- queries ------------------------------------------------------------------------- */
@@ -1222,7 +1465,7 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
     memset(out, 0, sizeof *out);
     lle__dheap_t *dh = s->dheap;
-    dh_enter(dh);
+    hold_t how = dh_take(m, dh);
     uint32_t i = slot_index(s, p);
     if (i != UINT32_MAX && slot_seen(s, i)) {
         const lle__dhdr_t *h = hdr_of(s, i);
@@ -1233,7 +1476,7 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
             r = LLE_ERROR_CORRUPTION;
         }
     }
-    dh_leave(dh);
+    dh_drop(dh, how);
     return r;
 }
 
@@ -1344,18 +1587,16 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t found = 0;
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         for (int p = 0; p < LLE_POOL_COUNT; p++) {
             lle__dpool_t *dp = &dh->pools[p];
-            for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-                for (lle__slab_t *s = dp->bins[c].avail; s; s = s->next)
-                    check_slab(m, s, &x, &found);
-                for (lle__slab_t *s = dp->bins[c].full; s; s = s->next)
-                    check_slab(m, s, &x, &found);
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                const lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                for (lle__slab_t *s = b->slabs; s; s = s->next) check_slab(m, s, &x, &found);
             }
             for (lle__slab_t *s = dp->big; s; s = s->next) check_slab(m, s, &x, &found);
         }
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     flush(m, &x);
     if (problems) *problems = found;
@@ -1391,9 +1632,9 @@ lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool, const lle_d
     atomic_store_explicit(&set->backtrace, dbg->backtrace, memory_order_relaxed);
     atomic_store_explicit(&set->quarantine, dbg->quarantine, memory_order_relaxed);
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         quarantine_trim(m, dh, pool, dbg->quarantine, &x);
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     bool on = debug_on(dbg);
     if (on) atomic_fetch_or_explicit(&m->dbg_mask, 1u << pool, memory_order_relaxed);
@@ -1424,6 +1665,8 @@ static uint64_t fresh_secret(const lle_memory_manager_t *m)
 
 lle_result_t lle__dbg_init(lle_memory_manager_t *m)
 {
+    static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+    pthread_once(&mb_once, mb_setup);
     lle__dbg_t *d = lle__host_alloc(m, sizeof *d, 64, true);
     if (!d) return LLE_ERROR_OUT_OF_MEMORY;
     memset(d, 0, sizeof *d);
@@ -1436,12 +1679,15 @@ lle_result_t lle__dbg_init(lle_memory_manager_t *m)
     m->dbg_ops = &ops;
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
         size_t a = m->pools[p].cfg.alignment;
-        d->pools[p].lead = (HDR_BYTES + FRONT + a - 1) & ~(a - 1);
-        /* Slot classes are multiples of 64, and lead + BACK_MIN of 16: n
-         * rounded up to 16 has the class of n. */
-        for (size_t k = 0; k < LLE__SMALL_TABLE; k++)
-            d->pools[p].cls[k] = (uint8_t)lle__class_for(d->pools[p].lead + 16 * k + BACK_MIN,
-                                                         a > LINE ? a : LINE);
+        for (int g = 0; g < LLE__DLAYOUTS; g++) {
+            size_t lead = (HDR_BYTES + front_of_layout(g) + a - 1) & ~(a - 1);
+            d->pools[p].lead[g] = lead;
+            /* Slot classes are multiples of 64, and lead + back guard of
+             * 16: n rounded up to 16 has the class of n. */
+            for (size_t k = 0; k < LLE__SMALL_TABLE; k++)
+                d->pools[p].cls[g][k] = (uint8_t)lle__class_for(
+                    lead + 16 * k + front_of_layout(g), a > LINE ? a : LINE);
+        }
         const lle_debug_config_t *c = &m->cfg.pools[p].debug;
         if (debug_on(c)) lle_memory_set_debug(m, p, c);
     }
@@ -1464,18 +1710,17 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
     size_t nb = 0, nby = 0, *blocks = &nb, *bytes = &nby;
     if (!d) return;
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         for (int p = 0; p < LLE_POOL_COUNT; p++) {
             lle__dpool_t *dp = &dh->pools[p];
-            for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-                lle__slab_t *lists[2] = {dp->bins[c].avail, dp->bins[c].full};
-                for (int k = 0; k < 2; k++)
-                    for (lle__slab_t *s = lists[k], *next; s; s = next) {
-                        next = s->next;
-                        release_slab(m, s, blocks, bytes);
-                    }
-                dp->bins[c].avail = dp->bins[c].full = NULL;
-                dp->bins[c].nslabs = dp->bins[c].nrecent = 0;
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                for (lle__slab_t *s = b->slabs, *next; s; s = next) {
+                    next = s->next;
+                    release_slab(m, s, blocks, bytes);
+                }
+                b->slabs = b->carve = NULL;
+                b->nslabs = b->slots = b->nfree = 0;
             }
             for (lle__slab_t *s = dp->big, *next; s; s = next) {
                 next = s->next;
@@ -1484,7 +1729,7 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
             dp->big = NULL;
             dp->qhead = dp->qblocks = dp->qbytes = 0;
         }
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     if (blocks_out) *blocks_out += nb;
     if (bytes_out) *bytes_out += nby;
@@ -1501,6 +1746,10 @@ void lle__dbg_fini(lle_memory_manager_t *m)
         for (int p = 0; p < LLE_POOL_COUNT; p++) {
             lle__dpool_t *dp = &dh->pools[p];
             if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *dp->ring, true);
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                if (b->free) lle__host_free(m, b->free, b->room * sizeof *b->free, true);
+            }
         }
         lle__array_free(m, (void **)&dh->counts, &dh->counts_cap, sizeof *dh->counts);
         pthread_mutex_destroy(&dh->lock);
@@ -1526,14 +1775,14 @@ lle__dcount_t *lle__dbg_totals(lle_memory_manager_t *m, size_t *n, bool *oom)
     }
     memset(t, 0, ns * sizeof *t);
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         size_t k = dh->counts_cap < ns ? dh->counts_cap : ns;
         for (size_t i = 0; i < k; i++) {
             t[i].blocks += dh->counts[i].blocks;
             t[i].bytes += dh->counts[i].bytes;
             t[i].allocs += dh->counts[i].allocs;
         }
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     *n = ns;
     return t;
@@ -1550,9 +1799,9 @@ size_t lle__dbg_tracked_live(lle_memory_manager_t *m)
     size_t live = 0;
     if (!d) return 0;
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         for (size_t i = 0; i < dh->counts_cap; i++) live += dh->counts[i].blocks;
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     return live;
 }
@@ -1563,7 +1812,7 @@ void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_
     lle__dbg_t *d = m->dbg;
     if (!d || pool < 0 || pool >= LLE_POOL_COUNT) return;
     LLE__EACH_DHEAP(d, dh) {
-        dh_enter_long(dh);
+        hold_t how = dh_take(m, dh);
         const lle__dpool_t *dp = &dh->pools[pool];
         out->allocs += dp->allocs;
         out->frees += dp->frees;
@@ -1573,7 +1822,7 @@ void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_
         out->quarantined_blocks += dp->qblocks;
         out->quarantined_bytes += dp->qbytes;
         out->kept += dp->kept_blocks;
-        dh_leave_long(dh);
+        dh_drop(dh, how);
     }
     pthread_mutex_lock(&m->pools[pool].lock);
     out->slab_bytes = m->pools[pool].debug_bytes;

@@ -38,27 +38,40 @@ typedef struct lle__dcount {
     uint64_t allocs;        /* ever */
 } lle__dcount_t;
 
-/* The slabs of one (pool, class) of debug blocks, and the slots given
- * back last (newest last; a slot there may have been taken since). */
-#define LLE__DRECENT 4
+/* Slot layouts (debug.c): blocks with guard bytes, and blocks without. */
+#define LLE__DLAYOUTS 2
+
+/* A slot: its slab and index. */
+typedef struct lle__dslot {
+    lle__slab_t *slab;
+    uint32_t     i;
+} lle__dslot_t;
+
+/* The slabs of one (pool, layout, class) of debug blocks.  Every slot of
+ * them that was used and is free again is on `free`, a stack: the slot
+ * given back last is handed out first, while its memory is in cache.  The
+ * slots never used yet are handed out in order from `carve` (from
+ * carve->hint on).  `free` has room for every slot of the bin, so giving
+ * one back never needs memory. */
 typedef struct lle__dbin {
-    lle__slab_t      *avail;     /* with a free slot */
-    lle__slab_t      *full;
-    uint32_t          nslabs;    /* on both lists */
-    uint32_t          nrecent;
-    struct lle__dhdr *recent[LLE__DRECENT];
+    lle__slab_t  *slabs;       /* all of them (s->next, s->prev) */
+    lle__slab_t  *carve;       /* NULL: none has never-used slots */
+    lle__dslot_t *free;        /* host memory, `room` entries */
+    uint32_t      nfree, room;
+    uint32_t      nslabs, slots; /* slabs, and their slots */
+    uint32_t      bsize;       /* the class's slot size */
 } lle__dbin_t;
 
 /* One pool's part of a debug heap.  The quarantine is a ring of the
  * headers of its blocks, oldest first, outside the blocks (host memory,
  * grown by doubling). */
 typedef struct lle__dpool {
-    lle__dbin_t        bins[LLE__NCLASSES];
-    lle__slab_t       *big;         /* slabs of one block (large or over-aligned) */
-    struct lle__dhdr **ring;        /* quarantine: ring[(qhead + k) & (qcap - 1)], k < qblocks */
-    size_t             qcap, qhead, qblocks, qbytes;
-    size_t             live_blocks, live_bytes, kept_blocks;
-    uint64_t           allocs, frees, requested;
+    lle__dbin_t  bins[LLE__DLAYOUTS][LLE__NCLASSES];
+    lle__slab_t *big;         /* slabs of one block (large or over-aligned) */
+    char       **ring;        /* quarantine: ring[(qhead + k) & (qcap - 1)], k < qblocks */
+    size_t       qcap, qhead, qblocks, qbytes;
+    size_t       live_blocks, live_bytes, kept_blocks;
+    uint64_t     allocs, frees, requested;
 } lle__dpool_t;
 
 /* A thread's recently used call sites: site (or return address) -> id. */
@@ -71,12 +84,13 @@ typedef struct lle__dcache {
 #define LLE__DCACHE 64   /* entries, a power of two */
 
 /* A debug heap.  Everything in it, and in the slots of its slabs, belongs
- * to whoever holds `busy`: its thread takes it with one atomic exchange
- * (nobody else wants it, nearly always); any other thread - a free of one
- * of its blocks from elsewhere, a query, a heap check, a report - queues on
- * `lock` and then takes `busy` (debug.c: dh_enter, dh_enter_long). */
+ * to whoever holds it: its own thread (the one whose lle__heap_t it hangs
+ * on) flags `busy`, any other thread - a free of one of its blocks from
+ * elsewhere, a query, a heap check, a report - holds `lock` and flags
+ * `want` (debug.c: dh_take). */
 typedef struct lle__dheap {
     _Atomic int        busy;
+    _Atomic int        want;
     pthread_mutex_t    lock;
     struct lle__dheap *next;        /* dbg->heaps; set before it is published */
     lle__dpool_t       pools[LLE_POOL_COUNT];
@@ -92,10 +106,11 @@ typedef struct lle__dset {
     _Atomic unsigned   feat;        /* features of new blocks (F_* of debug.c) */
     _Atomic unsigned   backtrace;
     _Atomic size_t     quarantine;
-    size_t             lead;        /* slot start -> block start (the pool's alignment) */
+    /* Slot start -> block start at the pool's alignment, per layout. */
+    size_t             lead[LLE__DLAYOUTS];
     /* The size class of the slot of a block of n <= LLE__TABLE_MAX bytes
-     * at the pool's alignment, by (n + 15) >> 4 (LLE__NCLASSES: none). */
-    uint8_t            cls[LLE__SMALL_TABLE];
+     * at the pool's alignment, by layout and (n + 15) >> 4. */
+    uint8_t            cls[LLE__DLAYOUTS][LLE__SMALL_TABLE];
 } lle__dset_t;
 
 typedef struct lle__dbg {
