@@ -143,9 +143,9 @@ struct lle__slab {
     char        *carve_end;   /* end of the last whole block */
     lle__slab_t *next, *prev; /* bin list or pool empty list */
     size_t       bytes;       /* slab size */
-    void        *aux;         /* EMERGENCY: its lle__emerg_t */
+    void        *aux;         /* EMERGENCY: its lle__emerg_t; DEBUG: its slot lead (src/debug) */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
-    uint32_t     hint;        /* DEBUG: a slot that may be free (the last one given back) */
+    uint32_t     hint;        /* DEBUG: its first never-used slot */
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */

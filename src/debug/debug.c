@@ -113,8 +113,8 @@ static inline size_t front_of_layout(int g)
 
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
-/* 32 bytes: with the front guard and the first 16 bytes of the block, one
- * cache line (see the layout above). */
+/* 32 bytes, right before the front guard or the block (see the layouts
+ * above). */
 typedef struct lle__dhdr {
     uint64_t time_ns;
     uint32_t thread;     /* kernel thread id */
@@ -253,9 +253,13 @@ static LLE__NOINLINE hold_t dh_other(lle__dheap_t *dh)
 {
     pthread_mutex_lock(&dh->lock);
     atomic_store_explicit(&dh->want, 1, memory_order_seq_cst);
+    /* Registered, so the expedited barrier cannot fail; the global one
+     * (slow, no registration) stands in if it ever did.  Without either
+     * nothing would exclude the own thread: no way to go on. */
     if (atomic_load_explicit(&mb_mode, memory_order_relaxed) == MB_ON &&
-        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-        abort();   /* registered, so it cannot fail: without it nothing excludes the owner */
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+        abort();
     for (unsigned k = 0; atomic_load_explicit(&dh->busy, memory_order_seq_cst); k++) {
         if (k < 64) cpu_relax();
         else sched_yield();   /* the own thread is descheduled inside an operation */
@@ -350,8 +354,11 @@ static inline char *slot_end(const lle__slab_t *s, uint32_t i)
  * room: it is sized for 16-byte blocks, debug slots are 64 bytes or more;
  * a slab of one block, which may have just two words, uses two): word 3k,
  * slots in use (live, quarantined, kept); 3k+1, slots ever used (whose
- * header was written once); 3k+2, slots freed with poison since (see
- * poisoned_word).  Written and read by the holder of the slab's heap. */
+ * header was written once); 3k+2 (class slabs), free slots whose last
+ * block was freed with poison, to be verified when they are reused: so an
+ * allocation reads nothing of a slot it need not verify (it only writes
+ * it, as the program will).  Written and read by the holder of the slab's
+ * heap. */
 #define BW 3
 static inline bool slot_used(const lle__slab_t *s, uint32_t i)
 {
@@ -362,18 +369,6 @@ static inline bool slot_seen(const lle__slab_t *s, uint32_t i)
     return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
            1;
 }
-static inline void slot_mark(lle__slab_t *s, uint32_t i, bool used)
-{
-    uint64_t bit = (uint64_t)1 << (i & 63);
-    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
-    uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
-    atomic_store_explicit(w, used ? v | bit : v & ~bit, memory_order_relaxed);
-    if (used) {
-        v = atomic_load_explicit(w + 1, memory_order_relaxed);
-        atomic_store_explicit(w + 1, v | bit, memory_order_relaxed);
-    }
-}
-
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -557,7 +552,12 @@ static inline void put_le64(char *c, size_t len, uint64_t w)
     for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
 }
 
-/* Whether the n bytes at c all hold the byte of w. */
+/* A page of freed poison, for the system's memcmp (the widest vectors the
+ * machine has) to compare long regions with. */
+static const unsigned char freed_page[4096] = {[0 ... 4095] = LLE_POISON_FREED};
+
+/* Whether the n bytes at c all hold the byte of w (w: FREED_WORD when
+ * n > 64). */
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 {
     if (lle_unlikely(n < 8)) {
@@ -566,11 +566,9 @@ static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
         return true;
     }
     if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
-    const vec2_t wv = {w, w};
-    const char *t = c, *end = c + n;
-    for (; end - t > 64; t += 64)
-        if (differs64(t, wv)) return false;
-    return diff_le64(end - 64, 64, w) == 0;
+    for (; n > sizeof freed_page; c += sizeof freed_page, n -= sizeof freed_page)
+        if (memcmp(c, freed_page, sizeof freed_page) != 0) return false;
+    return memcmp(c, freed_page, n) == 0;
 }
 
 /* Fill the n bytes at c with the byte of w. */
@@ -860,9 +858,10 @@ static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, 
     const char *u = user_of(s, i);
     if ((h->feat & F_POISON) && lle_unlikely(!uniform_ok(u, h->size, FREED_WORD)))
         return freed_bad(m, u, h, poison_find(u, h->size), LLE_ERROR_USE_AFTER_FREE, x);
+    if (!(h->feat & F_CANARY) || lle_likely(guards_ok(m->dbg, h, u, slot_end(s, i))))
+        return LLE_SUCCESS;
     const char *bad = guards_bad(m->dbg, s, i, h);
-    if (lle_unlikely(bad != NULL)) return freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x);
-    return LLE_SUCCESS;
+    return bad ? freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x) : LLE_SUCCESS;
 }
 
 /* Room for one more block in dp's quarantine ring; false when the ring is
@@ -1040,7 +1039,8 @@ static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size
 
     hold_t how = dh_own(dh);
     bool verify;
-    lle__dslot_t e = slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
+    lle__dslot_t e =
+        slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
     if (!e.slab) {
         dh_drop(dh, how);
         return NULL;

@@ -28,7 +28,7 @@ typedef struct lle__dsite {
 
 /* Site records live in chunks that never move: id - 1 = chunk * SIZE + k. */
 #define LLE__DSITE_CHUNK 1024
-#define LLE__DSITE_CHUNKS 4096
+#define LLE__DSITE_CHUNKS 1024   /* up to 1M sites */
 
 /* Running totals of the debug blocks of one site, kept by one debug heap
  * for the blocks of its slabs.  A site's totals are the sums over heaps. */
