@@ -893,6 +893,18 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool,
         uint32_t i;
         lle__slab_t *s = slab_of_block(m, (const char *)h, &i);   /* the header is in its slot */
         dp->qbytes -= s->bsize;
+        if (lle_unlikely(!hdr_ok(m->dbg, h))) {
+            /* Written over while quarantined: its size is not to be
+             * trusted, so neither is its slot. */
+            lle_site_t none = {0};
+            pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, user_of(s, i), none, none,
+                 "the header of freed block %p was overwritten in the quarantine (a write "
+                 "after free before the block); the block is withheld",
+                 (void *)user_of(s, i));
+            h->state = LLE_BLOCK_KEPT;
+            dp->kept_blocks++;
+            continue;
+        }
         lle_result_t bad = verify_freed(m, s, i, h, x);
         if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
             h->state = LLE_BLOCK_KEPT;   /* withheld for good */
@@ -1295,7 +1307,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
     }
     lle__dpool_t *dp = &dh->pools[h->pool];
     lle_result_t r = LLE_SUCCESS;
-    lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see dbg_alloc */
+    lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see alloc_general */
     lle__vg_defined(slot_at(s, i), s->bsize);
     const char *bad = (h->feat & F_CANARY) ? guards_bad(d, s, i, h) : NULL;
     bool keep = false;
