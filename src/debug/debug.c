@@ -65,12 +65,13 @@
  * from them.  They depend on the slot only, not on the block in it.
  * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
  * (lle/config.h).  Regions are checked and filled by fixed sequences of
- * 8-byte accesses (and 16-byte vectors for long ones), not loops over the
- * block's bytes.
+ * 8-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
+ * by the system's memset, and memcmp against a page of freed poison.
  *
  * When a freed block's poison and guard bytes are verified:
  *   - when it leaves the quarantine (it was freed long ago: any write after
- *     free since then is reported with its sites);
+ *     free since then is reported with its sites; a header overwritten
+ *     meanwhile is reported and the slot withheld);
  *   - when its slot is reused: the only time without a quarantine; after a
  *     quarantine, a second time, since the program ran between the two and
  *     may have written there.  An allocation reads a slot only when its
@@ -84,15 +85,15 @@
  * milliseconds of resolution), read once per allocation.
  */
 #include <execinfo.h>
+#include <linux/membarrier.h>
 #include <sched.h>
 #include <stdio.h>
-#include <string.h>
-#include <linux/membarrier.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
