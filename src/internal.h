@@ -137,16 +137,18 @@ struct lle__slab {
     uint8_t      pool;
     uint8_t      cls;
     uint8_t      kind;
+    uint8_t      dlayout;     /* DEBUG: its slot layout (src/debug) */
     struct lle__bin *bin;     /* the owner's bin while assigned */
     _Atomic(lle__heap_t *) owner; /* NULL while in the pool */
+    struct lle__dheap *dheap; /* DEBUG: the debug heap whose slab it is (src/debug) */
     /* Owner-side slow-path fields. */
     char        *carve;       /* next never-used block */
     char        *carve_end;   /* end of the last whole block */
     lle__slab_t *next, *prev; /* bin list or pool empty list */
     size_t       bytes;       /* slab size */
-    void        *aux;         /* EMERGENCY: its lle__emerg_t */
+    void        *aux;         /* EMERGENCY: its lle__emerg_t; DEBUG: its slot lead (src/debug) */
     size_t       words;       /* bitmap words (2 per 64 blocks) */
-    uint32_t     hint;        /* DEBUG: bitmap word where a free slot may be */
+    uint32_t     hint;        /* DEBUG: its first never-used slot */
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
@@ -276,6 +278,7 @@ struct lle__heap {
         struct lle__map_leaf *leaf;
     } leaves[LLE__LEAF_CACHE];
     uint64_t              rng;          /* xorshift state: guard-page sampling intervals */
+    struct lle__dheap    *dbg;          /* its debug blocks (src/debug), made on first use */
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 

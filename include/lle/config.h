@@ -46,8 +46,8 @@ const char *lle_pool_type_name(int pool);
  * Debugging of one pool (lle/guard.h, lle/track.h).  All off by default: a
  * pool with every feature off runs at full speed.  When any is on, every
  * allocation of the pool is a *debug block* (a header with its sites, guard
- * bytes around it) served under one lock: a few times slower, never
- * blind.  Features can be changed at run time with lle_memory_set_debug();
+ * bytes around it) served by a debug heap per thread: a few times slower,
+ * never blind.  Features can be changed at run time with lle_memory_set_debug();
  * blocks keep the features they were allocated with.
  */
 typedef struct lle_debug_config {
@@ -63,7 +63,8 @@ typedef struct lle_debug_config {
      * LLE_POISON_FREED; a freed block's poison is verified before its
      * memory is used again. */
     bool     poison;
-    /* Bytes of freed blocks held back from reuse (FIFO), 0 for none. */
+    /* Bytes of freed blocks held back from reuse (FIFO), 0 for none; each
+     * thread's debug heap holds up to this many. */
     size_t   quarantine;
     /* Guard pages (lle/guard.h): 0 off; 1 every allocation of the pool;
      * N > 1 one allocation in N, at random intervals (N on average), like

@@ -6,19 +6,23 @@
  * A pool with any debug feature on (lle_debug_config_t in lle/config.h)
  * serves *debug blocks*.  Layout of one:
  *
- *     [ header | 16 guard bytes | the n bytes asked for | guard bytes ]
+ *     with canary:    [ header | 16 guard bytes | the n bytes asked for | guard bytes ]
+ *     without:        [ header | the n bytes asked for ]
  *
  * The header holds the block's size, state, sites, thread and time, and a
  * check word keyed with the manager's secret; the slot's state also lives
  * in a bitmap outside the block, so a corrupted header is reported, never
- * trusted.  Guard bytes (canary) are a pattern derived from a per-manager
- * random secret and the block's address, checked on free, on realloc and
- * by lle_detect_memory_errors().  Poison fills fresh blocks with
- * LLE_POISON_FRESH and freed ones with LLE_POISON_FREED; a freed block's
- * poison is verified when it leaves the quarantine and before its slot is
- * reused, so a write after free is reported with the block's allocation
- * and free sites.  A double, invalid or interior free of a debug block is
- * reported with both sites of the block concerned.
+ * trusted.  Each thread that allocates debug blocks keeps them, and their
+ * quarantine, in a debug heap of its own; a block freed by another thread
+ * is checked and freed there at once.  Guard bytes (canary) are a pattern
+ * derived from a per-manager random secret and the block's address,
+ * checked on free, on realloc and by lle_detect_memory_errors().  Poison
+ * fills fresh blocks with LLE_POISON_FRESH and freed ones with
+ * LLE_POISON_FREED; a freed block's poison is verified when it leaves the
+ * quarantine and before its slot is reused, so a write after free is
+ * reported with the block's allocation and free sites.  A double, invalid
+ * or interior free of a debug block is reported with both sites of the
+ * block concerned.
  *
  * Guard pages (lle_debug_config_t.guard, for every allocation of a pool or
  * one in N sampled; or one block with lle_pool_alloc_guarded): the block

@@ -6,59 +6,129 @@
  * manager's dbg_mask sends them off the fast path).  Debug blocks live in
  * slabs of kind LLE__SLAB_DEBUG, registered in the page map like any slab,
  * so a pointer finds its slab in O(1); the pool counts their bytes against
- * its limit.  A slab holds slots of one size class; a block too large for
- * a class, or aligned beyond its pool's alignment, gets a slab of its own.
+ * its limit.  A slab holds slots of one size class and layout; a block too
+ * large for a class, or aligned beyond its pool's alignment, gets a slab
+ * of its own.
  *
- * Slot layout (lead = 80 bytes rounded up to the pool's alignment):
+ * Debug heaps.  Each thread that allocates a debug block gets a debug heap
+ * (lle__dheap_t, hung on its lle__heap_t, so it is parked and adopted with
+ * it when the thread exits): the debug slabs it allocates from, one
+ * quarantine per pool, the pool counters and per-site totals of the blocks
+ * of its slabs, and a cache of call-site ids.  A slab belongs to one debug
+ * heap for good (slab->dheap).  Everything in a heap and in the slots of
+ * its slabs is touched only by whoever holds the heap (dh_take):
+ *   - its own thread, allocating or freeing one of its blocks, flags that
+ *     it is inside (busy) with no lock and no atomic read-modify-write;
+ *   - any other thread - a free of one of its blocks from elsewhere, a
+ *     query of one of its blocks, a heap check, a report, statistics, a
+ *     change of settings, shutdown - takes the heap's mutex, flags that it
+ *     wants the heap and waits for its own thread to be outside (about a
+ *     microsecond: see "Holding a debug heap" below).
+ * So a block freed by another thread is checked and freed at once, like
+ * any other, into the quarantine and slabs of the heap it came from.
+ * A pool's quarantine budget holds for each debug heap.
  *
- *   slot                      hdr            block = slot + lead
- *   | (padding to alignment) | header (64) | front guard (16) | n bytes | back guard ... |
+ * Lock order: dbg->lock (settings, the list of heaps), a heap's mutex (or
+ * its own thread's flag), dbg->site_lock, then the pool layer's locks.
+ * Errors found are gathered and reported once every lock is released (the
+ * error callback may allocate).
  *
- * The back guard runs to the end of the slot (at least 16 bytes).  Whether
- * a slot is in use (live, quarantined or kept) is a bit in the slab's
- * bitmap, outside the blocks: a corrupted header is detected (its check
- * word no longer matches) and reported, never followed.
+ * Slot layouts, slots being multiples of 64 bytes from a 64-aligned slab
+ * start (lead = the bytes before the block, rounded up to the pool's
+ * alignment):
+ *
+ *   with guard bytes (canary):  | header (32) | front guard (16) | n bytes | back guard ... |
+ *   without:                    | header (32) | n bytes | (rest of the slot) |
+ *
+ * At the pool alignments up to 16 the header and the first bytes of the
+ * block share a cache line: the line a program touches first in a block
+ * it uses, and the only one a free reads besides the back guard.  The back
+ * guard runs to the end of the slot (at least 16 bytes).  Whether a slot
+ * is in use (live, quarantined or kept), was ever used, and holds a block
+ * freed with poison is kept in the slab's bitmap, outside the blocks: a
+ * corrupted header is detected (its check word, a keyed 32-bit hash of
+ * the fields that are followed, no longer matches) and reported, never
+ * followed.
+ *
+ * Slots: each bin (pool, layout, class) keeps every slot that is free
+ * again on a stack (outside the blocks), so the slot given back last is
+ * handed out first, while its memory is in cache; never-used slots come in
+ * order from the bin's newest slab.  The quarantine is a ring of header
+ * addresses outside the blocks.  Allocation and free have an inline path
+ * for the common case (a class slab, nothing to report) and a general one
+ * (alloc_general, free_general) for everything else, which checks it all
+ * again.
  *
  * Guard bytes: byte at address a is 0x80 | (key >> 8*(a & 7)) & 0x7f with
  * key = a hash of the manager's random secret and the header's address; the
  * high bit is set so that text or zeros written past a block always differ
- * from them.  Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on
- * free (lle/config.h).
+ * from them.  They depend on the slot only, not on the block in it.
+ * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
+ * (lle/config.h).  Regions are checked and filled by fixed sequences of
+ * 8-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
+ * by the system's memset, and memcmp against a page of freed poison.
  *
- * Everything runs under dbg->lock; errors found under it are gathered and
- * reported after it is released (the error callback may allocate).
+ * When a freed block's poison and guard bytes are verified:
+ *   - when it leaves the quarantine (it was freed long ago: any write after
+ *     free since then is reported with its sites; a header overwritten
+ *     meanwhile is reported and the slot withheld);
+ *   - when its slot is reused: the only time without a quarantine; after a
+ *     quarantine, a second time, since the program ran between the two and
+ *     may have written there.  An allocation reads a slot only when its
+ *     bitmap says it holds a poisoned freed block; the slot is mostly
+ *     still in cache (see Slots), the check precedes the fill of the fresh
+ *     poison over the same bytes, and guard bytes found intact are not
+ *     written again;
+ *   - by a heap check.
+ *
+ * Times are the kernel tick's clock (CLOCK_MONOTONIC_COARSE: a few
+ * milliseconds of resolution), read once per allocation.
  */
 #include <execinfo.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
 #include "sanitizer.h"
 
-#define HDR_BYTES 64
-#define FRONT 16
-#define BACK_MIN 16
-#define DMAGIC UINT64_C(0x6c6c652d64656267) /* "lle-debg" */
+#define HDR_BYTES 32
+#define GUARD 16  /* front guard bytes, and the fewest back guard bytes */
+#define LINE 64   /* slot sizes are multiples of a cache line */
+
+/* Slot layouts: a block with guard bytes (F_CANARY) has GUARD of them
+ * before it and at least GUARD after it; a block without has none, its
+ * header right before it. */
+enum { L_BARE = 0, L_GUARDED = 1 };
+static inline size_t front_of_layout(int g)
+{
+    return g == L_GUARDED ? GUARD : 0;
+}
 
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
+/* 32 bytes, right before the front guard or the block (see the layouts
+ * above). */
 typedef struct lle__dhdr {
-    uint64_t          check;     /* keyed hash of what follows, set at allocation */
-    uint32_t          state;     /* lle_block_state_t */
-    uint8_t           pool, feat;
-    uint16_t          reserved;
-    uint64_t          size;
-    uint32_t          asite, fsite;
-    uint64_t          thread;
-    uint64_t          time_ns;
-    struct lle__dhdr *qnext;     /* quarantine FIFO */
-    uint64_t          free_ns;
+    uint64_t time_ns;
+    uint32_t thread;     /* kernel thread id */
+    uint32_t fsite;
+    uint32_t asite;
+    uint32_t size;
+    uint8_t  state;      /* lle_block_state_t */
+    uint8_t  pool, feat, reserved;
+    uint32_t check;      /* keyed hash of size, sites, pool, features, thread, time */
 } lle__dhdr_t;
-_Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 64 bytes");
+_Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 32 bytes");
 
-/* ---- errors found under the lock --------------------------------------------- */
+/* ---- errors found under a heap's flag ------------------------------------------- */
 
 typedef struct pend {
     lle_result_t code;
@@ -99,7 +169,7 @@ static void pend(errs_t *x, lle_result_t code, int pool, size_t size, const void
 }
 
 /* Report what was gathered (no lock held). */
-static void flush(lle_memory_manager_t *m, const errs_t *x)
+static LLE__NOINLINE void flush_all(lle_memory_manager_t *m, const errs_t *x)
 {
     for (unsigned i = 0; i < x->n; i++) {
         const pend_t *e = &x->e[i];
@@ -111,9 +181,145 @@ static void flush(lle_memory_manager_t *m, const errs_t *x)
                     x->dropped);
 }
 
+static inline void flush(lle_memory_manager_t *m, const errs_t *x)
+{
+    if (lle_unlikely(x->n | x->dropped)) flush_all(m, x);
+}
+
 static lle_recovery_t strategy(lle_memory_manager_t *m, lle_result_t code)
 {
     return (lle_recovery_t)atomic_load_explicit(&m->recovery[code], memory_order_relaxed);
+}
+
+/* ---- debug heaps ----------------------------------------------------------------- */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/*
+ * Holding a debug heap.  Its own thread announces itself in `busy` and
+ * then reads `want`; any other thread takes the heap's mutex, sets `want`
+ * and then waits for `busy` to drop.  Each side writes its flag before it
+ * reads the other's, so one of them sees the other (Dekker's
+ * exclusion).  The own thread's side is the one that runs for every
+ * allocation and free: where the kernel offers membarrier(2), its store
+ * and load need no barrier instruction (a full barrier would also wait
+ * for the program's own pending cache misses), because the other side
+ * forces a barrier on every running thread of the process
+ * (MEMBARRIER_CMD_PRIVATE_EXPEDITED, about a microsecond) between setting
+ * `want` and reading `busy`.  Without it, both sides use sequentially
+ * consistent atomics.
+ */
+enum { MB_UNKNOWN = 0, MB_ON, MB_OFF };
+static _Atomic int mb_mode;
+
+static void mb_setup(void)
+{
+    long r = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+    atomic_store_explicit(&mb_mode, r == 0 ? MB_ON : MB_OFF, memory_order_relaxed);
+}
+
+/* How the calling thread holds a debug heap. */
+typedef enum { HOLD_OWN, HOLD_OWN_LOCKED, HOLD_OTHER } hold_t;
+
+/* The own thread found another one wanting the heap: let it finish, then
+ * hold the heap by its mutex. */
+static LLE__NOINLINE hold_t dh_own_wait(lle__dheap_t *dh)
+{
+    atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    pthread_mutex_lock(&dh->lock);
+    return HOLD_OWN_LOCKED;
+}
+
+/* dh's own thread takes it. */
+static inline hold_t dh_own(lle__dheap_t *dh)
+{
+    if (lle_likely(atomic_load_explicit(&mb_mode, memory_order_relaxed) == MB_ON)) {
+        atomic_store_explicit(&dh->busy, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+        if (lle_likely(!atomic_load_explicit(&dh->want, memory_order_acquire))) return HOLD_OWN;
+    } else {
+        atomic_store_explicit(&dh->busy, 1, memory_order_seq_cst);
+        if (lle_likely(!atomic_load_explicit(&dh->want, memory_order_seq_cst))) return HOLD_OWN;
+    }
+    return dh_own_wait(dh);
+}
+
+/* Any other thread takes dh. */
+static LLE__NOINLINE hold_t dh_other(lle__dheap_t *dh)
+{
+    pthread_mutex_lock(&dh->lock);
+    atomic_store_explicit(&dh->want, 1, memory_order_seq_cst);
+    /* Registered, so the expedited barrier cannot fail; the global one
+     * (slow, no registration) stands in if it ever did.  Without either
+     * nothing would exclude the own thread: no way to go on. */
+    if (atomic_load_explicit(&mb_mode, memory_order_relaxed) == MB_ON &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0 &&
+        syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+        abort();
+    for (unsigned k = 0; atomic_load_explicit(&dh->busy, memory_order_seq_cst); k++) {
+        if (k < 64) cpu_relax();
+        else sched_yield();   /* the own thread is descheduled inside an operation */
+    }
+    return HOLD_OTHER;
+}
+
+/* Whether dh is the calling thread's debug heap. */
+static inline bool dh_mine(const lle_memory_manager_t *m, const lle__dheap_t *dh)
+{
+    return lle__tls.id == m->id && lle__tls.h->dbg == dh;
+}
+
+static inline hold_t dh_take(const lle_memory_manager_t *m, lle__dheap_t *dh)
+{
+    return lle_likely(dh_mine(m, dh)) ? dh_own(dh) : dh_other(dh);
+}
+
+static inline void dh_drop(lle__dheap_t *dh, hold_t how)
+{
+    if (lle_likely(how == HOLD_OWN)) {
+        atomic_store_explicit(&dh->busy, 0, memory_order_release);
+    } else {
+        if (how == HOLD_OTHER) atomic_store_explicit(&dh->want, 0, memory_order_release);
+        pthread_mutex_unlock(&dh->lock);
+    }
+}
+
+/* The calling thread's kernel id (lle__thread_id), kept where it is one
+ * load away. */
+static _Thread_local uint32_t dbg_tid __attribute__((tls_model("initial-exec")));
+
+/* The debug heap of the calling thread, made on first use; NULL when the
+ * manager is shut down (no heap may be made then: the hierarchy reports
+ * it) or the host has no memory. */
+static LLE__NOINLINE lle__dheap_t *dheap_get(lle_memory_manager_t *m)
+{
+    if (atomic_load_explicit(&m->state, memory_order_acquire) == LLE_MEMORY_STATE_SHUTDOWN)
+        return NULL;
+    lle__heap_t *hp = lle__heap_get(m);
+    if (!hp) return NULL;
+    if (hp->dbg) return hp->dbg;
+    lle__dbg_t *d = m->dbg;
+    lle__dheap_t *dh = lle__host_alloc(m, sizeof *dh, 64, true);
+    if (!dh) return NULL;
+    memset(dh, 0, sizeof *dh);
+    for (int p = 0; p < LLE_POOL_COUNT; p++)
+        for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++)
+            dh->pools[p].bins[k / LLE__NCLASSES][k % LLE__NCLASSES].bsize =
+                (uint32_t)lle__class_size(k % LLE__NCLASSES);
+    atomic_init(&dh->busy, 0);
+    atomic_init(&dh->want, 0);
+    pthread_mutex_init(&dh->lock, NULL);
+    pthread_mutex_lock(&d->lock);
+    dh->next = atomic_load_explicit(&d->heaps, memory_order_relaxed);
+    atomic_store_explicit(&d->heaps, dh, memory_order_release);
+    pthread_mutex_unlock(&d->lock);
+    hp->dbg = dh;
+    return dh;
 }
 
 /* ---- layout ------------------------------------------------------------------ */
@@ -122,9 +328,15 @@ static inline char *slot_at(const lle__slab_t *s, uint32_t i)
 {
     return s->start + (size_t)i * s->bsize;
 }
+/* A debug slab's aux: its lead (slot start -> block start) and, above
+ * bit 32, its front guard size. */
 static inline size_t lead_of(const lle__slab_t *s)
 {
-    return (size_t)(uintptr_t)s->aux;
+    return (size_t)((uintptr_t)s->aux & 0xffffffffu);
+}
+static inline size_t front_of(const lle__slab_t *s)
+{
+    return (size_t)((uint64_t)(uintptr_t)s->aux >> 32);
 }
 static inline char *user_of(const lle__slab_t *s, uint32_t i)
 {
@@ -132,36 +344,32 @@ static inline char *user_of(const lle__slab_t *s, uint32_t i)
 }
 static inline lle__dhdr_t *hdr_of(const lle__slab_t *s, uint32_t i)
 {
-    return (lle__dhdr_t *)(void *)(user_of(s, i) - FRONT - HDR_BYTES);
+    return (lle__dhdr_t *)(void *)(user_of(s, i) - front_of(s) - HDR_BYTES);
 }
 static inline char *slot_end(const lle__slab_t *s, uint32_t i)
 {
     return slot_at(s, i) + s->bsize;
 }
 
-/* Bitmap of a debug slab: word 2k, slots in use (live, quarantined, kept);
- * word 2k+1, slots ever used (whose header was written once). */
+/* Bitmap of a debug slab, three words per 64 slots (the slab's bitmap has
+ * room: it is sized for 16-byte blocks, debug slots are 64 bytes or more;
+ * a slab of one block, which may have just two words, uses two): word 3k,
+ * slots in use (live, quarantined, kept); 3k+1, slots ever used (whose
+ * header was written once); 3k+2 (class slabs), free slots whose last
+ * block was freed with poison, to be verified when they are reused: so an
+ * allocation reads nothing of a slot it need not verify (it only writes
+ * it, as the program will).  Written and read by the holder of the slab's
+ * heap. */
+#define BW 3
 static inline bool slot_used(const lle__slab_t *s, uint32_t i)
 {
-    return (atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) >> (i & 63)) & 1;
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6)], memory_order_relaxed) >> (i & 63)) & 1;
 }
 static inline bool slot_seen(const lle__slab_t *s, uint32_t i)
 {
-    return (atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
            1;
 }
-static inline void slot_mark(lle__slab_t *s, uint32_t i, bool used)
-{
-    uint64_t bit = (uint64_t)1 << (i & 63);
-    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-    uint64_t v = atomic_load_explicit(w, memory_order_relaxed);
-    atomic_store_explicit(w, used ? v | bit : v & ~bit, memory_order_relaxed);
-    if (used) {
-        v = atomic_load_explicit(w + 1, memory_order_relaxed);
-        atomic_store_explicit(w + 1, v | bit, memory_order_relaxed);
-    }
-}
-
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -172,14 +380,19 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static uint64_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
+/* The check word: each field times its own odd constant, keyed with the
+ * secret and the header's address, mixed, the high half kept.  Any change
+ * of one covered field changes the mixed word; zeros or text written over
+ * the header match the check by chance only (1 in 2^32). */
+static inline uint32_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
-    uint64_t v = (d->secret ^ DMAGIC ^ (uintptr_t)h) * UINT64_C(0x9E3779B97F4A7C15);
-    v ^= h->size * UINT64_C(0xc2b2ae3d27d4eb4f);
-    v ^= ((uint64_t)h->asite << 32 | (uint64_t)h->feat << 8 | h->pool) *
+    uint64_t v = d->secret ^ (uintptr_t)h;
+    v ^= ((uint64_t)h->size << 32 | h->asite) * UINT64_C(0xc2b2ae3d27d4eb4f);
+    v ^= ((uint64_t)h->thread << 32 | (uint64_t)h->feat << 8 | h->pool) *
          UINT64_C(0x165667b19e3779f9);
-    v ^= (h->thread ^ (h->time_ns << 16)) * UINT64_C(0x27d4eb2f165667c5);
-    return mix64(v);
+    v ^= h->time_ns * UINT64_C(0x27d4eb2f165667c5);
+    v ^= v >> 29;
+    return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
 
 static inline bool hdr_ok(const lle__dbg_t *d, const lle__dhdr_t *h)
@@ -205,45 +418,95 @@ static inline uint64_t load64(const char *p)
     return v;
 }
 
-void lle__gbytes_fill(uint64_t key, char *from, char *to)
+/* Sixteen bytes as two words: GCC and clang make one vector register of
+ * it where the target has them (SSE2 on x86-64), two words elsewhere. */
+typedef uint64_t vec2_t __attribute__((vector_size(16)));
+
+static inline vec2_t load128(const char *p)
 {
-    char *c = from;
-    for (; c < to && ((uintptr_t)c & 7); c++) *c = (char)guard_byte(key, (uintptr_t)c);
-    uint64_t w = guard_word(key);
-    for (; c + 8 <= to; c += 8) memcpy(c, &w, sizeof w);
-    for (; c < to; c++) *c = (char)guard_byte(key, (uintptr_t)c);
+    vec2_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
 }
 
-/* First byte of [from, to) that is not its guard byte, or NULL.  Whole
- * aligned words are compared at once. */
-const char *lle__gbytes_find(uint64_t key, const char *from, const char *to)
+static inline void store128(char *p, vec2_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+static inline bool nonzero(vec2_t v)
+{
+    return (v[0] | v[1]) != 0;
+}
+
+/* Whether the 64 bytes at c differ from the pattern w (each word w). */
+static inline bool differs64(const char *c, vec2_t w)
+{
+    return nonzero((load128(c) ^ w) | (load128(c + 16) ^ w) | (load128(c + 32) ^ w) |
+                   (load128(c + 48) ^ w));
+}
+
+/* From c (8-aligned), the first word before `end` that is not w, or where
+ * fewer than 8 bytes remain.  64 bytes a step. */
+static const char *word_mismatch(const char *c, const char *end, uint64_t w)
+{
+    const vec2_t wv = {w, w};
+    for (; end - c >= 64; c += 64)
+        if (differs64(c, wv)) break;
+    for (; end - c >= 8; c += 8)
+        if (load64(c) != w) break;
+    return c;
+}
+
+/* First byte of [from, to) that is not its guard byte, or NULL. */
+static const char *guard_find(uint64_t key, const char *from, const char *to)
 {
     const char *c = from;
     for (; c < to && ((uintptr_t)c & 7); c++)
         if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
-    uint64_t w = guard_word(key);
-    for (; c + 8 <= to; c += 8)
-        if (load64(c) != w) break;
+    c = word_mismatch(c, to, guard_word(key));
     for (; c < to; c++)
         if ((uint8_t)*c != guard_byte(key, (uintptr_t)c)) return c;
     return NULL;
 }
 
+#define FREED_WORD (UINT64_C(0x0101010101010101) * LLE_POISON_FREED)
+#define FRESH_WORD (UINT64_C(0x0101010101010101) * LLE_POISON_FRESH)
+
 static const char *poison_find(const char *from, size_t n)
 {
-    const uint64_t w = UINT64_C(0x0101010101010101) * LLE_POISON_FREED;
     const char *c = from, *end = from + n;
     for (; c < end && ((uintptr_t)c & 7); c++)
         if ((uint8_t)*c != LLE_POISON_FREED) return c;
-    /* Four words a step, then the rest. */
-    for (; c + 32 <= end; c += 32)
-        if (((load64(c) ^ w) | (load64(c + 8) ^ w) | (load64(c + 16) ^ w) |
-             (load64(c + 24) ^ w)) != 0)
-            break;
-    for (; c + 8 <= end; c += 8)
-        if (load64(c) != w) break;
+    c = word_mismatch(c, end, FREED_WORD);
     for (; c < end; c++)
         if ((uint8_t)*c != LLE_POISON_FREED) return c;
+    return NULL;
+}
+
+/* The region checks and fills below (uniform_ok, uniform_put). */
+static inline bool uniform_ok(const char *c, size_t n, uint64_t w);
+static inline void uniform_put(char *c, size_t n, uint64_t w);
+
+/* A slot being reused: the first `both` bytes at u must still hold the
+ * freed poison and get the fresh poison, in one pass.  Returns the first
+ * byte that did not hold it (those before it are already fresh, those
+ * from it on untouched), or NULL. */
+static const char *poison_renew(char *u, size_t both)
+{
+    const vec2_t freed = {FREED_WORD, FREED_WORD}, fresh = {FRESH_WORD, FRESH_WORD};
+    char *c = u, *end = u + both;
+    for (; end - c >= 64; c += 64) {
+        if (differs64(c, freed)) break;
+        store128(c, fresh);
+        store128(c + 16, fresh);
+        store128(c + 32, fresh);
+        store128(c + 48, fresh);
+    }
+    if (c == end) return NULL;
+    size_t rest = (size_t)(end - c);
+    if (lle_unlikely(!uniform_ok(c, rest, FREED_WORD))) return poison_find(c, rest);
+    uniform_put(c, rest, FRESH_WORD);
     return NULL;
 }
 
@@ -252,9 +515,138 @@ uint64_t lle__dbg_key(const lle__dbg_t *d, const void *where)
     return mix64(d->secret ^ (uintptr_t)where);
 }
 
-static uint64_t guard_key(const lle__dbg_t *d, const lle__dhdr_t *h)
+static inline uint64_t guard_key(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
     return lle__dbg_key(d, h);
+}
+
+/* For guardpage.c: the guard bytes of key over any [from, to), and the
+ * first of them that changed. */
+void lle__gbytes_fill(uint64_t key, char *from, char *to)
+{
+    char *c = from;
+    for (; c < to && ((uintptr_t)c & 7); c++) *c = (char)guard_byte(key, (uintptr_t)c);
+    uint64_t w = guard_word(key);
+    for (; to - c >= 8; c += 8) memcpy(c, &w, 8);
+    for (; c < to; c++) *c = (char)guard_byte(key, (uintptr_t)c);
+}
+
+const char *lle__gbytes_find(uint64_t key, const char *from, const char *to)
+{
+    return guard_find(key, from, to);
+}
+
+/*
+ * Checks and fills of the regions of a slot (guard bytes, poison) with few
+ * branches: the sizes are the program's, so a loop whose trip count
+ * depends on them ends with a mispredicted branch each time.  Up to 64
+ * bytes are done with eight 8-byte accesses at fixed steps, the last ones
+ * moved back so as to end where the region ends (they overlap), so the
+ * only branch is whether the region is longer than that.  Guard bytes
+ * (their pattern depends on the address) are done from the region's end,
+ * which is 8-aligned, so only its first access needs a rotated word.
+ * These say whether a region is intact; where it is not, the byte for the
+ * report is found by the byte-wise functions above.
+ */
+
+/* The word an 8-byte access at x reads where each 8-aligned word is w. */
+static inline uint64_t word_at(uint64_t w, const char *x)
+{
+    unsigned r = (unsigned)((uintptr_t)x & 7) * 8;
+    return (w >> r) | (w << ((64 - r) & 63));
+}
+
+/* Offset of the k-th of eight 8-byte accesses over 8 <= len <= 64 bytes. */
+#define STEP(k, len) (8 * (size_t)(k) < (len) - 8 ? 8 * (size_t)(k) : (len) - 8)
+
+/* OR of the differences from w of the 8 <= len <= 64 bytes at c (a
+ * pattern of one byte). */
+static inline uint64_t diff_le64(const char *c, size_t len, uint64_t w)
+{
+    return (load64(c + STEP(0, len)) ^ w) | (load64(c + STEP(1, len)) ^ w) |
+           (load64(c + STEP(2, len)) ^ w) | (load64(c + STEP(3, len)) ^ w) |
+           (load64(c + STEP(4, len)) ^ w) | (load64(c + STEP(5, len)) ^ w) |
+           (load64(c + STEP(6, len)) ^ w) | (load64(c + STEP(7, len)) ^ w);
+}
+
+static inline void put_le64(char *c, size_t len, uint64_t w)
+{
+    for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
+}
+
+/* A page of freed poison, for the system's memcmp (the widest vectors the
+ * machine has) to compare long regions with. */
+static const unsigned char freed_page[4096] = {[0 ... 4095] = LLE_POISON_FREED};
+
+/* Whether the n bytes at c all hold the byte of w (w: FREED_WORD when
+ * n > 64). */
+static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
+{
+    if (lle_unlikely(n < 8)) {
+        for (size_t k = 0; k < n; k++)
+            if ((uint8_t)c[k] != (uint8_t)w) return false;
+        return true;
+    }
+    if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
+    for (; n > sizeof freed_page; c += sizeof freed_page, n -= sizeof freed_page)
+        if (memcmp(c, freed_page, sizeof freed_page) != 0) return false;
+    return memcmp(c, freed_page, n) == 0;
+}
+
+/* Fill the n bytes at c with the byte of w. */
+static inline void uniform_put(char *c, size_t n, uint64_t w)
+{
+    if (lle_unlikely(n < 8)) {
+        for (size_t k = 0; k < n; k++) c[k] = (char)w;
+    } else if (lle_likely(n <= 64)) {
+        put_le64(c, n, w);
+    } else {
+        memset(c, (int)(w & 0xff), n);
+    }
+}
+
+/* Whether [c, end) holds the guard bytes whose 8-aligned word is w: end
+ * 8-aligned, end - c >= 16. */
+static inline bool guard_range_ok(const char *c, const char *end, uint64_t w)
+{
+    uint64_t acc = load64(c) ^ word_at(w, c);
+    const char *a = (const char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
+    size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
+    if (lle_likely(len <= 64)) return (acc | diff_le64(a, len, w)) == 0;
+    const vec2_t wv = {w, w};
+    for (; end - a > 64; a += 64)
+        if (differs64(a, wv)) return false;
+    return (acc | diff_le64(end - 64, 64, w)) == 0;
+}
+
+static inline void guard_range_put(char *c, char *end, uint64_t w)
+{
+    uint64_t h = word_at(w, c);
+    memcpy(c, &h, 8);
+    char *a = (char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
+    size_t len = (size_t)(end - a);
+    if (lle_likely(len <= 64)) put_le64(a, len, w);
+    else
+        for (; a < end; a += 8) memcpy(a, &w, 8);
+}
+
+/* Guard bytes over [u - GUARD, u) and [back, end): u 16-aligned, end
+ * 8-aligned, end - back >= 16. */
+static void guard_fill_block(uint64_t key, char *u, char *back, char *end)
+{
+    uint64_t w = guard_word(key);
+    memcpy(u - 16, &w, 8);
+    memcpy(u - 8, &w, 8);
+    guard_range_put(back, end, w);
+}
+
+/* Whether the guard bytes of the block at u (header h, slot end `end`) are
+ * intact. */
+static inline bool guards_ok(const lle__dbg_t *d, const lle__dhdr_t *h, const char *u,
+                             const char *end)
+{
+    uint64_t w = guard_word(guard_key(d, h));
+    return ((load64(u - 16) ^ w) | (load64(u - 8) ^ w)) == 0 && guard_range_ok(u + h->size, end, w);
 }
 
 /* A guard byte of block i that changed, or NULL (h checked by the caller). */
@@ -262,16 +654,19 @@ static const char *guards_bad(const lle__dbg_t *d, const lle__slab_t *s, uint32_
                               const lle__dhdr_t *h)
 {
     if (!(h->feat & F_CANARY)) return NULL;
-    uint64_t key = guard_key(d, h);
-    char *u = user_of(s, i);
-    const char *bad = lle__gbytes_find(key, u - FRONT, u);
-    return bad ? bad : lle__gbytes_find(key, u + h->size, slot_end(s, i));
+    uint64_t key = guard_key(d, h), w = guard_word(key);
+    char *u = user_of(s, i), *end = slot_end(s, i);
+    if (lle_likely(((load64(u - 16) ^ w) | (load64(u - 8) ^ w)) == 0 &&
+                   guard_range_ok(u + h->size, end, w)))
+        return NULL;
+    const char *bad = guard_find(key, u - GUARD, u);   /* which byte, for the report */
+    return bad ? bad : guard_find(key, u + h->size, end);
 }
 
 /* ---- slabs ------------------------------------------------------------------- */
 
-static lle__slab_t *dslab_new(lle_memory_manager_t *m, int pool, size_t bytes, size_t bsize,
-                              size_t lead)
+static lle__slab_t *dslab_new(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t bytes,
+                              size_t bsize, size_t lead, size_t front)
 {
     if (!lle__pool_debug_reserve(m, pool, bytes)) return NULL;
     lle__slab_t *s = lle__slab_new(m, pool, bytes, LLE__SLAB_DEBUG);
@@ -282,7 +677,9 @@ static lle__slab_t *dslab_new(lle_memory_manager_t *m, int pool, size_t bytes, s
     s->bsize = (uint32_t)bsize;
     s->magic = lle__slab_magic(s->bsize);
     s->capacity = (uint32_t)(bytes / bsize);
-    s->aux = (void *)(uintptr_t)lead;
+    s->aux = (void *)(uintptr_t)((uint64_t)front << 32 | lead);
+    s->dlayout = front ? L_GUARDED : L_BARE;
+    s->dheap = dh;
     s->used = 0;
     s->hint = 0;
     return s;
@@ -296,106 +693,156 @@ static void dslab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
     lle__pool_debug_release(m, pool, bytes);
 }
 
-/* A free slot of s (which has one): marked used.  *seen: whether it was
- * used before (its header holds the last block's record). */
-static uint32_t slot_take(lle__slab_t *s, bool *seen)
+/* The slab and slot of a byte u of a debug slot (the block or its header). */
+static inline lle__slab_t *slab_of_block(lle_memory_manager_t *m, const char *u, uint32_t *i)
 {
-    size_t words = ((size_t)s->capacity + 63) / 64;
-    uint64_t tail = (s->capacity & 63) ? ~(uint64_t)0 << (s->capacity & 63) : 0;
-    /* From the hint to the end, then from the start: no division. */
-    for (int pass = 0; pass < 2; pass++) {
-        size_t from = pass ? 0 : s->hint, to = pass ? s->hint : words;
-        for (size_t w = from; w < to; w++) {
-            uint64_t v = atomic_load_explicit(&s->bits[2 * w], memory_order_relaxed);
-            if (w == words - 1) v |= tail;
-            if (v != ~(uint64_t)0) {
-                uint32_t i = (uint32_t)(w * 64 + (size_t)__builtin_ctzll(~v));
-                *seen = slot_seen(s, i);
-                slot_mark(s, i, true);
-                s->hint = (uint32_t)w;
-                s->used++;
-                return i;
-            }
-        }
-    }
-    return UINT32_MAX;   /* not reached: s->used < capacity */
+    lle__slab_t *s = lle__map_get(m, u);
+    *i = lle__slab_index(s, u);
+    return s;
 }
 
-/* The bytes of the slab for class c: 8 slots or more, 16 KiB to 512 KiB. */
-static size_t class_slab_bytes(unsigned c)
+/* Slot i of s, free, now used.  Returns whether its last block's poison is
+ * to be verified. */
+static inline bool slot_claim(lle__slab_t *s, uint32_t i)
+{
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 1, atomic_load_explicit(w + 1, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    s->used++;
+    if (s->cls == LLE__NCLASSES) return false;   /* a slab of one block is never reused */
+    uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
+    if (lle_likely(!(pv & bit))) return false;
+    atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
+    return true;
+}
+
+/* The bytes of the next slab of class c when its bin holds k: 8 slots or
+ * more, from 16 KiB, twice as many for each slab the bin already holds, up
+ * to 512 KiB (as the pools do: a class used a little costs little, a busy
+ * one lives in a few slabs). */
+static size_t class_slab_bytes(unsigned c, uint32_t k)
 {
     size_t want = 8 * lle__class_size(c), bytes = LLE__MIN_SLAB;
     while (bytes < want && bytes < LLE__MAX_SLAB) bytes *= 2;
+    for (; k && bytes < LLE__MAX_SLAB; k--) bytes *= 2;
     return bytes;
 }
 
-/* A slot for a block of n bytes at alignment `align`: its slab in *sp. */
-static uint32_t slot_get(lle_memory_manager_t *m, lle__dpool_t *dp, int pool, size_t n,
-                         size_t align, lle__slab_t **sp, bool *seen)
+/* Room on b's free stack for `more` slots more than its slabs have; false
+ * when the host has no memory. */
+static bool free_room(lle_memory_manager_t *m, lle__dbin_t *b, uint32_t more)
 {
-    *seen = false;
-    size_t lead = dp->lead;
-    if (align > m->pools[pool].cfg.alignment) lead = (HDR_BYTES + FRONT + align - 1) & ~(align - 1);
-    size_t need = lead + n + BACK_MIN;
-    unsigned c = lead == dp->lead ? lle__class_for(need, align) : LLE__NCLASSES;
-    if (c < LLE__NCLASSES) {
-        lle__dbin_t *b = &dp->bins[c];
-        lle__slab_t *s = b->avail;
-        if (!s) {
-            s = dslab_new(m, pool, class_slab_bytes(c), lle__class_size(c), lead);
-            if (!s) return UINT32_MAX;
-            s->cls = (uint8_t)c;
-            lle__slab_list_push(&b->avail, s);
-        }
-        uint32_t i = slot_take(s, seen);
-        if (s->used == s->capacity) {
-            lle__slab_list_unlink(&b->avail, s);
-            lle__slab_list_push(&b->full, s);
-        }
-        *sp = s;
-        return i;
-    }
-    size_t bytes = (need + LLE__GRANULE - 1) & ~(LLE__GRANULE - 1);
-    if (bytes > UINT32_MAX) return UINT32_MAX;
-    lle__slab_t *s = dslab_new(m, pool, bytes, bytes, lead);
-    if (!s) return UINT32_MAX;
-    s->cls = LLE__NCLASSES;
-    lle__slab_list_push(&dp->big, s);
-    *sp = s;
-    return slot_take(s, seen);
+    size_t need = (size_t)b->slots + more, room = b->room ? b->room : 64;
+    if (need <= b->room) return true;
+    while (room < need) room *= 2;
+    if (room > UINT32_MAX) return false;
+    lle__dslot_t *f = lle__host_alloc(m, room * sizeof *f, 16, true);
+    if (!f) return false;
+    if (b->nfree) memcpy(f, b->free, b->nfree * sizeof *f);
+    if (b->free) lle__host_free(m, b->free, b->room * sizeof *f, true);
+    b->free = f;
+    b->room = (uint32_t)room;
+    return true;
 }
 
-/* Give slot i of s back (the block is done with). */
-static void slot_put(lle_memory_manager_t *m, lle__dpool_t *dp, lle__slab_t *s, uint32_t i)
+/* A never-used slot of bin b (pool `pool`, layout g, class c): from its
+ * carve slab, else from a new one.  {NULL} when the pool or the host has
+ * no room. */
+static LLE__NOINLINE lle__dslot_t slot_carve(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                             lle__dbin_t *b, int pool, int g, unsigned c)
 {
-    hdr_of(s, i)->state = LLE_BLOCK_FREED;
-    slot_mark(s, i, false);
-    bool was_full = s->used == s->capacity;
+    lle__slab_t *s = b->carve;
+    if (!s || s->hint >= s->capacity) {
+        size_t lead = m->dbg->pools[pool].lead[g], front = front_of_layout(g);
+        s = dslab_new(m, dh, pool, class_slab_bytes(c, b->nslabs), b->bsize, lead, front);
+        if (!s && b->nslabs)   /* near the pool's limit */
+            s = dslab_new(m, dh, pool, class_slab_bytes(c, 0), b->bsize, lead, front);
+        if (!s) return (lle__dslot_t){NULL, 0};
+        if (!free_room(m, b, s->capacity)) {
+            dslab_destroy(m, s);
+            return (lle__dslot_t){NULL, 0};
+        }
+        s->cls = (uint8_t)c;
+        lle__slab_list_push(&b->slabs, s);
+        b->nslabs++;
+        b->slots += s->capacity;
+        b->carve = s;
+    }
+    lle__dslot_t e = {s, s->hint++};
+    if (s->hint == s->capacity) b->carve = NULL;
+    return e;
+}
+
+/* A slot for a block of n bytes at alignment `align` in layout g, claimed
+ * (*verify as slot_claim).  {NULL} when none can be had. */
+static lle__dslot_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t n,
+                             size_t align, int g, bool *verify)
+{
+    lle__dpool_t *dp = &dh->pools[pool];
+    const lle__dset_t *set = &m->dbg->pools[pool];
+    size_t lead = set->lead[g], front = front_of_layout(g), back = front;
+    unsigned c = LLE__NCLASSES;
+    *verify = false;
+    if (align > m->pools[pool].cfg.alignment) lead = (HDR_BYTES + front + align - 1) & ~(align - 1);
+    else if (lle_likely(n <= LLE__TABLE_MAX)) c = set->cls[g][(n + 15) >> 4];
+    else c = lle__class_for(lead + n + back, align > LINE ? align : LINE);
+    lle__dslot_t e;
+    if (c < LLE__NCLASSES) {
+        lle__dbin_t *b = &dp->bins[g][c];
+        if (lle_likely(b->nfree)) e = b->free[--b->nfree];
+        else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) return e;
+        *verify = slot_claim(e.slab, e.i);
+        return e;
+    }
+    size_t bytes = (lead + n + back + LLE__GRANULE - 1) & ~(LLE__GRANULE - 1);
+    e.slab = bytes > UINT32_MAX ? NULL : dslab_new(m, dh, pool, bytes, bytes, lead, front);
+    e.i = 0;
+    if (e.slab) {
+        e.slab->cls = LLE__NCLASSES;
+        lle__slab_list_push(&dp->big, e.slab);
+        slot_claim(e.slab, 0);
+    }
+    return e;
+}
+
+/* Give slot i of s back (the block is done with); s belongs to dh.  The
+ * slot is the next one its bin hands out. */
+static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+{
+    lle__dhdr_t *h = hdr_of(s, i);
+    h->state = LLE_BLOCK_FREED;
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~bit,
+                          memory_order_relaxed);
     s->used--;
-    if (s->cls == LLE__NCLASSES) {
+    lle__dpool_t *dp = &dh->pools[s->pool];
+    if (lle_unlikely(s->cls == LLE__NCLASSES)) {
         lle__slab_list_unlink(&dp->big, s);
         dslab_destroy(m, s);
         return;
     }
-    lle__dbin_t *b = &dp->bins[s->cls];
-    if (was_full) {
-        lle__slab_list_unlink(&b->full, s);
-        lle__slab_list_push(&b->avail, s);
-    }
-    /* Keep one empty slab per class; the others go back. */
-    if (s->used == 0 && (b->avail != s || s->next)) {
-        lle__slab_list_unlink(&b->avail, s);
+    if (h->feat & F_POISON)
+        atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) | bit,
+                              memory_order_relaxed);
+    lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
+    if (lle_unlikely(s->used == 0) && s != b->carve && b->nslabs > 1) {
+        /* Keep one slab per class; an empty other one goes back, and its
+         * slots (all on the stack) with it. */
+        uint32_t k = 0;
+        for (uint32_t j = 0; j < b->nfree; j++)
+            if (b->free[j].slab != s) b->free[k++] = b->free[j];
+        b->nfree = k;
+        lle__slab_list_unlink(&b->slabs, s);
+        b->nslabs--;
+        b->slots -= s->capacity;
         dslab_destroy(m, s);
+        return;
     }
-}
-
-/* The slab and slot of a debug block found by its header. */
-static lle__slab_t *slab_of_hdr(lle_memory_manager_t *m, const lle__dhdr_t *h, uint32_t *i)
-{
-    const char *u = (const char *)h + HDR_BYTES + FRONT;
-    lle__slab_t *s = lle__map_get(m, u);
-    *i = lle__slab_index(s, u);
-    return s;
+    b->free[b->nfree++] = (lle__dslot_t){s, i};
 }
 
 /* ---- checks of one block ------------------------------------------------------ */
@@ -406,20 +853,13 @@ static void describe(const lle__dbg_t *d, uint32_t id, char *buf, size_t len)
     lle__dsite_describe(&s, buf, len);
 }
 
-/* A freed block leaving the quarantine (or met by a check): poison and
- * guards still intact?  Gathers the error and returns its code when not. */
-static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
-                         const lle__dhdr_t *h, errs_t *x)
+/* Report a freed block whose byte `bad` changed: the poison (a write after
+ * free) or a guard byte (code LLE_ERROR_CORRUPTION). */
+static LLE__NOINLINE LLE__COLD lle_result_t freed_bad(lle_memory_manager_t *m, const char *u,
+                                                      const lle__dhdr_t *h, const char *bad,
+                                                      lle_result_t code, errs_t *x)
 {
     lle__dbg_t *d = m->dbg;
-    const char *u = user_of(s, i);
-    const char *bad = (h->feat & F_POISON) ? poison_find(u, h->size) : NULL;
-    lle_result_t code = LLE_ERROR_USE_AFTER_FREE;
-    if (!bad) {
-        bad = guards_bad(d, s, i, h);
-        code = LLE_ERROR_CORRUPTION;
-    }
-    if (!bad) return LLE_SUCCESS;
     char as[160], fs[160];
     describe(d, h->asite, as, sizeof as);
     describe(d, h->fsite, fs, sizeof fs);
@@ -432,26 +872,129 @@ static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, 
     return code;
 }
 
-/* Leave the quarantine (oldest first) until within budget (all: budget 0
- * and force). */
-static void quarantine_trim(lle_memory_manager_t *m, lle__dpool_t *dp, size_t budget, errs_t *x)
+/* A freed block leaving the quarantine (or met by a check): poison and
+ * guards still intact?  Gathers the error and returns its code when not. */
+static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
+                                 const lle__dhdr_t *h, errs_t *x)
 {
-    while (dp->qhead && dp->qbytes > budget) {
-        lle__dhdr_t *h = dp->qhead;
-        dp->qhead = h->qnext;
-        if (!dp->qhead) dp->qtail = NULL;
+    const char *u = user_of(s, i);
+    if ((h->feat & F_POISON) && lle_unlikely(!uniform_ok(u, h->size, FREED_WORD)))
+        return freed_bad(m, u, h, poison_find(u, h->size), LLE_ERROR_USE_AFTER_FREE, x);
+    if (!(h->feat & F_CANARY) || lle_likely(guards_ok(m->dbg, h, u, slot_end(s, i))))
+        return LLE_SUCCESS;
+    const char *bad = guards_bad(m->dbg, s, i, h);
+    return bad ? freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x) : LLE_SUCCESS;
+}
+
+/* Room for one more block in dp's quarantine ring; false when the ring is
+ * full and the host has no memory to grow it. */
+static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
+{
+    if (lle_likely(dp->qblocks < dp->qcap)) return true;
+    size_t cap = dp->qcap ? dp->qcap * 2 : 256;
+    char **r = lle__host_alloc(m, cap * sizeof *r, 16, true);
+    if (!r) return false;
+    for (size_t k = 0; k < dp->qblocks; k++) r[k] = dp->ring[(dp->qhead + k) & (dp->qcap - 1)];
+    if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *r, true);
+    dp->ring = r;
+    dp->qcap = cap;
+    dp->qhead = 0;
+    return true;
+}
+
+/* Leave pool `pool`'s quarantine of dh (oldest first) until within budget
+ * (all: budget 0). */
+static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t budget,
+                            errs_t *x)
+{
+    lle__dpool_t *dp = &dh->pools[pool];
+    while (dp->qblocks && dp->qbytes > budget) {
+        lle__dhdr_t *h = (lle__dhdr_t *)(void *)dp->ring[dp->qhead];
+        dp->qhead = (dp->qhead + 1) & (dp->qcap - 1);
         dp->qblocks--;
         uint32_t i;
-        lle__slab_t *s = slab_of_hdr(m, h, &i);
+        lle__slab_t *s = slab_of_block(m, (const char *)h, &i);   /* the header is in its slot */
         dp->qbytes -= s->bsize;
+        if (lle_unlikely(!hdr_ok(m->dbg, h))) {
+            /* Written over while quarantined: its size is not to be
+             * trusted, so neither is its slot. */
+            lle_site_t none = {0};
+            pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, user_of(s, i), none, none,
+                 "the header of freed block %p was overwritten in the quarantine (a write "
+                 "after free before the block); the block is withheld",
+                 (void *)user_of(s, i));
+            h->state = LLE_BLOCK_KEPT;
+            dp->kept_blocks++;
+            continue;
+        }
         lle_result_t bad = verify_freed(m, s, i, h, x);
         if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
             h->state = LLE_BLOCK_KEPT;   /* withheld for good */
             dp->kept_blocks++;
             continue;
         }
-        slot_put(m, dp, s, i);
+        slot_put(m, dh, s, i);
     }
+}
+
+/* ---- sites ----------------------------------------------------------------------- */
+
+/* The cache entry of a site (or return address). */
+static inline lle__dcache_t *cache_of(lle__dheap_t *dh, const char *file, const char *func,
+                                      int line, const void *key)
+{
+    uint64_t hv = ((uintptr_t)file ^ ((uintptr_t)func << 7) ^ (uintptr_t)key ^
+                   (uint64_t)(unsigned)line * UINT64_C(0x9E3779B97F4A7C15)) *
+                  UINT64_C(0xff51afd7ed558ccd);
+    return &dh->cache[hv >> 58 & (LLE__DCACHE - 1)];
+}
+
+static LLE__NOINLINE uint32_t site_id_slow(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                           const lle_site_t *site, const void *pc,
+                                           const void *const *frames, unsigned nf)
+{
+    uint32_t id = lle__dsite_intern(m, site, pc, frames, nf);
+    if (id && !nf) {
+        lle__dcache_t *c = site ? cache_of(dh, site->file, site->func, site->line, site->pc)
+                                : cache_of(dh, NULL, NULL, 0, pc);
+        if (site) *c = (lle__dcache_t){site->file, site->func, site->pc, site->line, id};
+        else *c = (lle__dcache_t){NULL, NULL, pc, 0, id};
+    }
+    return id;
+}
+
+/* The id of a site for dh's holder: from the heap's cache, else interned
+ * (and cached).  Backtraces are not cached: the same call may come from
+ * anywhere. */
+static inline uint32_t site_id(lle_memory_manager_t *m, lle__dheap_t *dh, const lle_site_t *site,
+                               const void *pc, const void *const *frames, unsigned nf)
+{
+    if (lle_likely(!nf)) {
+        const lle__dcache_t *c;
+        if (site) {
+            c = cache_of(dh, site->file, site->func, site->line, site->pc);
+            if (lle_likely(c->id && c->pc == site->pc && c->file == site->file &&
+                           c->line == site->line && c->func == site->func))
+                return c->id;
+        } else {
+            c = cache_of(dh, NULL, NULL, 0, pc);
+            if (lle_likely(c->id && c->pc == pc && !c->file && !c->func && !c->line))
+                return c->id;
+        }
+    }
+    return site_id_slow(m, dh, site, pc, frames, nf);
+}
+
+/* dh's totals of site id, grown to hold it (NULL: no memory). */
+static lle__dcount_t *count_of(lle_memory_manager_t *m, lle__dheap_t *dh, uint32_t id)
+{
+    if (lle_unlikely(id > dh->counts_cap)) {
+        size_t old = dh->counts_cap;
+        if (!lle__array_grow(m, (void **)&dh->counts, &dh->counts_cap, id, sizeof *dh->counts, 64))
+            return NULL;
+        memset(dh->counts + old, 0, (dh->counts_cap - old) * sizeof *dh->counts);
+    }
+    return &dh->counts[id - 1];
 }
 
 /* ---- allocation ---------------------------------------------------------------- */
@@ -472,81 +1015,224 @@ static unsigned take_backtrace(unsigned want, const void *pc, const void **out)
     return n;
 }
 
-/* A debug block with the pool's current features (whatever they are). */
-static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
-                         const lle_site_t *site, const void *pc)
+/* Slot i of s, freed with poison, is being reused for a block of n bytes
+ * that gets `fresh` bytes of fresh poison (0 or n): verify the old block's
+ * poison, then its guard bytes, and report what changed.  The fresh poison
+ * is written over the first min(old size, fresh) bytes on the way; returns
+ * how many bytes of it, at the end of the n, are still to be written.
+ * *intact: the old size when its guard bytes were all found intact. */
+static size_t reuse_check(lle_memory_manager_t *m, const lle__slab_t *s, uint32_t i,
+                          const lle__dhdr_t *h, size_t fresh, size_t *intact, errs_t *x)
+{
+    char *u = user_of(s, i);
+    size_t old = h->size, both = 0;
+    const char *bad = NULL;
+    if (lle_unlikely(old > 64 && fresh > 64)) {   /* big: check and fill in one pass */
+        both = fresh < old ? fresh : old;
+        bad = poison_renew(u, both);
+        if (!bad && old > both && !uniform_ok(u + both, old - both, FREED_WORD))
+            bad = poison_find(u + both, old - both);
+    } else if (lle_unlikely(!uniform_ok(u, old, FREED_WORD))) {
+        bad = poison_find(u, old);
+    }
+    if (lle_unlikely(bad != NULL)) {
+        freed_bad(m, u, h, bad, LLE_ERROR_USE_AFTER_FREE, x);
+        return fresh;   /* all of it, over whatever is there */
+    }
+    bad = guards_bad(m->dbg, s, i, h);
+    if (lle_unlikely(bad != NULL)) freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x);
+    else if (h->feat & F_CANARY) *intact = old;
+    return fresh - both;
+}
+
+/* Any allocation of a debug block: the common case is dbg_alloc's. */
+static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                                         const lle_site_t *site, const void *pc)
 {
     lle__dbg_t *d = m->dbg;
-    lle__dpool_t *dp = &d->pools[pool];
+    lle__dset_t *set = &d->pools[pool];
     if (n == 0) n = 1;
     if (align < m->pools[pool].cfg.alignment) align = m->pools[pool].cfg.alignment;
     /* Slabs are aligned to the granule: a larger alignment gets an
      * ordinary block. */
-    if (align > LLE__GRANULE) return NULL;
+    if (align > LLE__GRANULE || n > UINT32_MAX / 2) return NULL;   /* (sizes are 32-bit) */
+    lle__dheap_t *dh;
+    if (lle_unlikely(lle__tls.id != m->id || !(dh = lle__tls.h->dbg)) && !(dh = dheap_get(m)))
+        return NULL;
+    unsigned feat = atomic_load_explicit(&set->feat, memory_order_relaxed);
     const void *frames[LLE__DBG_MAX_FRAMES];
-    unsigned bt = atomic_load_explicit(&dp->backtrace, memory_order_relaxed);
+    unsigned bt = atomic_load_explicit(&set->backtrace, memory_order_relaxed);
     unsigned nf = bt ? take_backtrace(bt, pc, frames) : 0;
-    uint64_t now = lle__now_coarse_ns();
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    if (lle_unlikely(!dbg_tid)) dbg_tid = (uint32_t)lle__thread_id();
+    uint32_t tid = dbg_tid;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
 
-    pthread_mutex_lock(&d->lock);
-    lle__slab_t *s = NULL;
-    bool seen;
-    uint32_t i = slot_get(m, dp, pool, n, align, &s, &seen);
-    if (i == UINT32_MAX) {
-        pthread_mutex_unlock(&d->lock);
+    hold_t how = dh_own(dh);
+    bool verify;
+    lle__dslot_t e =
+        slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
+    if (!e.slab) {
+        dh_drop(dh, how);
         return NULL;
     }
+    lle__slab_t *s = e.slab;
+    uint32_t i = e.i;
     lle__dhdr_t *h = hdr_of(s, i);
-    char *u = user_of(s, i);
+    char *u = user_of(s, i), *end = slot_end(s, i);
     /* The whole slot is the debug allocator's to read and write, whatever
      * its last user (an arena) left poisoned for ASan or no-access for
      * valgrind. */
     lle__asan_unpoison(slot_at(s, i), s->bsize);
     lle__vg_defined(slot_at(s, i), s->bsize);
-    /* A slot freed before: its poison must still be intact. */
-    if (seen && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-        (char *)u + h->size <= slot_end(s, i))
-        verify_freed(m, s, i, h, &x);
-    unsigned feat = (dp->cfg.canary ? F_CANARY : 0) | (dp->cfg.poison ? F_POISON : 0) |
-                    (dp->cfg.track ? F_TRACK : 0);
-    uint32_t sid = lle__dsite_intern(m, site, pc, frames, nf);
+    /* A slot freed before: its poison must still be intact.  Verified in
+     * the pass that writes the fresh poison over it.  When its guard bytes
+     * are found intact too, those past max(old size, n) are already what
+     * the new block needs. */
+    size_t intact = 0, fresh = (feat & F_POISON) ? n : 0;
+    if (verify && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
+        u + h->size <= end)
+        fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
+    uint32_t sid = site_id(m, dh, site, pc, frames, nf);
+    lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
+    if (!cnt) sid = 0;
+    h->time_ns = now;
+    h->thread = tid;
+    h->fsite = 0;
+    h->asite = sid;
+    h->size = (uint32_t)n;
     h->state = LLE_BLOCK_LIVE;
     h->pool = (uint8_t)pool;
     h->feat = (uint8_t)feat;
     h->reserved = 0;
-    h->size = n;
-    h->asite = sid;
-    h->fsite = 0;
-    h->thread = lle__thread_id();
-    h->time_ns = now;
-    h->qnext = NULL;
-    h->free_ns = 0;
     h->check = hdr_check(d, h);
     if (feat & F_CANARY) {
         uint64_t key = guard_key(d, h);
-        lle__gbytes_fill(key, u - FRONT, u);
-        lle__gbytes_fill(key, u + n, slot_end(s, i));
+        if (!intact) guard_fill_block(key, u, u + n, end);
+        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
     }
-    if (feat & F_POISON) memset(u, LLE_POISON_FRESH, n);
-    if (sid) {
-        lle__dsite_t *e = &d->sites[sid - 1];
-        e->blocks++;
-        e->bytes += n;
-        e->allocs++;
+    if (fresh) uniform_put(u + n - fresh, fresh, FRESH_WORD);
+    if (cnt) {
+        cnt->blocks++;
+        cnt->bytes += n;
+        cnt->allocs++;
     }
+    lle__dpool_t *dp = &dh->pools[pool];
     dp->live_blocks++;
     dp->live_bytes += n;
     dp->allocs++;
     dp->requested += n;
-    if (feat & F_TRACK) {
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
         lle_site_t st = lle__dsite_site(d, sid);
         lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
     }
-    pthread_mutex_unlock(&d->lock);
     flush(m, &x);
     return u;
+}
+
+/* The header of a block of a class slab of layout g, at u. */
+static inline lle__dhdr_t *hdr_at(char *u, int g)
+{
+    return (lle__dhdr_t *)(void *)(u - front_of_layout(g) - HDR_BYTES);
+}
+
+/* A debug block.  Inline, the common case: a block of a class slab (up to
+ * LLE__TABLE_MAX bytes at the pool's alignment) of a pool without a
+ * backtrace to record, by a thread whose debug heap exists, where the slot
+ * handed out holds no damage to report.  The rest is alloc_general's. */
+static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                         const lle_site_t *site, const void *pc)
+{
+    lle__dbg_t *d = m->dbg;
+    lle__dset_t *set = &d->pools[pool];
+    lle__dheap_t *dh;
+    if (lle_unlikely(n - 1 >= LLE__TABLE_MAX || align > m->pools[pool].cfg.alignment ||
+                     atomic_load_explicit(&set->backtrace, memory_order_relaxed) ||
+                     lle__tls.id != m->id || !(dh = lle__tls.h->dbg)))
+        return alloc_general(m, pool, n, align, site, pc);
+    unsigned feat = atomic_load_explicit(&set->feat, memory_order_relaxed);
+    int g = (feat & F_CANARY) ? L_GUARDED : L_BARE;
+    unsigned c = set->cls[g][(n + 15) >> 4];
+    lle__dbin_t *b = &dh->pools[pool].bins[g][c];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    if (lle_unlikely(!dbg_tid)) dbg_tid = (uint32_t)lle__thread_id();
+
+    hold_t how = dh_own(dh);
+    lle__dslot_t e;
+    if (lle_likely(b->nfree)) e = b->free[--b->nfree];
+    else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) goto general;
+    lle__slab_t *s = e.slab;
+    char *u = s->start + (size_t)e.i * b->bsize + set->lead[g];
+    char *end = s->start + (size_t)(e.i + 1) * b->bsize;
+    lle__dhdr_t *h = hdr_at(u, g);
+    _Atomic uint64_t *w = &s->bits[BW * (e.i >> 6)];
+    uint64_t bit = (uint64_t)1 << (e.i & 63);
+    size_t intact = 0;   /* > 0: the guard bytes past u + intact are in place */
+    lle__asan_unpoison(s->start + (size_t)e.i * b->bsize, b->bsize);   /* see alloc_general */
+    lle__vg_defined(s->start + (size_t)e.i * b->bsize, b->bsize);
+    uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
+    if (lle_unlikely(pv & bit)) {
+        /* Freed with poison: it must be intact (as in alloc_general,
+         * which reports what is not). */
+        if (h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
+            u + h->size <= end) {
+            if (!uniform_ok(u, h->size, FREED_WORD) ||
+                ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
+                b->free[b->nfree++] = e;
+                goto general;
+            }
+            if (h->feat & F_CANARY) intact = h->size;
+        }
+        atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
+    }
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 1, atomic_load_explicit(w + 1, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    s->used++;
+    uint32_t sid = site_id(m, dh, site, pc, NULL, 0);
+    lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
+    if (lle_unlikely(!cnt)) sid = 0;
+    h->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    h->thread = dbg_tid;
+    h->fsite = 0;
+    h->asite = sid;
+    h->size = (uint32_t)n;
+    h->state = LLE_BLOCK_LIVE;
+    h->pool = (uint8_t)pool;
+    h->feat = (uint8_t)feat;
+    h->reserved = 0;
+    h->check = hdr_check(d, h);
+    if (feat & F_CANARY) {
+        uint64_t key = guard_key(d, h);
+        if (!intact) guard_fill_block(key, u, u + n, end);
+        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
+    }
+    if (feat & F_POISON) uniform_put(u, n, FRESH_WORD);
+    if (lle_likely(cnt != NULL)) {
+        cnt->blocks++;
+        cnt->bytes += n;
+        cnt->allocs++;
+    }
+    lle__dpool_t *dp = &dh->pools[pool];
+    dp->live_blocks++;
+    dp->live_bytes += n;
+    dp->allocs++;
+    dp->requested += n;
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
+        lle_site_t st = lle__dsite_site(d, sid);
+        lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
+    }
+    return u;
+general:
+    dh_drop(dh, how);
+    return alloc_general(m, pool, n, align, site, pc);
 }
 
 /* An allocation of a pool routed here: on guard pages (every allocation,
@@ -554,17 +1240,26 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
 static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                        const lle_site_t *site, const void *pc)
 {
-    lle__dpool_t *dp = &m->dbg->pools[pool];
-    unsigned every = atomic_load_explicit(&dp->guard, memory_order_relaxed);
-    if (every == 1 || (every > 1 && lle__guard_sampled(every))) {
+    lle__dset_t *set = &m->dbg->pools[pool];
+    unsigned every = atomic_load_explicit(&set->guard, memory_order_relaxed);
+    if (lle_unlikely(every) && (every == 1 || lle__guard_sampled(every))) {
         void *g = lle__guard_alloc(m, pool, n, align, site, pc);
         if (g) return g;
     }
-    if (!atomic_load_explicit(&dp->blocks, memory_order_relaxed)) return NULL;
+    if (!atomic_load_explicit(&set->blocks, memory_order_relaxed)) return NULL;
     return block_alloc(m, pool, n, align, site, pc);
 }
 
 /* ---- free ------------------------------------------------------------------------ */
+
+/* The site of a call: the one it named, else its return address. */
+static inline lle_site_t here_site(const lle_site_t *site, const void *pc)
+{
+    lle_site_t s = {0};
+    if (site) s = *site;
+    else s.pc = pc;
+    return s;
+}
 
 /* Where p lies in debug slab s: slot index, or UINT32_MAX past the last. */
 static uint32_t slot_index(const lle__slab_t *s, const void *p)
@@ -574,19 +1269,24 @@ static uint32_t slot_index(const lle__slab_t *s, const void *p)
     return i < s->capacity ? i : UINT32_MAX;
 }
 
-/* Free under the lock; returns the result, errors gathered in x. */
-static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p,
-                                uint32_t fsid, errs_t *x)
+/* Free under the flag of dh, s's heap; returns the result, errors gathered
+ * in x.  *audit: the block's size and pool when the free is to be audited
+ * (its pool is tracked). */
+static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s,
+                                void *p, const lle_site_t *site, const void *pc, errs_t *x,
+                                size_t *asize, int *apool)
 {
     lle__dbg_t *d = m->dbg;
-    lle_site_t fsite = lle__dsite_site(d, fsid), none = {0};
     /* Sites are put into words only for a report (dladdr is slow). */
     char here_[160], as_[160], fs_[160];
+    lle_site_t fsite, none = {0};
+#define FSITE() (fsite = here_site(site, pc))
 #define HERE() (lle__dsite_describe(&fsite, here_, sizeof here_), here_)
 #define AS() (describe(d, h->asite, as_, sizeof as_), as_)
 #define FS() (describe(d, h->fsite, fs_, sizeof fs_), fs_)
     uint32_t i = slot_index(s, p);
     if (i == UINT32_MAX) {
+        FSITE();
         pend(x, LLE_ERROR_INVALID_POINTER, s->pool, 0, p, none, fsite,
              "free of %p at %s: not a block of this manager; nothing was freed", p, HERE());
         return LLE_ERROR_INVALID_POINTER;
@@ -595,6 +1295,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
     char *u = user_of(s, i);
     bool valid = slot_seen(s, i) && hdr_ok(d, h);
     if (!slot_used(s, i)) {
+        FSITE();
         if (valid && h->state == LLE_BLOCK_FREED && p == u) {
             pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, lle__dsite_site(d, h->asite),
                  lle__dsite_site(d, h->fsite),
@@ -610,108 +1311,183 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__slab_t *s, void *p
         return LLE_ERROR_INVALID_POINTER;
     }
     if (!valid) {
+        FSITE();
         pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, u, none, fsite,
              "free of %p at %s: the header of the block at %p was overwritten (a write "
              "before the block); the block is withheld",
              p, HERE(), (void *)u);
         if (h->state != LLE_BLOCK_KEPT) {
             h->state = LLE_BLOCK_KEPT;   /* its size is unknown: never reused */
-            d->pools[s->pool].kept_blocks++;
+            dh->pools[s->pool].kept_blocks++;
         }
         return LLE_ERROR_CORRUPTION;
     }
-    lle_site_t asite = lle__dsite_site(d, h->asite);
-    if (p != u) {
+    if (lle_unlikely(p != u)) {
+        FSITE();
         const char *where = (char *)p > u && (char *)p < u + h->size ? "inside" : "in the guard "
                                                                                  "bytes of";
-        pend(x, LLE_ERROR_INVALID_POINTER, h->pool, h->size, p, asite, fsite,
+        pend(x, LLE_ERROR_INVALID_POINTER, h->pool, h->size, p, lle__dsite_site(d, h->asite),
+             fsite,
              "free of %p at %s: an interior pointer, %s block %p (%zu bytes, pool %s) "
              "allocated at %s; nothing was freed",
              p, HERE(), where, (void *)u, (size_t)h->size, lle_pool_type_name(h->pool), AS());
         return LLE_ERROR_INVALID_POINTER;
     }
-    if (h->state != LLE_BLOCK_LIVE) {
-        pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, asite, lle__dsite_site(d, h->fsite),
+    if (lle_unlikely(h->state != LLE_BLOCK_LIVE)) {
+        FSITE();
+        pend(x, LLE_ERROR_DOUBLE_FREE, h->pool, h->size, p, lle__dsite_site(d, h->asite),
+             lle__dsite_site(d, h->fsite),
              "double free of %p (%zu bytes, pool %s) at %s: allocated at %s, already freed "
              "at %s",
              p, (size_t)h->size, lle_pool_type_name(h->pool), HERE(), AS(), FS());
         return LLE_ERROR_DOUBLE_FREE;
     }
-    lle__dpool_t *dp = &d->pools[h->pool];
+    lle__dpool_t *dp = &dh->pools[h->pool];
     lle_result_t r = LLE_SUCCESS;
-    lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see dbg_alloc */
+    lle__asan_unpoison(slot_at(s, i), s->bsize);   /* see alloc_general */
     lle__vg_defined(slot_at(s, i), s->bsize);
-    const char *bad = guards_bad(d, s, i, h);
+    const char *bad = (h->feat & F_CANARY) ? guards_bad(d, s, i, h) : NULL;
     bool keep = false;
-    if (bad) {
+    if (lle_unlikely(bad != NULL)) {
+        FSITE();
         long off = bad < u ? (long)(bad - u) : (long)(bad - (u + h->size));
-        pend(x, LLE_ERROR_CORRUPTION, h->pool, h->size, p, asite, fsite,
+        pend(x, LLE_ERROR_CORRUPTION, h->pool, h->size, p, lle__dsite_site(d, h->asite), fsite,
              "heap %s of block %p (%zu bytes, pool %s): the guard byte %ld %s was "
              "overwritten; allocated at %s, freed at %s",
              bad < u ? "underflow" : "overflow", p, (size_t)h->size, lle_pool_type_name(h->pool),
              bad < u ? -off : off + 1, bad < u ? "before the block" : "past its end", AS(), HERE());
         r = LLE_ERROR_CORRUPTION;
         keep = strategy(m, LLE_ERROR_CORRUPTION) == LLE_RECOVER_QUARANTINE;
-        if (!keep) {   /* reported once: the guards are whole again for later checks */
-            uint64_t key = guard_key(d, h);
-            lle__gbytes_fill(key, u - FRONT, u);
-            lle__gbytes_fill(key, u + h->size, slot_end(s, i));
-        }
+        if (!keep)   /* reported once: the guards are whole again for later checks */
+            guard_fill_block(guard_key(d, h), u, u + h->size, slot_end(s, i));
     }
-    h->fsite = fsid;
-    h->free_ns = lle__now_coarse_ns();
+    h->fsite = site_id(m, dh, site, pc, NULL, 0);
     if (h->asite) {
-        lle__dsite_t *e = &d->sites[h->asite - 1];
+        lle__dcount_t *e = &dh->counts[h->asite - 1];   /* counted here at allocation */
         e->blocks--;
         e->bytes -= h->size;
     }
     dp->live_blocks--;
     dp->live_bytes -= h->size;
     dp->frees++;
-    if (h->feat & F_TRACK) lle__audit(m, LLE_AUDIT_FREE, r, p, h->size, h->pool, &fsite);
-    if (h->feat & F_POISON) memset(u, LLE_POISON_FREED, h->size);
+    if (h->feat & F_TRACK) {
+        *asize = h->size;
+        *apool = h->pool;
+    }
+    if (h->feat & F_POISON) uniform_put(u, h->size, FREED_WORD);
+    size_t budget = atomic_load_explicit(&d->pools[h->pool].quarantine, memory_order_relaxed);
     if (keep) {
         h->state = LLE_BLOCK_KEPT;
         dp->kept_blocks++;
-    } else if (dp->cfg.quarantine) {
+    } else if (budget && ring_room(m, dp)) {
         h->state = LLE_BLOCK_QUARANTINED;
-        h->qnext = NULL;
-        if (dp->qtail) dp->qtail->qnext = h;
-        else dp->qhead = h;
-        dp->qtail = h;
-        dp->qblocks++;
+        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
-        quarantine_trim(m, dp, dp->cfg.quarantine, x);
-    } else {
-        slot_put(m, dp, s, i);
+        if (dp->qbytes > budget) quarantine_trim(m, dh, h->pool, budget, x);
+    } else {   /* (no quarantine, or no memory for its ring) */
+        slot_put(m, dh, s, i);
     }
     return r;
+#undef FSITE
 #undef HERE
 #undef AS
 #undef FS
 }
 
-static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
-                             const lle_site_t *site, const void *pc)
+/* Any free of a pointer into a debug slab, s's heap held: the errors, the
+ * checks of guard bytes and poison, the quarantine. */
+static LLE__NOINLINE lle_result_t free_general(lle_memory_manager_t *m, lle__dheap_t *dh,
+                                               hold_t how, lle__slab_t *s, void *p,
+                                               const lle_site_t *site, const void *pc)
 {
-    if (s->kind == LLE__SLAB_GUARD) return lle__guard_free(m, s, p, site, pc);
-    lle__dbg_t *d = m->dbg;
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
-    pthread_mutex_lock(&d->lock);
-    uint32_t fsid = lle__dsite_intern(m, site, pc, NULL, 0);
-    lle_result_t r = free_locked(m, s, p, fsid, &x);
-    pthread_mutex_unlock(&d->lock);
-    if (r == LLE_ERROR_DOUBLE_FREE) atomic_fetch_add_explicit(&m->double_frees, 1, memory_order_relaxed);
-    else if (r == LLE_ERROR_INVALID_POINTER)
+    size_t asize = 0;
+    int apool = -1;
+    lle_result_t r = free_locked(m, dh, s, p, site, pc, &x, &asize, &apool);
+    dh_drop(dh, how);
+    if (lle_unlikely(r == LLE_ERROR_DOUBLE_FREE))
+        atomic_fetch_add_explicit(&m->double_frees, 1, memory_order_relaxed);
+    else if (lle_unlikely(r == LLE_ERROR_INVALID_POINTER))
         atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
+    if (apool >= 0 && m->audit_cap) {
+        lle_site_t fsite = here_site(site, pc);
+        lle__audit(m, LLE_AUDIT_FREE, r, p, asize, apool, &fsite);
+    }
     flush(m, &x);
     return r;
 }
 
+/* Free of a pointer into debug slab s.  Inline, the common case: the
+ * start of a live block of a class slab, its header and guard bytes
+ * intact, given back to a slab that keeps some other block.  The rest is
+ * free_general's (it checks all of this again). */
+static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
+                             const lle_site_t *site, const void *pc)
+{
+    if (lle_unlikely(s->kind == LLE__SLAB_GUARD)) return lle__guard_free(m, s, p, site, pc);
+    lle__dbg_t *d = m->dbg;
+    lle__dheap_t *dh = s->dheap;
+    hold_t how = dh_take(m, dh);
+    if (lle_unlikely(s->cls == LLE__NCLASSES)) return free_general(m, dh, how, s, p, site, pc);
+    int g = s->dlayout, pool = s->pool;
+    const lle__dset_t *set = &d->pools[pool];
+    uint32_t i = lle__slab_index(s, p);
+    char *u = s->start + (size_t)i * s->bsize + set->lead[g];
+    if (lle_unlikely((char *)p != u || i >= s->capacity))
+        return free_general(m, dh, how, s, p, site, pc);
+    lle__dhdr_t *h = hdr_at(u, g);
+    char *end = u - set->lead[g] + s->bsize;
+    lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
+    lle__vg_defined(end - s->bsize, s->bsize);
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63), used = atomic_load_explicit(w, memory_order_relaxed);
+    if (lle_unlikely(!(used & bit) || h->state != LLE_BLOCK_LIVE || h->check != hdr_check(d, h) ||
+                     s->used == 1 || ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))))
+        return free_general(m, dh, how, s, p, site, pc);
+    unsigned feat = h->feat;
+    size_t size = h->size;
+    h->fsite = site_id(m, dh, site, pc, NULL, 0);
+    if (h->asite) {
+        lle__dcount_t *c = &dh->counts[h->asite - 1];   /* counted here at allocation */
+        c->blocks--;
+        c->bytes -= size;
+    }
+    lle__dpool_t *dp = &dh->pools[pool];
+    dp->live_blocks--;
+    dp->live_bytes -= size;
+    dp->frees++;
+    if (feat & F_POISON) uniform_put(u, size, FREED_WORD);
+    errs_t x;
+    x.n = x.dropped = 0;   /* only the counts: the records are written when used */
+    size_t budget = atomic_load_explicit(&set->quarantine, memory_order_relaxed);
+    if (budget && ring_room(m, dp)) {
+        h->state = LLE_BLOCK_QUARANTINED;
+        dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
+        dp->qbytes += s->bsize;
+        if (dp->qbytes > budget) quarantine_trim(m, dh, pool, budget, &x);
+    } else {
+        h->state = LLE_BLOCK_FREED;
+        atomic_store_explicit(w, used & ~bit, memory_order_relaxed);
+        if (feat & F_POISON)
+            atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) | bit,
+                                  memory_order_relaxed);
+        s->used--;
+        lle__dbin_t *b = &dp->bins[g][s->cls];
+        b->free[b->nfree++] = (lle__dslot_t){s, i};
+    }
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
+        lle_site_t fsite = here_site(site, pc);
+        lle__audit(m, LLE_AUDIT_FREE, LLE_SUCCESS, p, size, pool, &fsite);
+    }
+    flush(m, &x);
+    return LLE_SUCCESS;
+}
+
 /* ---- queries ------------------------------------------------------------------------- */
 
-/* The block of slot i (lock held), for lle_block_query. */
+/* The block of slot i (its heap's flag held), for lle_block_query. */
 static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle_block_info_t *out)
 {
     const lle__dhdr_t *h = hdr_of(s, i);
@@ -725,11 +1501,10 @@ static void fill_info(const lle__dbg_t *d, const lle__slab_t *s, uint32_t i, lle
     out->free_site = lle__dsite_site(d, h->fsite);
     out->thread = (unsigned long)h->thread;
     out->time_ns = h->time_ns;
-    if (h->asite) {
-        const lle__dsite_t *e = &d->sites[h->asite - 1];
+    if (h->asite && h->asite <= lle__dsite_count(d)) {
+        const lle__dsite_t *e = lle__dsite_get(d, h->asite);
         out->frames = e->nframes;
-        if (e->nframes)
-            memcpy(out->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
+        if (e->nframes) memcpy(out->backtrace, e->frames, e->nframes * sizeof *e->frames);
     }
 }
 
@@ -740,7 +1515,8 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
     lle__dbg_t *d = m->dbg;
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&d->lock);
+    lle__dheap_t *dh = s->dheap;
+    hold_t how = dh_take(m, dh);
     uint32_t i = slot_index(s, p);
     if (i != UINT32_MAX && slot_seen(s, i)) {
         const lle__dhdr_t *h = hdr_of(s, i);
@@ -751,7 +1527,7 @@ static lle_result_t dbg_query(lle_memory_manager_t *m, lle__slab_t *s, const voi
             r = LLE_ERROR_CORRUPTION;
         }
     }
-    pthread_mutex_unlock(&d->lock);
+    dh_drop(dh, how);
     return r;
 }
 
@@ -765,7 +1541,6 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
     lle_result_t r = dbg_query(m, s, p, &info);
     if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
     if (r != LLE_SUCCESS) {
-        lle__dbg_t *d = m->dbg;
         atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
         lle_site_t here = {0};
         if (site) here = *site;
@@ -774,7 +1549,6 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
         lle__dsite_describe(&here, hs, sizeof hs);
         lle__dsite_describe(&info.alloc_site, as, sizeof as);
         lle__dsite_describe(&info.free_site, fs, sizeof fs);
-        (void)d;
         if (r == LLE_ERROR_DOUBLE_FREE)
             lle__report_sites(m, LLE_ERROR_USE_AFTER_FREE, info.pool, n, p, &info.alloc_site,
                               &info.free_site,
@@ -812,10 +1586,10 @@ void *lle__dbg_alloc_like(lle_memory_manager_t *m, int pool, size_t n, const lle
                           const void *pc)
 {
     void *q = NULL;
+    unsigned every = atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed);
     if (atomic_load_explicit(&m->dbg_mask, memory_order_relaxed) >> pool & 1)
         q = dbg_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
-    else if (atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed) > 1 &&
-             lle__guard_sampled(atomic_load_explicit(&m->guard_every[pool], memory_order_relaxed)))
+    else if (every > 1 && lle__guard_sampled(every))
         q = lle__guard_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
     return q ? q : lle_pool_alloc(m, (lle_memory_pool_type_t)pool, n);
 }
@@ -831,33 +1605,37 @@ static const lle__dbg_ops_t ops = {dbg_alloc, dbg_free, dbg_realloc, dbg_query, 
 
 bool lle__dbg_tracks(lle_memory_manager_t *m, int pool)
 {
-    pthread_mutex_lock(&m->dbg->lock);
-    bool on = m->dbg->pools[pool].cfg.track;
-    pthread_mutex_unlock(&m->dbg->lock);
-    return on;
+    return atomic_load_explicit(&m->dbg->pools[pool].feat, memory_order_relaxed) & F_TRACK;
 }
 
 bool lle__dbg_poisons(lle_memory_manager_t *m, int pool)
 {
-    pthread_mutex_lock(&m->dbg->lock);
-    bool on = m->dbg->pools[pool].cfg.poison;
-    pthread_mutex_unlock(&m->dbg->lock);
-    return on;
+    return atomic_load_explicit(&m->dbg->pools[pool].feat, memory_order_relaxed) & F_POISON;
 }
 
+/* Guard-page blocks are few: their per-site totals are one table under
+ * site_lock (gcounts), added to the debug heaps' by lle__dbg_totals. */
 uint32_t lle__dbg_site_add(lle_memory_manager_t *m, const lle_site_t *site, const void *pc,
                            size_t n)
 {
     lle__dbg_t *d = m->dbg;
-    pthread_mutex_lock(&d->lock);
     uint32_t id = lle__dsite_intern(m, site, pc, NULL, 0);
-    if (id) {
-        lle__dsite_t *e = &d->sites[id - 1];
-        e->blocks++;
-        e->bytes += n;
-        e->allocs++;
+    if (!id) return 0;
+    pthread_mutex_lock(&d->site_lock);
+    if (id > d->gcounts_cap) {
+        size_t old = d->gcounts_cap;
+        if (!lle__array_grow(m, (void **)&d->gcounts, &d->gcounts_cap, id, sizeof *d->gcounts,
+                             64)) {
+            pthread_mutex_unlock(&d->site_lock);
+            return 0;
+        }
+        memset(d->gcounts + old, 0, (d->gcounts_cap - old) * sizeof *d->gcounts);
     }
-    pthread_mutex_unlock(&d->lock);
+    lle__dcount_t *e = &d->gcounts[id - 1];
+    e->blocks++;
+    e->bytes += n;
+    e->allocs++;
+    pthread_mutex_unlock(&d->site_lock);
     return id;
 }
 
@@ -865,11 +1643,11 @@ void lle__dbg_site_sub(lle_memory_manager_t *m, uint32_t id, size_t n)
 {
     lle__dbg_t *d = m->dbg;
     if (!id) return;
-    pthread_mutex_lock(&d->lock);
-    lle__dsite_t *e = &d->sites[id - 1];
+    pthread_mutex_lock(&d->site_lock);
+    lle__dcount_t *e = &d->gcounts[id - 1];
     e->blocks--;
     e->bytes -= n;
-    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->site_lock);
 }
 
 lle_recovery_t lle__dbg_strategy(lle_memory_manager_t *m, lle_result_t code)
@@ -932,16 +1710,18 @@ lle_result_t lle_detect_memory_errors(lle_memory_manager_t *m, size_t *problems)
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t found = 0;
-    pthread_mutex_lock(&d->lock);
-    for (int p = 0; p < LLE_POOL_COUNT; p++) {
-        lle__dpool_t *dp = &d->pools[p];
-        for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-            for (lle__slab_t *s = dp->bins[c].avail; s; s = s->next) check_slab(m, s, &x, &found);
-            for (lle__slab_t *s = dp->bins[c].full; s; s = s->next) check_slab(m, s, &x, &found);
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                const lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                for (lle__slab_t *s = b->slabs; s; s = s->next) check_slab(m, s, &x, &found);
+            }
+            for (lle__slab_t *s = dp->big; s; s = s->next) check_slab(m, s, &x, &found);
         }
-        for (lle__slab_t *s = dp->big; s; s = s->next) check_slab(m, s, &x, &found);
+        dh_drop(dh, how);
     }
-    pthread_mutex_unlock(&d->lock);
     flush(m, &x);
     lle_result_t gfirst;
     size_t guarded = lle__guard_check(m, &gfirst);
@@ -970,13 +1750,21 @@ lle_result_t lle_memory_set_debug(lle_memory_manager_t *m, int pool, const lle_d
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     pthread_mutex_lock(&d->lock);
-    lle__dpool_t *dp = &d->pools[pool];
-    dp->cfg = *dbg;
-    atomic_store_explicit(&dp->backtrace, dbg->backtrace, memory_order_relaxed);
-    atomic_store_explicit(&dp->guard, dbg->guard, memory_order_relaxed);
-    atomic_store_explicit(&dp->blocks, debug_on(dbg), memory_order_relaxed);
+    lle__dset_t *set = &d->pools[pool];
+    set->cfg = *dbg;
+    unsigned feat = (dbg->canary ? F_CANARY : 0) | (dbg->poison ? F_POISON : 0) |
+                    (dbg->track ? F_TRACK : 0);
+    atomic_store_explicit(&set->feat, feat, memory_order_relaxed);
+    atomic_store_explicit(&set->backtrace, dbg->backtrace, memory_order_relaxed);
+    atomic_store_explicit(&set->quarantine, dbg->quarantine, memory_order_relaxed);
+    atomic_store_explicit(&set->guard, dbg->guard, memory_order_relaxed);
+    atomic_store_explicit(&set->blocks, debug_on(dbg), memory_order_relaxed);
     lle__guard_config(m, pool, dbg);
-    quarantine_trim(m, dp, dbg->quarantine, &x);
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        quarantine_trim(m, dh, pool, dbg->quarantine, &x);
+        dh_drop(dh, how);
+    }
     /* Debug blocks or guard pages for every allocation: off the fast path.
      * Guard pages for one in N alone: the pool's bins sample. */
     bool on = debug_on(dbg) || dbg->guard == 1;
@@ -1011,10 +1799,15 @@ static uint64_t fresh_secret(const lle_memory_manager_t *m)
 
 lle_result_t lle__dbg_init(lle_memory_manager_t *m)
 {
+    static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+    pthread_once(&mb_once, mb_setup);
     lle__dbg_t *d = lle__host_alloc(m, sizeof *d, 64, true);
     if (!d) return LLE_ERROR_OUT_OF_MEMORY;
     memset(d, 0, sizeof *d);
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->site_lock, NULL);
+    atomic_init(&d->heaps, NULL);
+    atomic_init(&d->nsites, 0);
     d->secret = fresh_secret(m);
     m->dbg = d;
     m->dbg_ops = &ops;
@@ -1022,7 +1815,15 @@ lle_result_t lle__dbg_init(lle_memory_manager_t *m)
     if (r != LLE_SUCCESS) return r;
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
         size_t a = m->pools[p].cfg.alignment;
-        d->pools[p].lead = (HDR_BYTES + FRONT + a - 1) & ~(a - 1);
+        for (int g = 0; g < LLE__DLAYOUTS; g++) {
+            size_t lead = (HDR_BYTES + front_of_layout(g) + a - 1) & ~(a - 1);
+            d->pools[p].lead[g] = lead;
+            /* Slot classes are multiples of 64, and lead + back guard of
+             * 16: n rounded up to 16 has the class of n. */
+            for (size_t k = 0; k < LLE__SMALL_TABLE; k++)
+                d->pools[p].cls[g][k] = (uint8_t)lle__class_for(
+                    lead + 16 * k + front_of_layout(g), a > LINE ? a : LINE);
+        }
         const lle_debug_config_t *c = &m->cfg.pools[p].debug;
         if (debug_on(c) || c->guard) lle_memory_set_debug(m, p, c);
     }
@@ -1044,27 +1845,28 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
     lle__dbg_t *d = m->dbg;
     size_t nb = 0, nby = 0, *blocks = &nb, *bytes = &nby;
     if (!d) return;
-    pthread_mutex_lock(&d->lock);
-    for (int p = 0; p < LLE_POOL_COUNT; p++) {
-        lle__dpool_t *dp = &d->pools[p];
-        for (unsigned c = 0; c < LLE__NCLASSES; c++) {
-            lle__slab_t *lists[2] = {dp->bins[c].avail, dp->bins[c].full};
-            for (int k = 0; k < 2; k++)
-                for (lle__slab_t *s = lists[k], *next; s; s = next) {
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                for (lle__slab_t *s = b->slabs, *next; s; s = next) {
                     next = s->next;
                     release_slab(m, s, blocks, bytes);
                 }
-            dp->bins[c].avail = dp->bins[c].full = NULL;
+                b->slabs = b->carve = NULL;
+                b->nslabs = b->slots = b->nfree = 0;
+            }
+            for (lle__slab_t *s = dp->big, *next; s; s = next) {
+                next = s->next;
+                release_slab(m, s, blocks, bytes);
+            }
+            dp->big = NULL;
+            dp->qhead = dp->qblocks = dp->qbytes = 0;
         }
-        for (lle__slab_t *s = dp->big, *next; s; s = next) {
-            next = s->next;
-            release_slab(m, s, blocks, bytes);
-        }
-        dp->big = NULL;
-        dp->qhead = dp->qtail = NULL;
-        dp->qbytes = dp->qblocks = 0;
+        dh_drop(dh, how);
     }
-    pthread_mutex_unlock(&d->lock);
     lle__guard_release(m, blocks, bytes);
     if (blocks_out) *blocks_out += nb;
     if (bytes_out) *bytes_out += nby;
@@ -1076,20 +1878,81 @@ void lle__dbg_fini(lle_memory_manager_t *m)
     if (!d) return;
     lle__guard_fini(m);
     lle__dsite_free_all(m);
+    for (lle__dheap_t *dh = atomic_load_explicit(&d->heaps, memory_order_acquire), *next; dh;
+         dh = next) {
+        next = dh->next;
+        for (int p = 0; p < LLE_POOL_COUNT; p++) {
+            lle__dpool_t *dp = &dh->pools[p];
+            if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *dp->ring, true);
+            for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
+                lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
+                if (b->free) lle__host_free(m, b->free, b->room * sizeof *b->free, true);
+            }
+        }
+        lle__array_free(m, (void **)&dh->counts, &dh->counts_cap, sizeof *dh->counts);
+        pthread_mutex_destroy(&dh->lock);
+        lle__host_free(m, dh, sizeof *dh, true);
+    }
+    lle__array_free(m, (void **)&d->gcounts, &d->gcounts_cap, sizeof *d->gcounts);
+    pthread_mutex_destroy(&d->site_lock);
     pthread_mutex_destroy(&d->lock);
     lle__host_free(m, d, sizeof *d, true);
     m->dbg = NULL;
 }
 
+lle__dcount_t *lle__dbg_totals(lle_memory_manager_t *m, size_t *n, bool *oom)
+{
+    lle__dbg_t *d = m->dbg;
+    *oom = false;
+    *n = 0;
+    size_t ns = d ? lle__dsite_count(d) : 0;
+    if (!ns) return NULL;
+    lle__dcount_t *t = lle__host_alloc(m, ns * sizeof *t, 16, true);
+    if (!t) {
+        *oom = true;
+        return NULL;
+    }
+    memset(t, 0, ns * sizeof *t);
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        size_t k = dh->counts_cap < ns ? dh->counts_cap : ns;
+        for (size_t i = 0; i < k; i++) {
+            t[i].blocks += dh->counts[i].blocks;
+            t[i].bytes += dh->counts[i].bytes;
+            t[i].allocs += dh->counts[i].allocs;
+        }
+        dh_drop(dh, how);
+    }
+    pthread_mutex_lock(&d->site_lock);
+    for (size_t i = 0; i < d->gcounts_cap && i < ns; i++) {
+        t[i].blocks += d->gcounts[i].blocks;
+        t[i].bytes += d->gcounts[i].bytes;
+        t[i].allocs += d->gcounts[i].allocs;
+    }
+    pthread_mutex_unlock(&d->site_lock);
+    *n = ns;
+    return t;
+}
+
+void lle__dbg_totals_free(lle_memory_manager_t *m, lle__dcount_t *t, size_t n)
+{
+    if (t) lle__host_free(m, t, n * sizeof *t, true);
+}
+
 size_t lle__dbg_tracked_live(lle_memory_manager_t *m)
 {
     lle__dbg_t *d = m->dbg;
-    size_t n = 0;
+    size_t live = 0;
     if (!d) return 0;
-    pthread_mutex_lock(&d->lock);
-    for (size_t i = 0; i < d->nsites; i++) n += d->sites[i].blocks;
-    pthread_mutex_unlock(&d->lock);
-    return n;
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        for (size_t i = 0; i < dh->counts_cap; i++) live += dh->counts[i].blocks;
+        dh_drop(dh, how);
+    }
+    pthread_mutex_lock(&d->site_lock);
+    for (size_t i = 0; i < d->gcounts_cap; i++) live += d->gcounts[i].blocks;
+    pthread_mutex_unlock(&d->site_lock);
+    return live;
 }
 
 void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_t *out)
@@ -1097,17 +1960,19 @@ void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg_pool_stats_
     memset(out, 0, sizeof *out);
     lle__dbg_t *d = m->dbg;
     if (!d || pool < 0 || pool >= LLE_POOL_COUNT) return;
-    pthread_mutex_lock(&d->lock);
-    const lle__dpool_t *dp = &d->pools[pool];
-    out->allocs = dp->allocs;
-    out->frees = dp->frees;
-    out->requested = dp->requested;
-    out->live_blocks = dp->live_blocks;
-    out->live_bytes = dp->live_bytes;
-    out->quarantined_blocks = dp->qblocks;
-    out->quarantined_bytes = dp->qbytes;
-    out->kept = dp->kept_blocks;
-    pthread_mutex_unlock(&d->lock);
+    LLE__EACH_DHEAP(d, dh) {
+        hold_t how = dh_take(m, dh);
+        const lle__dpool_t *dp = &dh->pools[pool];
+        out->allocs += dp->allocs;
+        out->frees += dp->frees;
+        out->requested += dp->requested;
+        out->live_blocks += dp->live_blocks;
+        out->live_bytes += dp->live_bytes;
+        out->quarantined_blocks += dp->qblocks;
+        out->quarantined_bytes += dp->qbytes;
+        out->kept += dp->kept_blocks;
+        dh_drop(dh, how);
+    }
     lle__guard_pool_stats(m, pool, out);
     pthread_mutex_lock(&m->pools[pool].lock);
     out->slab_bytes = m->pools[pool].debug_bytes;

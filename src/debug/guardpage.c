@@ -35,8 +35,8 @@
  * the previous handler.
  *
  * Locks: g->lock guards the regions and slots of one manager; it is taken
- * after dbg->lock is released (sites are counted before or after it) and
- * before m->map_lock.  reg_lock (process-wide) guards registry insertion
+ * with no debug lock held (sites are counted, under dbg->site_lock, before
+ * or after it) and before m->map_lock.  reg_lock (process-wide) guards registry insertion
  * and the installation of the handler.
  */
 #include <errno.h>

@@ -23,38 +23,35 @@ static int by_bytes(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* The sites with live blocks (lock held): a host array of *n rows sorted
- * by id, or NULL (with *n 0) when none or out of memory (*oom). */
+/* The sites with live blocks: a host array of *n rows sorted by id
+ * (capacity *cap), or NULL (with *n 0) when none or out of memory (*oom). */
 static row_t *live_rows(lle_memory_manager_t *m, size_t *n, size_t *cap, bool *oom)
 {
-    lle__dbg_t *d = m->dbg;
-    size_t k = 0;
-    *oom = false;
-    for (size_t i = 0; i < d->nsites; i++)
-        if (d->sites[i].blocks) k++;
-    *n = 0;
-    *cap = k;
-    if (!k) return NULL;
-    row_t *r = lle__host_alloc(m, k * sizeof *r, 16, true);
-    if (!r) {
-        *oom = true;
-        return NULL;
+    size_t ns, k = 0;
+    *n = *cap = 0;
+    lle__dcount_t *t = lle__dbg_totals(m, &ns, oom);
+    if (!t) return NULL;
+    for (size_t i = 0; i < ns; i++)
+        if (t[i].blocks) k++;
+    row_t *r = k ? lle__host_alloc(m, k * sizeof *r, 16, true) : NULL;
+    if (k && !r) *oom = true;
+    if (r) {
+        *cap = k;
+        for (size_t i = 0; i < ns; i++)
+            if (t[i].blocks) r[(*n)++] = (row_t){(uint32_t)(i + 1), t[i].blocks, t[i].bytes,
+                                                 t[i].allocs};
     }
-    for (size_t i = 0; i < d->nsites; i++) {
-        const lle__dsite_t *e = &d->sites[i];
-        if (e->blocks) r[(*n)++] = (row_t){(uint32_t)(i + 1), e->blocks, e->bytes, e->allocs};
-    }
+    lle__dbg_totals_free(m, t, ns);
     return r;
 }
 
 static void fill_usage(const lle__dbg_t *d, const row_t *r, lle_site_usage_t *u)
 {
-    const lle__dsite_t *e = &d->sites[r->id - 1];
+    const lle__dsite_t *e = lle__dsite_get(d, r->id);
     memset(u, 0, sizeof *u);
     u->site = e->site;
     u->frames = e->nframes;
-    if (e->nframes)
-        memcpy(u->backtrace, d->frames + e->frame0, e->nframes * sizeof *d->frames);
+    if (e->nframes) memcpy(u->backtrace, e->frames, e->nframes * sizeof *e->frames);
     u->blocks = r->blocks;
     u->bytes = r->bytes;
     u->allocations = r->allocs;
@@ -67,7 +64,6 @@ lle_result_t lle_track_usage(lle_memory_manager_t *m, lle_site_usage_t *out, siz
     lle__dbg_t *d = m->dbg;
     *count = 0;
     if (!d) return LLE_SUCCESS;
-    pthread_mutex_lock(&d->lock);
     size_t n, rcap;
     bool oom;
     row_t *r = live_rows(m, &n, &rcap, &oom);
@@ -76,7 +72,6 @@ lle_result_t lle_track_usage(lle_memory_manager_t *m, lle_site_usage_t *out, siz
         for (size_t i = 0; i < n && i < cap; i++) fill_usage(d, &r[i], &out[i]);
         lle__host_free(m, r, rcap * sizeof *r, true);
     }
-    pthread_mutex_unlock(&d->lock);
     if (oom) return LLE_ERROR_OUT_OF_MEMORY;
     *count = n;
     return n > cap ? LLE_ERROR_BUFFER_TOO_SMALL : LLE_SUCCESS;
@@ -108,10 +103,7 @@ lle_result_t lle_leak_report(lle_memory_manager_t *m, lle_format_t format, lle_t
     size_t n = 0, rcap = 0, tblocks = 0, tbytes = 0;
     bool oom = false;
     row_t *r = NULL;
-    if (d) {
-        pthread_mutex_lock(&d->lock);
-        r = live_rows(m, &n, &rcap, &oom);
-    }
+    if (d) r = live_rows(m, &n, &rcap, &oom);
     if (r) qsort(r, n, sizeof *r, by_bytes);
     for (size_t i = 0; i < n; i++) {
         tblocks += r[i].blocks;
@@ -119,14 +111,14 @@ lle_result_t lle_leak_report(lle_memory_manager_t *m, lle_format_t format, lle_t
     }
     if (json) lle__sbuf_add(&b, "{\"blocks\":%zu,\"bytes\":%zu,\"sites\":[", tblocks, tbytes);
     for (size_t i = 0; i < n; i++) {
-        const lle__dsite_t *e = &d->sites[r[i].id - 1];
+        const lle__dsite_t *e = lle__dsite_get(d, r[i].id);
         if (json) {
             lle__sbuf_add(&b, "%s{", i ? "," : "");
             site_json(&b, &e->site);
             lle__sbuf_add(&b, ",\"blocks\":%zu,\"bytes\":%zu,\"allocations\":%llu,\"backtrace\":[",
                           r[i].blocks, r[i].bytes, (unsigned long long)r[i].allocs);
             for (uint32_t f = 0; f < e->nframes; f++)
-                lle__sbuf_add(&b, "%s\"%p\"", f ? "," : "", d->frames[e->frame0 + f]);
+                lle__sbuf_add(&b, "%s\"%p\"", f ? "," : "", e->frames[f]);
             lle__sbuf_add(&b, "]}");
         } else {
             char where[200];
@@ -134,13 +126,12 @@ lle_result_t lle_leak_report(lle_memory_manager_t *m, lle_format_t format, lle_t
             lle__sbuf_add(&b, "%10zu bytes in %6zu blocks at %s (%llu allocations there)\n",
                           r[i].bytes, r[i].blocks, where, (unsigned long long)r[i].allocs);
             for (uint32_t f = 0; f < e->nframes; f++) {
-                lle_site_t fs = {.pc = d->frames[e->frame0 + f]};
+                lle_site_t fs = {.pc = e->frames[f]};
                 lle__dsite_describe(&fs, where, sizeof where);
                 lle__sbuf_add(&b, "        #%u %s\n", f, where);
             }
         }
     }
-    if (d) pthread_mutex_unlock(&d->lock);
     if (r) lle__host_free(m, r, rcap * sizeof *r, true);
     if (oom) b.oom = true;
     if (json) lle__sbuf_add(&b, "]}");
@@ -182,24 +173,18 @@ lle_result_t lle_snapshot_take(lle_memory_manager_t *m, lle_snapshot_t **out)
 {
     if (!m || !out) return LLE_ERROR_NULL_PARAMETER;
     *out = NULL;
-    lle__dbg_t *d = m->dbg;
-    if (!d) return LLE_ERROR_INVALID_STATE;
-    pthread_mutex_lock(&d->lock);
-    size_t k = 0;
-    for (size_t i = 0; i < d->nsites; i++)
-        if (d->sites[i].blocks) k++;
-    lle_snapshot_t *s = lle__host_alloc(m, sizeof *s + k * sizeof(row_t), 16, true);
+    if (!m->dbg) return LLE_ERROR_INVALID_STATE;
+    size_t n, rcap;
+    bool oom;
+    row_t *r = live_rows(m, &n, &rcap, &oom);
+    if (oom) return LLE_ERROR_OUT_OF_MEMORY;
+    lle_snapshot_t *s = lle__host_alloc(m, sizeof *s + n * sizeof(row_t), 16, true);
     if (s) {
         s->m = m;
-        s->n = 0;
-        s->cap = k;
-        for (size_t i = 0; i < d->nsites; i++) {
-            const lle__dsite_t *e = &d->sites[i];
-            if (e->blocks)
-                s->rows[s->n++] = (row_t){(uint32_t)(i + 1), e->blocks, e->bytes, e->allocs};
-        }
+        s->n = s->cap = n;
+        if (n) memcpy(s->rows, r, n * sizeof *r);
     }
-    pthread_mutex_unlock(&d->lock);
+    if (r) lle__host_free(m, r, rcap * sizeof *r, true);
     if (!s) return LLE_ERROR_OUT_OF_MEMORY;
     *out = s;
     return LLE_SUCCESS;
@@ -282,11 +267,9 @@ lle_result_t lle_snapshot_diff(const lle_snapshot_t *before, const lle_snapshot_
     r = diff(before, after, &c, &n, &ccap);
     if (r != LLE_SUCCESS) return r;
     lle__dbg_t *d = before->m->dbg;
-    pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < n && i < cap; i++)
         out[i] = (lle_snapshot_change_t){lle__dsite_site(d, c[i].id), c[i].kind, c[i].dblocks,
                                          c[i].dbytes, c[i].blocks, c[i].bytes};
-    pthread_mutex_unlock(&d->lock);
     if (c) lle__host_free(before->m, c, ccap * sizeof *c, true);
     *count = n;
     return n > cap ? LLE_ERROR_BUFFER_TOO_SMALL : LLE_SUCCESS;
@@ -311,7 +294,6 @@ lle_result_t lle_snapshot_diff_report(const lle_snapshot_t *before, const lle_sn
     long long tb = 0, tn = 0;
     if (json) lle__sbuf_add(&b, "{\"changes\":[");
     lle__dbg_t *d = m->dbg;
-    pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < n; i++) {
         lle_site_t s = lle__dsite_site(d, c[i].id);
         tb += c[i].dbytes;
@@ -332,7 +314,6 @@ lle_result_t lle_snapshot_diff_report(const lle_snapshot_t *before, const lle_sn
                           c[i].blocks);
         }
     }
-    pthread_mutex_unlock(&d->lock);
     if (c) lle__host_free(m, c, ccap * sizeof *c, true);
     if (json) lle__sbuf_add(&b, "]}");
     else lle__sbuf_add(&b, "%+lld bytes, %+lld blocks at %zu call sites\n", tb, tn, n);

@@ -1,7 +1,8 @@
 /*
  * test_debug_threads.c - debug blocks used from several threads at once:
- * allocations, frees of each other's blocks, heap checks, reports and
- * snapshots, and debugging switched on and off while other threads
+ * allocations, frees of each other's blocks (with guard bytes, poison and
+ * quarantine, with guard bytes only, tracked only), heap checks, reports
+ * and snapshots, and debugging switched on and off while other threads
  * allocate from the pool.
  */
 #include <pthread.h>
@@ -24,7 +25,8 @@ static void *worker(void *arg)
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        int pool = (x >> 8) & 1 ? LLE_POOL_STRING : LLE_POOL_EVENT;
+        static const int pools[3] = {LLE_POOL_STRING, LLE_POOL_EVENT, LLE_POOL_HISTORY};
+        int pool = pools[(x >> 8) % 3];
         size_t n = 1 + (x >> 16) % 300;
         unsigned char *p = LLE_ALLOC(M, (lle_memory_pool_type_t)pool, n);
         assert_non_null(p);
@@ -47,6 +49,8 @@ static void *inspector(void *arg)
         lle_snapshot_free(s);
         lle_site_usage_t u[8];
         lle_track_usage(M, u, 8, &n);
+        lle_memory_stats_t st;
+        assert_int_equal(lle_memory_get_stats(M, &st), LLE_SUCCESS);
         lle_debug_config_t on = {.track = true, .canary = true}, off = {0};
         lle_memory_set_debug(M, LLE_POOL_EVENT, &off);
         lle_memory_set_debug(M, LLE_POOL_EVENT, &on);
@@ -62,7 +66,8 @@ static void threads_share_debug_pools(void **state)
     test_config(&cfg, &log);
     cfg.audit_entries = 128;
     assert_int_equal(lle_memory_config_apply_options(&cfg, "pool.string.debug=full,"
-                                                           "pool.event.debug=track+canary",
+                                                           "pool.event.debug=track+canary,"
+                                                           "pool.history.debug=track",
                                                      NULL, 0),
                      LLE_SUCCESS);
     assert_int_equal(lle_memory_manager_create(&cfg, &M), LLE_SUCCESS);

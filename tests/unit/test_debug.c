@@ -153,6 +153,39 @@ static void write_after_free_quarantine(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A freed block's header written over while it waits in the quarantine:
+ * reported as it leaves, its slot withheld (its size is not trusted). */
+static void header_written_in_quarantine(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+canary+quarantine,"
+                                                "pool.event.quarantine=4k");
+    char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    p[-20] ^= 0x55;   /* the bug: the header is the 32 bytes before the 16 guard bytes */
+    void *blk[64];
+    for (int i = 0; i < 64; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 64; i++) LLE_FREE(m, blk[i]);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
+    assert_ptr_equal(r.e[0].address, p);
+    assert_non_null(strstr(r.msg[0], "header"));
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].kept_blocks, 1);
+    /* Withheld: never handed out again, and no second report. */
+    for (int i = 0; i < 100; i++) {
+        char *x = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+        assert_ptr_not_equal(x, p);
+        LLE_FREE(m, x);
+    }
+    size_t n;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void write_after_free_no_quarantine(void **state)
 {
     (void)state;
@@ -766,6 +799,7 @@ int main(void)
         cmocka_unit_test(overflow_underflow),
         cmocka_unit_test(heap_check_finds_overflow),
         cmocka_unit_test(write_after_free_quarantine),
+        cmocka_unit_test(header_written_in_quarantine),
         cmocka_unit_test(write_after_free_no_quarantine),
         cmocka_unit_test(double_triple_invalid_frees),
         cmocka_unit_test(realloc_debug),
