@@ -577,6 +577,9 @@ LLE__HIDDEN void lle__sbuf_add(lle__sbuf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* s as a JSON string (null for NULL). */
 LLE__HIDDEN void lle__sbuf_json_str(lle__sbuf_t *b, const char *s);
+/* Text for a call site: "file:line (func)", "pc (symbol+off)" or "an
+ * unknown site". */
+LLE__HIDDEN void lle__site_describe(const lle_site_t *s, char *buf, size_t len);
 /* Hand the text to fn and free it. */
 LLE__HIDDEN lle_result_t lle__sbuf_deliver(lle__sbuf_t *b, lle_text_fn fn, void *user);
 

@@ -872,7 +872,7 @@ static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, 
 static void describe(const lle__dbg_t *d, uint32_t id, char *buf, size_t len)
 {
     lle_site_t s = lle__dsite_site(d, id);
-    lle__dsite_describe(&s, buf, len);
+    lle__site_describe(&s, buf, len);
 }
 
 /* Report a freed block whose byte `bad` changed: the poison (a write after
@@ -1336,7 +1336,7 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
     char here_[160], as_[160], fs_[160];
     lle_site_t fsite, none = {0};
 #define FSITE() (fsite = here_site(site, pc))
-#define HERE() (lle__dsite_describe(&fsite, here_, sizeof here_), here_)
+#define HERE() (lle__site_describe(&fsite, here_, sizeof here_), here_)
 #define AS() (describe(d, h->asite, as_, sizeof as_), as_)
 #define FS() (describe(d, h->fsite, fs_, sizeof fs_), fs_)
     uint32_t i = slot_index(s, p);
@@ -1601,9 +1601,9 @@ static void *dbg_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_
         if (site) here = *site;
         else here.pc = pc;
         char hs[160], as[160], fs[160];
-        lle__dsite_describe(&here, hs, sizeof hs);
-        lle__dsite_describe(&info.alloc_site, as, sizeof as);
-        lle__dsite_describe(&info.free_site, fs, sizeof fs);
+        lle__site_describe(&here, hs, sizeof hs);
+        lle__site_describe(&info.alloc_site, as, sizeof as);
+        lle__site_describe(&info.free_site, fs, sizeof fs);
         if (r == LLE_ERROR_DOUBLE_FREE)
             lle__report_sites(m, LLE_ERROR_USE_AFTER_FREE, info.pool, n, p, &info.alloc_site,
                               &info.free_site,

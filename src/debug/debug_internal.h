@@ -162,8 +162,6 @@ static inline const lle__dsite_t *lle__dsite_get(const lle__dbg_t *d, uint32_t i
 }
 /* The site of id (zero site for 0). */
 LLE__HIDDEN lle_site_t lle__dsite_site(const lle__dbg_t *d, uint32_t id);
-/* Text for a site: "file:line (func)" or "pc (symbol+off)". */
-LLE__HIDDEN void lle__dsite_describe(const lle_site_t *s, char *buf, size_t len);
 
 /* ---- what guardpage.c asks of debug.c ---- */
 

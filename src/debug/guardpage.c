@@ -470,8 +470,8 @@ typedef struct stale {
 static void stale_report(lle_memory_manager_t *m, const stale_t *x, const char *when)
 {
     char as[160], fs[160];
-    lle__dsite_describe(&x->as, as, sizeof as);
-    lle__dsite_describe(&x->fs, fs, sizeof fs);
+    lle__site_describe(&x->as, as, sizeof as);
+    lle__site_describe(&x->fs, fs, sizeof fs);
     lle__report_sites(m, x->code, x->pool, x->size, x->user, &x->as, &x->fs,
                       "%s: %s of freed guard-page block %p (%zu bytes, pool %s): byte %ld "
                       "changed after it was freed; allocated at %s, freed at %s",
@@ -594,14 +594,14 @@ static lle_result_t bad_pointer(lle_memory_manager_t *m, lle__guard_t *g, lle__s
                                 gslot_t *s, const void *p, const lle_site_t *here, const char *op)
 {
     char hs[160], as[160], fs[160];
-    lle__dsite_describe(here, hs, sizeof hs);
+    lle__site_describe(here, hs, sizeof hs);
     if (s && p == slot_data(s->r, s->idx) + s->off && (s->state == S_FREED || s->state == S_KEPT)) {
         lle_site_t a = s->as, f = s->fs;
         size_t size = s->size;
         int pool = s->pool;
         pthread_mutex_unlock(&g->lock);
-        lle__dsite_describe(&a, as, sizeof as);
-        lle__dsite_describe(&f, fs, sizeof fs);
+        lle__site_describe(&a, as, sizeof as);
+        lle__site_describe(&f, fs, sizeof fs);
         bool is_free = op[0] == 'f';
         atomic_fetch_add_explicit(is_free ? &m->double_frees : &m->invalid_frees, 1,
                                   memory_order_relaxed);
@@ -618,7 +618,7 @@ static lle_result_t bad_pointer(lle_memory_manager_t *m, lle__guard_t *g, lle__s
         const void *user = slot_data(s->r, s->idx) + s->off;
         size_t size = s->size;
         pthread_mutex_unlock(&g->lock);
-        lle__dsite_describe(&a, as, sizeof as);
+        lle__site_describe(&a, as, sizeof as);
         lle__report_sites(m, LLE_ERROR_INVALID_POINTER, sl->pool, size, p, &a, here,
                           "%s of %p at %s: not the start of guard-page block %p (%zu bytes) "
                           "allocated at %s; nothing changed",
@@ -697,8 +697,8 @@ lle_result_t lle__guard_free(lle_memory_manager_t *m, lle__slab_t *sl, void *p,
     lle_result_t r = LLE_SUCCESS;
     if (bad) {
         char hs[160], as[160];
-        lle__dsite_describe(&here, hs, sizeof hs);
-        lle__dsite_describe(&a, as, sizeof as);
+        lle__site_describe(&here, hs, sizeof hs);
+        lle__site_describe(&a, as, sizeof as);
         lle__report_sites(m, LLE_ERROR_CORRUPTION, pool, size, p, &a, &here,
                           "heap %s of guard-page block %p (%zu bytes, pool %s): the guard byte "
                           "%ld %s was overwritten; allocated at %s, freed at %s",
@@ -810,7 +810,7 @@ size_t lle__guard_check(lle_memory_manager_t *m, lle_result_t *first)
             continue;
         }
         char as[160];
-        lle__dsite_describe(&x->as, as, sizeof as);
+        lle__site_describe(&x->as, as, sizeof as);
         lle__report_sites(m, LLE_ERROR_CORRUPTION, x->pool, x->size, x->user, &x->as, NULL,
                           "heap check: guard-page block %p (%zu bytes, pool %s) has its guard "
                           "bytes %s it overwritten; allocated at %s",

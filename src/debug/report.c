@@ -122,12 +122,12 @@ lle_result_t lle_leak_report(lle_memory_manager_t *m, lle_format_t format, lle_t
             lle__sbuf_add(&b, "]}");
         } else {
             char where[200];
-            lle__dsite_describe(&e->site, where, sizeof where);
+            lle__site_describe(&e->site, where, sizeof where);
             lle__sbuf_add(&b, "%10zu bytes in %6zu blocks at %s (%llu allocations there)\n",
                           r[i].bytes, r[i].blocks, where, (unsigned long long)r[i].allocs);
             for (uint32_t f = 0; f < e->nframes; f++) {
                 lle_site_t fs = {.pc = e->frames[f]};
-                lle__dsite_describe(&fs, where, sizeof where);
+                lle__site_describe(&fs, where, sizeof where);
                 lle__sbuf_add(&b, "        #%u %s\n", f, where);
             }
         }
@@ -308,7 +308,7 @@ lle_result_t lle_snapshot_diff_report(const lle_snapshot_t *before, const lle_sn
                           c[i].bytes);
         } else {
             char where[200];
-            lle__dsite_describe(&s, where, sizeof where);
+            lle__site_describe(&s, where, sizeof where);
             lle__sbuf_add(&b, "%+11lld bytes %+7lld blocks %-8s %s (now %zu bytes in %zu)\n",
                           c[i].dbytes, c[i].dblocks, kind_names[c[i].kind], where, c[i].bytes,
                           c[i].blocks);

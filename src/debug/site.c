@@ -13,7 +13,6 @@
  * Site strings are not copied: they must live as long as the manager
  * (__FILE__ and __func__ do).
  */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -144,23 +143,3 @@ void lle__dsite_free_all(lle_memory_manager_t *m)
     atomic_store_explicit(&d->nsites, 0, memory_order_relaxed);
 }
 
-void lle__dsite_describe(const lle_site_t *s, char *buf, size_t len)
-{
-    if (s->file) {
-        snprintf(buf, len, "%s:%d (%s)", s->file, s->line, s->func ? s->func : "?");
-        return;
-    }
-    if (!s->pc) {
-        snprintf(buf, len, "an unknown site");
-        return;
-    }
-    Dl_info info;
-    if (dladdr(s->pc, &info) && info.dli_sname)
-        snprintf(buf, len, "%p (%s+0x%lx)", s->pc, info.dli_sname,
-                 (unsigned long)((const char *)s->pc - (const char *)info.dli_saddr));
-    else if (dladdr(s->pc, &info) && info.dli_fname)
-        snprintf(buf, len, "%p (%s+0x%lx)", s->pc, info.dli_fname,
-                 (unsigned long)((const char *)s->pc - (const char *)info.dli_fbase));
-    else
-        snprintf(buf, len, "%p", s->pc);
-}

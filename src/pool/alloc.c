@@ -606,23 +606,31 @@ void *lle_pool_alloc_aligned_at(lle_memory_manager_t *m, lle_memory_pool_type_t 
 
 /* ---- free --------------------------------------------------------------- */
 
+/* A free refused: counted and reported with where it was called (the
+ * caller's site when it gave one, else its return address pc). */
 static LLE__NOINLINE LLE__COLD lle_result_t free_error(lle_memory_manager_t *m, const void *p,
-                                                       lle_result_t code, int pool)
+                                                       lle_result_t code, int pool,
+                                                       const lle_site_t *site, const void *pc)
 {
     atomic_fetch_add_explicit(code == LLE_ERROR_DOUBLE_FREE ? &m->double_frees : &m->invalid_frees,
                               1, memory_order_relaxed);
-    lle__report(m, code, pool, 0, p,
-                code == LLE_ERROR_DOUBLE_FREE
-                    ? "free of %p: the block is already free"
-                    : "free of %p: not a block of this manager (foreign, stack or interior "
-                      "pointer); nothing was freed",
-                p);
+    lle_site_t here = {0};
+    if (site) here = *site;
+    else here.pc = pc;
+    char where[160];
+    lle__site_describe(&here, where, sizeof where);
+    lle__report_sites(m, code, pool, 0, p, NULL, &here,
+                      code == LLE_ERROR_DOUBLE_FREE
+                          ? "free of %p at %s: the block is already free"
+                          : "free of %p at %s: not a block of this manager (foreign, stack or "
+                            "interior pointer); nothing was freed",
+                      p, where);
     return code;
 }
 
 /* Free from a thread that does not own the slab. */
 static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab_t *s, void *p,
-                                              uint32_t i)
+                                              uint32_t i, const lle_site_t *site, const void *pc)
 {
     uint64_t mask = (uint64_t)1 << (i & 63);
     _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
@@ -630,10 +638,10 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
      * collection by the owner (which clears allocated, then remote) cannot
      * be missed. */
     if (atomic_fetch_or_explicit(w + 1, mask, memory_order_acq_rel) & mask)
-        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) {
         atomic_fetch_and_explicit(w + 1, ~mask, memory_order_relaxed);
-        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool);
+        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
     }
     lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
     lle__pool_t *pl = &m->pools[s->pool];
@@ -676,11 +684,11 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
     if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, pc);
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
         lle_result_t r = lle__emerg_free(m, s, p);
-        return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY);
+        return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY, site, pc);
     }
-    if (s) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+    if (s) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, pc);
     lle_result_t r = lle__large_free(m, p);
-    return r == LLE_SUCCESS ? r : free_error(m, p, r, -1);
+    return r == LLE_SUCCESS ? r : free_error(m, p, r, -1, site, pc);
 }
 
 /* A pointer that is not a block of a slab the calling thread owns: a free
@@ -691,8 +699,9 @@ static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *
 {
     if (s && s->kind == LLE__SLAB_SMALL) {
         uint32_t i = lle__slab_block_at(s, p);
-        if (i >= s->capacity) return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
-        return free_remote(m, s, p, i);
+        if (i >= s->capacity)
+            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, pc);
+        return free_remote(m, s, p, i, site, pc);
     }
     return free_generic(m, p, s, site, pc);
 }
@@ -702,40 +711,49 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
 /* A free by heap h whose leaf cache missed: the whole map walk, caching the
  * leaf found, then the free again (which now hits). */
 static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
-                                                 void *p, const void *pc)
+                                                 void *p, const lle_site_t *site, const void *pc)
 {
     lle__map_leaf_t *leaf = lle__map_leaf(m, p);
-    if (!leaf) return free_not_local(m, p, NULL, NULL, pc);
+    if (!leaf) return free_not_local(m, p, NULL, site, pc);
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
     h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
     h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
     lle__slab_t *s = lle__leaf_get(leaf, p);
     if (!s || atomic_load_explicit(&s->owner, memory_order_relaxed) != h)
-        return free_not_local(m, p, s, NULL, pc);
-    return lle_pool_free(m, p);   /* a local block: the fast path, which now hits */
+        return free_not_local(m, p, s, site, pc);
+    /* A local block: the fast path, which now hits. */
+    return site ? lle_pool_free_at(m, p, site) : lle_pool_free(m, p);
 }
 
 /* A local free whose block is not live: a second free, or a pointer into
  * the slab's tail (past its last block). */
 static LLE__NOINLINE LLE__COLD lle_result_t free_local_error(lle_memory_manager_t *m,
-                                                             lle__slab_t *s, void *p)
+                                                             lle__slab_t *s, void *p,
+                                                             const lle_site_t *site,
+                                                             const void *pc)
 {
     return free_error(m, p,
                       lle__slab_block_at(s, p) >= s->capacity ? LLE_ERROR_INVALID_POINTER
                                                                : LLE_ERROR_DOUBLE_FREE,
-                      s->pool);
+                      s->pool, site, pc);
 }
 
-lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
+/* The free of lle_pool_free and lle_pool_free_at: site (may be NULL) and
+ * pc (the caller's return address) only name the call in an error report,
+ * and are computed only on the paths that can report. */
+static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory_manager_t *m,
+                                                                      void *p,
+                                                                      const lle_site_t *site,
+                                                                      const void *pc)
 {
     if (lle_unlikely(p == NULL)) return LLE_SUCCESS;
     if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
     if (lle_unlikely(lle__tls.id != m->id))
-        return free_not_local(m, p, lle__map_get(m, p), NULL, CALLER());
+        return free_not_local(m, p, lle__map_get(m, p), site, pc);
     lle__heap_t *h = lle__tls.h;
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
     if (lle_unlikely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key != key))
-        return free_leaf_miss(m, h, p, CALLER());
+        return free_leaf_miss(m, h, p, site, pc);
     lle__slab_t *s = lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p);
     /* Only small slabs ever have an owner. */
     if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
@@ -743,7 +761,7 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
         uint64_t off = (uint64_t)((char *)p - s->start);
         lle__u128 q = (lle__u128)off * s->magic;
         if (lle_unlikely((uint64_t)q >= s->magic))  /* not the start of a block */
-            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool);
+            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, pc);
         /* i <= capacity: the bitmap has a bit for it. */
         uint32_t i = (uint32_t)(q >> 64);
         uint64_t mask = (uint64_t)1 << (i & 63);
@@ -751,7 +769,7 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
         uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
         if (lle_unlikely(!(a & mask) ||
                          (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
-            return free_local_error(m, s, p);
+            return free_local_error(m, s, p, site, pc);
         atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
         *(void **)p = s->free;
         lle__block_back(s, p, s->bsize);
@@ -761,7 +779,12 @@ lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
         if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
-    return free_not_local(m, p, s, NULL, CALLER());
+    return free_not_local(m, p, s, site, pc);
+}
+
+lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
+{
+    return free_inline(m, p, NULL, CALLER());
 }
 
 lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t *site)
@@ -770,7 +793,7 @@ lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t
     if (!m) return LLE_ERROR_NULL_PARAMETER;
     lle__slab_t *s = lle__map_get(m, p);
     if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, CALLER());
-    return lle_pool_free(m, p);
+    return free_inline(m, p, site, CALLER());
 }
 
 /* ---- queries and realloc ------------------------------------------------ */

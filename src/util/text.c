@@ -1,9 +1,10 @@
 /*
  * text.c - the bounded text writer behind every call that formats into a
  * caller's buffer (statistics as JSON, the arena tree), the growing text
- * of reports, and the growing host arrays of the collector and the site
- * table.
+ * of reports, the growing host arrays of the collector and the site
+ * table, and the text of a call site.
  */
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -114,4 +115,25 @@ void lle__array_free(lle_memory_manager_t *m, void **arr, size_t *cap, size_t el
     if (*arr) lle__host_free(m, *arr, *cap * elem, true);
     *arr = NULL;
     *cap = 0;
+}
+
+void lle__site_describe(const lle_site_t *s, char *buf, size_t len)
+{
+    if (s->file) {
+        snprintf(buf, len, "%s:%d (%s)", s->file, s->line, s->func ? s->func : "?");
+        return;
+    }
+    if (!s->pc) {
+        snprintf(buf, len, "an unknown site");
+        return;
+    }
+    Dl_info info;
+    if (dladdr(s->pc, &info) && info.dli_sname)
+        snprintf(buf, len, "%p (%s+0x%lx)", s->pc, info.dli_sname,
+                 (unsigned long)((const char *)s->pc - (const char *)info.dli_saddr));
+    else if (dladdr(s->pc, &info) && info.dli_fname)
+        snprintf(buf, len, "%p (%s+0x%lx)", s->pc, info.dli_fname,
+                 (unsigned long)((const char *)s->pc - (const char *)info.dli_fbase));
+    else
+        snprintf(buf, len, "%p", s->pc);
 }

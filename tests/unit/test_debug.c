@@ -32,6 +32,41 @@ static void expect_site(const lle_site_t *s, int line)
     assert_int_equal(s->line, line);
 }
 
+/* Without any debugging, a refused free still names where it was called:
+ * the site of LLE_FREE, or the return address of lle_pool_free. */
+static void refused_free_names_call_without_debugging(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, NULL);
+    int on_stack;
+    int l1 = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, &on_stack), LLE_ERROR_INVALID_POINTER);
+    expect_site(&r.e[0].free_site, l1);
+    assert_non_null(strstr(r.msg[0], "test_debug.c"));
+    char *p = lle_pool_alloc(m, LLE_POOL_STRING, 40);
+    assert_non_null(p);
+    assert_int_equal(LLE_FREE(m, p + 8), LLE_ERROR_INVALID_POINTER);
+    assert_int_equal(lle_pool_free(m, p), LLE_SUCCESS);
+    int l2 = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_ERROR_DOUBLE_FREE);
+    expect_site(&r.e[2].free_site, l2);
+    /* No site given: the caller's address, inside this function. */
+    assert_int_equal(lle_pool_free(m, p), LLE_ERROR_DOUBLE_FREE);
+    assert_null(r.e[3].free_site.file);
+    assert_non_null(r.e[3].free_site.pc);
+    /* A large block and a block freed from another heap's thread take
+     * other paths: the same record. */
+    char *big = lle_pool_alloc(m, LLE_POOL_BUFFER, 1 << 20);
+    assert_non_null(big);
+    int l3 = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, big + 64), LLE_ERROR_INVALID_POINTER);
+    expect_site(&r.e[4].free_site, l3);
+    assert_int_equal(lle_pool_free(m, big), LLE_SUCCESS);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void overflow_underflow(void **state)
 {
     (void)state;
@@ -234,11 +269,16 @@ static void double_triple_invalid_frees(void **state)
     assert_non_null(strstr(r.msg[2], "interior"));
     /* Stack pointer and another manager's block. */
     int on_stack;
+    int sl = __LINE__ + 1;
     assert_int_equal(LLE_FREE(m, &on_stack), LLE_ERROR_INVALID_POINTER);
+    expect_site(&r.e[3].free_site, sl);
+    assert_non_null(strstr(r.msg[3], "test_debug.c"));
     rec_t r2;
     lle_memory_manager_t *m2 = debug_manager(&r2, "pool.all.debug=track");
     char *other = LLE_ALLOC(m2, LLE_POOL_HISTORY, 100);
+    int ol = __LINE__ + 1;
     assert_int_equal(LLE_FREE(m, other), LLE_ERROR_INVALID_POINTER);
+    expect_site(&r.e[4].free_site, ol);
     assert_int_equal(r.n, 5);
     assert_int_equal(LLE_FREE(m2, other), LLE_SUCCESS);
     assert_int_equal(LLE_FREE(m, b), LLE_SUCCESS);
@@ -796,6 +836,7 @@ static void arena_in_debug_pool(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(refused_free_names_call_without_debugging),
         cmocka_unit_test(overflow_underflow),
         cmocka_unit_test(heap_check_finds_overflow),
         cmocka_unit_test(write_after_free_quarantine),
