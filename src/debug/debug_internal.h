@@ -227,5 +227,10 @@ LLE__HIDDEN void lle__dbg_totals_free(lle_memory_manager_t *m, lle__dcount_t *t,
 /* Live blocks counted by the sites (for the leak report at destroy). */
 LLE__HIDDEN size_t lle__dbg_tracked_live(lle_memory_manager_t *m);
 LLE__HIDDEN void lle__dbg_destroy_report(lle_memory_manager_t *m);
+/* The call site with the most live tracked bytes (ties: the first
+ * interned), with its blocks and bytes; false when no tracked block is
+ * live (or no memory for the count). */
+LLE__HIDDEN bool lle__dbg_top_site(lle_memory_manager_t *m, lle_site_t *site, size_t *blocks,
+                                   size_t *bytes);
 
 #endif

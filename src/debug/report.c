@@ -154,6 +154,23 @@ lle_result_t lle_memory_set_leak_report(lle_memory_manager_t *m, lle_format_t fo
     return LLE_SUCCESS;
 }
 
+bool lle__dbg_top_site(lle_memory_manager_t *m, lle_site_t *site, size_t *blocks, size_t *bytes)
+{
+    size_t n, rcap;
+    bool oom;
+    if (!m->dbg) return false;
+    row_t *r = live_rows(m, &n, &rcap, &oom);
+    if (!r) return false;
+    const row_t *top = &r[0];
+    for (size_t i = 1; i < n; i++)
+        if (r[i].bytes > top->bytes || (r[i].bytes == top->bytes && r[i].id < top->id)) top = &r[i];
+    *site = lle__dsite_site(m->dbg, top->id);
+    *blocks = top->blocks;
+    *bytes = top->bytes;
+    lle__host_free(m, r, rcap * sizeof *r, true);
+    return true;
+}
+
 void lle__dbg_destroy_report(lle_memory_manager_t *m)
 {
     lle__dbg_t *d = m->dbg;

@@ -248,10 +248,21 @@ lle_result_t lle_memory_manager_destroy(lle_memory_manager_t *m)
     size_t leaks = 0, bytes = 0;
     if (atomic_load(&m->state) != LLE_MEMORY_STATE_SHUTDOWN) {
         lle_memory_shutdown(m, &leaks, &bytes);
-        if (leaks)
+        lle_site_t top;
+        size_t tblocks, tbytes;
+        if (leaks && lle__dbg_top_site(m, &top, &tblocks, &tbytes)) {
+            /* Tracked: the record names the site that leaked the most. */
+            char where[160];
+            lle__site_describe(&top, where, sizeof where);
+            lle__report_sites(m, LLE_ERROR_MEMORY_LEAK, -1, bytes, NULL, &top, NULL,
+                              "%zu blocks (%zu bytes) were still live when the manager was "
+                              "destroyed; the most at %s (%zu blocks, %zu bytes)",
+                              leaks, bytes, where, tblocks, tbytes);
+        } else if (leaks) {
             lle__report(m, LLE_ERROR_MEMORY_LEAK, -1, bytes, NULL,
                         "%zu blocks (%zu bytes) were still live when the manager was destroyed",
                         leaks, bytes);
+        }
     }
     lle__dbg_destroy_report(m);
     release_manager(m);

@@ -556,6 +556,10 @@ static void leak_report(void **state)
     assert_int_equal(at_exit.calls, 1);
     assert_non_null(strstr(at_exit.buf, "3000 bytes in 3 live tracked blocks at 1 call sites"));
     assert_int_equal(r.e[r.n - 1].code, LLE_ERROR_MEMORY_LEAK);
+    /* The error record names the site that leaked the most. */
+    expect_site(&r.e[r.n - 1].alloc_site, l1);
+    assert_int_equal(r.e[r.n - 1].size, 3000);
+    assert_non_null(strstr(r.msg[r.n - 1], "(3 blocks, 3000 bytes)"));
 }
 
 static void snapshots(void **state)
