@@ -296,7 +296,12 @@ static void child_fork(int arg)
     unsigned char *p = lle_secure_alloc(m, 64);
     fill_secret(p, 64);
     pid_t pid = fork();
-    if (pid == 0) _exit(secret_bytes(p, 64) == 0 && all_zero(p, 64) ? 0 : 1);
+    if (pid == 0) {
+        int wiped = secret_bytes(p, 64) == 0 && all_zero(p, 64);
+        lle_secure_free(m, p);
+        lle_memory_manager_destroy(m);   /* nothing left for a leak checker */
+        _exit(wiped ? 0 : 1);
+    }
     int st = 0;
     waitpid(pid, &st, 0);
     /* the parent keeps its copy */
