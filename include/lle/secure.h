@@ -129,8 +129,8 @@ void lle_secure_wipe(void *p, size_t n);
 lle_result_t lle_seal(lle_memory_manager_t *m, void *p);
 /* Decrypt in place.  LLE_ERROR_NOT_SEALED for a block that is not sealed;
  * LLE_ERROR_CORRUPTION when authentication fails (the block, its nonce or
- * tag was changed): the block keeps its ciphertext (no byte of plaintext
- * is written) and stays sealed; LLE_ERROR_KEY_ROTATED when its key was
+ * tag was changed): no byte of plaintext is written, the block is wiped
+ * and stays sealed (every later unseal fails too); LLE_ERROR_KEY_ROTATED when its key was
  * rotated away (a block that could not be re-sealed at a rotation; its
  * content is wiped). */
 lle_result_t lle_unseal(lle_memory_manager_t *m, void *p);

@@ -135,7 +135,7 @@ static void test_history_compression(void **state)
     char key[32], val[64];
     for (int i = 0; i < 300; i++) {
         snprintf(key, sizeof key, "cmd-%d", i);
-        snprintf(val, sizeof val, "ls -la /tmp/dir%d", i);
+        snprintf(val, sizeof val, "ls -la src/dir%d", i);
         assert_int_equal(lle_history_put(h, key, val, strlen(val), LLE_SENSITIVITY_LOW), LLE_SUCCESS);
     }
     char *big = script(20000), *rnd = noise(5000), *edge = script(1024);
@@ -161,7 +161,7 @@ static void test_history_compression(void **state)
     assert_int_equal(lle_history_get(h, "rnd", out, 20000, &len), LLE_SUCCESS);
     assert_memory_equal(out, rnd, 5000);
     assert_int_equal(lle_history_get(h, "cmd-123", out, 20000, &len), LLE_SUCCESS);
-    assert_memory_equal(out, "ls -la /tmp/dir123", len);
+    assert_memory_equal(out, "ls -la src/dir123", len);
     assert_int_equal(lle_history_get(h, "big", out, 100, &len), LLE_ERROR_BUFFER_TOO_SMALL);
     assert_int_equal(len, 20000);
     assert_int_equal(lle_history_get(h, "nope", out, 100, &len), LLE_ERROR_NOT_FOUND);
