@@ -115,7 +115,16 @@ static inline unsigned lle__class_of(size_t n)
  * GUARD: a region of guard-page slots mapped by src/debug itself (its
  * memory is not the host's; see lle__slab_wrap).  The pool layer hands a
  * pointer into either kind to m->dbg_ops. */
-enum { LLE__SLAB_SMALL = 1, LLE__SLAB_EMERGENCY = 2, LLE__SLAB_DEBUG = 3, LLE__SLAB_GUARD = 4 };
+/* SECURE: a locked, guarded mapping of src/secure (its aux is that
+ * module's slab descriptor); the pool layer hands a pointer into it to
+ * m->sec_ops. */
+enum {
+    LLE__SLAB_SMALL = 1,
+    LLE__SLAB_EMERGENCY = 2,
+    LLE__SLAB_DEBUG = 3,
+    LLE__SLAB_GUARD = 4,
+    LLE__SLAB_SECURE = 5
+};
 
 typedef struct lle__heap lle__heap_t;
 typedef struct lle__slab lle__slab_t;
@@ -160,7 +169,7 @@ struct lle__slab {
 /* Whether s belongs to src/debug (debug blocks or guard-page slots). */
 static inline bool lle__slab_is_debug(const lle__slab_t *s)
 {
-    return s->kind >= LLE__SLAB_DEBUG;
+    return s->kind == LLE__SLAB_DEBUG || s->kind == LLE__SLAB_GUARD;
 }
 
 /* Doubly linked slab lists (a bin's avail/full lists, debug bins). */
@@ -405,6 +414,19 @@ typedef struct lle__dbg_ops {
     void *(*sample)(lle_memory_manager_t *m, int pool, size_t n, const void *pc);
 } lle__dbg_ops_t;
 
+/* What the pool layer asks of the secure pool (src/secure installs it
+ * with its first slab) about a pointer into secure slab s. */
+typedef struct lle__sec_ops {
+    lle_result_t (*free)(lle_memory_manager_t *m, lle__slab_t *s, void *p);
+    /* lle_pool_realloc of a secure block: a secure block again (the old
+     * copy wiped); n == 0 frees it. */
+    void *(*realloc)(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_t n);
+    lle_result_t (*query)(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
+                          lle_block_info_t *out);
+} lle__sec_ops_t;
+/* m->sec_ops, set before the first secure slab is in the page map. */
+#define lle__sec_ops(m) atomic_load_explicit(&(m)->sec_ops, memory_order_acquire)
+
 /* What the statistics ask of the debug allocator about one typed pool. */
 typedef struct lle__dbg_pool_stats {
     uint64_t allocs, frees, requested;
@@ -498,6 +520,9 @@ struct lle_memory_manager {
     _Atomic unsigned      guard_every[LLE__NPOOLS];
     struct lle__dbg      *dbg;
     const lle__dbg_ops_t *dbg_ops;
+    /* The secure pool and sealing (src/secure), made on first use. */
+    _Atomic(struct lle__secure *) sec;
+    _Atomic(const lle__sec_ops_t *) sec_ops;
 };
 
 /* ---- internal functions ------------------------------------------------- */
@@ -514,6 +539,18 @@ LLE__HIDDEN unsigned long lle__thread_id(void);
 LLE__HIDDEN void *lle__os_reserve(size_t bytes, size_t align);
 LLE__HIDDEN void lle__os_release(void *p, size_t bytes);
 LLE__HIDDEN bool lle__os_protect(void *p, size_t bytes, int access);
+/* Lock [p, p+bytes) in RAM; false (errno set) when the system refuses. */
+LLE__HIDDEN bool lle__os_lock(void *p, size_t bytes);
+LLE__HIDDEN void lle__os_unlock(void *p, size_t bytes);
+/* Keep [p, p+bytes) out of core dumps (bit 1 of the result) and out of
+ * forked children (bit 2: zero-filled there with MADV_WIPEONFORK, else
+ * unmapped there with MADV_DONTFORK), as far as the system allows. */
+LLE__HIDDEN unsigned lle__os_conceal(void *p, size_t bytes);
+
+/* The secure pool (src/secure): at shutdown, the live blocks are counted
+ * (their number and bytes added to *blocks and *bytes), every mapping is
+ * wiped and unmapped and the state freed. */
+LLE__HIDDEN void lle__secure_shutdown(lle_memory_manager_t *m, size_t *blocks, size_t *bytes);
 
 /* The error channel (src/manager/errors.c): formats the message, counts
  * the error, keeps it in the history and the audit trail, calls the error

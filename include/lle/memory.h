@@ -17,6 +17,8 @@
 #include "lle/selftest.h"
 #include "lle/track.h"
 #include "lle/guard.h"
+#include "lle/secure.h"
+#include "lle/history.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0
 #define LLE_MEMORY_VERSION_MINOR 1

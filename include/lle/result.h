@@ -36,6 +36,10 @@ typedef enum lle_result {
     LLE_ERROR_USE_AFTER_FREE,          /* a freed block was written (its poison changed) */
     LLE_ERROR_BOUNDS_VIOLATION,        /* a range does not lie inside one live block */
     LLE_ERROR_ACCESS_DENIED,           /* a block was written while read-only (lle_memory_protect) */
+    LLE_ERROR_LOCK_LIMIT,              /* secure memory could not be locked in RAM (RLIMIT_MEMLOCK) */
+    LLE_ERROR_NOT_SEALED,              /* unseal of a block that is not sealed */
+    LLE_ERROR_KEY_ROTATED,             /* a sealed block's key was rotated away: it cannot be unsealed */
+    LLE_ERROR_NOT_FOUND,               /* no entry under that key */
     LLE_RESULT_COUNT_
 } lle_result_t;
 

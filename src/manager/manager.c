@@ -118,6 +118,7 @@ static lle_result_t enter(lle_memory_manager_t *m, lle_memory_state_t to, size_t
         m->key_ok = false;
         lle__gc_release(m);
         size_t blocks = 0, bytes = 0, dblocks = 0, dbytes = 0;
+        lle__secure_shutdown(m, &dblocks, &dbytes);
         lle__dbg_release(m, &dblocks, &dbytes);
         lle__pools_release_all(m, &blocks, &bytes);
         blocks += dblocks;

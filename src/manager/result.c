@@ -27,6 +27,10 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_USE_AFTER_FREE: return "a freed block was written";
     case LLE_ERROR_BOUNDS_VIOLATION: return "range outside its block";
     case LLE_ERROR_ACCESS_DENIED: return "write to a read-only block";
+    case LLE_ERROR_LOCK_LIMIT: return "secure memory could not be locked in RAM";
+    case LLE_ERROR_NOT_SEALED: return "the block is not sealed";
+    case LLE_ERROR_KEY_ROTATED: return "the block's sealing key was rotated away";
+    case LLE_ERROR_NOT_FOUND: return "no entry under that key";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";

@@ -53,3 +53,28 @@ bool lle__os_protect(void *p, size_t bytes, int access)
     int prot = (access & 1 ? PROT_READ : 0) | (access & 2 ? PROT_WRITE : 0);
     return mprotect(p, bytes, prot) == 0;
 }
+
+bool lle__os_lock(void *p, size_t bytes)
+{
+    return mlock(p, bytes) == 0;
+}
+
+void lle__os_unlock(void *p, size_t bytes)
+{
+    munlock(p, bytes);
+}
+
+unsigned lle__os_conceal(void *p, size_t bytes)
+{
+    unsigned got = 0;
+#ifdef MADV_DONTDUMP
+    if (madvise(p, bytes, MADV_DONTDUMP) == 0) got |= 1;
+#endif
+#ifdef MADV_WIPEONFORK
+    if (madvise(p, bytes, MADV_WIPEONFORK) == 0) got |= 2;
+#endif
+#ifdef MADV_DONTFORK
+    if (!(got & 2) && madvise(p, bytes, MADV_DONTFORK) == 0) got |= 2;
+#endif
+    return got;
+}

@@ -682,6 +682,7 @@ static LLE__NOINLINE lle_result_t free_generic(lle_memory_manager_t *m, void *p,
 {
     if (!m) return LLE_ERROR_NULL_PARAMETER;
     if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, pc);
+    if (s && s->kind == LLE__SLAB_SECURE) return lle__sec_ops(m)->free(m, s, p);
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
         lle_result_t r = lle__emerg_free(m, s, p);
         return r == LLE_SUCCESS ? r : free_error(m, p, r, LLE_POOL_SECONDARY, site, pc);
@@ -838,6 +839,17 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         }
         return bi;
     }
+    if (s && s->kind == LLE__SLAB_SECURE) {
+        lle_block_info_t info;
+        lle_result_t r = lle__sec_ops(m)->query(m, s, p, &info);
+        if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
+        bi.err = r;
+        if (r == LLE_SUCCESS) {
+            bi.pool = info.pool;
+            bi.usable = info.size;
+        }
+        return bi;
+    }
     if (s && s->kind == LLE__SLAB_EMERGENCY) {
         size_t u = lle__emerg_usable(m, s, p);
         if (u) {
@@ -881,6 +893,7 @@ static void *realloc_impl(lle_memory_manager_t *m, void *p, size_t n, const lle_
     lle__slab_t *ds = lle__map_get(m, p);
     if (ds && lle__slab_is_debug(ds))
         return asan_fresh(m, m->dbg_ops->realloc(m, ds, p, n, site, pc));
+    if (ds && ds->kind == LLE__SLAB_SECURE) return lle__sec_ops(m)->realloc(m, ds, p, n);
     block_info_t bi = block_info(m, p);
     if (bi.err != LLE_SUCCESS) {
         atomic_fetch_add_explicit(&m->invalid_frees, 1, memory_order_relaxed);
@@ -934,6 +947,7 @@ lle_result_t lle_block_query(lle_memory_manager_t *m, const void *p, lle_block_i
     memset(out, 0, sizeof *out);
     lle__slab_t *s = lle__map_get(m, p);
     if (s && lle__slab_is_debug(s)) return m->dbg_ops->query(m, s, p, out);
+    if (s && s->kind == LLE__SLAB_SECURE) return lle__sec_ops(m)->query(m, s, p, out);
     if (s && s->kind == LLE__SLAB_SMALL) {
         /* Any byte of a slab block: its index by division. */
         uint64_t off = (uint64_t)((const char *)p - s->start);

@@ -1,0 +1,1069 @@
+/*
+ * secure.c - the secure pool and sealing.
+ *
+ * Mappings.  A *slab* is a mapping of this file's own (lle__os_reserve),
+ * registered in the page map as a slab of kind LLE__SLAB_SECURE whose aux
+ * is its descriptor (sslab_t):
+ *
+ *   | guard page | data pages (locked, no dump, wiped in children) | guard ... |
+ *
+ * The mapping is rounded up to the 16 KiB granule the page map needs; what
+ * lies past the data stays inaccessible.  Shared slabs have 16 KiB of data
+ * cut into blocks of one size class (32 B to 2 KiB, powers of two); a
+ * request above 2 KiB gets a slab of its own (one block, its data rounded
+ * up to pages).  Which blocks are taken is a bitmap in the descriptor, so a
+ * free block holds nothing but zeros: no free-list link, no header.  Each
+ * block's record (length asked for, pool, sensitivity, state, last use,
+ * seal) lives in the descriptor too, outside the mapping.
+ *
+ * Wiping.  Blocks are zero when handed out: fresh pages are, and a block
+ * is wiped (sodium_memzero, which the compiler cannot drop) when freed,
+ * when realloc moves it, and past the new end when it shrinks.  A slab's
+ * data is wiped again before it is unmapped.
+ *
+ * Sealing.  A sealed block holds XChaCha20-Poly1305 ciphertext of its
+ * length; the nonce (random per seal), the tag and the key generation are
+ * in a seal record (seal_t) kept on a list, which rotation walks.  The
+ * associated data binds the block's address, length, pool and key
+ * generation: ciphertext copied to another block does not open.  Keys live
+ * in a block of this pool (flag B_KEYS, not the user's): the master key
+ * (random) and one key per pool type derived from it (crypto_kdf).
+ *
+ * Locking.  One mutex (S->lock) guards everything here; it is taken before
+ * m->map_lock (slab registration).  Reports are prepared under it and
+ * delivered after it is released.  Pointer lookups are made under it, so
+ * a slab cannot be unmapped during one.
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pool/pool_internal.h"
+#include "secure/secure_internal.h"
+
+#define NCLASS 7                          /* 32 B .. 2 KiB */
+#define MIN_CLASS ((size_t)32)
+#define MAX_CLASS ((size_t)2048)
+#define SLAB_DATA ((size_t)16 * 1024)     /* data of a shared slab */
+#define MAX_REQUEST ((size_t)1 << 32)     /* lengths are kept in 32 bits */
+
+#define KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define KEYSET_BYTES (KEY_BYTES * (1 + LLE__NPOOLS))   /* master, then one a pool */
+#define KDF_CONTEXT "LLEseal1"
+
+_Static_assert(KEY_BYTES == crypto_kdf_KEYBYTES, "the master key is a kdf key");
+_Static_assert(sizeof KDF_CONTEXT - 1 == crypto_kdf_CONTEXTBYTES, "kdf context is 8 bytes");
+
+enum {
+    B_SEALED = 1,   /* holds ciphertext; seal record in blk->seal */
+    B_LOST = 2,     /* sealed under a key rotated away: cannot be opened */
+    B_KEYS = 4      /* the key set: never the user's */
+};
+
+typedef struct seal {
+    struct seal   *next, *prev;    /* S->sealed */
+    struct sslab  *ss;
+    uint32_t       idx;
+    uint64_t       epoch;          /* key generation it was sealed with */
+    unsigned char  nonce[NONCE_BYTES];
+    unsigned char  tag[TAG_BYTES];
+} seal_t;
+
+typedef struct sblk {
+    uint32_t len;       /* bytes asked for */
+    uint8_t  pool;
+    uint8_t  sens;
+    uint8_t  flags;     /* B_* */
+    uint64_t used_ns;   /* last use: allocation, unseal, touch (coarse clock) */
+    seal_t  *seal;
+} sblk_t;
+
+typedef struct sslab {
+    lle__slab_t  *slab;
+    char         *map, *data;
+    size_t        map_bytes, data_bytes;
+    uint32_t      bsize, capacity, used, hint;
+    int           cls;               /* -1: a one-block slab */
+    bool          locked;
+    unsigned      conceal;           /* lle__os_conceal's bits */
+    struct sslab *next, *prev;
+    sblk_t       *blk;               /* capacity records */
+    size_t        words;
+    uint64_t      bits[];            /* 1: taken (bits past capacity set) */
+} sslab_t;
+
+struct lle__secure {
+    pthread_mutex_t     lock;
+    lle_secure_config_t cfg;
+    sslab_t            *avail[NCLASS];   /* slabs with a free block */
+    sslab_t            *full[NCLASS];
+    unsigned            nempty[NCLASS];  /* empty slabs kept (one a class) */
+    sslab_t            *large;           /* one-block slabs */
+    seal_t             *sealed;          /* every seal record */
+    unsigned char      *keys;            /* KEYSET_BYTES in a B_KEYS block, or NULL */
+    uint64_t            epoch;           /* generation of `keys` */
+    lle_secure_stats_t  st;
+};
+typedef struct lle__secure sec_t;
+
+/* ---- reports ------------------------------------------------------------------ */
+
+void lle__sec_pend_set(lle__sec_pend_t *pd, lle_result_t code, int pool, size_t size,
+                       const void *addr, const char *fmt, ...)
+{
+    if (!pd || pd->code != LLE_SUCCESS) return;   /* the first reason is kept */
+    pd->code = code;
+    pd->pool = pool;
+    pd->size = size;
+    pd->addr = addr;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pd->msg, sizeof pd->msg, fmt, ap);
+    va_end(ap);
+}
+
+void lle__sec_pend_flush(lle_memory_manager_t *m, lle__sec_pend_t *pd)
+{
+    if (pd->code != LLE_SUCCESS) lle__report(m, pd->code, pd->pool, pd->size, pd->addr, "%s", pd->msg);
+    pd->code = LLE_SUCCESS;
+}
+
+void lle_secure_wipe(void *p, size_t n)
+{
+    if (p && n) sodium_memzero(p, n);
+}
+
+/* ---- slabs -------------------------------------------------------------------- */
+
+static void list_push(sslab_t **head, sslab_t *s)
+{
+    s->prev = NULL;
+    s->next = *head;
+    if (*head) (*head)->prev = s;
+    *head = s;
+}
+
+static void list_unlink(sslab_t **head, sslab_t *s)
+{
+    if (s->prev) s->prev->next = s->next;
+    else *head = s->next;
+    if (s->next) s->next->prev = s->prev;
+    s->next = s->prev = NULL;
+}
+
+static unsigned class_of(size_t n)
+{
+    if (n <= MIN_CLASS) return 0;
+    return (unsigned)(64 - __builtin_clzll((unsigned long long)(n - 1))) - 5;
+}
+
+static size_t round_up(size_t n, size_t to)
+{
+    return (n + to - 1) & ~(to - 1);
+}
+
+static void account_slab(sec_t *S, const sslab_t *ss, int sign)
+{
+    lle_secure_stats_t *st = &S->st;
+    size_t k = (size_t)(sign > 0 ? 1 : -1);
+#define ADJ(f, v) (f += sign > 0 ? (v) : (size_t)0 - (v))
+    if (ss->cls < 0) st->large_regions += k;
+    else st->slabs += k;
+    ADJ(st->mapped_bytes, ss->map_bytes);
+    ADJ(st->data_bytes, ss->data_bytes);
+    ADJ(st->guard_pages, (ss->map_bytes - ss->data_bytes) / LLE__PAGE);
+    if (ss->locked) ADJ(st->locked_bytes, ss->data_bytes);
+    else ADJ(st->unlocked_bytes, ss->data_bytes);
+    if (ss->conceal & 1) ADJ(st->nodump_bytes, ss->data_bytes);
+    if (ss->conceal & 2) ADJ(st->nofork_bytes, ss->data_bytes);
+#undef ADJ
+}
+
+/* A new slab for class cls (cls < 0: one block of n bytes), or NULL with
+ * the reason in pd (S->lock held). */
+static sslab_t *slab_new(lle_memory_manager_t *m, sec_t *S, int cls, size_t n, int pool,
+                         lle__sec_pend_t *pd)
+{
+    size_t bsize = cls >= 0 ? MIN_CLASS << cls : round_up(n ? n : 1, LLE__PAGE);
+    size_t data_bytes = cls >= 0 ? SLAB_DATA : bsize;
+    size_t map_bytes = round_up(data_bytes + 2 * LLE__PAGE, LLE__GRANULE);
+    if (S->cfg.max_bytes && S->st.mapped_bytes + map_bytes > S->cfg.max_bytes) {
+        lle__sec_pend_set(pd, LLE_ERROR_POOL_LIMIT, pool, n, NULL,
+                          "secure pool: a slab of %zu bytes would pass the limit of %zu bytes "
+                          "(%zu mapped)",
+                          map_bytes, S->cfg.max_bytes, S->st.mapped_bytes);
+        return NULL;
+    }
+    uint32_t capacity = (uint32_t)(data_bytes / bsize);
+    size_t words = (capacity + 63) / 64;
+    size_t hb = sizeof(sslab_t) + words * sizeof(uint64_t);
+    sslab_t *ss = lle__host_alloc(m, hb, 64, true);
+    sblk_t *blk = lle__host_alloc(m, capacity * sizeof(sblk_t), 16, true);
+    char *map = lle__os_reserve(map_bytes, LLE__GRANULE);
+    if (!ss || !blk || !map) goto oom;
+    memset(ss, 0, hb);
+    memset(blk, 0, capacity * sizeof(sblk_t));
+    ss->map = map;
+    ss->map_bytes = map_bytes;
+    ss->data = map + LLE__PAGE;
+    ss->data_bytes = data_bytes;
+    ss->bsize = (uint32_t)bsize;
+    ss->capacity = capacity;
+    ss->cls = cls;
+    ss->blk = blk;
+    ss->words = words;
+    if (capacity % 64) ss->bits[words - 1] = ~(uint64_t)0 << (capacity % 64);
+    if (!lle__os_protect(ss->data, data_bytes, 3)) goto oom;
+    ss->locked = lle__os_lock(ss->data, data_bytes);
+    if (!ss->locked) {
+        int e = errno;
+        S->st.lock_failures++;
+        if (S->cfg.lock_policy == LLE_SECURE_LOCK_REQUIRED) {
+            lle__sec_pend_set(pd, LLE_ERROR_LOCK_LIMIT, pool, n, NULL,
+                              "secure pool: %zu bytes could not be locked in RAM (%s; see "
+                              "RLIMIT_MEMLOCK); the lock policy is 'required': allocation refused",
+                              data_bytes, strerror(e));
+            goto fail;
+        }
+        lle__sec_pend_set(pd, LLE_ERROR_LOCK_LIMIT, pool, n, ss->data,
+                          "secure pool: %zu bytes could not be locked in RAM (%s; see "
+                          "RLIMIT_MEMLOCK); the lock policy is 'report': this slab stays "
+                          "unlocked and may be swapped out",
+                          data_bytes, strerror(e));
+    }
+    ss->conceal = lle__os_conceal(ss->data, data_bytes);
+    ss->slab = lle__slab_wrap(m, LLE_POOL_CUSTOM, map, map_bytes, LLE__SLAB_SECURE);
+    if (!ss->slab) {
+        if (ss->locked) lle__os_unlock(ss->data, data_bytes);
+        goto oom;
+    }
+    ss->slab->start = ss->data;
+    ss->slab->bsize = (uint32_t)bsize;
+    ss->slab->magic = lle__slab_magic((uint32_t)bsize);
+    ss->slab->capacity = capacity;
+    ss->slab->aux = ss;
+    account_slab(S, ss, 1);
+    return ss;
+oom:
+    lle__sec_pend_set(pd, LLE_ERROR_OUT_OF_MEMORY, pool, n, NULL,
+                      "secure pool: no memory for a slab of %zu bytes", map_bytes);
+fail:
+    if (map) lle__os_release(map, map_bytes);
+    if (blk) lle__host_free(m, blk, capacity * sizeof(sblk_t), true);
+    if (ss) lle__host_free(m, ss, hb, true);
+    return NULL;
+}
+
+static void slab_free(lle_memory_manager_t *m, sec_t *S, sslab_t *ss)
+{
+    account_slab(S, ss, -1);
+    sodium_memzero(ss->data, ss->data_bytes);
+    if (ss->locked) lle__os_unlock(ss->data, ss->data_bytes);
+    lle__slab_unwrap(m, ss->slab, ss->map);
+    lle__os_release(ss->map, ss->map_bytes);
+    lle__host_free(m, ss->blk, ss->capacity * sizeof(sblk_t), true);
+    lle__host_free(m, ss, sizeof(sslab_t) + ss->words * sizeof(uint64_t), true);
+}
+
+/* ---- blocks ------------------------------------------------------------------- */
+
+static uint32_t take_bit(sslab_t *ss)
+{
+    for (size_t k = 0; k < ss->words; k++) {
+        size_t w = (ss->hint + k) % ss->words;
+        if (ss->bits[w] != ~(uint64_t)0) {
+            unsigned b = (unsigned)__builtin_ctzll(~ss->bits[w]);
+            ss->bits[w] |= (uint64_t)1 << b;
+            ss->hint = (uint32_t)w;
+            return (uint32_t)(w * 64 + b);
+        }
+    }
+    return UINT32_MAX;   /* not reached: the slab is on avail */
+}
+
+static bool bit_taken(const sslab_t *ss, uint32_t i)
+{
+    return (ss->bits[i >> 6] >> (i & 63)) & 1;
+}
+
+static char *block_addr(const sslab_t *ss, uint32_t i)
+{
+    return ss->data + (size_t)i * ss->bsize;
+}
+
+/* A zero-filled block (S->lock held); NULL with the reason in pd. */
+static void *alloc_locked(lle_memory_manager_t *m, sec_t *S, int pool, size_t n, int sens,
+                          lle__sec_pend_t *pd)
+{
+    sslab_t *ss;
+    uint32_t i;
+    if (n > MAX_CLASS) {
+        ss = slab_new(m, S, -1, n, pool, pd);
+        if (!ss) return NULL;
+        ss->bits[0] |= 1;
+        i = 0;
+        list_push(&S->large, ss);
+    } else {
+        unsigned c = class_of(n);
+        ss = S->avail[c];
+        if (!ss) {
+            ss = slab_new(m, S, (int)c, n, pool, pd);
+            if (!ss) return NULL;
+            list_push(&S->avail[c], ss);
+        } else if (ss->used == 0) {
+            S->nempty[c]--;
+        }
+        i = take_bit(ss);
+        if (++ss->used == ss->capacity) {
+            list_unlink(&S->avail[c], ss);
+            list_push(&S->full[c], ss);
+        }
+    }
+    sblk_t *b = &ss->blk[i];
+    b->len = (uint32_t)n;
+    b->pool = (uint8_t)pool;
+    b->sens = (uint8_t)sens;
+    b->flags = 0;
+    b->seal = NULL;
+    b->used_ns = lle__now_coarse_ns();
+    return block_addr(ss, i);
+}
+
+static void seal_unlink(sec_t *S, seal_t *r)
+{
+    if (r->prev) r->prev->next = r->next;
+    else S->sealed = r->next;
+    if (r->next) r->next->prev = r->prev;
+}
+
+static void seal_drop(lle_memory_manager_t *m, sec_t *S, sblk_t *b)
+{
+    if (!b->seal) return;
+    seal_unlink(S, b->seal);
+    lle__host_free(m, b->seal, sizeof(seal_t), true);
+    b->seal = NULL;
+    if (!(b->flags & B_KEYS)) {
+        S->st.sealed_blocks--;
+        S->st.sealed_bytes -= b->len;
+    }
+}
+
+/* Wipe and free block i of ss (S->lock held, the block live). */
+static void free_locked(lle_memory_manager_t *m, sec_t *S, sslab_t *ss, uint32_t i)
+{
+    sblk_t *b = &ss->blk[i];
+    seal_drop(m, S, b);
+    size_t wipe = ss->cls < 0 ? ss->data_bytes : ss->bsize;
+    sodium_memzero(block_addr(ss, i), wipe);
+    if (!(b->flags & B_KEYS)) {
+        S->st.live_blocks--;
+        S->st.live_bytes -= b->len;
+        S->st.frees++;
+        S->st.wiped_bytes += wipe;
+    }
+    memset(b, 0, sizeof *b);
+    ss->bits[i >> 6] &= ~((uint64_t)1 << (i & 63));
+    if (ss->cls < 0) {
+        list_unlink(&S->large, ss);
+        slab_free(m, S, ss);
+        return;
+    }
+    unsigned c = (unsigned)ss->cls;
+    if (ss->used-- == ss->capacity) {
+        list_unlink(&S->full[c], ss);
+        list_push(&S->avail[c], ss);
+    }
+    if (ss->used == 0 && ++S->nempty[c] > 1) {   /* keep one empty slab a class */
+        list_unlink(&S->avail[c], ss);
+        S->nempty[c]--;
+        slab_free(m, S, ss);
+    }
+}
+
+/* The live user block at (or, unless exact, holding) p, S->lock held.
+ * NULL with *err set: LLE_ERROR_INVALID_POINTER, or LLE_ERROR_DOUBLE_FREE
+ * for a freed block. */
+static sblk_t *find(lle_memory_manager_t *m, const void *p, bool exact, sslab_t **ssp,
+                    uint32_t *ip, lle_result_t *err)
+{
+    *err = LLE_ERROR_INVALID_POINTER;
+    lle__slab_t *s = p ? lle__map_get(m, p) : NULL;
+    if (!s || s->kind != LLE__SLAB_SECURE) return NULL;
+    sslab_t *ss = s->aux;
+    const char *q = p;
+    if (q < ss->data || q >= ss->data + (size_t)ss->capacity * ss->bsize) return NULL;
+    uint32_t i = (uint32_t)((size_t)(q - ss->data) / ss->bsize);
+    if (exact && q != block_addr(ss, i)) return NULL;
+    if (!bit_taken(ss, i)) {
+        *err = LLE_ERROR_DOUBLE_FREE;
+        return NULL;
+    }
+    if (ss->blk[i].flags & B_KEYS) return NULL;
+    *ssp = ss;
+    *ip = i;
+    *err = LLE_SUCCESS;
+    return &ss->blk[i];
+}
+
+/* ---- the state ---------------------------------------------------------------- */
+
+static lle_result_t ops_free(lle_memory_manager_t *m, lle__slab_t *s, void *p);
+static void *ops_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_t n);
+static lle_result_t ops_query(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
+                              lle_block_info_t *out);
+static const lle__sec_ops_t sec_ops = {ops_free, ops_realloc, ops_query};
+
+void lle_secure_config_default(lle_secure_config_t *cfg)
+{
+    if (!cfg) return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->lock_policy = LLE_SECURE_LOCK_REPORT;
+    cfg->encrypt_sensitive_data = true;
+    cfg->encrypt_all_allocations = false;
+    cfg->sensitive_level = LLE_SENSITIVITY_MEDIUM;
+    cfg->max_bytes = 0;
+}
+
+/* The manager's secure state, made on first use; NULL (reported) when it
+ * cannot be made or the manager is shutting down. */
+static sec_t *get_sec(lle_memory_manager_t *m)
+{
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (lle_likely(S != NULL)) return S;
+    if (atomic_load_explicit(&m->state, memory_order_acquire) == LLE_MEMORY_STATE_SHUTDOWN) {
+        lle__report(m, LLE_ERROR_INVALID_STATE, -1, 0, NULL,
+                    "secure pool: the manager is shut down");
+        return NULL;
+    }
+    if (sodium_init() < 0) {
+        lle__report(m, LLE_ERROR_NOT_SUPPORTED, -1, 0, NULL,
+                    "secure pool: libsodium failed to initialise");
+        return NULL;
+    }
+    S = lle__host_alloc(m, sizeof *S, 64, true);
+    if (!S) {
+        lle__report(m, LLE_ERROR_OUT_OF_MEMORY, -1, sizeof *S, NULL,
+                    "secure pool: no memory for its state");
+        return NULL;
+    }
+    memset(S, 0, sizeof *S);
+    pthread_mutex_init(&S->lock, NULL);
+    lle_secure_config_default(&S->cfg);
+    atomic_store_explicit(&m->sec_ops, &sec_ops, memory_order_release);
+    sec_t *expect = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&m->sec, &expect, S, memory_order_acq_rel,
+                                                 memory_order_acquire)) {
+        pthread_mutex_destroy(&S->lock);
+        lle__host_free(m, S, sizeof *S, true);
+        return expect;
+    }
+    return S;
+}
+
+void lle__secure_shutdown(lle_memory_manager_t *m, size_t *blocks, size_t *bytes)
+{
+    sec_t *S = atomic_exchange_explicit(&m->sec, NULL, memory_order_acq_rel);
+    if (!S) return;
+    pthread_mutex_lock(&S->lock);
+    *blocks += S->st.live_blocks;
+    *bytes += S->st.live_bytes;
+    for (seal_t *r = S->sealed, *next; r; r = next) {
+        next = r->next;
+        lle__host_free(m, r, sizeof *r, true);
+    }
+    S->sealed = NULL;
+    sslab_t **lists[2 * NCLASS + 1];
+    for (int c = 0; c < NCLASS; c++) {
+        lists[2 * c] = &S->avail[c];
+        lists[2 * c + 1] = &S->full[c];
+    }
+    lists[2 * NCLASS] = &S->large;
+    for (int k = 0; k < 2 * NCLASS + 1; k++)
+        for (sslab_t *ss = *lists[k], *next; ss; ss = next) {
+            next = ss->next;
+            slab_free(m, S, ss);   /* wipes the data */
+        }
+    pthread_mutex_unlock(&S->lock);
+    pthread_mutex_destroy(&S->lock);
+    sodium_memzero(S, sizeof *S);
+    lle__host_free(m, S, sizeof *S, true);
+}
+
+lle_result_t lle_secure_configure(lle_memory_manager_t *m, const lle_secure_config_t *cfg)
+{
+    if (!m || !cfg) return LLE_ERROR_NULL_PARAMETER;
+    if ((unsigned)cfg->lock_policy > LLE_SECURE_LOCK_REQUIRED ||
+        (unsigned)cfg->sensitive_level >= LLE_SENSITIVITY_COUNT)
+        return LLE_ERROR_INVALID_ARGUMENT;
+    sec_t *S = get_sec(m);
+    if (!S) return LLE_ERROR_INVALID_STATE;
+    pthread_mutex_lock(&S->lock);
+    S->cfg = *cfg;
+    pthread_mutex_unlock(&S->lock);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_secure_get_config(lle_memory_manager_t *m, lle_secure_config_t *out)
+{
+    if (!m || !out) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = get_sec(m);
+    if (!S) return LLE_ERROR_INVALID_STATE;
+    pthread_mutex_lock(&S->lock);
+    *out = S->cfg;
+    pthread_mutex_unlock(&S->lock);
+    return LLE_SUCCESS;
+}
+
+/* ---- allocation API ------------------------------------------------------------ */
+
+void *lle_secure_alloc_ex(lle_memory_manager_t *m, lle_memory_pool_type_t pool, size_t n,
+                          lle_sensitivity_t sensitivity)
+{
+    if (!m) return NULL;
+    if ((unsigned)pool >= LLE__NPOOLS || (unsigned)sensitivity >= LLE_SENSITIVITY_COUNT ||
+        n >= MAX_REQUEST) {
+        lle__report(m, LLE_ERROR_INVALID_ARGUMENT, (unsigned)pool < LLE__NPOOLS ? (int)pool : -1,
+                    n, NULL, "secure alloc: pool %d, sensitivity %d or size %zu out of range",
+                    (int)pool, (int)sensitivity, n);
+        return NULL;
+    }
+    sec_t *S = get_sec(m);
+    if (!S) return NULL;
+    lle__sec_pend_t pd = {0};
+    pthread_mutex_lock(&S->lock);
+    void *p = alloc_locked(m, S, (int)pool, n, (int)sensitivity, &pd);
+    if (p) {
+        S->st.allocs++;
+        S->st.live_blocks++;
+        S->st.live_bytes += n;
+    } else {
+        S->st.failed_allocs++;
+    }
+    pthread_mutex_unlock(&S->lock);
+    lle__sec_pend_flush(m, &pd);
+    return p;
+}
+
+void *lle_secure_alloc(lle_memory_manager_t *m, size_t n)
+{
+    return lle_secure_alloc_ex(m, LLE_POOL_CUSTOM, n, LLE_SENSITIVITY_HIGH);
+}
+
+static void report_bad(lle_memory_manager_t *m, lle_result_t err, const void *p, const char *what)
+{
+    lle__report(m, err, -1, 0, p,
+                err == LLE_ERROR_DOUBLE_FREE
+                    ? "%s of %p: the secure block was already freed; nothing changed"
+                    : "%s of %p: not a live secure block of this manager (an ordinary, "
+                      "foreign, interior or other manager's pointer); nothing changed",
+                what, p);
+}
+
+lle_result_t lle_secure_free(lle_memory_manager_t *m, void *p)
+{
+    if (!p) return LLE_SUCCESS;
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    lle_result_t err = LLE_ERROR_INVALID_POINTER;
+    if (S) {
+        sslab_t *ss;
+        uint32_t i;
+        pthread_mutex_lock(&S->lock);
+        if (find(m, p, true, &ss, &i, &err)) free_locked(m, S, ss, i);
+        pthread_mutex_unlock(&S->lock);
+    }
+    if (err != LLE_SUCCESS) report_bad(m, err, p, "secure free");
+    return err;
+}
+
+/* Resize under the lock: the new address, or NULL with *err (and pd). */
+static void *realloc_locked(lle_memory_manager_t *m, sec_t *S, void *p, size_t n,
+                            lle_result_t *err, lle__sec_pend_t *pd)
+{
+    sslab_t *ss;
+    uint32_t i;
+    sblk_t *b = find(m, p, true, &ss, &i, err);
+    if (!b) return NULL;
+    if (b->flags & B_SEALED) {
+        *err = LLE_ERROR_INVALID_STATE;
+        lle__sec_pend_set(pd, LLE_ERROR_INVALID_STATE, b->pool, n, p,
+                          "secure realloc of %p: the block is sealed; unseal it first", p);
+        return NULL;
+    }
+    size_t usable = ss->cls < 0 ? ss->data_bytes : ss->bsize;
+    bool fits = ss->cls < 0 ? n > MAX_CLASS && n <= usable && n > usable / 2
+                            : class_of(n) == (unsigned)ss->cls;
+    S->st.reallocs++;
+    if (fits) {
+        if (n < b->len) {
+            sodium_memzero((char *)p + n, b->len - n);
+            S->st.wiped_bytes += b->len - n;
+        }
+        S->st.live_bytes += n - b->len;   /* modular: shrinking subtracts */
+        b->len = (uint32_t)n;
+        b->used_ns = lle__now_coarse_ns();
+        return p;
+    }
+    size_t old = b->len;
+    void *q = alloc_locked(m, S, b->pool, n, b->sens, pd);
+    if (!q) {
+        *err = pd->code != LLE_SUCCESS ? pd->code : LLE_ERROR_OUT_OF_MEMORY;
+        S->st.failed_allocs++;
+        return NULL;
+    }
+    /* alloc_locked may have added a slab, never moved one: ss and i stand. */
+    memcpy(q, p, old < n ? old : n);
+    S->st.allocs++;
+    S->st.live_blocks++;
+    S->st.live_bytes += n;
+    free_locked(m, S, ss, i);
+    return q;
+}
+
+lle_result_t lle_secure_realloc(lle_memory_manager_t *m, void **pp, size_t n)
+{
+    if (!m || !pp) return LLE_ERROR_NULL_PARAMETER;
+    if (!*pp) {
+        if (n == 0) return LLE_ERROR_INVALID_ARGUMENT;
+        void *q = lle_secure_alloc(m, n);
+        if (!q) return LLE_ERROR_OUT_OF_MEMORY;
+        *pp = q;
+        return LLE_SUCCESS;
+    }
+    if (n == 0 || n >= MAX_REQUEST) {
+        lle__report(m, LLE_ERROR_INVALID_ARGUMENT, -1, n, *pp,
+                    "secure realloc of %p to %zu bytes: out of range (free a block with "
+                    "lle_secure_free); nothing changed",
+                    *pp, n);
+        return LLE_ERROR_INVALID_ARGUMENT;
+    }
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    lle_result_t err = LLE_ERROR_INVALID_POINTER;
+    lle__sec_pend_t pd = {0};
+    void *q = NULL;
+    if (S) {
+        pthread_mutex_lock(&S->lock);
+        q = realloc_locked(m, S, *pp, n, &err, &pd);
+        pthread_mutex_unlock(&S->lock);
+    }
+    lle__sec_pend_flush(m, &pd);
+    if (!q) {
+        if (err == LLE_ERROR_INVALID_POINTER || err == LLE_ERROR_DOUBLE_FREE)
+            report_bad(m, err, *pp, "secure realloc");
+        return err;
+    }
+    *pp = q;
+    return LLE_SUCCESS;
+}
+
+size_t lle_secure_length(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return 0;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return 0;
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, true, &ss, &i, &err);
+    size_t n = b ? b->len : 0;
+    pthread_mutex_unlock(&S->lock);
+    return n;
+}
+
+bool lle_secure_owns(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return false;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return false;
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    bool live = find(m, p, false, &ss, &i, &err) != NULL;
+    pthread_mutex_unlock(&S->lock);
+    return live;
+}
+
+/* ---- what the pool layer asks ----------------------------------------------------- */
+
+static lle_result_t ops_free(lle_memory_manager_t *m, lle__slab_t *s, void *p)
+{
+    (void)s;   /* looked up again under the lock */
+    return lle_secure_free(m, p);
+}
+
+static void *ops_realloc(lle_memory_manager_t *m, lle__slab_t *s, void *p, size_t n)
+{
+    (void)s;
+    if (n == 0) {
+        lle_secure_free(m, p);
+        return NULL;
+    }
+    void *q = p;
+    return lle_secure_realloc(m, &q, n) == LLE_SUCCESS ? q : NULL;
+}
+
+static lle_result_t ops_query(lle_memory_manager_t *m, lle__slab_t *s, const void *p,
+                              lle_block_info_t *out)
+{
+    (void)s;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return LLE_ERROR_INVALID_POINTER;
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, false, &ss, &i, &err);
+    if (b) {
+        memset(out, 0, sizeof *out);
+        out->start = block_addr(ss, i);
+        out->size = ss->cls < 0 ? ss->data_bytes : ss->bsize;
+        out->pool = b->pool;
+        out->state = LLE_BLOCK_LIVE;
+    }
+    pthread_mutex_unlock(&S->lock);
+    return err;
+}
+
+/* ---- keys and sealing ------------------------------------------------------------- */
+
+/* Associated data of a seal: where the block is, how long, whose key. */
+typedef struct seal_ad {
+    uint64_t addr, len, epoch;
+    uint32_t pool, magic;
+} seal_ad_t;
+
+static void make_ad(seal_ad_t *ad, const void *p, const sblk_t *b, uint64_t epoch)
+{
+    memset(ad, 0, sizeof *ad);
+    ad->addr = (uint64_t)(uintptr_t)p;
+    ad->len = b->len;
+    ad->epoch = epoch;
+    ad->pool = b->pool;
+    ad->magic = 0x4c4c4553u;   /* "LLES" */
+}
+
+/* A fresh key set in a new B_KEYS block (S->lock held): random master,
+ * pool keys derived from it.  NULL with the reason in pd. */
+static unsigned char *keys_new(lle_memory_manager_t *m, sec_t *S, lle__sec_pend_t *pd)
+{
+    unsigned char *k = alloc_locked(m, S, LLE_POOL_CUSTOM, KEYSET_BYTES, LLE_SENSITIVITY_CRITICAL, pd);
+    if (!k) return NULL;
+    sslab_t *ss = lle__map_get(m, k)->aux;
+    ss->blk[(size_t)((char *)k - ss->data) / ss->bsize].flags = B_KEYS;
+    randombytes_buf(k, KEY_BYTES);
+    for (int p = 0; p < LLE__NPOOLS; p++)
+        crypto_kdf_derive_from_key(k + KEY_BYTES * (1 + (size_t)p), KEY_BYTES, (uint64_t)p,
+                                   KDF_CONTEXT, k);
+    S->st.key_generation++;
+    return k;
+}
+
+static void keys_free(lle_memory_manager_t *m, sec_t *S, unsigned char *k)
+{
+    sslab_t *ss = lle__map_get(m, k)->aux;
+    free_locked(m, S, ss, (uint32_t)((size_t)((char *)k - ss->data) / ss->bsize));
+}
+
+static const unsigned char *pool_key(const unsigned char *keys, int pool)
+{
+    return keys + KEY_BYTES * (1 + (size_t)pool);
+}
+
+/* Seal block i of ss with the current keys (S->keys set, block unsealed). */
+static lle_result_t seal_locked(lle_memory_manager_t *m, sec_t *S, sslab_t *ss, uint32_t i,
+                                lle__sec_pend_t *pd)
+{
+    sblk_t *b = &ss->blk[i];
+    char *p = block_addr(ss, i);
+    seal_t *r = lle__host_alloc(m, sizeof *r, 16, true);
+    if (!r) {
+        lle__sec_pend_set(pd, LLE_ERROR_OUT_OF_MEMORY, b->pool, b->len, p,
+                          "seal of %p: no memory for its seal record; nothing changed", (void *)p);
+        return LLE_ERROR_OUT_OF_MEMORY;
+    }
+    memset(r, 0, sizeof *r);
+    uint64_t t0 = lle__now_ns();
+    seal_ad_t ad;
+    make_ad(&ad, p, b, S->epoch);
+    randombytes_buf(r->nonce, sizeof r->nonce);
+    crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+        (unsigned char *)p, r->tag, NULL, (const unsigned char *)p, b->len,
+        (const unsigned char *)&ad, sizeof ad, NULL, r->nonce, pool_key(S->keys, b->pool));
+    S->st.seal_ns_total += lle__now_ns() - t0;
+    r->ss = ss;
+    r->idx = i;
+    r->epoch = S->epoch;
+    r->next = S->sealed;
+    if (S->sealed) S->sealed->prev = r;
+    S->sealed = r;
+    b->seal = r;
+    b->flags |= B_SEALED;
+    S->st.seals++;
+    S->st.sealed_blocks++;
+    S->st.sealed_bytes += b->len;
+    return LLE_SUCCESS;
+}
+
+/* Open block i of ss in place with `keys` (S->lock held).  False when
+ * authentication fails: the block is then wiped. */
+static bool open_locked(const sslab_t *ss, uint32_t i, const unsigned char *keys, uint64_t epoch)
+{
+    const sblk_t *b = &ss->blk[i];
+    char *p = block_addr(ss, i);
+    seal_ad_t ad;
+    make_ad(&ad, p, b, epoch);
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+            (unsigned char *)p, NULL, (const unsigned char *)p, b->len, b->seal->tag,
+            (const unsigned char *)&ad, sizeof ad, b->seal->nonce, pool_key(keys, b->pool)) == 0)
+        return true;
+    sodium_memzero(p, b->len);
+    return false;
+}
+
+lle_result_t lle_seal(lle_memory_manager_t *m, void *p)
+{
+    if (!m || !p) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = get_sec(m);
+    if (!S) return LLE_ERROR_INVALID_STATE;
+    lle__sec_pend_t pd = {0};
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, true, &ss, &i, &err);
+    if (!b) {
+        lle__sec_pend_set(&pd, err, -1, 0, p,
+                          "seal of %p: not the start of a live secure block of this manager "
+                          "(only secure blocks can be sealed); nothing changed",
+                          p);
+    } else if (b->flags & B_SEALED) {
+        err = LLE_ERROR_INVALID_STATE;
+        lle__sec_pend_set(&pd, err, b->pool, b->len, p, "seal of %p: already sealed", p);
+    } else {
+        if (!S->keys) {
+            S->keys = keys_new(m, S, &pd);
+            if (S->keys) S->epoch = S->st.key_generation;
+        }
+        err = S->keys ? seal_locked(m, S, ss, i, &pd) : pd.code;
+    }
+    if (err != LLE_SUCCESS) S->st.seal_failures++;
+    pthread_mutex_unlock(&S->lock);
+    lle__sec_pend_flush(m, &pd);
+    return err;
+}
+
+lle_result_t lle_unseal(lle_memory_manager_t *m, void *p)
+{
+    if (!m || !p) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    lle__sec_pend_t pd = {0};
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err = LLE_ERROR_INVALID_POINTER;
+    if (!S) {
+        lle__report(m, err, -1, 0, p, "unseal of %p: not a live secure block of this manager", p);
+        return err;
+    }
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, true, &ss, &i, &err);
+    if (!b) {
+        lle__sec_pend_set(&pd, err, -1, 0, p,
+                          "unseal of %p: not the start of a live secure block of this manager",
+                          p);
+    } else if (!(b->flags & B_SEALED)) {
+        err = LLE_ERROR_NOT_SEALED;
+        lle__sec_pend_set(&pd, err, b->pool, b->len, p, "unseal of %p: the block is not sealed",
+                          p);
+    } else if ((b->flags & B_LOST) || b->seal->epoch != S->epoch) {
+        err = LLE_ERROR_KEY_ROTATED;
+        lle__sec_pend_set(&pd, err, b->pool, b->len, p,
+                          "unseal of %p: its key (generation %llu) was rotated away; the "
+                          "block cannot be opened",
+                          p, (unsigned long long)b->seal->epoch);
+    } else {
+        uint64_t t0 = lle__now_ns();
+        if (open_locked(ss, i, S->keys, S->epoch)) {
+            S->st.unseal_ns_total += lle__now_ns() - t0;
+            S->st.unseals++;
+            seal_drop(m, S, b);
+            b->flags &= (uint8_t)~B_SEALED;
+            b->used_ns = lle__now_coarse_ns();
+            err = LLE_SUCCESS;
+        } else {
+            err = LLE_ERROR_CORRUPTION;
+            S->st.tamper_detected++;
+            lle__sec_pend_set(&pd, err, b->pool, b->len, p,
+                              "unseal of %p (%u bytes): authentication failed - the sealed "
+                              "block, its nonce or its tag was changed; the block is wiped and "
+                              "stays sealed",
+                              p, b->len);
+        }
+    }
+    if (err != LLE_SUCCESS) S->st.unseal_failures++;
+    pthread_mutex_unlock(&S->lock);
+    lle__sec_pend_flush(m, &pd);
+    return err;
+}
+
+bool lle_is_sealed(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return false;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return false;
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, true, &ss, &i, &err);
+    bool sealed = b && (b->flags & B_SEALED);
+    pthread_mutex_unlock(&S->lock);
+    return sealed;
+}
+
+lle_result_t lle_seal_rotate_keys(lle_memory_manager_t *m, size_t *resealed)
+{
+    if (resealed) *resealed = 0;
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = get_sec(m);
+    if (!S) return LLE_ERROR_INVALID_STATE;
+    lle__sec_pend_t pd = {0};
+    size_t done = 0, lost = 0;
+    lle_result_t err = LLE_SUCCESS;
+    pthread_mutex_lock(&S->lock);
+    uint64_t t0 = lle__now_ns();
+    unsigned char *old = S->keys;
+    uint64_t old_epoch = S->epoch;
+    unsigned char *keys = keys_new(m, S, &pd);
+    if (!keys) {
+        err = pd.code;
+    } else {
+        uint64_t epoch = S->st.key_generation;
+        for (seal_t *r = S->sealed; r; r = r->next) {
+            sblk_t *b = &r->ss->blk[r->idx];
+            if ((b->flags & B_LOST) || r->epoch != old_epoch) continue;
+            char *p = block_addr(r->ss, r->idx);
+            if (!open_locked(r->ss, r->idx, old, old_epoch)) {
+                b->flags |= B_LOST;
+                lost++;
+                S->st.tamper_detected++;
+                lle__sec_pend_set(&pd, LLE_ERROR_CORRUPTION, b->pool, b->len, p,
+                                  "key rotation: sealed block %p failed authentication (it was "
+                                  "changed) and cannot be re-sealed; it is wiped and its key is "
+                                  "gone",
+                                  (void *)p);
+                continue;
+            }
+            seal_ad_t ad;
+            make_ad(&ad, p, b, epoch);
+            randombytes_buf(r->nonce, sizeof r->nonce);
+            crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
+                (unsigned char *)p, r->tag, NULL, (const unsigned char *)p, b->len,
+                (const unsigned char *)&ad, sizeof ad, NULL, r->nonce, pool_key(keys, b->pool));
+            r->epoch = epoch;
+            done++;
+        }
+        if (old) keys_free(m, S, old);
+        S->keys = keys;
+        S->epoch = epoch;
+        S->st.key_rotations++;
+        S->st.resealed_blocks += done;
+        S->st.last_rotation_ns = lle__now_ns() - t0;
+        if (lost) err = LLE_ERROR_CORRUPTION;
+    }
+    pthread_mutex_unlock(&S->lock);
+    lle__sec_pend_flush(m, &pd);
+    if (resealed) *resealed = done;
+    return err;
+}
+
+bool lle_secure_policy_seals(lle_memory_manager_t *m, lle_sensitivity_t sensitivity)
+{
+    if (!m) return false;
+    sec_t *S = get_sec(m);
+    if (!S) return false;
+    pthread_mutex_lock(&S->lock);
+    bool yes = S->cfg.encrypt_all_allocations ||
+               (S->cfg.encrypt_sensitive_data && sensitivity >= S->cfg.sensitive_level);
+    pthread_mutex_unlock(&S->lock);
+    return yes;
+}
+
+lle_result_t lle_secure_touch(lle_memory_manager_t *m, const void *p)
+{
+    if (!m || !p) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return LLE_ERROR_INVALID_POINTER;
+    sslab_t *ss;
+    uint32_t i;
+    lle_result_t err;
+    pthread_mutex_lock(&S->lock);
+    sblk_t *b = find(m, p, true, &ss, &i, &err);
+    if (b) b->used_ns = lle__now_coarse_ns();
+    pthread_mutex_unlock(&S->lock);
+    return err;
+}
+
+lle_result_t lle_secure_seal_cold(lle_memory_manager_t *m, uint64_t idle_ns, size_t *sealed)
+{
+    if (sealed) *sealed = 0;
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    sec_t *S = get_sec(m);
+    if (!S) return LLE_ERROR_INVALID_STATE;
+    lle__sec_pend_t pd = {0};
+    lle_result_t err = LLE_SUCCESS;
+    size_t n = 0;
+    pthread_mutex_lock(&S->lock);
+    uint64_t now = lle__now_coarse_ns();
+    const lle_secure_config_t *c = &S->cfg;
+    sslab_t *lists[2 * NCLASS + 1];
+    for (int k = 0; k < NCLASS; k++) {
+        lists[2 * k] = S->avail[k];
+        lists[2 * k + 1] = S->full[k];
+    }
+    lists[2 * NCLASS] = S->large;
+    for (int k = 0; k < 2 * NCLASS + 1 && err == LLE_SUCCESS; k++)
+        for (sslab_t *ss = lists[k]; ss && err == LLE_SUCCESS; ss = ss->next)
+            for (uint32_t i = 0; i < ss->capacity && err == LLE_SUCCESS; i++) {
+                sblk_t *b = &ss->blk[i];
+                if (!bit_taken(ss, i) || (b->flags & (B_SEALED | B_KEYS))) continue;
+                if (!(c->encrypt_all_allocations ||
+                      (c->encrypt_sensitive_data && b->sens >= c->sensitive_level)))
+                    continue;
+                if (now - b->used_ns < idle_ns) continue;
+                if (!S->keys) {
+                    S->keys = keys_new(m, S, &pd);
+                    if (!S->keys) {
+                        err = pd.code;
+                        break;
+                    }
+                    S->epoch = S->st.key_generation;
+                }
+                err = seal_locked(m, S, ss, i, &pd);
+                if (err == LLE_SUCCESS) n++;
+                else S->st.seal_failures++;
+            }
+    pthread_mutex_unlock(&S->lock);
+    lle__sec_pend_flush(m, &pd);
+    if (sealed) *sealed = n;
+    return err;
+}
+
+lle_result_t lle_secure_get_stats(lle_memory_manager_t *m, lle_secure_stats_t *out)
+{
+    if (!m || !out) return LLE_ERROR_NULL_PARAMETER;
+    memset(out, 0, sizeof *out);
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return LLE_SUCCESS;   /* never used: all zero */
+    pthread_mutex_lock(&S->lock);
+    *out = S->st;
+    pthread_mutex_unlock(&S->lock);
+    out->seal_ns_avg = out->seals ? out->seal_ns_total / out->seals : 0;
+    out->unseal_ns_avg = out->unseals ? out->unseal_ns_total / out->unseals : 0;
+    return LLE_SUCCESS;
+}
