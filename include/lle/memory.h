@@ -17,6 +17,7 @@
 #include "lle/selftest.h"
 #include "lle/track.h"
 #include "lle/guard.h"
+#include "lle/text.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0
 #define LLE_MEMORY_VERSION_MINOR 1

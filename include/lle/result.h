@@ -36,6 +36,10 @@ typedef enum lle_result {
     LLE_ERROR_USE_AFTER_FREE,          /* a freed block was written (its poison changed) */
     LLE_ERROR_BOUNDS_VIOLATION,        /* a range does not lie inside one live block */
     LLE_ERROR_ACCESS_DENIED,           /* a block was written while read-only (lle_memory_protect) */
+    LLE_ERROR_INVALID_ENCODING,        /* text is not valid UTF-8 */
+    LLE_ERROR_INVALID_POSITION,        /* a text position past the end, inside a codepoint or cluster */
+    LLE_ERROR_INVALID_LINE_INDEX,      /* a line index past the last line */
+    LLE_ERROR_SIZE_LIMIT,              /* a text would pass its configured maximum size */
     LLE_RESULT_COUNT_
 } lle_result_t;
 

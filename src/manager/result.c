@@ -27,6 +27,10 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_USE_AFTER_FREE: return "a freed block was written";
     case LLE_ERROR_BOUNDS_VIOLATION: return "range outside its block";
     case LLE_ERROR_ACCESS_DENIED: return "write to a read-only block";
+    case LLE_ERROR_INVALID_ENCODING: return "invalid UTF-8";
+    case LLE_ERROR_INVALID_POSITION: return "position past the end or inside a codepoint or cluster";
+    case LLE_ERROR_INVALID_LINE_INDEX: return "line index out of range";
+    case LLE_ERROR_SIZE_LIMIT: return "maximum text size reached";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";
