@@ -299,9 +299,7 @@ size_t lle__tx_line_of(const lle_text_t *t, size_t pos)
     uint64_t o;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
-    size_t k = (size_t)before.v[F_NLS];
-    for (size_t i = 0; i < o; i++) k += lle__tx_byte(L, i) == '\n';
-    return k;
+    return (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(L, (size_t)o);
 }
 
 /* ---- full recomputation (lle_text_check) ------------------------------------- */

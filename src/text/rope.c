@@ -135,7 +135,7 @@ static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
 }
 
 /* Newlines in L's logical bytes [0, o). */
-static size_t leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
+size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
 {
     if (o <= L->gs) return count_nl(L->data, o);
     return count_nl(L->data, L->gs) + count_nl(L->data + L->ge, o - L->gs);
@@ -266,7 +266,7 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
                         const uint64_t *sbits, size_t sbo, const uint32_t *srows)
 {
     size_t len = TX_LEN(L);
-    size_t nlb = leaf_nl_before(L, o);
+    size_t nlb = lle__tx_leaf_nl_before(L, o);
     move_gap(t, L, o);
     memcpy(L->data + L->gs, s, k);
     L->gs = (uint16_t)(L->gs + k);
@@ -560,7 +560,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
     if (len + n <= TX_CAP) {
         return rows_grow(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
     }
-    size_t tail_nl = nls - leaf_nl_before(L, o);
+    size_t tail_nl = nls - lle__tx_leaf_nl_before(L, o);
     size_t a = plan_first(o, s, n);
     if (!rows_grow(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
     /* the leaves, in the order the insertion takes them: tail, then chunks */

@@ -120,6 +120,8 @@ LLE__HIDDEN void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n);
  * before the leaf (may be NULL). */
 LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
                                          uint64_t *local, lle__tx_sum_t *before);
+/* Newlines in L's bytes [0, o). */
+LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
