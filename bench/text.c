@@ -23,7 +23,9 @@
  *   index      bytes of index per byte of text (rope only)
  * and prints one line: RESULT impl=... size=... key=value...
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

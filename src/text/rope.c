@@ -338,7 +338,7 @@ static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_l
     if (!n) return;
     move_gap(t, L, o);
     size_t nlb = count_nl(L->data, L->gs);
-    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, o, L->rows + nlb);
+    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, o, L->rows ? L->rows + nlb : NULL);
     leaf_delete(t, L, o, n);
 }
 

@@ -68,7 +68,7 @@ static void push_past(past_t *p, const model_t *md)
         p->v = realloc(p->v, p->cap * sizeof *p->v);
     }
     model_t c = {malloc(md->n + 1), md->n, md->n + 1};
-    memcpy(c.b, md->b, md->n);
+    if (md->n) memcpy(c.b, md->b, md->n);
     p->v[p->n++] = c;
 }
 
