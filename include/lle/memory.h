@@ -19,6 +19,7 @@
 #include "lle/guard.h"
 #include "lle/secure.h"
 #include "lle/history.h"
+#include "lle/text.h"
 
 #define LLE_MEMORY_VERSION_MAJOR 0
 #define LLE_MEMORY_VERSION_MINOR 1

@@ -40,6 +40,10 @@ typedef enum lle_result {
     LLE_ERROR_NOT_SEALED,              /* unseal of a block that is not sealed */
     LLE_ERROR_KEY_ROTATED,             /* a sealed block's key was rotated away: it cannot be unsealed */
     LLE_ERROR_NOT_FOUND,               /* no entry under that key */
+    LLE_ERROR_INVALID_ENCODING,        /* text is not valid UTF-8 */
+    LLE_ERROR_INVALID_POSITION,        /* a text position past the end, inside a codepoint or cluster */
+    LLE_ERROR_INVALID_LINE_INDEX,      /* a line index past the last line */
+    LLE_ERROR_SIZE_LIMIT,              /* a text would pass its configured maximum size */
     LLE_RESULT_COUNT_
 } lle_result_t;
 

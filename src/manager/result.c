@@ -31,6 +31,10 @@ const char *lle_result_string(lle_result_t r)
     case LLE_ERROR_NOT_SEALED: return "the block is not sealed";
     case LLE_ERROR_KEY_ROTATED: return "the block's sealing key was rotated away";
     case LLE_ERROR_NOT_FOUND: return "no entry under that key";
+    case LLE_ERROR_INVALID_ENCODING: return "invalid UTF-8";
+    case LLE_ERROR_INVALID_POSITION: return "position past the end or inside a codepoint or cluster";
+    case LLE_ERROR_INVALID_LINE_INDEX: return "line index out of range";
+    case LLE_ERROR_SIZE_LIMIT: return "maximum text size reached";
     case LLE_RESULT_COUNT_: break;
     }
     return "unknown result code";

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# bench/run-text.sh - the text buffer benchmark (bench/text.c): lle's text
+# buffer against a flat memmove buffer and GNU readline, at 100 B, 100 KB
+# and 10 MB.
+#
+# R interleaved rounds (default 7): each round runs every (impl, size) once,
+# in an order rotated from round to round.  The flat buffer and readline
+# make 1,000 edits at 10 MB (each moves ~5 MB), the others 10,000.  Prints
+# a Markdown report of the medians over the rounds; raw RESULT lines go to
+# BUILD_DIR/text-raw.txt.
+set -euo pipefail
+
+ROUNDS=7
+BUILD=1
+BUILD_DIR=build-bench
+usage() { echo "usage: bench/run-text.sh [-r ROUNDS] [--no-build] [-B BUILD_DIR]"; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+    -r | --rounds) ROUNDS="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    -B | --build-dir) BUILD_DIR="$2"; shift 2 ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+if [ "$BUILD" = 1 ]; then
+    cmake -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DLLE_BUILD_TESTS=OFF >&2
+    cmake --build "$BUILD_DIR" --target lle-bench-text -j "$(nproc)" >&2
+fi
+B="$BUILD_DIR/bench/lle-bench-text"
+[ -x "$B" ] || { echo "run-text.sh: $B is missing (libreadline-dev not installed?)" >&2; exit 1; }
+
+RUNS=()
+for impl in rope flat readline; do
+    for size in 100 100000 10000000; do RUNS+=("$impl $size"); done
+done
+RAW="$BUILD_DIR/text-raw.txt"
+: >"$RAW"
+n=${#RUNS[@]}
+for ((r = 0; r < ROUNDS; r++)); do
+    for ((i = 0; i < n; i++)); do
+        read -r impl size <<<"${RUNS[$(((i + r) % n))]}"
+        edits=10000
+        [ "$impl" != rope ] && [ "$size" = 10000000 ] && edits=1000
+        "$B" "$impl" "$size" -e "$edits" -s $((42 + r)) | grep '^RESULT' >>"$RAW"
+    done
+done
+
+python3 - "$RAW" "$ROUNDS" <<'PY'
+import sys, statistics as st
+raw, rounds = sys.argv[1], sys.argv[2]
+rows = {}
+for line in open(raw):
+    kv = dict(f.split("=", 1) for f in line.split()[1:])
+    rows.setdefault((kv["impl"], int(kv["size"])), []).append(kv)
+def med(impl, size, key):
+    return st.median(float(r[key]) for r in rows[(impl, size)])
+sizes = [100, 100000, 10000000]
+names = {100: "100 B", 100000: "100 KB", 10000000: "10 MB"}
+print(f"- rounds: {rounds} (medians over the rounds)\n")
+print("| impl | size | edit median (ns) | edit p99 (ns) | edits a run | cursor move (ns) | index bytes / text byte |")
+print("|---|---|--:|--:|--:|--:|--:|")
+for impl in ("rope", "flat", "readline"):
+    for s in sizes:
+        ed = rows[(impl, s)][0]["edits"]
+        cur = med(impl, s, "cursor_ns")
+        idx = med(impl, s, "index_per_byte")
+        print(f"| {impl} | {names[s]} | {med(impl, s, 'edit_median_ns'):.0f} | {med(impl, s, 'edit_p99_ns'):.0f} | {ed} | "
+              f"{'-' if impl == 'readline' else f'{cur:.1f}'} | {f'{idx:.3f}' if impl == 'rope' else '-'} |")
+print("\n| impl | paste 1 MiB, one insertion (ms) | paste 1 MiB in 4 KiB pieces (ms) |")
+print("|---|--:|--:|")
+for impl in ("rope", "flat", "readline"):
+    print(f"| {impl} | {med(impl, 100, 'paste1_ms'):.2f} | {med(impl, 100, 'paste4k_ms'):.2f} |")
+r = med("rope", 10000000, "edit_median_ns") / med("rope", 100, "edit_median_ns")
+p99 = med("rope", 10000000, "edit_p99_ns") / 1000
+f = med("flat", 10000000, "edit_median_ns") / med("flat", 100, "edit_median_ns")
+print()
+print(f"- target: rope edit at 10 MB within 2x of 100 B: {r:.1f}x -> {'met' if r <= 2 else 'NOT met'} (flat buffer: {f:.0f}x)")
+print(f"- target: rope keystroke p99 at 10 MB under 50 us: {p99:.2f} us -> {'met' if p99 < 50 else 'NOT met'}")
+idx = med("rope", 10000000, "index_per_byte")
+print(f"- target: index under 1 byte per byte of text: {idx:.3f} at 10 MB -> {'met' if idx < 1 else 'NOT met'}")
+PY

@@ -1,0 +1,312 @@
+/*
+ * text.c - lle-bench-text: the text buffer (lle/text.h) against a flat
+ * buffer that moves its tail with memmove on every edit (how GNU readline
+ * and linenoise keep a line) and against GNU readline itself
+ * (rl_insert_text / rl_delete_text at rl_point; no terminal needed).
+ *
+ *   lle-bench-text IMPL SIZE [-e EDITS] [-s SEED]
+ *     IMPL  rope | flat | readline
+ *     SIZE  bytes of text edited (e.g. 100, 100000, 10000000)
+ *
+ * One run measures, on deterministic mixed text (ASCII words, CJK, emoji
+ * with skin-tone modifiers and ZWJ sequences, combining marks, newlines):
+ *   paste1     1 MiB inserted in one call into an empty buffer (ms)
+ *   paste4k    the same 1 MiB appended in 4 KiB pieces (ms)
+ *   edit       EDITS single-character edits at random positions in the
+ *              middle half of a SIZE-byte text: pairs of an insertion (of
+ *              'x', U+00E9 or a combining U+0301, in turn) and the deletion
+ *              of what it inserted; each edit timed alone (median, p99 ns);
+ *              the rope's modified-line marks are cleared after each pair,
+ *              untimed, as a redraw would
+ *   cursor     10,000 moves by one grapheme cluster forward from the middle
+ *              (ns per move; readline has no cluster motion here: 0)
+ *   index      bytes of index per byte of text (rope only)
+ * and prints one line: RESULT impl=... size=... key=value...
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <readline/readline.h>
+#include <utf8proc.h>
+
+#include <lle/memory.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Mixed text of exactly n bytes (cut at a codepoint boundary, padded with
+ * spaces). */
+static char *mixed_text(size_t n, uint64_t seed)
+{
+    static const char *const words[] = {
+        "the ", "quick ", "brown ", "fox ", "ls -la ", "grep -R ", "echo $PATH ",
+        "\xe4\xb8\xad\xe6\x96\x87 ", "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e ", /* CJK */
+        "\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd ",                                 /* thumbs up + tone */
+        "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 ", /* family */
+        "\xf0\x9f\x87\xab\xf0\x9f\x87\xb7 ",                                 /* flag */
+        "cafe\xcc\x81 ", "n\xcc\x83o ", "\xea\xb0\x80\xea\xb0\x81 ",        /* combining, Hangul */
+        "\n",
+    };
+    char *b = malloc(n + 64);
+    size_t k = 0;
+    while (k < n) {
+        const char *w = words[rnd(&seed) % (sizeof words / sizeof words[0])];
+        size_t l = strlen(w);
+        memcpy(b + k, w, l);
+        k += l;
+    }
+    k = n;
+    while (k > 0 && ((unsigned char)b[k] & 0xC0) == 0x80) k--;
+    memset(b + k, ' ', n - k);
+    b[n] = 0;
+    return b;
+}
+
+/* ---- the three buffers behind one interface ------------------------------ */
+
+typedef struct flat {
+    char  *b;
+    size_t n, cap;
+} flat_t;
+
+static void flat_insert(flat_t *f, size_t pos, const char *s, size_t k)
+{
+    if (f->n + k > f->cap) {
+        f->cap = (f->n + k) * 2;
+        f->b = realloc(f->b, f->cap);
+    }
+    memmove(f->b + pos + k, f->b + pos, f->n - pos);
+    memcpy(f->b + pos, s, k);
+    f->n += k;
+}
+
+static void flat_delete(flat_t *f, size_t pos, size_t k)
+{
+    memmove(f->b + pos, f->b + pos + k, f->n - pos - k);
+    f->n -= k;
+}
+
+/* The next cluster boundary after pos (a boundary) in a flat buffer:
+ * segment forward from pos with a fresh state. */
+static size_t flat_next_grapheme(const flat_t *f, size_t pos)
+{
+    utf8proc_int32_t prev, c, st = 0;
+    utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &prev);
+    pos += (size_t)k;
+    while (pos < f->n) {
+        k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &c);
+        if (utf8proc_grapheme_break_stateful(prev, c, &st)) break;
+        prev = c;
+        pos += (size_t)k;
+    }
+    return pos;
+}
+
+enum impl { ROPE, FLAT, READLINE };
+
+typedef struct buf {
+    enum impl             impl;
+    lle_memory_manager_t *m;
+    lle_text_t           *t;
+    flat_t                f;
+} buf_t;
+
+static void buf_open(buf_t *b)
+{
+    if (b->impl == ROPE) {
+        lle_text_config_t cfg;
+        lle_text_config_default(&cfg);
+        cfg.undo_limit = 0; /* the peers keep no undo either (readline's list is freed) */
+        if (lle_text_create(b->m, &cfg, &b->t) != LLE_SUCCESS) abort();
+    } else if (b->impl == FLAT) {
+        memset(&b->f, 0, sizeof b->f);
+    } else {
+        rl_delete_text(0, rl_end);
+        rl_point = 0;
+        rl_free_undo_list();
+    }
+}
+
+static void buf_close(buf_t *b)
+{
+    if (b->impl == ROPE) lle_text_destroy(b->t);
+    else if (b->impl == FLAT) free(b->f.b);
+    else {
+        rl_delete_text(0, rl_end);
+        rl_free_undo_list();
+    }
+}
+
+static size_t buf_len(buf_t *b)
+{
+    return b->impl == ROPE ? lle_text_length(b->t) : b->impl == FLAT ? b->f.n : (size_t)rl_end;
+}
+
+/* s must be NUL-terminated at s[k] for readline. */
+static void buf_insert(buf_t *b, size_t pos, const char *s, size_t k)
+{
+    if (b->impl == ROPE) {
+        if (lle_text_insert(b->t, pos, s, k) != LLE_SUCCESS) abort();
+    } else if (b->impl == FLAT) {
+        flat_insert(&b->f, pos, s, k);
+    } else {
+        rl_point = (int)pos;
+        if (rl_insert_text(s) != (int)k) abort();
+    }
+}
+
+static void buf_delete(buf_t *b, size_t pos, size_t k)
+{
+    if (b->impl == ROPE) {
+        if (lle_text_delete(b->t, pos, k) != LLE_SUCCESS) abort();
+    } else if (b->impl == FLAT) {
+        flat_delete(&b->f, pos, k);
+    } else {
+        rl_delete_text((int)pos, (int)(pos + k));
+    }
+}
+
+/* A codepoint start at or before pos, found outside the timed region. */
+static size_t cp_start(buf_t *b, const char *model, size_t pos)
+{
+    (void)b;
+    while (pos > 0 && ((unsigned char)model[pos] & 0xC0) == 0x80) pos--;
+    return pos;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: lle-bench-text rope|flat|readline SIZE [-e EDITS] [-s SEED]\n");
+        return 2;
+    }
+    buf_t b = {0};
+    if (!strcmp(argv[1], "rope")) b.impl = ROPE;
+    else if (!strcmp(argv[1], "flat")) b.impl = FLAT;
+    else if (!strcmp(argv[1], "readline")) b.impl = READLINE;
+    else return 2;
+    size_t size = strtoull(argv[2], NULL, 10);
+    size_t edits = 10000;
+    uint64_t seed = 42;
+    for (int i = 3; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "-e")) edits = strtoull(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "-s")) seed = strtoull(argv[i + 1], NULL, 10);
+    }
+    lle_memory_config_t mc;
+    lle_memory_config_default(&mc);
+    mc.read_environment = false;
+    if (lle_memory_manager_create(&mc, &b.m) != LLE_SUCCESS) return 1;
+    if (b.impl == READLINE) rl_initialize();
+
+    /* paste 1 MiB: one insertion, then 4 KiB pieces */
+    const size_t MB = 1 << 20;
+    char *mb = mixed_text(MB, seed);
+    buf_open(&b);
+    uint64_t t0 = now_ns();
+    buf_insert(&b, 0, mb, MB);
+    double paste1 = (double)(now_ns() - t0) / 1e6;
+    buf_close(&b);
+    buf_open(&b);
+    double paste4k = 0;
+    for (size_t off = 0; off < MB;) {
+        size_t k = off + 4096 > MB ? MB - off : 4096;
+        while (off + k < MB && ((unsigned char)mb[off + k] & 0xC0) == 0x80) k--;
+        char save = mb[off + k];
+        mb[off + k] = 0;
+        t0 = now_ns();
+        buf_insert(&b, off, mb + off, k);
+        paste4k += (double)(now_ns() - t0);
+        mb[off + k] = save;
+        off += k;
+    }
+    paste4k /= 1e6;
+    if (buf_len(&b) != MB) abort();
+    buf_close(&b);
+    free(mb);
+
+    /* single-character edits in the middle half of a SIZE-byte text */
+    char *text = mixed_text(size, seed + 1);
+    buf_open(&b);
+    buf_insert(&b, 0, text, size);
+    static const char *const ins[] = {"x", "\xc3\xa9", "\xcc\x81"};
+    uint64_t *lat = malloc(edits * sizeof *lat);
+    uint64_t rs = seed * 2654435761u + 1;
+    size_t done = 0;
+    while (done + 1 < edits) {
+        size_t pos = size / 4 + (size_t)(rnd(&rs) % (size / 2 + 1));
+        pos = cp_start(&b, text, pos);
+        const char *s = ins[done / 2 % 3];
+        size_t k = strlen(s);
+        t0 = now_ns();
+        buf_insert(&b, pos, s, k);
+        uint64_t t1 = now_ns();
+        buf_delete(&b, pos, k);
+        uint64_t t2 = now_ns();
+        lat[done++] = t1 - t0;
+        lat[done++] = t2 - t1;
+        if (b.impl == READLINE && done % 512 == 0) rl_free_undo_list();
+        /* a renderer redraws the marked lines after a keystroke and clears
+         * the marks (untimed, like the peers' redraw) */
+        if (b.impl == ROPE) lle_text_clear_modified(b.t);
+    }
+    qsort(lat, done, sizeof *lat, cmp_u64);
+    double med = (double)lat[done / 2], p99 = (double)lat[done * 99 / 100];
+
+    /* cursor moves by cluster from the middle */
+    double cursor = 0, index = 0;
+    if (b.impl != READLINE) {
+        size_t pos, moves = 0;
+        if (b.impl == ROPE) {
+            lle_text_counts_t c;
+            lle_text_counts(b.t, &c);
+            lle_text_grapheme_to_byte(b.t, c.graphemes / 2, &pos);
+            t0 = now_ns();
+            for (; moves < 10000 && lle_text_next_grapheme(b.t, pos, &pos) == LLE_SUCCESS; moves++) {
+            }
+        } else {
+            /* the same start: the middle cluster of the model */
+            pos = cp_start(&b, text, size / 2);
+            while (pos > 0 && text[pos - 1] != ' ' && text[pos - 1] != '\n') pos--;
+            t0 = now_ns();
+            for (; moves < 10000 && pos < b.f.n; moves++) pos = flat_next_grapheme(&b.f, pos);
+        }
+        cursor = moves ? (double)(now_ns() - t0) / (double)moves : 0;
+    }
+    if (b.impl == ROPE) {
+        lle_text_stats_t st;
+        lle_text_get_stats(b.t, &st);
+        index = (double)st.index_bytes / (double)st.bytes;
+    }
+    buf_close(&b);
+    free(text);
+    free(lat);
+    printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
+           "edit_p99_ns=%.0f cursor_ns=%.1f index_per_byte=%.4f\n",
+           argv[1], size, done, paste1, paste4k, med, p99, cursor, index);
+    lle_memory_manager_destroy(b.m);
+    return 0;
+}

@@ -1,0 +1,328 @@
+/*
+ * index.c - UTF-8 validation, grapheme clusters and position lookups.
+ *
+ * Grapheme boundaries are kept as bits in the leaves (text_internal.h).
+ * After an edit that put new text at [pos, end) (its bits 0), only a
+ * window is re-segmented: every rule of UAX #29 decides a break from the
+ * text before it and the one codepoint after it, so the boundaries before
+ * the codepoint that ends at pos cannot change; and segmenting from a known
+ * cluster start with a fresh utf8proc state gives the same breaks as
+ * segmenting from the start of the text (a cluster start resets the
+ * regional-indicator pairing and the emoji ZWJ sequence rules).  The
+ * window therefore starts at the last cluster start before pos and ends at
+ * the first position at or after `end` where the new segmentation breaks
+ * and the old one (the bit still there) had broken too: from there on both
+ * agree.  In ordinary text that is a few codepoints.
+ */
+#include <string.h>
+#include <utf8proc.h>
+
+#include "text/text_internal.h"
+
+size_t lle__tx_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        if (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if (n - i - 1 < need) return i;
+        for (size_t j = 1; j <= need; j++) {
+            unsigned b = p[i + j];
+            if ((b & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (b & 0x3F);
+        }
+        if (need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return i;
+        if (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) return i;
+        i += need + 1;
+    }
+    return n;
+}
+
+/* The codepoint at logical offset o of L (whole codepoints live in one
+ * leaf) and its length. */
+static int32_t decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
+{
+    unsigned c = lle__tx_byte(L, o);
+    if (c < 0x80) {
+        *len = 1;
+        return (int32_t)c;
+    }
+    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    uint32_t cp = c & (0x3F >> k);
+    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
+    *len = k + 1;
+    return (int32_t)cp;
+}
+
+/* The highest set bit of L's bitmap at or below i; -1 when none. */
+static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
+{
+    long w = (long)(i >> 6);
+    uint64_t word = L->gb[w];
+    unsigned s = (unsigned)(i & 63);
+    if (s != 63) word &= ((uint64_t)1 << (s + 1)) - 1;
+    for (;;) {
+        if (word) return w * 64 + 63 - __builtin_clzll(word);
+        if (--w < 0) return -1;
+        word = L->gb[w];
+    }
+}
+
+static void flip_bit(lle__tx_leaf_t *L, size_t i)
+{
+    L->gb[i >> 6] ^= (uint64_t)1 << (i & 63);
+}
+
+static void flush(lle__tx_leaf_t *L, int64_t *dg)
+{
+    if (L && *dg) {
+        lle__tx_sum_t d = {{0}};
+        d.v[F_GBS] = (uint64_t)*dg;
+        lle__tx_propagate(&L->h, &d);
+    }
+    *dg = 0;
+}
+
+void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
+{
+    uint64_t total = lle__tx_total(t, F_BYTES);
+    if (!total) return;
+    lle__tx_leaf_t *L = t->first;
+    size_t o = 0, x = 0;
+    if (pos > 0) {
+        uint64_t lo;
+        lle__tx_sum_t before;
+        lle__tx_leaf_t *C = lle__tx_find(t, F_BYTES, pos - 1, false, &lo, &before);
+        size_t base = (size_t)before.v[F_BYTES];
+        long b = last_bit_at_or_below(C, (size_t)lo);
+        while (b < 0 && C->prev) {
+            C = C->prev;
+            base -= TX_LEN(C);
+            if (TX_LEN(C)) b = last_bit_at_or_below(C, TX_LEN(C) - 1);
+        }
+        if (b >= 0) {
+            L = C;
+            o = (size_t)b;
+            x = base + o;
+        }
+    }
+    while (TX_LEN(L) == 0) L = L->next; /* only an empty first leaf when text follows */
+    int64_t dg = 0;
+    if (!lle__tx_bit(L, o)) {
+        flip_bit(L, o);
+        dg++;
+    }
+    size_t clen;
+    int32_t prev = decode(L, o, &clen);
+    o += clen;
+    x += clen;
+    utf8proc_int32_t state = 0;
+    while (x < total) {
+        if (o >= TX_LEN(L)) {
+            flush(L, &dg);
+            do L = L->next; while (TX_LEN(L) == 0);
+            o = 0;
+        }
+        int32_t c = decode(L, o, &clen);
+        bool brk = utf8proc_grapheme_break_stateful(prev, c, &state);
+        bool old = lle__tx_bit(L, o);
+        if (x >= end && old && brk) break;
+        if (old != brk) {
+            flip_bit(L, o);
+            dg += brk ? 1 : -1;
+        }
+        prev = c;
+        o += clen;
+        x += clen;
+    }
+    flush(L, &dg);
+}
+
+bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
+{
+    uint64_t total = lle__tx_total(t, F_BYTES);
+    if (pos > total) return false;
+    if (pos == total) return true;
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    return (lle__tx_byte(L, (size_t)o) & 0xC0) != 0x80;
+}
+
+bool lle__tx_is_boundary(const lle_text_t *t, size_t pos)
+{
+    uint64_t total = lle__tx_total(t, F_BYTES);
+    if (pos > total) return false;
+    if (pos == total) return true;
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    return lle__tx_bit(L, (size_t)o);
+}
+
+/* Lead bytes in L's [0, o). */
+static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < o; i++) k += (lle__tx_byte(L, i) & 0xC0) != 0x80;
+    return k;
+}
+
+/* Set bits in L's bitmap [0, o). */
+static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t k = 0, w = 0;
+    for (; (w + 1) * 64 <= o; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
+    if (o & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (o & 63)) - 1));
+    return k;
+}
+
+/* Offset in L of the (k+1)-th byte for which pred holds. */
+static size_t leaf_nth_cp(const lle__tx_leaf_t *L, uint64_t k)
+{
+    size_t len = TX_LEN(L);
+    for (size_t i = 0; i < len; i++)
+        if ((lle__tx_byte(L, i) & 0xC0) != 0x80 && k-- == 0) return i;
+    return len;
+}
+
+static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
+{
+    for (size_t w = 0; w < TX_WORDS; w++) {
+        uint64_t word = L->gb[w];
+        uint64_t c = (uint64_t)__builtin_popcountll(word);
+        if (k < c) {
+            while (k--) word &= word - 1;
+            return w * 64 + (size_t)__builtin_ctzll(word);
+        }
+        k -= c;
+    }
+    return TX_LEN(L);
+}
+
+static size_t leaf_nth_nl(const lle__tx_leaf_t *L, uint64_t k)
+{
+    size_t len = TX_LEN(L);
+    for (size_t i = 0; i < len; i++)
+        if (lle__tx_byte(L, i) == '\n' && k-- == 0) return i;
+    return len;
+}
+
+size_t lle__tx_line_start(const lle_text_t *t, size_t line)
+{
+    if (line == 0) return 0;
+    uint64_t k;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, &before);
+    return (size_t)before.v[F_BYTES] + leaf_nth_nl(L, k) + 1;
+}
+
+/* ---- public position calls (the text is loaded by the caller) ------------- */
+
+lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, size_t *cp)
+{
+    if (!lle__tx_is_cp_start(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    uint64_t o;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    *cp = (size_t)before.v[F_CPS] + leaf_cps_before(L, (size_t)o);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos)
+{
+    uint64_t total = lle__tx_total(t, F_CPS);
+    if (cp > total) return LLE_ERROR_INVALID_POSITION;
+    if (cp == total) {
+        *pos = (size_t)lle__tx_total(t, F_BYTES);
+        return LLE_SUCCESS;
+    }
+    uint64_t k;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, false, &k, &before);
+    *pos = (size_t)before.v[F_BYTES] + leaf_nth_cp(L, k);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g)
+{
+    if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    uint64_t o;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    *g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, (size_t)o);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle__tx_g_to_byte(const lle_text_t *t, size_t g, size_t *pos)
+{
+    uint64_t total = lle__tx_total(t, F_GBS);
+    if (g > total) return LLE_ERROR_INVALID_POSITION;
+    if (g == total) {
+        *pos = (size_t)lle__tx_total(t, F_BYTES);
+        return LLE_SUCCESS;
+    }
+    uint64_t k;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_GBS, g, false, &k, &before);
+    *pos = (size_t)before.v[F_BYTES] + leaf_nth_bit(L, k);
+    return LLE_SUCCESS;
+}
+
+/* Newlines before pos (the line pos is in). */
+size_t lle__tx_line_of(const lle_text_t *t, size_t pos)
+{
+    uint64_t o;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    return (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(L, (size_t)o);
+}
+
+/* ---- full recomputation (lle_text_check) ------------------------------------- */
+
+/* Compare every bit with a segmentation of the whole text from its start. */
+lle_result_t lle__tx_check_graphemes(const lle_text_t *t)
+{
+    size_t x = 0;
+    int32_t prev = -1;
+    utf8proc_int32_t state = 0;
+    for (const lle__tx_leaf_t *L = t->first; L; L = L->next) {
+        size_t len = TX_LEN(L);
+        for (size_t o = 0; o < len;) {
+            size_t clen;
+            int32_t c = decode(L, o, &clen);
+            bool brk = prev < 0 ? true : utf8proc_grapheme_break_stateful(prev, c, &state);
+            if (brk != lle__tx_bit(L, o)) return LLE_ERROR_CORRUPTION;
+            for (size_t j = 1; j < clen; j++)
+                if (lle__tx_bit(L, o + j)) return LLE_ERROR_CORRUPTION;
+            prev = c;
+            o += clen;
+            x += clen;
+        }
+    }
+    return x == lle__tx_total(t, F_BYTES) ? LLE_SUCCESS : LLE_ERROR_CORRUPTION;
+}

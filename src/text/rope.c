@@ -1,0 +1,649 @@
+/*
+ * rope.c - the text's B-tree: leaves of gap buffers, inner nodes with
+ * subtree sums, structural insertion and deletion.
+ *
+ * Design (see text_internal.h for the invariants):
+ * - An insertion that fits its leaf goes into the leaf's gap.  One that
+ *   does not cuts the leaf at the insertion point: the tail moves to a new
+ *   leaf, the inserted text fills the old leaf up to TX_FILL and new leaves
+ *   of TX_FILL bytes after it (cut at codepoint boundaries).  New leaves go
+ *   into the parent; a parent of more than TX_FANOUT children splits in
+ *   two, up to the root.
+ * - A deletion removes bytes leaf by leaf (whole leaves are unlinked), then
+ *   merges a small leaf into its neighbour when both fit in TX_FILL.  Inner
+ *   nodes left empty are removed and a root with one child is replaced by
+ *   it, so the depth is at most that of the largest tree the text had.
+ * - Sums change by deltas (unsigned arithmetic modulo 2^64, so a delta may
+ *   be "negative") added from the leaf up to the root: O(depth).
+ * - Everything an insertion allocates is reserved first
+ *   (lle__tx_reserve_insert); the structural code itself cannot fail.
+ */
+#include <string.h>
+
+#include "text/text_internal.h"
+
+/* ---- bit ranges (TX_WORDS has a spare word for reads past the end) ----- */
+
+static uint64_t bits_get(const uint64_t *b, size_t pos, unsigned n)
+{
+    size_t w = pos >> 6;
+    unsigned s = (unsigned)(pos & 63);
+    uint64_t v = b[w] >> s;
+    if (s && s + n > 64) v |= b[w + 1] << (64 - s);
+    return n == 64 ? v : v & (((uint64_t)1 << n) - 1);
+}
+
+static void bits_put(uint64_t *b, size_t pos, unsigned n, uint64_t v)
+{
+    size_t w = pos >> 6;
+    unsigned s = (unsigned)(pos & 63);
+    uint64_t mask = n == 64 ? ~(uint64_t)0 : (((uint64_t)1 << n) - 1);
+    v &= mask;
+    b[w] = (b[w] & ~(mask << s)) | (v << s);
+    if (s && s + n > 64) {
+        unsigned hi = s + n - 64;
+        uint64_t m2 = ((uint64_t)1 << hi) - 1;
+        b[w + 1] = (b[w + 1] & ~m2) | (v >> (64 - s));
+    }
+}
+
+/* Copy len bits from s at sp to d at dp; d and s may be the same array and
+ * the ranges may overlap. */
+static void bits_move(uint64_t *d, size_t dp, const uint64_t *s, size_t sp, size_t len)
+{
+    if (d == s && dp > sp) {
+        size_t i = len;
+        while (i) {
+            unsigned c = i >= 64 ? 64 : (unsigned)i;
+            i -= c;
+            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
+        }
+    } else {
+        for (size_t i = 0; i < len;) {
+            unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
+            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
+            i += c;
+        }
+    }
+}
+
+static void bits_clear(uint64_t *b, size_t pos, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
+        bits_put(b, pos + i, c, 0);
+        i += c;
+    }
+}
+
+static uint64_t bits_count(const uint64_t *b, size_t pos, size_t len)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < len;) {
+        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
+        n += (uint64_t)__builtin_popcountll(bits_get(b, pos + i, c));
+        i += c;
+    }
+    return n;
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+void lle__tx_wipe(lle_text_t *t, void *p, size_t n)
+{
+    if (!t->cfg.secure || !n) return;
+    explicit_bzero(p, n);
+    t->wiped += n;
+}
+
+static size_t count_nl(const char *s, size_t n)
+{
+    size_t k = 0;
+    const char *e = s + n;
+    while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
+        k++;
+        s++;
+    }
+    return k;
+}
+
+static size_t count_cps(const char *s, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return k;
+}
+
+/* The largest cut <= want of s[0, n) at a codepoint start (n when want >= n). */
+static size_t cut_at(const char *s, size_t n, size_t want)
+{
+    if (want >= n) return n;
+    size_t c = want;
+    while (c > 0 && ((unsigned char)s[c] & 0xC0) == 0x80) c--;
+    return c;
+}
+
+void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
+{
+    for (; n; n = n->parent)
+        for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+}
+
+static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
+{
+    for (int f = 0; f < F_N; f++) d->v[f] = (uint64_t)0 - s->v[f];
+}
+
+/* Newlines in L's logical bytes [0, o). */
+size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
+{
+    if (o <= L->gs) return count_nl(L->data, o);
+    return count_nl(L->data, L->gs) + count_nl(L->data + L->ge, o - L->gs);
+}
+
+/* ---- allocation -------------------------------------------------------------- */
+
+static lle__tx_leaf_t *leaf_alloc(lle_text_t *t, size_t rows)
+{
+    lle__tx_leaf_t *L = lle_pool_alloc(t->m, LLE_POOL_BUFFER, sizeof *L);
+    if (!L) return NULL;
+    memset(L, 0, offsetof(lle__tx_leaf_t, data));
+    L->h.leaf = 1;
+    L->ge = TX_CAP;
+    if (rows) {
+        L->rows = lle_pool_alloc(t->m, LLE_POOL_BUFFER, rows * sizeof *L->rows);
+        if (!L->rows) {
+            lle_pool_free(t->m, L);
+            return NULL;
+        }
+        L->rows_cap = (uint32_t)rows;
+    }
+    return L;
+}
+
+static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
+{
+    if (L->rows) {
+        lle_pool_free(t->m, L->rows);
+        t->rows_cap_total -= L->rows_cap;
+    }
+    lle__tx_wipe(t, L->data, TX_CAP);
+    lle_pool_free(t->m, L);
+    t->leaves--;
+}
+
+static bool rows_grow(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
+{
+    if (need <= L->rows_cap) return true;
+    size_t cap = L->rows_cap + L->rows_cap / 2;
+    if (cap < need) cap = need;
+    if (cap < 8) cap = 8;
+    uint32_t *r = lle_pool_realloc(t->m, L->rows, cap * sizeof *r);
+    if (!r) return false;
+    t->rows_cap_total += cap - L->rows_cap;
+    L->rows = r;
+    L->rows_cap = (uint32_t)cap;
+    return true;
+}
+
+static lle__tx_leaf_t *take_leaf(lle_text_t *t)
+{
+    lle__tx_leaf_t *L = t->spare_leaves;
+    t->spare_leaves = L->next;
+    t->n_spare_leaves--;
+    L->next = NULL;
+    t->leaves++;
+    t->rows_cap_total += L->rows_cap;
+    return L;
+}
+
+static lle__tx_inner_t *take_inner(lle_text_t *t)
+{
+    lle__tx_inner_t *I = t->spare_inners;
+    t->spare_inners = (lle__tx_inner_t *)I->child[0];
+    t->n_spare_inners--;
+    memset(I, 0, sizeof *I);
+    t->inners++;
+    return I;
+}
+
+void lle__tx_release_reserve(lle_text_t *t)
+{
+    while (t->spare_leaves) {
+        lle__tx_leaf_t *L = t->spare_leaves;
+        t->spare_leaves = L->next;
+        if (L->rows) lle_pool_free(t->m, L->rows);
+        lle_pool_free(t->m, L);
+    }
+    while (t->spare_inners) {
+        lle__tx_inner_t *I = t->spare_inners;
+        t->spare_inners = (lle__tx_inner_t *)I->child[0];
+        lle_pool_free(t->m, I);
+    }
+    t->n_spare_leaves = t->n_spare_inners = 0;
+}
+
+static bool reserve_inners(lle_text_t *t, size_t n)
+{
+    while (t->n_spare_inners < n) {
+        lle__tx_inner_t *I = lle_pool_alloc(t->m, LLE_POOL_BUFFER, sizeof *I);
+        if (!I) return false;
+        I->child[0] = (lle__tx_node_t *)t->spare_inners;
+        t->spare_inners = I;
+        t->n_spare_inners++;
+    }
+    return true;
+}
+
+/* ---- gap buffer ---------------------------------------------------------------- */
+
+/* Move L's gap to logical offset o; in a secure text the bytes left behind
+ * in the gap are wiped. */
+static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
+{
+    size_t gs = L->gs, ge = L->ge;
+    if (o < gs) {
+        size_t d = gs - o;
+        memmove(L->data + ge - d, L->data + o, d);
+        size_t end = o + d < ge - d ? o + d : ge - d;
+        lle__tx_wipe(t, L->data + o, end - o);
+        L->gs = (uint16_t)o;
+        L->ge = (uint16_t)(ge - d);
+    } else if (o > gs) {
+        size_t d = o - gs;
+        memmove(L->data + gs, L->data + ge, d);
+        size_t beg = ge > o ? ge : o;
+        lle__tx_wipe(t, L->data + beg, ge + d - beg);
+        L->gs = (uint16_t)o;
+        L->ge = (uint16_t)(ge + d);
+    }
+}
+
+/* Insert s[0, k) at o (TX_LEN(L) + k <= TX_CAP, rows capacity reserved).
+ * The grapheme bits of the new bytes come from sbits at sbo (or are 0), the
+ * row caches of their newlines from srows (or are stale). */
+static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *s, size_t k,
+                        const uint64_t *sbits, size_t sbo, const uint32_t *srows)
+{
+    size_t len = TX_LEN(L);
+    size_t nlb = lle__tx_leaf_nl_before(L, o);
+    move_gap(t, L, o);
+    memcpy(L->data + L->gs, s, k);
+    L->gs = (uint16_t)(L->gs + k);
+    bits_move(L->gb, o + k, L->gb, o, len - o);
+    if (sbits)
+        bits_move(L->gb, o, sbits, sbo, k);
+    else
+        bits_clear(L->gb, o, k);
+
+    lle__tx_sum_t d = {{0}};
+    d.v[F_BYTES] = k;
+    d.v[F_CPS] = count_cps(s, k);
+    size_t knl = count_nl(s, k);
+    d.v[F_NLS] = knl;
+    d.v[F_GBS] = sbits ? bits_count(L->gb, o, k) : 0;
+    if (knl) {
+        size_t nls = (size_t)L->h.sum.v[F_NLS];
+        memmove(L->rows + nlb + knl, L->rows + nlb, (nls - nlb) * sizeof *L->rows);
+        if (srows) {
+            memcpy(L->rows + nlb, srows, knl * sizeof *L->rows);
+            for (size_t i = 0; i < knl; i++) {
+                d.v[F_ROWS] += srows[i];
+                d.v[F_STALE] += srows[i] == 0;
+            }
+        } else {
+            memset(L->rows + nlb, 0, knl * sizeof *L->rows);
+            d.v[F_STALE] = knl;
+        }
+    }
+    lle__tx_propagate(&L->h, &d);
+}
+
+/* Delete L's bytes [o, o + k). */
+static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
+{
+    size_t len = TX_LEN(L);
+    move_gap(t, L, o);
+    size_t nlb = count_nl(L->data, L->gs);
+    const char *del = L->data + L->ge;
+    lle__tx_sum_t s = {{0}};
+    s.v[F_BYTES] = k;
+    s.v[F_CPS] = count_cps(del, k);
+    size_t knl = count_nl(del, k);
+    s.v[F_NLS] = knl;
+    s.v[F_GBS] = bits_count(L->gb, o, k);
+    if (knl) {
+        size_t nls = (size_t)L->h.sum.v[F_NLS];
+        for (size_t i = nlb; i < nlb + knl; i++) {
+            s.v[F_ROWS] += L->rows[i];
+            s.v[F_STALE] += L->rows[i] == 0;
+        }
+        memmove(L->rows + nlb, L->rows + nlb + knl, (nls - nlb - knl) * sizeof *L->rows);
+    }
+    lle__tx_wipe(t, L->data + L->ge, k);
+    L->ge = (uint16_t)(L->ge + k);
+    bits_move(L->gb, o, L->gb, o + k, len - o - k);
+    bits_clear(L->gb, len - k, k);
+    lle__tx_sum_t d;
+    sum_neg(&d, &s);
+    lle__tx_propagate(&L->h, &d);
+}
+
+/* Move L's bytes [o, len) to the start of the empty leaf T (bits and row
+ * caches with them). */
+static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_leaf_t *T,
+                           size_t at)
+{
+    size_t n = TX_LEN(L) - o;
+    if (!n) return;
+    move_gap(t, L, o);
+    size_t nlb = count_nl(L->data, L->gs);
+    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, o, L->rows ? L->rows + nlb : NULL);
+    leaf_delete(t, L, o, n);
+}
+
+/* ---- tree structure -------------------------------------------------------------- */
+
+static unsigned child_index(const lle__tx_inner_t *P, const lle__tx_node_t *c)
+{
+    unsigned i = 0;
+    while (P->child[i] != c) i++;
+    return i;
+}
+
+static void recompute(lle__tx_inner_t *I)
+{
+    memset(&I->h.sum, 0, sizeof I->h.sum);
+    for (unsigned i = 0; i < I->h.n; i++)
+        for (int f = 0; f < F_N; f++) I->h.sum.v[f] += I->child[i]->sum.v[f];
+}
+
+static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bool add);
+
+static void split_inner(lle_text_t *t, lle__tx_inner_t *P)
+{
+    lle__tx_inner_t *Q = take_inner(t);
+    unsigned half = P->h.n / 2;
+    Q->h.n = (uint8_t)(P->h.n - half);
+    for (unsigned i = 0; i < Q->h.n; i++) {
+        Q->child[i] = P->child[half + i];
+        Q->child[i]->parent = &Q->h;
+    }
+    P->h.n = (uint8_t)half;
+    recompute(Q);
+    for (int f = 0; f < F_N; f++) P->h.sum.v[f] -= Q->h.sum.v[f];
+    attach_after(t, &P->h, &Q->h, false);
+}
+
+/* Put N right after X under X's parent (a new root when X is the root).
+ * add: N's sums are new to the tree (else they are already counted). */
+static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bool add)
+{
+    if (!X->parent) {
+        lle__tx_inner_t *R = take_inner(t);
+        R->h.n = 2;
+        R->child[0] = X;
+        R->child[1] = N;
+        X->parent = N->parent = &R->h;
+        recompute(R);
+        t->root = &R->h;
+        t->depth++;
+        return;
+    }
+    lle__tx_inner_t *P = (lle__tx_inner_t *)X->parent;
+    unsigned i = child_index(P, X) + 1;
+    memmove(&P->child[i + 1], &P->child[i], (P->h.n - i) * sizeof P->child[0]);
+    P->child[i] = N;
+    P->h.n++;
+    N->parent = &P->h;
+    if (add) lle__tx_propagate(&P->h, &N->sum);
+    if (P->h.n > TX_FANOUT) split_inner(t, P);
+}
+
+/* Take node N (not the root) out of the tree with its sums; inner nodes
+ * left empty go too, and a root with one child is replaced by it. */
+static void detach(lle_text_t *t, lle__tx_node_t *N)
+{
+    lle__tx_inner_t *P = (lle__tx_inner_t *)N->parent;
+    lle__tx_sum_t d;
+    sum_neg(&d, &N->sum);
+    lle__tx_propagate(&P->h, &d);
+    unsigned i = child_index(P, N);
+    memmove(&P->child[i], &P->child[i + 1], (P->h.n - i - 1) * sizeof P->child[0]);
+    P->h.n--;
+    N->parent = NULL;
+    if (P->h.n == 0 && P->h.parent) {
+        detach(t, &P->h);
+        lle_pool_free(t->m, P);
+        t->inners--;
+    }
+    while (!t->root->leaf && t->root->n == 1) {
+        lle__tx_inner_t *R = (lle__tx_inner_t *)t->root;
+        t->root = R->child[0];
+        t->root->parent = NULL;
+        lle_pool_free(t->m, R);
+        t->inners--;
+        t->depth--;
+    }
+}
+
+static void list_insert_after(lle__tx_leaf_t *X, lle__tx_leaf_t *N)
+{
+    N->prev = X;
+    N->next = X->next;
+    if (X->next) X->next->prev = N;
+    X->next = N;
+}
+
+static void remove_leaf(lle_text_t *t, lle__tx_leaf_t *L)
+{
+    detach(t, &L->h);
+    if (L->prev) L->prev->next = L->next;
+    if (L->next) L->next->prev = L->prev;
+    if (t->first == L) t->first = L->next;
+    leaf_release(t, L);
+}
+
+/* Merge X's successor into X when together they fit TX_FILL and one of
+ * them is under a quarter full.  Skipped (harmlessly) when X's row cache
+ * cannot grow. */
+static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
+{
+    if (!X || !X->next) return;
+    lle__tx_leaf_t *N = X->next;
+    size_t a = TX_LEN(X), b = TX_LEN(N);
+    if (a + b > TX_FILL || (a >= TX_CAP / 4 && b >= TX_CAP / 4)) return;
+    if (!rows_grow(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
+    leaf_move_tail(t, N, 0, X, a);
+    remove_leaf(t, N);
+}
+
+/* ---- descent ----------------------------------------------------------------------- */
+
+lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
+                             uint64_t *local, lle__tx_sum_t *before)
+{
+    (void)end_ok;
+    const lle__tx_node_t *n = t->root;
+    if (before) memset(before, 0, sizeof *before);
+    while (!n->leaf) {
+        const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
+        unsigned i = 0;
+        for (;; i++) {
+            const lle__tx_node_t *c = I->child[i];
+            if (k < c->sum.v[field] || i + 1 == I->h.n) break;
+            k -= c->sum.v[field];
+            if (before)
+                for (int f = 0; f < F_N; f++) before->v[f] += c->sum.v[f];
+        }
+        n = I->child[i];
+    }
+    *local = k;
+    return (lle__tx_leaf_t *)n;
+}
+
+void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
+{
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    while (n) {
+        size_t len = TX_LEN(L);
+        size_t take = len - o < n ? len - o : n;
+        size_t a = 0;
+        if (o < L->gs) {
+            a = L->gs - o < take ? L->gs - o : take;
+            memcpy(buf, L->data + o, a);
+        }
+        if (take > a) memcpy(buf + a, L->data + L->ge + (o + a - L->gs), take - a);
+        buf += take;
+        n -= take;
+        o = 0;
+        L = L->next;
+    }
+}
+
+/* ---- whole tree --------------------------------------------------------------------- */
+
+lle_result_t lle__tx_init_tree(lle_text_t *t)
+{
+    lle__tx_leaf_t *L = leaf_alloc(t, 0);
+    if (!L) return LLE_ERROR_OUT_OF_MEMORY;
+    t->root = &L->h;
+    t->first = L;
+    t->leaves = 1;
+    t->inners = 0;
+    t->depth = 1;
+    t->rows_cap_total = 0;
+    return LLE_SUCCESS;
+}
+
+static void free_inners(lle_text_t *t, lle__tx_node_t *n)
+{
+    if (n->leaf) return;
+    lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+    for (unsigned i = 0; i < I->h.n; i++) free_inners(t, I->child[i]);
+    lle_pool_free(t->m, I);
+    t->inners--;
+}
+
+void lle__tx_free_tree(lle_text_t *t)
+{
+    if (!t->root) return;
+    free_inners(t, t->root);
+    lle__tx_leaf_t *L = t->first;
+    while (L) {
+        lle__tx_leaf_t *nx = L->next;
+        leaf_release(t, L);
+        L = nx;
+    }
+    t->root = NULL;
+    t->first = NULL;
+    t->depth = 0;
+}
+
+/* ---- insertion ------------------------------------------------------------------------ */
+
+/* The plan of an insertion that does not fit its leaf: the leaf keeps
+ * [0, o) and takes s[0, a); chunks of s[a, n) of at most TX_FILL bytes
+ * follow in new leaves; the old tail [o, len) goes last, in a leaf of its
+ * own.  Both the reserve and the insertion walk the same plan. */
+static size_t plan_first(size_t o, const char *s, size_t n)
+{
+    return cut_at(s, n, o < TX_FILL ? TX_FILL - o : 0);
+}
+
+lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, size_t n)
+{
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    size_t len = TX_LEN(L), nls = (size_t)L->h.sum.v[F_NLS];
+    if (len + n <= TX_CAP) {
+        return rows_grow(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
+    }
+    size_t tail_nl = nls - lle__tx_leaf_nl_before(L, o);
+    size_t a = plan_first(o, s, n);
+    if (!rows_grow(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
+    /* the leaves, in the order the insertion takes them: tail, then chunks */
+    lle__tx_leaf_t **endp = &t->spare_leaves;
+    size_t made = 0;
+    lle_result_t r = LLE_SUCCESS;
+    if (len > o) {
+        lle__tx_leaf_t *T = leaf_alloc(t, tail_nl);
+        if (!T) r = LLE_ERROR_OUT_OF_MEMORY;
+        else {
+            *endp = T;
+            endp = &T->next;
+            made++;
+        }
+    }
+    for (size_t from = a; r == LLE_SUCCESS && from < n;) {
+        size_t c = cut_at(s + from, n - from, TX_FILL);
+        lle__tx_leaf_t *N = leaf_alloc(t, count_nl(s + from, c));
+        if (!N) {
+            r = LLE_ERROR_OUT_OF_MEMORY;
+            break;
+        }
+        *endp = N;
+        endp = &N->next;
+        made++;
+        from += c;
+    }
+    t->n_spare_leaves = made;
+    if (r == LLE_SUCCESS && !reserve_inners(t, made / 4 + t->depth + 4)) r = LLE_ERROR_OUT_OF_MEMORY;
+    if (r != LLE_SUCCESS) lle__tx_release_reserve(t);
+    return r;
+}
+
+void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
+{
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    size_t len = TX_LEN(L);
+    if (len + n <= TX_CAP) {
+        leaf_insert(t, L, o, s, n, NULL, 0, NULL);
+        return;
+    }
+    size_t a = plan_first(o, s, n);
+    lle__tx_leaf_t *T = NULL;
+    if (len > o) {
+        T = take_leaf(t);
+        leaf_move_tail(t, L, o, T, 0);
+        attach_after(t, &L->h, &T->h, true);
+        list_insert_after(L, T);
+    }
+    if (a) leaf_insert(t, L, o, s, a, NULL, 0, NULL);
+    lle__tx_leaf_t *prev = L;
+    for (size_t from = a; from < n;) {
+        size_t c = cut_at(s + from, n - from, TX_FILL);
+        lle__tx_leaf_t *N = take_leaf(t);
+        leaf_insert(t, N, 0, s + from, c, NULL, 0, NULL);
+        attach_after(t, &prev->h, &N->h, true);
+        list_insert_after(prev, N);
+        prev = N;
+        from += c;
+    }
+    if (T) maybe_merge(t, T->prev);
+    lle__tx_release_reserve(t);
+}
+
+/* ---- deletion ---------------------------------------------------------------------------- */
+
+void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
+{
+    while (n) {
+        uint64_t o;
+        lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+        size_t len = TX_LEN(L);
+        size_t take = len - o < n ? len - o : n;
+        if (take == len && t->leaves > 1)
+            remove_leaf(t, L);
+        else
+            leaf_delete(t, L, o, take);
+        n -= take;
+    }
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *P = L->prev;
+    maybe_merge(t, L);
+    if (P) maybe_merge(t, P);
+}

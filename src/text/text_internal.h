@@ -1,0 +1,172 @@
+/*
+ * text_internal.h - the text buffer's tree (src/text, never installed).
+ *
+ * A text is a B-tree.  Leaves (lle__tx_leaf_t) hold up to TX_CAP bytes in
+ * a gap buffer, always whole codepoints (edits start and end at codepoint
+ * boundaries and leaves are cut only there).  Inner nodes hold up to
+ * TX_FANOUT children; every node carries the sums of its subtree
+ * (lle__tx_sum_t), so a descent by any of the counted quantities finds a
+ * position in O(depth) and the counts before it.  Leaves form a doubly
+ * linked list in text order.
+ *
+ * Grapheme clusters: bit i of a leaf's `gb` bitmap (logical offsets, not
+ * gap-shifted) is set when a cluster starts at byte i of the leaf.  The
+ * first byte of the text is always a start.  A cluster may run over leaf
+ * borders; it is counted in the leaf that holds its first byte.
+ *
+ * Wrapped rows: newline k of the text owns the line after it (line k + 1);
+ * line 0 is owned by the text (`line0_rows`).  A leaf keeps one uint32_t
+ * per newline it holds (`rows`): the row count of the line that newline
+ * owns at the current width, 0 when not known (stale).  Nodes sum the
+ * known rows and count the stale entries.
+ *
+ * Every structural change that may need memory takes it from a reserve
+ * filled before the text is touched (lle__tx_reserve), so an edit either
+ * fails before any change or completes.
+ */
+#ifndef LLE_TEXT_INTERNAL_H
+#define LLE_TEXT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "lle/text.h"
+
+#define TX_FANOUT 16
+#define TX_CAP 2048                  /* bytes of text a leaf holds at most */
+#define TX_FILL (TX_CAP * 3 / 4)     /* bulk-built leaves are filled to this */
+#define TX_WORDS (TX_CAP / 64 + 1)   /* bitmap words (one spare for 64-bit reads) */
+
+enum { F_BYTES, F_CPS, F_NLS, F_GBS, F_ROWS, F_STALE, F_N };
+
+typedef struct lle__tx_sum {
+    uint64_t v[F_N];
+} lle__tx_sum_t;
+
+typedef struct lle__tx_node lle__tx_node_t;
+struct lle__tx_node {
+    lle__tx_node_t *parent;
+    lle__tx_sum_t   sum;
+    uint8_t         leaf;
+    uint8_t         n;     /* children (inner nodes) */
+};
+
+typedef struct lle__tx_inner {
+    lle__tx_node_t  h;
+    lle__tx_node_t *child[TX_FANOUT + 1]; /* +1: room while a split is pending */
+} lle__tx_inner_t;
+
+typedef struct lle__tx_leaf lle__tx_leaf_t;
+struct lle__tx_leaf {
+    lle__tx_node_t  h;
+    lle__tx_leaf_t *prev, *next;
+    uint32_t       *rows;        /* one per newline held (see above) */
+    uint32_t        rows_cap;
+    uint16_t        gs, ge;      /* the gap: data[gs, ge) */
+    uint64_t        gb[TX_WORDS];
+    char            data[TX_CAP];
+};
+
+#define TX_LEN(L) ((size_t)(L)->h.sum.v[F_BYTES])
+
+struct lle_text {
+    lle_memory_manager_t *m;
+    lle_text_config_t     cfg;
+    lle__tx_node_t       *root;
+    lle__tx_leaf_t       *first;
+    size_t                leaves, inners, depth, rows_cap_total;
+    /* reserve for the current edit (see lle__tx_reserve) */
+    lle__tx_leaf_t       *spare_leaves;   /* linked through next */
+    lle__tx_inner_t      *spare_inners;   /* linked through child[0] */
+    size_t                n_spare_leaves, n_spare_inners;
+    /* wrapped rows */
+    unsigned              width;
+    bool                  rows_all_stale; /* the width changed: every cache is stale */
+    uint32_t              line0_rows;
+    /* modified lines: sorted, disjoint ranges */
+    lle_text_line_range_t *mod;
+    size_t                nmod, capmod;
+    uint64_t              mod_count;
+    /* the secondary region: the undo log */
+    unsigned char        *undo;
+    size_t                undo_cap, undo_used, undo_steps;
+    /* the scratch region */
+    char                 *scratch;
+    size_t                scratch_cap;
+    /* compression */
+    void                 *z;
+    size_t                zlen;
+    lle__tx_sum_t         zsum;    /* the counts of the compressed text */
+    size_t                compressions, compressions_kept, decompressions, zsaved;
+    double                zratio;
+    /* counters */
+    size_t                region_grows, region_shrinks, wiped;
+};
+
+/* ---- rope.c ---------------------------------------------------------------- */
+LLE__HIDDEN lle_result_t lle__tx_init_tree(lle_text_t *t);
+LLE__HIDDEN void lle__tx_free_tree(lle_text_t *t);
+/* Fill the reserve with what an insertion of s[0, n) at pos needs. */
+LLE__HIDDEN lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, size_t n);
+LLE__HIDDEN void lle__tx_release_reserve(lle_text_t *t);
+/* Structural edits (counts, bitmaps with new bits 0, row caches); the
+ * grapheme bits are fixed afterwards by lle__tx_resegment. */
+LLE__HIDDEN void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n);
+LLE__HIDDEN void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n);
+/* The leaf holding byte pos (pos < its length, or pos == its length for
+ * the last leaf); *local the offset in it; *before the sums of everything
+ * before the leaf (may be NULL). */
+LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
+                                         uint64_t *local, lle__tx_sum_t *before);
+/* Newlines in L's bytes [0, o). */
+LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
+LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
+LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
+LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
+
+static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
+{
+    return (unsigned char)(i < L->gs ? L->data[i] : L->data[i + (size_t)(L->ge - L->gs)]);
+}
+static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
+{
+    return (L->gb[i >> 6] >> (i & 63)) & 1u;
+}
+static inline uint64_t lle__tx_total(const lle_text_t *t, int f)
+{
+    return t->root->sum.v[f];
+}
+
+/* ---- index.c ---------------------------------------------------------------- */
+/* Length of the longest valid UTF-8 prefix of s[0, n) (== n when valid). */
+LLE__HIDDEN size_t lle__tx_utf8_valid(const char *s, size_t n);
+/* Re-segment grapheme clusters after an edit that left new text in
+ * [pos, end): from the last cluster start before pos until the new
+ * segmentation meets an old boundary at or after end. */
+LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
+LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
+LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
+/* Offset of the start of line `line` (line <= newlines). */
+LLE__HIDDEN size_t lle__tx_line_start(const lle_text_t *t, size_t line);
+/* The line pos is in (newlines before pos). */
+LLE__HIDDEN size_t lle__tx_line_of(const lle_text_t *t, size_t pos);
+/* Conversions; LLE_ERROR_INVALID_POSITION as documented in lle/text.h. */
+LLE__HIDDEN lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, size_t *cp);
+LLE__HIDDEN lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos);
+LLE__HIDDEN lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g);
+LLE__HIDDEN lle_result_t lle__tx_g_to_byte(const lle_text_t *t, size_t g, size_t *pos);
+/* Every grapheme bit against a segmentation of the whole text. */
+LLE__HIDDEN lle_result_t lle__tx_check_graphemes(const lle_text_t *t);
+
+/* ---- wrap.c ---------------------------------------------------------------- */
+/* Drop the row cache of line `line`. */
+LLE__HIDDEN void lle__tx_rows_stale(lle_text_t *t, size_t line);
+/* Every cached row count against a fresh computation. */
+LLE__HIDDEN lle_result_t lle__tx_rows_check(const lle_text_t *t);
+
+/* ---- textbuf.c ------------------------------------------------------------- */
+LLE__HIDDEN lle_result_t lle__tx_load(lle_text_t *t);
+
+#endif

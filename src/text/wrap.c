@@ -1,0 +1,313 @@
+/*
+ * wrap.c - wrapped (virtual) rows at the text's wrap width.
+ *
+ * Each line's row count is cached in the tree (text_internal.h): line 0 in
+ * the text, every other line with the newline before it, summed in the
+ * nodes.  An edit makes the cache of the line it starts in stale (new
+ * lines come in stale, deleted ones take their entries with them); a new
+ * width makes every entry stale at once (rows_all_stale, O(1)).  Queries
+ * first bring stale entries up to date: the stale ones only, found by
+ * descending into subtrees that count some, or after a width change every
+ * line in one pass.  Then a row and a line convert into each other by a
+ * descent over the sums: O(log n).
+ *
+ * A line's rows come from a greedy fill of its clusters: a cluster's width
+ * is the largest utf8proc_charwidth of its codepoints (so a wide base with
+ * combining marks is 2, marks alone 0, control characters 0); a cluster
+ * that does not fit the rest of a row starts the next one, unless the row
+ * is empty (a cluster wider than the width has a row of its own).
+ */
+#include <string.h>
+#include <utf8proc.h>
+
+#include "text/text_internal.h"
+
+typedef struct scan {
+    size_t rows, col;
+} scan_t;
+
+static int32_t decode_at(const lle__tx_leaf_t *L, size_t o, size_t *len)
+{
+    unsigned c = lle__tx_byte(L, o);
+    if (c < 0x80) {
+        *len = 1;
+        return (int32_t)c;
+    }
+    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    uint32_t cp = c & (0x3F >> k);
+    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
+    *len = k + 1;
+    return (int32_t)cp;
+}
+
+static size_t cp_width(int32_t c)
+{
+    int w = utf8proc_charwidth(c);
+    return w < 0 ? 0 : (size_t)w;
+}
+
+static void place(scan_t *s, size_t w, size_t width)
+{
+    if (s->col + w > width && s->col > 0) {
+        s->rows++;
+        s->col = 0;
+    }
+    s->col += w;
+}
+
+/* Fill the line that starts at `start` (leaf L, offset o) until its '\n',
+ * the end of the text, or byte `stop` (a cluster start; SIZE_MAX: none).
+ * Result: rows used and the column after the last cluster placed. */
+static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
+{
+    scan_t s = {1, 0};
+    uint64_t lo;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, true, &lo, NULL);
+    size_t o = (size_t)lo, x = start, w = 0;
+    bool open = false;
+    for (;;) {
+        if (L && o >= TX_LEN(L)) {
+            L = L->next;
+            o = 0;
+            continue;
+        }
+        if (!L || x == stop) break;
+        size_t clen;
+        int32_t c = decode_at(L, o, &clen);
+        if (c == '\n') break;
+        if (lle__tx_bit(L, o)) {
+            if (open) place(&s, w, t->width);
+            w = 0;
+            open = true;
+        }
+        size_t cw = cp_width(c);
+        if (cw > w) w = cw;
+        o += clen;
+        x += clen;
+    }
+    if (open) place(&s, w, t->width);
+    return s;
+}
+
+static void set_entry(lle__tx_leaf_t *L, size_t i, uint32_t rows)
+{
+    lle__tx_sum_t d = {{0}};
+    uint32_t old = L->rows[i];
+    d.v[F_ROWS] = (uint64_t)rows - old;
+    d.v[F_STALE] = (uint64_t)(rows == 0) - (old == 0);
+    L->rows[i] = rows;
+    lle__tx_propagate(&L->h, &d);
+}
+
+static uint32_t clamp_rows(size_t r)
+{
+    return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+void lle__tx_rows_stale(lle_text_t *t, size_t line)
+{
+    if (t->rows_all_stale) return;
+    if (line == 0) {
+        t->line0_rows = 0;
+        return;
+    }
+    uint64_t k;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, NULL);
+    if (L->rows[k]) set_entry(L, (size_t)k, 0);
+}
+
+/* Bring the stale entries of the subtree n (which starts at byte `base`)
+ * up to date. */
+static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
+{
+    if (!n->sum.v[F_STALE]) return;
+    if (!n->leaf) {
+        lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+        for (unsigned i = 0; i < I->h.n; i++) {
+            lle__tx_node_t *c = I->child[i];
+            refresh_node(t, c, base);
+            base += (size_t)c->sum.v[F_BYTES];
+        }
+        return;
+    }
+    lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
+    size_t len = TX_LEN(L), k = 0;
+    for (size_t o = 0; o < len && L->h.sum.v[F_STALE]; o++) {
+        if (lle__tx_byte(L, o) != '\n') continue;
+        if (!L->rows[k]) set_entry(L, k, clamp_rows(wrap_scan(t, base + o + 1, SIZE_MAX).rows));
+        k++;
+    }
+}
+
+/* After a width change: every line in one pass over the text, then the
+ * sums of every node. */
+static void refresh_all(lle_text_t *t)
+{
+    size_t x = 0;
+    for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
+        size_t len = TX_LEN(L), k = 0;
+        if (L == t->first) t->line0_rows = clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows);
+        for (size_t o = 0; o < len; o++)
+            if (lle__tx_byte(L, o) == '\n')
+                L->rows[k++] = clamp_rows(wrap_scan(t, x + o + 1, SIZE_MAX).rows);
+        x += len;
+    }
+    /* the leaves' sums; the inner nodes' follow in resum() */
+    for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
+        uint64_t rows = 0;
+        for (size_t i = 0; i < L->h.sum.v[F_NLS]; i++) rows += L->rows[i];
+        L->h.sum.v[F_ROWS] = rows;
+        L->h.sum.v[F_STALE] = 0;
+    }
+}
+
+static void resum(lle__tx_node_t *n)
+{
+    if (n->leaf) return;
+    lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+    n->sum.v[F_ROWS] = n->sum.v[F_STALE] = 0;
+    for (unsigned i = 0; i < I->h.n; i++) {
+        resum(I->child[i]);
+        n->sum.v[F_ROWS] += I->child[i]->sum.v[F_ROWS];
+        n->sum.v[F_STALE] += I->child[i]->sum.v[F_STALE];
+    }
+}
+
+static void refresh(lle_text_t *t)
+{
+    if (t->rows_all_stale) {
+        refresh_all(t);
+        resum(t->root);
+        t->rows_all_stale = false;
+        return;
+    }
+    if (!t->line0_rows) t->line0_rows = clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows);
+    refresh_node(t, t->root, 0);
+}
+
+lle_result_t lle__tx_rows_check(const lle_text_t *t)
+{
+    if (t->rows_all_stale) return LLE_SUCCESS;
+    if (t->line0_rows && t->line0_rows != clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows))
+        return LLE_ERROR_CORRUPTION;
+    size_t x = 0;
+    for (const lle__tx_leaf_t *L = t->first; L; L = L->next) {
+        size_t len = TX_LEN(L), k = 0;
+        uint64_t rows = 0, stale = 0;
+        for (size_t o = 0; o < len; o++) {
+            if (lle__tx_byte(L, o) != '\n') continue;
+            uint32_t r = L->rows[k++];
+            if (r && r != clamp_rows(wrap_scan(t, x + o + 1, SIZE_MAX).rows))
+                return LLE_ERROR_CORRUPTION;
+            rows += r;
+            stale += r == 0;
+        }
+        if (k != L->h.sum.v[F_NLS] || rows != L->h.sum.v[F_ROWS] || stale != L->h.sum.v[F_STALE])
+            return LLE_ERROR_CORRUPTION;
+        x += len;
+    }
+    return LLE_SUCCESS;
+}
+
+/* ---- public calls ---------------------------------------------------------------- */
+
+lle_result_t lle_text_set_wrap_width(lle_text_t *t, unsigned width)
+{
+    if (!t) return LLE_ERROR_NULL_PARAMETER;
+    if (width == 0 || width > 65535) return LLE_ERROR_INVALID_ARGUMENT;
+    if (width != t->width) {
+        t->width = width;
+        t->rows_all_stale = true;
+        t->line0_rows = 0;
+    }
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_text_wrap_rows(lle_text_t *t, size_t *rows)
+{
+    if (!t || !rows) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    refresh(t);
+    *rows = t->line0_rows + (size_t)lle__tx_total(t, F_ROWS);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_text_line_rows(lle_text_t *t, size_t line, size_t *rows)
+{
+    if (!t || !rows) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    if (line > lle__tx_total(t, F_NLS)) return LLE_ERROR_INVALID_LINE_INDEX;
+    refresh(t);
+    if (line == 0) {
+        *rows = t->line0_rows;
+        return LLE_SUCCESS;
+    }
+    uint64_t k;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, NULL);
+    *rows = L->rows[k];
+    return LLE_SUCCESS;
+}
+
+/* First row of `line` (refreshed, line in range). */
+static size_t line_row(const lle_text_t *t, size_t line)
+{
+    if (line == 0) return 0;
+    uint64_t k;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, &before);
+    size_t row = t->line0_rows + (size_t)before.v[F_ROWS];
+    for (size_t i = 0; i < k; i++) row += L->rows[i];
+    return row;
+}
+
+lle_result_t lle_text_line_to_row(lle_text_t *t, size_t line, size_t *row)
+{
+    if (!t || !row) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    if (line > lle__tx_total(t, F_NLS)) return LLE_ERROR_INVALID_LINE_INDEX;
+    refresh(t);
+    *row = line_row(t, line);
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_t *row_in_line)
+{
+    if (!t || !line) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    refresh(t);
+    if (row >= t->line0_rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
+    size_t ln, in;
+    if (row < t->line0_rows) {
+        ln = 0;
+        in = row;
+    } else {
+        uint64_t k;
+        lle__tx_sum_t before;
+        lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, false, &k, &before);
+        size_t i = 0;
+        while (k >= L->rows[i]) k -= L->rows[i++];
+        ln = (size_t)before.v[F_NLS] + i + 1;
+        in = (size_t)k;
+    }
+    *line = ln;
+    if (row_in_line) *row_in_line = in;
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_text_byte_to_row_col(lle_text_t *t, size_t pos, size_t *row, size_t *col)
+{
+    if (!t || !row || !col) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    refresh(t);
+    size_t line = lle__tx_line_of(t, pos);
+    scan_t s = wrap_scan(t, lle__tx_line_start(t, line), pos);
+    *row = line_row(t, line) + s.rows - 1;
+    *col = s.col;
+    return LLE_SUCCESS;
+}

@@ -1,0 +1,128 @@
+/*
+ * text_model.h - a flat model of a text for the text buffer's tests: the
+ * bytes in one array, grapheme boundaries and wrapped rows recomputed from
+ * scratch with utf8proc, random UTF-8 pieces that exercise clusters
+ * (combining marks, ZWJ emoji, flags, Hangul, CR LF, wide characters).
+ */
+#ifndef LLE_TEXT_MODEL_H
+#define LLE_TEXT_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include <lle/memory.h>
+
+typedef struct model {
+    char  *b;
+    size_t n, cap;
+} model_t;
+
+static inline void model_replace(model_t *m, size_t pos, size_t del, const char *s, size_t n)
+{
+    if (m->n - del + n + 1 > m->cap) {
+        m->cap = (m->n - del + n + 1) * 2;
+        m->b = realloc(m->b, m->cap);
+    }
+    memmove(m->b + pos + n, m->b + pos + del, m->n - pos - del);
+    memcpy(m->b + pos, s, n);
+    m->n = m->n - del + n;
+}
+
+static inline uint64_t model_rand(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static const char *const model_pieces[] = {
+    "a", "b", "xyz", " ", "\n", "\r", "\r\n", "e\xcc\x81", "\xcc\x81", "\xcc\x88",
+    "\xe4\xb8\xad", "\xe6\x96\x87",                              /* CJK */
+    "\xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd",                          /* thumbs up, skin tone */
+    "\xf0\x9f\x91\xa8\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7", /* family */
+    "\xe2\x80\x8d",                                              /* ZWJ alone */
+    "\xf0\x9f\x87\xab", "\xf0\x9f\x87\xb7",                      /* regional indicators */
+    "\xe1\x84\x80", "\xe1\x85\xa1", "\xe1\x86\xa8",              /* Hangul L V T */
+    "\xea\xb0\x80",                                              /* Hangul LV */
+    "\xe2\x9d\xa4\xef\xb8\x8f",                                  /* heart + VS16 */
+    "\xe0\xa4\x95\xe0\xa5\x8d\xe0\xa4\xb7",                      /* Devanagari */
+    "\xef\xbc\xa1",                                              /* fullwidth A */
+    "hello world ", "\t",
+};
+#define MODEL_NPIECES (sizeof model_pieces / sizeof model_pieces[0])
+
+/* Random text of about `want` bytes made of pieces into buf (room for want + 32). */
+static inline size_t model_random_text(uint64_t *rs, char *buf, size_t want)
+{
+    size_t n = 0;
+    while (n < want) {
+        const char *p = model_pieces[model_rand(rs) % MODEL_NPIECES];
+        size_t k = strlen(p);
+        memcpy(buf + n, p, k);
+        n += k;
+    }
+    return n;
+}
+
+/* A random codepoint start in [0, n]. */
+static inline size_t model_cp_pos(const model_t *m, uint64_t *rs)
+{
+    size_t p = (size_t)(model_rand(rs) % (m->n + 1));
+    while (p < m->n && ((unsigned char)m->b[p] & 0xC0) == 0x80) p--;
+    return p;
+}
+
+static inline size_t model_decode(const char *s, size_t n, size_t i, int32_t *cp)
+{
+    utf8proc_int32_t c;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+    *cp = c;
+    return (size_t)k;
+}
+
+/* Boundary flags (bnd[i] for byte i, and bnd[n] = 1) by segmenting from the start. */
+static inline void model_boundaries(const model_t *m, unsigned char *bnd)
+{
+    memset(bnd, 0, m->n + 1);
+    int32_t prev = -1;
+    utf8proc_int32_t st = 0;
+    for (size_t i = 0; i < m->n;) {
+        int32_t c;
+        size_t k = model_decode(m->b, m->n, i, &c);
+        bnd[i] = prev < 0 ? 1 : (unsigned char)utf8proc_grapheme_break_stateful(prev, c, &st);
+        prev = c;
+        i += k;
+    }
+    bnd[m->n] = 1;
+}
+
+/* Rows of the line starting at byte s (greedy fill, as lle/text.h defines it). */
+static inline size_t model_line_rows(const model_t *m, const unsigned char *bnd, size_t s,
+                                     unsigned width)
+{
+    size_t rows = 1, col = 0, w = 0;
+    bool open = false;
+    for (size_t i = s; i < m->n && m->b[i] != '\n';) {
+        int32_t c;
+        size_t k = model_decode(m->b, m->n, i, &c);
+        if (bnd[i]) {
+            if (open) {
+                if (col + w > width && col > 0) rows++, col = 0;
+                col += w;
+            }
+            w = 0;
+            open = true;
+        }
+        int cw = utf8proc_charwidth(c);
+        if (cw > (int)w) w = (size_t)cw;
+        i += k;
+    }
+    if (open && col + w > width && col > 0) rows++;
+    return rows;
+}
+
+#endif

@@ -1,0 +1,752 @@
+/*
+ * test_text.c - the text buffer (lle/text.h): edits against a flat model
+ * with every index compared to a full recomputation after each edit, the
+ * Unicode grapheme break conformance cases, positions, lines and their
+ * modification marks, wrapped rows, undo and the regions, compression,
+ * secure wiping, statistics, and every kind of bad input.
+ */
+#include "test_util.h"
+
+#include "text_check.h"
+
+static lle_text_t *new_text(lle_memory_manager_t *m, const lle_text_config_t *cfg)
+{
+    lle_text_t *t = NULL;
+    assert_int_equal(lle_text_create(m, cfg, &t), LLE_SUCCESS);
+    assert_non_null(t);
+    return t;
+}
+
+static void put(lle_text_t *t, model_t *md, size_t pos, const char *s)
+{
+    size_t n = strlen(s);
+    assert_int_equal(lle_text_insert(t, pos, s, n), LLE_SUCCESS);
+    model_replace(md, pos, 0, s, n);
+}
+
+/* ---- basics ---------------------------------------------------------------- */
+
+static void basic_edits(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 1;
+    text_verify(t, &md, &rs, 4);
+    put(t, &md, 0, "hello");
+    put(t, &md, 5, " world");
+    put(t, &md, 0, "\xe4\xb8\xad ");
+    text_verify(t, &md, &rs, 32);
+    assert_int_equal(lle_text_delete(t, 0, 4), LLE_SUCCESS);
+    model_replace(&md, 0, 4, "", 0);
+    text_verify(t, &md, &rs, 32);
+    assert_int_equal(lle_text_length(t), 11);
+    /* e + combining acute is one cluster: the cursor jumps over both */
+    put(t, &md, 1, "\xcc\x81");
+    size_t nx;
+    assert_int_equal(lle_text_next_grapheme(t, 0, &nx), LLE_SUCCESS);
+    assert_int_equal(nx, 3);
+    assert_int_equal(lle_text_prev_grapheme(t, 3, &nx), LLE_SUCCESS);
+    assert_int_equal(nx, 0);
+    assert_int_equal(lle_text_destroy(t), LLE_SUCCESS);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* One random edit of text and model: insert, delete, replace, a line call,
+ * or an undo (which the model follows from its own copy of the past). */
+typedef struct past {
+    model_t *v;
+    size_t   n, cap;
+} past_t;
+
+static void push_past(past_t *p, const model_t *md)
+{
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->v = realloc(p->v, p->cap * sizeof *p->v);
+    }
+    model_t c = {malloc(md->n + 1), md->n, md->n + 1};
+    if (md->n) memcpy(c.b, md->b, md->n);
+    p->v[p->n++] = c;
+}
+
+static void random_edit(lle_text_t *t, model_t *md, uint64_t *rs, size_t max, past_t *past)
+{
+    char buf[6000];
+    unsigned op = (unsigned)(model_rand(rs) % 100);
+    if (op < 5 && past->n) {
+        assert_int_equal(lle_text_undo(t), LLE_SUCCESS);
+        model_t *last = &past->v[--past->n];
+        free(md->b);
+        *md = *last;
+        return;
+    }
+    push_past(past, md);
+    if (op < 45 || md->n < 16) {
+        size_t want = (op % 10 == 0) ? (size_t)(model_rand(rs) % 5000) : (size_t)(model_rand(rs) % 24);
+        if (md->n + want > max) want = 4;
+        size_t n = model_random_text(rs, buf, want);
+        size_t p = model_cp_pos(md, rs);
+        assert_int_equal(lle_text_insert(t, p, buf, n), LLE_SUCCESS);
+        model_replace(md, p, 0, buf, n);
+    } else if (op < 80) {
+        size_t a = model_cp_pos(md, rs), b = model_cp_pos(md, rs);
+        if (a > b) {
+            size_t x = a;
+            a = b;
+            b = x;
+        }
+        if (op % 3 && b - a > 40) b = a + 40, b = b > md->n ? md->n : b;
+        while (b < md->n && ((unsigned char)md->b[b] & 0xC0) == 0x80) b++;
+        assert_int_equal(lle_text_delete(t, a, b - a), LLE_SUCCESS);
+        model_replace(md, a, b - a, "", 0);
+    } else if (op < 92) {
+        size_t a = model_cp_pos(md, rs), b = a;
+        for (int k = (int)(model_rand(rs) % 8); k > 0 && b < md->n; k--) {
+            b++;
+            while (b < md->n && ((unsigned char)md->b[b] & 0xC0) == 0x80) b++;
+        }
+        size_t n = model_random_text(rs, buf, (size_t)(model_rand(rs) % 12));
+        assert_int_equal(lle_text_replace(t, a, b - a, buf, n), LLE_SUCCESS);
+        model_replace(md, a, b - a, buf, n);
+    } else {
+        /* a line call on a random line */
+        size_t lines = lle_text_line_count(t), line = (size_t)(model_rand(rs) % lines);
+        size_t start, len;
+        assert_int_equal(lle_text_line_span(t, line, &start, &len), LLE_SUCCESS);
+        size_t n = model_random_text(rs, buf, (size_t)(model_rand(rs) % 10));
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] == '\n' || buf[i] == '\r') buf[i] = '-';
+        if (op < 95) {
+            assert_int_equal(lle_text_replace_line(t, line, buf, n), LLE_SUCCESS);
+            model_replace(md, start, len, buf, n);
+        } else if (op < 98) {
+            assert_int_equal(lle_insert_line(t, line, buf, n), LLE_SUCCESS);
+            buf[n] = '\n';
+            model_replace(md, start, 0, buf, n + 1);
+        } else {
+            assert_int_equal(lle_text_delete_line(t, line), LLE_SUCCESS);
+            if (line + 1 < lines)
+                model_replace(md, start, len + 1, "", 0);
+            else if (line > 0)
+                model_replace(md, start - 1, len + 1, "", 0);
+            else
+                model_replace(md, start, len, "", 0);
+        }
+    }
+}
+
+static void random_edits_match_model(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.undo_limit = (size_t)16 << 20;
+    lle_text_t *t = new_text(m, &cfg);
+    model_t md = {0};
+    past_t past = {0};
+    uint64_t rs = 0x9e3779b97f4a7c15ull;
+    size_t deepest = 0;
+    for (int i = 0; i < 400; i++) {
+        random_edit(t, &md, &rs, 48 * 1024, &past);
+        text_verify(t, &md, &rs, 3);
+        lle_text_stats_t st;
+        assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+        if (st.depth > deepest) deepest = st.depth;
+    }
+    assert_true(deepest >= 2);
+    for (size_t i = 0; i < past.n; i++) free(past.v[i].b);
+    free(past.v);
+    free(md.b);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* A large text built in pieces: three levels, then edits everywhere. */
+static void deep_tree(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 77;
+    static char buf[70000];
+    size_t n = model_random_text(&rs, buf, 64000);
+    assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+    model_replace(&md, 0, 0, buf, n);
+    text_verify(t, &md, &rs, 16);
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_true(st.depth >= 3);
+    assert_true(st.leaves > 16);
+    for (int i = 0; i < 60; i++) {
+        size_t p = model_cp_pos(&md, &rs);
+        size_t k = model_random_text(&rs, buf, 3000);
+        assert_int_equal(lle_text_insert(t, p, buf, k), LLE_SUCCESS);
+        model_replace(&md, p, 0, buf, k);
+        size_t a = model_cp_pos(&md, &rs), b = a + 2500 > md.n ? md.n : a + 2500;
+        while (b < md.n && ((unsigned char)md.b[b] & 0xC0) == 0x80) b++;
+        assert_int_equal(lle_text_delete(t, a, b - a), LLE_SUCCESS);
+        model_replace(&md, a, b - a, "", 0);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    text_verify(t, &md, &rs, 16);
+    /* delete everything: one empty leaf remains */
+    assert_int_equal(lle_text_delete(t, 0, md.n), LLE_SUCCESS);
+    md.n = 0;
+    text_verify(t, &md, &rs, 2);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.leaves, 1);
+    assert_int_equal(st.depth, 1);
+    free(md.b);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- Unicode conformance ------------------------------------------------------ */
+
+#ifndef LLE_GRAPHEME_BREAK_TEST
+#define LLE_GRAPHEME_BREAK_TEST ""
+#endif
+
+typedef struct gcase {
+    int32_t cp[64];
+    bool    brk[65]; /* brk[i]: a boundary before cp[i]; brk[n]: at the end */
+    size_t  n;
+} gcase_t;
+
+static bool parse_case(const char *line, gcase_t *c)
+{
+    c->n = 0;
+    const char *p = line;
+    if (strncmp(p, "\xc3\xb7", 2) != 0) return false;
+    for (;;) {
+        while (*p == ' ') p++;
+        bool b;
+        if (!strncmp(p, "\xc3\xb7", 2))
+            b = true;
+        else if (!strncmp(p, "\xc3\x97", 2))
+            b = false;
+        else
+            return c->n > 0;
+        p += 2;
+        c->brk[c->n] = b;
+        while (*p == ' ') p++;
+        char *end;
+        long v = strtol(p, &end, 16);
+        if (end == p) return c->n > 0;
+        c->cp[c->n++] = (int32_t)v;
+        p = end;
+    }
+}
+
+/* Build the case into t after `prefix` bytes of text (ending in '\n'),
+ * inserting its codepoints in the order `order`, then compare boundaries. */
+static void run_case(lle_memory_manager_t *m, const gcase_t *c, const size_t *order, size_t prefix)
+{
+    lle_text_t *t = new_text(m, NULL);
+    static char pre[4096];
+    memset(pre, 'p', prefix);
+    if (prefix) pre[prefix - 1] = '\n';
+    assert_int_equal(lle_text_insert(t, 0, pre, prefix), LLE_SUCCESS);
+    char enc[64][4];
+    size_t len[64], off[65];
+    for (size_t i = 0; i < c->n; i++) len[i] = (size_t)utf8proc_encode_char(c->cp[i], (uint8_t *)enc[i]);
+    bool in[64] = {false};
+    for (size_t k = 0; k < c->n; k++) {
+        size_t i = order[k], at = prefix;
+        for (size_t j = 0; j < i; j++)
+            if (in[j]) at += len[j];
+        assert_int_equal(lle_text_insert(t, at, enc[i], len[i]), LLE_SUCCESS);
+        in[i] = true;
+    }
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    off[0] = prefix;
+    for (size_t i = 0; i < c->n; i++) off[i + 1] = off[i] + len[i];
+    /* walk the clusters from the case's start with the cursor calls */
+    size_t pos = prefix, i = 0;
+    while (pos < off[c->n]) {
+        size_t nx;
+        assert_int_equal(lle_text_next_grapheme(t, pos, &nx), LLE_SUCCESS);
+        /* every codepoint start strictly inside (pos, nx) is a non-break */
+        for (i = 0; i <= c->n && off[i] <= pos; i++) {
+        }
+        for (; i <= c->n && off[i] < nx; i++) assert_false(c->brk[i]);
+        assert_true(i <= c->n && off[i] == nx);
+        assert_true(c->brk[i] || i == c->n);
+        pos = nx;
+    }
+    lle_text_destroy(t);
+}
+
+static void grapheme_break_conformance(void **state)
+{
+    (void)state;
+    const char *path = getenv("LLE_GRAPHEME_BREAK_TEST");
+    if (!path || !*path) path = LLE_GRAPHEME_BREAK_TEST;
+    FILE *f = *path ? fopen(path, "r") : NULL;
+    if (!f) {
+        print_message("GraphemeBreakTest.txt not found (Debian package unicode-data): skipped\n");
+        skip();
+    }
+    lle_memory_manager_t *m = test_manager(NULL);
+    char line[4096];
+    size_t cases = 0;
+    uint64_t rs = 12345;
+    while (fgets(line, sizeof line, f)) {
+        gcase_t c;
+        if (!parse_case(line, &c)) continue;
+        size_t order[64];
+        for (size_t i = 0; i < c.n; i++) order[i] = i;
+        run_case(m, &c, order, 0);
+        /* random insertion order, at a random distance from a leaf border */
+        for (size_t i = c.n; i > 1; i--) {
+            size_t j = (size_t)(model_rand(&rs) % i), x = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = x;
+        }
+        run_case(m, &c, order, 2040 + (size_t)(model_rand(&rs) % 16));
+        cases++;
+    }
+    fclose(f);
+    print_message("%zu GraphemeBreakTest cases, each built whole and in random order\n", cases);
+    assert_true(cases > 500);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- bad input ------------------------------------------------------------------ */
+
+static void bad_input(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.max_size = 64;
+    lle_text_t *t = NULL;
+    lle_text_config_t bad = cfg;
+    bad.growth_factor = 1.0;
+    assert_int_equal(lle_text_create(m, &bad, &t), LLE_ERROR_INVALID_ARGUMENT);
+    bad = cfg;
+    bad.max_size = 0;
+    assert_int_equal(lle_text_create(m, &bad, &t), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_text_create(NULL, &cfg, &t), LLE_ERROR_NULL_PARAMETER);
+    t = new_text(m, &cfg);
+    model_t md = {0};
+    uint64_t rs = 5;
+    /* "a" "e+acute" "\xe4\xb8\xad" "\n" "b" : bytes 0, 1-3, 4-6, 7, 8 */
+    put(t, &md, 0, "ae\xcc\x81\xe4\xb8\xad\nb");
+    lle_text_stats_t before, after;
+    assert_int_equal(lle_text_get_stats(t, &before), LLE_SUCCESS);
+    static const char *const invalid[] = {
+        "\x80", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xf5\x80\x80\x80",
+        "ab\xe4\xb8", "\xff", "\xc3",
+    };
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
+        assert_int_equal(lle_text_insert(t, 0, invalid[i], strlen(invalid[i])),
+                         LLE_ERROR_INVALID_ENCODING);
+    assert_int_equal(lle_text_insert(t, 10, "x", 1), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_insert(t, 5, "x", 1), LLE_ERROR_INVALID_POSITION); /* inside 中 */
+    assert_int_equal(lle_text_delete(t, 0, 10), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_delete(t, 0, 5), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_delete(t, SIZE_MAX, 1), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_insert(t, 0, NULL, 3), LLE_ERROR_NULL_PARAMETER);
+    char big[80];
+    memset(big, 'x', sizeof big);
+    assert_int_equal(lle_text_insert(t, 0, big, 56), LLE_ERROR_SIZE_LIMIT);
+    assert_int_equal(lle_text_replace(t, 0, 1, big, 57), LLE_ERROR_SIZE_LIMIT);
+    size_t out, o2;
+    assert_int_equal(lle_text_byte_to_codepoint(t, 3, &out), LLE_ERROR_INVALID_POSITION); /* inside U+0301 */
+    assert_int_equal(lle_text_byte_to_codepoint(t, 10, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_codepoint_to_byte(t, 7, &out), LLE_ERROR_INVALID_POSITION);
+    /* byte 2 (U+0301) starts a codepoint but not a cluster */
+    assert_int_equal(lle_text_byte_to_codepoint(t, 2, &out), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_grapheme(t, 2, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_byte_to_grapheme(t, 3, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_grapheme_to_byte(t, 6, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_next_grapheme(t, 9, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_prev_grapheme(t, 0, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_next_grapheme(t, 2, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_byte_to_line_col(t, 2, &out, &o2), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_line_col_to_byte(t, 2, 0, &out), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_text_line_col_to_byte(t, 0, 4, &out), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_line_span(t, 2, &out, &o2), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_text_delete_line(t, 2), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_text_replace_line(t, 2, "x", 1), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_insert_line(t, 3, "x", 1), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_insert_line(t, 0, "x\ny", 3), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_text_replace_line(t, 0, "\xc3", 1), LLE_ERROR_INVALID_ENCODING);
+    assert_int_equal(lle_text_line_rows(t, 2, &out), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_text_line_to_row(t, 2, &out), LLE_ERROR_INVALID_LINE_INDEX);
+    assert_int_equal(lle_text_set_wrap_width(t, 0), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_text_set_wrap_width(t, 70000), LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_text_row_to_line(t, 2, &out, &o2), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_byte_to_row_col(t, 2, &out, &o2), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_read(t, 5, 5, big), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_undo(NULL), LLE_ERROR_NULL_PARAMETER);
+    /* nothing changed */
+    text_verify(t, &md, &rs, 16);
+    assert_int_equal(lle_text_get_stats(t, &after), LLE_SUCCESS);
+    after.stale_rows = before.stale_rows; /* the row queries filled the cache */
+    assert_memory_equal(&before, &after, sizeof before);
+    lle_text_destroy(t);
+    /* undo with nothing to undo */
+    t = new_text(m, NULL);
+    assert_int_equal(lle_text_undo(t), LLE_ERROR_INVALID_STATE);
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- lines --------------------------------------------------------------------------- */
+
+static void lines_and_marks(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 9;
+    put(t, &md, 0, "zero\none\ntwo");
+    lle_text_clear_modified(t);
+    size_t n = 99, s, l;
+    lle_text_line_range_t r[8];
+    assert_int_equal(lle_text_modified_lines(t, r, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    assert_int_equal(lle_text_line_count(t), 3);
+    assert_int_equal(lle_text_line_span(t, 1, &s, &l), LLE_SUCCESS);
+    assert_int_equal(s, 5);
+    assert_int_equal(l, 3);
+    /* a line inserted before line 1: lines 1 marked; old 1 and 2 move down */
+    assert_int_equal(lle_insert_line(t, 1, "new", 3), LLE_SUCCESS);
+    model_replace(&md, 5, 0, "new\n", 4);
+    text_verify(t, &md, &rs, 8);
+    assert_int_equal(lle_text_modified_lines(t, r, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 1);
+    assert_int_equal(r[0].first, 1);
+    assert_int_equal(r[0].count, 2); /* the line it starts in and the new one */
+    uint64_t t1 = r[0].time_ns, when;
+    assert_true(t1 > 0);
+    assert_true(lle_text_line_modified(t, 1, &when));
+    assert_int_equal(when, t1);
+    assert_false(lle_text_line_modified(t, 0, NULL));
+    assert_false(lle_text_line_modified(t, 3, NULL));
+    /* an edit in the last line marks it; a deletion of line 0 shifts the marks up */
+    assert_int_equal(lle_text_replace_line(t, 3, "TWO", 3), LLE_SUCCESS);
+    model_replace(&md, 13, 3, "TWO", 3);
+    assert_true(lle_text_line_modified(t, 3, NULL));
+    assert_int_equal(lle_text_delete_line(t, 0), LLE_SUCCESS);
+    model_replace(&md, 0, 5, "", 0);
+    text_verify(t, &md, &rs, 8);
+    assert_true(lle_text_line_modified(t, 0, NULL)); /* the line the deletion started in */
+    assert_true(lle_text_line_modified(t, 1, NULL)); /* was 2 */
+    assert_true(lle_text_line_modified(t, 2, NULL)); /* was 3 */
+    assert_int_equal(lle_text_modified_lines(t, r, 1, &n), LLE_ERROR_BUFFER_TOO_SMALL);
+    assert_true(n >= 2);
+    assert_true(lle_text_modification_count(t) >= 5);
+    lle_text_clear_modified(t);
+    assert_int_equal(lle_text_modified_lines(t, r, 8, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    /* append after the last line; delete the last line and the only line */
+    assert_int_equal(lle_insert_line(t, lle_text_line_count(t), "end", 3), LLE_SUCCESS);
+    model_replace(&md, md.n, 0, "\nend", 4);
+    assert_true(lle_text_line_modified(t, 3, NULL));
+    assert_int_equal(lle_text_delete_line(t, 3), LLE_SUCCESS);
+    model_replace(&md, md.n - 4, 4, "", 0);
+    text_verify(t, &md, &rs, 8);
+    while (lle_text_line_count(t) > 1) assert_int_equal(lle_text_delete_line(t, 0), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete_line(t, 0), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), 0);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- wrapped rows ------------------------------------------------------------------------ */
+
+static void check_rows(lle_text_t *t, const model_t *md, unsigned width)
+{
+    unsigned char *bnd = malloc(md->n + 1);
+    model_boundaries(md, bnd);
+    size_t total = 0, line = 0, row;
+    for (size_t s = 0;; line++) {
+        size_t want = model_line_rows(md, bnd, s, width), got, ln, in;
+        assert_int_equal(lle_text_line_rows(t, line, &got), LLE_SUCCESS);
+        assert_int_equal(got, want);
+        assert_int_equal(lle_text_line_to_row(t, line, &row), LLE_SUCCESS);
+        assert_int_equal(row, total);
+        assert_int_equal(lle_text_row_to_line(t, total + want - 1, &ln, &in), LLE_SUCCESS);
+        assert_int_equal(ln, line);
+        assert_int_equal(in, want - 1);
+        total += want;
+        const char *nl = memchr(md->b + s, '\n', md->n - s);
+        if (!nl) break;
+        s = (size_t)(nl - md->b) + 1;
+    }
+    size_t all;
+    assert_int_equal(lle_text_wrap_rows(t, &all), LLE_SUCCESS);
+    assert_int_equal(all, total);
+    free(bnd);
+}
+
+static void wrapped_rows(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 31;
+    size_t rows, row, col;
+    assert_int_equal(lle_text_set_wrap_width(t, 4), LLE_SUCCESS);
+    put(t, &md, 0, "abcdef\n\xe4\xb8\xad\xe6\x96\x87\xe4\xb8\xad\n" "e\xcc\x81" "e\xcc\x81" "e\xcc\x81" "e\xcc\x81" "e\xcc\x81");
+    /* "abcdef": 2 rows; 中文中 (6 columns, wide never split): 2; five e+acute: 2 */
+    assert_int_equal(lle_text_line_rows(t, 0, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 2);
+    assert_int_equal(lle_text_line_rows(t, 1, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 2);
+    assert_int_equal(lle_text_line_rows(t, 2, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 2);
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 6);
+    /* at width 3: 中 alone per row */
+    assert_int_equal(lle_text_set_wrap_width(t, 3), LLE_SUCCESS);
+    assert_int_equal(lle_text_line_rows(t, 1, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 3);
+    assert_int_equal(lle_text_byte_to_row_col(t, 7 + 6, &row, &col), LLE_SUCCESS);
+    /* before the third 中: after 文 on the line's second row */
+    assert_int_equal(row, 2 + 1);
+    assert_int_equal(col, 2);
+    check_rows(t, &md, 3);
+    /* random edits, rows compared with the model at changing widths */
+    past_t past = {0};
+    for (int i = 0; i < 120; i++) {
+        random_edit(t, &md, &rs, 12000, &past);
+        if (i % 10 == 0) assert_int_equal(lle_text_set_wrap_width(t, 1 + (unsigned)(model_rand(&rs) % 40)), LLE_SUCCESS);
+        if (i % 3 == 0) {
+            size_t rows_now;
+            assert_int_equal(lle_text_wrap_rows(t, &rows_now), LLE_SUCCESS);
+            assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+        }
+    }
+    assert_int_equal(lle_text_set_wrap_width(t, 17), LLE_SUCCESS);
+    check_rows(t, &md, 17);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    for (int i = 0; i < 40; i++) {
+        random_edit(t, &md, &rs, 12000, &past);
+        check_rows(t, &md, 17);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    for (size_t i = 0; i < past.n; i++) free(past.v[i].b);
+    free(past.v);
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- undo and the regions ---------------------------------------------------------------- */
+
+static void undo_and_regions(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.min_region = 256;
+    cfg.undo_limit = 48 * 1024;
+    lle_text_t *t = new_text(m, &cfg);
+    char buf[512];
+    lle_text_stats_t st;
+    /* 200 insertions then 200 deletions of 100 bytes each */
+    for (int i = 0; i < 200; i++) {
+        memset(buf, 'a' + i % 26, 100);
+        assert_int_equal(lle_text_insert(t, 0, buf, 100), LLE_SUCCESS);
+    }
+    for (int i = 0; i < 200; i++) assert_int_equal(lle_text_delete(t, 0, 100), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.undo_steps, 400);
+    assert_true(st.undo_used > 200 * 100);
+    assert_true(st.undo_bytes >= st.undo_used);
+    assert_true(st.region_grows >= 3);
+    size_t grown = st.undo_bytes;
+    /* undo the deletions: the text comes back byte for byte */
+    for (int i = 0; i < 200; i++) assert_int_equal(lle_text_undo(t), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), 20000);
+    assert_int_equal(lle_text_read(t, 0, 100, buf), LLE_SUCCESS);
+    assert_int_equal(buf[0], 'a' + 199 % 26);
+    for (int i = 0; i < 200; i++) assert_int_equal(lle_text_undo(t), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), 0);
+    assert_int_equal(lle_text_undo(t), LLE_ERROR_INVALID_STATE);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_true(st.region_shrinks >= 1);
+    assert_true(st.undo_bytes < grown);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    /* the log keeps at most undo_limit bytes: old steps go */
+    char *large = malloc(40000);
+    memset(large, 'q', 40000);
+    assert_int_equal(lle_text_insert(t, 0, large, 40000), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, 30000), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 0, large, 30000), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, 35000), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_true(st.undo_used <= cfg.undo_limit);
+    assert_true(st.undo_steps < 4);
+    assert_int_equal(lle_text_undo(t), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), 40000);
+    /* a deletion larger than the limit empties the log */
+    assert_int_equal(lle_text_insert(t, 0, large, 40000), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 0, large, 40000), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, 80000), LLE_SUCCESS);
+    assert_int_equal(lle_text_undo(t), LLE_ERROR_INVALID_STATE);
+    free(large);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- compression -------------------------------------------------------------------------- */
+
+static void compression(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.compress_threshold = 10000;
+    lle_text_t *t = new_text(m, &cfg);
+    model_t md = {0};
+    uint64_t rs = 3;
+    bool kept = true;
+    put(t, &md, 0, "short text");
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_false(kept); /* under the threshold */
+    static char buf[130000];
+    size_t n = 0;
+    while (n < 120000) n += (size_t)sprintf(buf + n, "line %zu of a log \xe4\xb8\xad\n", n % 977);
+    put(t, &md, md.n, buf);
+    lle_text_counts_t c0, c1;
+    assert_int_equal(lle_text_counts(t, &c0), LLE_SUCCESS);
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_true(kept);
+    assert_true(lle_text_is_compressed(t));
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_true(st.compressed_bytes > 0 && st.compressed_bytes * 5 <= md.n * 4);
+    assert_true(st.compression_ratio <= 0.8 && st.compression_ratio > 0.0);
+    assert_int_equal(st.compression_saved, md.n - st.compressed_bytes);
+    assert_int_equal(st.leaves, 0);
+    assert_int_equal(lle_text_counts(t, &c1), LLE_SUCCESS);
+    assert_memory_equal(&c0, &c1, sizeof c0);
+    /* the next access decompresses */
+    text_verify(t, &md, &rs, 8);
+    assert_false(lle_text_is_compressed(t));
+    put(t, &md, 5, "x");
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_true(kept);
+    assert_int_equal(lle_text_delete(t, 0, 1), LLE_SUCCESS); /* decompresses, then edits */
+    model_replace(&md, 0, 1, "", 0);
+    text_verify(t, &md, &rs, 8);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.compressions, 2);
+    assert_int_equal(st.decompressions, 2);
+    lle_text_destroy(t);
+    /* random printable ASCII saves less than 20%: not kept */
+    t = new_text(m, &cfg);
+    for (size_t i = 0; i < 60000; i++) buf[i] = (char)(0x20 + model_rand(&rs) % 95);
+    assert_int_equal(lle_text_insert(t, 0, buf, 60000), LLE_SUCCESS);
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_false(kept);
+    assert_true(st.compression_ratio > 0.8);
+    assert_int_equal(st.compressions, 1);
+    assert_int_equal(st.compressions_kept, 0);
+    assert_int_equal(st.compressed_bytes, 0);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* ---- secure texts and statistics ------------------------------------------------------------ */
+
+static void secure_wipes(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    lle_text_stats_t st;
+    for (int secure = 0; secure <= 1; secure++) {
+        cfg.secure = secure;
+        lle_text_t *t = new_text(m, &cfg);
+        assert_int_equal(lle_text_insert(t, 0, "user password: hunter2", 22), LLE_SUCCESS);
+        assert_int_equal(lle_text_delete(t, 15, 7), LLE_SUCCESS);
+        assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+        if (secure) {
+            /* the deleted bytes, and their copy in the undo log when it moved */
+            assert_true(st.wiped_bytes >= 7);
+        } else {
+            assert_int_equal(st.wiped_bytes, 0);
+        }
+        size_t w = st.wiped_bytes;
+        assert_int_equal(lle_text_undo(t), LLE_SUCCESS); /* the log record is wiped when popped */
+        assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+        if (secure) assert_true(st.wiped_bytes > w);
+        lle_text_destroy(t);
+    }
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void stats_counted(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.leaves, 1);
+    assert_int_equal(st.gap_bytes, st.primary_bytes);
+    static char buf[100000];
+    memset(buf, 'x', sizeof buf);
+    for (size_t i = 99; i < sizeof buf; i += 100) buf[i] = '\n';
+    assert_int_equal(lle_text_insert(t, 0, buf, sizeof buf), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.bytes, sizeof buf);
+    assert_int_equal(st.lines, 1001);
+    assert_int_equal(st.primary_bytes - st.gap_bytes, sizeof buf);
+    assert_true(st.leaves * 1024 <= sizeof buf && st.leaves * 2048 >= sizeof buf);
+    assert_true(st.index_bytes < st.bytes);            /* under 1x */
+    assert_true(st.index_bytes > st.leaves * 256);     /* a 256-byte bitmap per leaf at least */
+    assert_int_equal(st.stale_rows, 1001);             /* no row computed yet */
+    size_t rows;
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 1000 * 2 + 1);              /* 99 columns at width 80; the last line empty */
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.stale_rows, 0);
+    assert_int_equal(lle_text_insert(t, 50, "y", 1), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.stale_rows, 1);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(basic_edits),
+        cmocka_unit_test(random_edits_match_model),
+        cmocka_unit_test(deep_tree),
+        cmocka_unit_test(grapheme_break_conformance),
+        cmocka_unit_test(bad_input),
+        cmocka_unit_test(lines_and_marks),
+        cmocka_unit_test(wrapped_rows),
+        cmocka_unit_test(undo_and_regions),
+        cmocka_unit_test(compression),
+        cmocka_unit_test(secure_wipes),
+        cmocka_unit_test(stats_counted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
