@@ -780,15 +780,18 @@ static LLE__NOINLINE lle__dslot_t slot_carve(lle_memory_manager_t *m, lle__dheap
 #define PF_LINES 32
 
 /* The slot a bin hands out next (the top of its free stack) is fetched
- * when the one above it is taken: it is read (poison check) and written
- * (fresh poison) when the bin is next asked, and was last touched when it
- * left the quarantine, maybe long ago. */
-#define BIN_PREFETCH_NEXT(b)                                                             \
+ * when the one above it is taken: its header is read and written when the
+ * bin is next asked, and, with poison, all of it (the poison checked, the
+ * fresh one written).  It was last touched when it left the quarantine,
+ * maybe long ago.  whole: fetch the whole slot (at most PF_LINES lines),
+ * else the lines of its header. */
+#define BIN_PREFETCH_NEXT(b, whole)                                                      \
     do {                                                                                 \
         if ((b)->nfree) {                                                                \
             const lle__dslot_t *t_ = &(b)->free[(b)->nfree - 1];                         \
             const char *a_ = t_->slab->start + (size_t)t_->i * (b)->bsize;               \
-            size_t span_ = (b)->bsize < PF_LINES * LINE ? (b)->bsize : PF_LINES * LINE;    \
+            size_t span_ = (whole) ? (b)->bsize : 2 * LINE;                              \
+            if (span_ > PF_LINES * LINE) span_ = PF_LINES * LINE;                        \
             for (size_t off_ = 0; off_ < span_; off_ += LINE)                            \
                 __builtin_prefetch(a_ + off_, 1);                                        \
         }                                                                                \
@@ -812,7 +815,7 @@ static lle__dslot_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool
         lle__dbin_t *b = &dp->bins[g][c];
         if (lle_likely(b->nfree)) {
             e = b->free[--b->nfree];
-            BIN_PREFETCH_NEXT(b);
+            BIN_PREFETCH_NEXT(b, true);
         } else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) {
             return e;
         }
@@ -1217,7 +1220,7 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
     lle__dslot_t e;
     if (lle_likely(b->nfree)) {
         e = b->free[--b->nfree];
-        BIN_PREFETCH_NEXT(b);
+        BIN_PREFETCH_NEXT(b, feat & F_POISON);
     } else if (!(e = slot_carve(m, dh, b, pool, g, c)).slab) {
         goto general;
     }
@@ -1292,15 +1295,26 @@ general:
 
 /* An allocation of a pool routed here: on guard pages (every allocation,
  * or one in N), else a debug block when a debug-block feature is on. */
-static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
-                       const lle_site_t *site, const void *pc)
+static LLE__NOINLINE void *dbg_alloc_guarded(lle_memory_manager_t *m, int pool, size_t n,
+                                             size_t align, const lle_site_t *site,
+                                             const void *pc, unsigned every)
 {
-    lle__dset_t *set = &m->dbg->pools[pool];
-    unsigned every = atomic_load_explicit(&set->guard, memory_order_relaxed);
-    if (lle_unlikely(every) && (every == 1 || lle__guard_sampled(every))) {
+    if (every == 1 || lle__guard_sampled(every)) {
         void *g = lle__guard_alloc(m, pool, n, align, site, pc);
         if (g) return g;
     }
+    if (!atomic_load_explicit(&m->dbg->pools[pool].blocks, memory_order_relaxed)) return NULL;
+    return block_alloc(m, pool, n, align, site, pc);
+}
+
+/* (The guard-page case out of line: debug blocks reach block_alloc by a
+ * tail call, with no frame here.) */
+static void *dbg_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                       const lle_site_t *site, const void *pc)
+{
+    const lle__dset_t *set = &m->dbg->pools[pool];
+    unsigned every = atomic_load_explicit(&set->guard, memory_order_relaxed);
+    if (lle_unlikely(every)) return dbg_alloc_guarded(m, pool, n, align, site, pc, every);
     if (!atomic_load_explicit(&set->blocks, memory_order_relaxed)) return NULL;
     return block_alloc(m, pool, n, align, site, pc);
 }
