@@ -18,12 +18,32 @@
  *   byte 1   tight limits: bit p gives typed pool p a small maximum size
  *            (allocations then fall to the secondary pool)
  *   byte 2-3 one pool's block size and alignment
- *   byte 4-5 one pool's debugging features at creation
+ *   byte 4-5 one pool's debugging features at creation (byte 4 bits 0-2
+ *            the pool, bit 7 on; bit 6: the guard layout below)
+ *
+ * With byte 4 bit 6 (no input had it before), guard pages:
+ *
+ *   byte 6   bits 0-2 a pool, bit 3 all typed pools instead; bits 4-6
+ *            guard pages off / for every allocation / one in 2..7; bit 7
+ *            placed at the start of the page (guard_side=start); bits 4-7
+ *            all clear: nothing set
+ *   byte 7   the same for a second pool (bits 0-2; bits 4-6; bit 3 start);
+ *            bit 7: both set through lle_memory_config_apply_options
+ *            (pool.NAME.guard=..,guard_side=..,guard_freed=poison), else
+ *            in the configuration
+ *
+ * and the operations come from a second opcode table that adds
+ * lle_pool_alloc_guarded (three ways) and lle_memory_protect; set-debug
+ * then reads one more byte, the pool's guard pages.  Freed guard-page
+ * blocks are always poisoned (guard_freed=poison: the driver checks the
+ * poison right after a free, and never touches an inaccessible page); a
+ * block made read-only is only read, a no-access one not touched.
  *
  * then one operation per opcode byte (op_* below), each reading its own
  * arguments.  The model keeps every live block (size, usable size, pool,
- * owner, the pattern written into it, whether it is a debug block and the
- * call site it was recorded at), every arena (its allocations, marks,
+ * owner, the pattern written into it, whether it is a debug block or on
+ * guard pages - predicted, or learned from lle_block_query when sampled -
+ * its protection, and the call site it was recorded at), every arena (its allocations, marks,
  * destructors, children, bytes used, counters), the snapshots taken, and
  * the errors each operation must report, code by code.  After every
  * operation check_all() compares the manager's statistics, error counts,
@@ -182,13 +202,13 @@ static const lle_site_t expl[NEXPL] = {
 };
 
 /* Sites of the LLE_ALLOC-style macros, one line each. */
-enum { MAC_ALLOC, MAC_CALLOC, MAC_ALIGNED, MAC_REALLOC, NMAC };
+enum { MAC_ALLOC, MAC_CALLOC, MAC_ALIGNED, MAC_REALLOC, MAC_GUARDED, NMAC };
 static int mac_line[NMAC];
 
 /* Calls without a site record their return address: one per call below,
  * each in its own function so it is one call instruction, never a tail
  * call (the empty asm after it). */
-enum { CS_ALLOC, CS_CALLOC, CS_ALIGNED, CS_REALLOC, NCS };
+enum { CS_ALLOC, CS_CALLOC, CS_ALIGNED, CS_REALLOC, CS_GUARDED, NCS };
 #define NOTAIL() __asm__ volatile("" ::: "memory")
 
 /* Site keys of the model: explicit sites, then macros, then return addresses. */
@@ -248,6 +268,18 @@ static __attribute__((noinline)) void *mac_realloc(mgr_t *m, void *q, size_t n)
     NOTAIL();
     return p;
 }
+static __attribute__((noinline)) void *cs_guarded(mgr_t *m, int t, size_t n)
+{
+    void *p = lle_pool_alloc_guarded(m, (lle_memory_pool_type_t)t, n);
+    NOTAIL();
+    return p;
+}
+static __attribute__((noinline)) void *mac_guarded(mgr_t *m, int t, size_t n)
+{
+    void *p = (mac_line[MAC_GUARDED] = __LINE__, LLE_ALLOC_GUARDED(m, (lle_memory_pool_type_t)t, n));
+    NOTAIL();
+    return p;
+}
 static __attribute__((noinline)) lle_result_t mac_free(mgr_t *m, void *q)
 {
     lle_result_t r = LLE_FREE(m, q);
@@ -255,8 +287,14 @@ static __attribute__((noinline)) lle_result_t mac_free(mgr_t *m, void *q)
     return r;
 }
 
+/* The return addresses of the cs_* calls, read once from the blocks of a
+ * tracked manager: known before any input, so that a sampled block
+ * recorded elsewhere is never taken for one of them. */
+static const void *cs_pc_init[NCS];
+
 static const char this_file[] = __FILE__;
-static const char *const mac_func[NMAC] = {"mac_alloc", "mac_calloc", "mac_aligned", "mac_realloc"};
+static const char *const mac_func[NMAC] = {"mac_alloc", "mac_calloc", "mac_aligned", "mac_realloc",
+                                           "mac_guarded"};
 
 /* ---- the state of one run ------------------------------------------------ */
 
@@ -271,7 +309,16 @@ typedef struct blk {
     unsigned tag;
     bool debug, tracked;
     bool maybe_large; /* may be a large block: known by its start only */
+    bool guarded;     /* on guard pages (a debug block too) */
+    bool unk_site;    /* a sampled guard-page block recorded at a site the
+                       * driver cannot name (README: the sampling path's
+                       * return address): counted in fz_t.unk_* */
+    int prot;         /* guarded: PROT_RW, PROT_READ (read only) or PROT_NONE */
 } blk_t;
+
+/* What lle_memory_protect left a guarded block as: the driver only reads a
+ * read-only block and never touches a no-access one. */
+enum { PROT_RW = 0, PROT_READ, PROT_NONE };
 
 typedef struct sitecount {
     size_t blocks, bytes; /* live debug blocks (as asked for) */
@@ -325,6 +372,7 @@ typedef struct snap {
     lle_snapshot_t *s;
     sitecount_t model[NKEYS];
     size_t obs_blocks[NKEYS], obs_bytes[NKEYS];
+    size_t unk_blocks, unk_bytes; /* the model's, when taken */
     bool arena_live;
     uint64_t arenas_made;
 } snap_t;
@@ -333,6 +381,8 @@ typedef struct fz {
     mgr_t *m, *m2;
     bool tight, leak_mode, shutdown_first, audit;
     bool backtraces; /* a pool recorded backtraces: a site may have several rows */
+    bool ext;        /* byte 4 bit 6: guard configuration bytes and operations */
+    bool tight_pool[LLE_POOL_COUNT];
     size_t err_hist_cap;
     errs_t e, e2;
     /* pools */
@@ -347,6 +397,7 @@ typedef struct fz {
     unsigned nstale;
     unsigned tag;
     sitecount_t site[NKEYS];
+    size_t unk_blocks, unk_bytes; /* debug blocks at sites the driver cannot name */
     const void *cs_pc[NCS]; /* return addresses of the cs_* calls, learned */
     uint64_t exp_invalid_frees, exp_double_frees, exp_failed;
     unsigned char *foreign; /* system malloc: never the manager's */
@@ -447,9 +498,14 @@ static int pick_live(fz_t *z, in_t *in)
  * has a record, whatever its pool's features (lle/track.h). */
 static void site_count(fz_t *z, const blk_t *b, bool live)
 {
+    size_t n = b->size ? b->size : 1;
+    if (b->debug && b->unk_site) {
+        z->unk_blocks += live ? 1 : (size_t)-1;
+        z->unk_bytes += live ? n : (size_t)0 - n;
+        return;
+    }
     if (!b->debug || b->key < 0) return;
     sitecount_t *s = &z->site[b->key];
-    size_t n = b->size ? b->size : 1;
     if (live) {
         s->blocks++;
         s->bytes += n;
@@ -514,7 +570,7 @@ static void check_content(const blk_t *b, const char *when)
  * the model and fill it.  key_if_debug: the site it must be recorded at
  * when it is a debug block (KEY_CS: learned on first sight).
  */
-static void new_block(fz_t *z, blk_t *b, int key_if_debug, bool zeroed, bool debug_known)
+static void new_block(fz_t *z, blk_t *b, int key_if_debug, bool zeroed, bool debug_known, int gx)
 {
     CHECK(b->p != NULL, "allocation of %zu bytes from pool %d failed", b->size, b->pool);
     b->owner = lle_pool_owner(z->m, b->p);
@@ -532,15 +588,34 @@ static void new_block(fz_t *z, blk_t *b, int key_if_debug, bool zeroed, bool deb
               info.state == LLE_BLOCK_LIVE,
           "query of %p: start %p size %zu pool %d state %d", (void *)b->p, info.start, info.size,
           info.pool, (int)info.state);
+    /* On guard pages: as expected (gx 0 or 1), else (sampled) learned.  A
+     * block on guard pages is a debug block. */
+    CHECK(!info.guarded || info.debug, "block %p on guard pages is no debug block", (void *)b->p);
+    if (gx >= 0)
+        CHECK(info.guarded == gx, "block %p of pool %d: guarded %d, expected %d", (void *)b->p,
+              b->pool, info.guarded, gx);
+    b->guarded = info.guarded != 0;
+    b->prot = PROT_RW;
+    /* A sampled block may record the sampling path's return address
+     * (README, "Later work"; e.g. the sample of the ordinary allocation a
+     * realloc falls back to in a pool at its limit): it is counted at its
+     * site when that is the one asked, else apart (fz_t.unk_*). */
+    bool site_sure = !(gx < 0 && b->guarded);
+    if (b->guarded && gx < 0) b->debug = true; /* a sampled block */
     if (debug_known)
         CHECK(info.debug == (int)b->debug, "block %p of pool %d: debug %d, expected %d",
               (void *)b->p, b->pool, info.debug, (int)b->debug);
     else
         b->debug = info.debug != 0;
+    b->unk_site = false;
     if (b->debug) {
         CHECK(b->usable == (b->size ? b->size : 1), "debug block: usable %zu for %zu", b->usable,
               b->size);
-        if (key_if_debug >= KEY_CS(0)) {
+        b->tracked = z->dbg[b->pool].track;
+        if (!site_sure && site_key(z, &info.alloc_site) != key_if_debug) {
+            b->key = -1;
+            b->unk_site = true;
+        } else if (key_if_debug >= KEY_CS(0)) {
             int cs = key_if_debug - KEY_CS(0);
             CHECK(info.alloc_site.file == NULL && info.alloc_site.pc != NULL,
                   "debug block without a site got file %s", info.alloc_site.file);
@@ -550,11 +625,12 @@ static void new_block(fz_t *z, blk_t *b, int key_if_debug, bool zeroed, bool deb
                 z->cs_pc[cs] = info.alloc_site.pc;
             }
         }
-        int k = site_key(z, &info.alloc_site);
-        CHECK(k == key_if_debug, "debug block recorded at site key %d, expected %d", k,
-              key_if_debug);
-        b->key = k;
-        b->tracked = z->dbg[b->pool].track;
+        if (!b->unk_site) {
+            int k = site_key(z, &info.alloc_site);
+            CHECK(k == key_if_debug, "debug block recorded at site key %d, expected %d", k,
+                  key_if_debug);
+            b->key = k;
+        }
     } else {
         b->key = -1;
         b->tracked = false;
@@ -604,18 +680,22 @@ static void check_stats(fz_t *z)
     lle_memory_stats_t st;
     CHECK(lle_memory_get_stats(z->m, &st) == LLE_SUCCESS, "get_stats");
     size_t count[LLE_POOL_TABLE_SIZE] = {0}, debug[LLE_POOL_TABLE_SIZE] = {0};
-    size_t in_use[LLE_POOL_TABLE_SIZE] = {0};
+    size_t in_use[LLE_POOL_TABLE_SIZE] = {0}, guarded[LLE_POOL_TABLE_SIZE] = {0}, gtotal = 0;
     for (int i = 0; i < MAXB; i++) {
         const blk_t *b = &z->b[i];
         if (!b->p) continue;
         count[b->owner]++;
         in_use[b->owner] += b->usable;
         if (b->debug) debug[b->owner]++;
+        if (b->guarded) guarded[b->owner]++, gtotal++;
     }
     size_t atotal;
     arena_blocks(z, 0, &atotal);
     CHECK(st.total.live_blocks == z->nlive + atotal, "live blocks %zu, model %u + %zu of arenas",
           st.total.live_blocks, z->nlive, atotal);
+    CHECK(st.total.guarded_blocks >= gtotal && st.total.guarded_blocks <= gtotal + atotal,
+          "%zu blocks on guard pages in all, model %zu (+ up to %zu)", st.total.guarded_blocks,
+          gtotal, atotal);
     for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++) {
         const lle_pool_stats_t *ps = &st.pools[p];
         size_t ab = arena_blocks(z, p, &atotal);
@@ -632,11 +712,18 @@ static void check_stats(fz_t *z)
         CHECK(ps->debug_blocks >= debug[p] && ps->debug_blocks <= debug[p] + ab,
               "pool %d: %zu debug blocks, model %zu (+ up to %zu)", p, ps->debug_blocks, debug[p],
               ab);
+        /* An arena's chunks may be on guard pages too. */
+        CHECK(ps->guarded_blocks >= guarded[p] && ps->guarded_blocks <= guarded[p] + ab &&
+                  ps->guarded_blocks <= ps->debug_blocks,
+              "pool %d: %zu blocks on guard pages (%zu debug), model %zu (+ up to %zu)", p,
+              ps->guarded_blocks, ps->debug_blocks, guarded[p], ab);
         if (ab == 0) {
             CHECK(ps->in_use_bytes == in_use[p], "pool %d: %zu bytes in use, model %zu", p,
                   ps->in_use_bytes, in_use[p]);
             CHECK(ps->debug_blocks == debug[p], "pool %d: %zu debug blocks, model %zu", p,
                   ps->debug_blocks, debug[p]);
+            CHECK(ps->guarded_blocks == guarded[p], "pool %d: %zu blocks on guard pages, model %zu",
+                  p, ps->guarded_blocks, guarded[p]);
         }
         if (p < LLE_POOL_COUNT)
             CHECK(ps->quarantined_bytes <= z->dbg[p].quarantine,
@@ -705,7 +792,7 @@ static void check_site_counts(const fz_t *z, int key, size_t blocks, size_t byte
 /* lle_track_usage against the model; per-key sums in obs_* (if not NULL). */
 static void check_usage(fz_t *z, size_t *obs_blocks, size_t *obs_bytes)
 {
-    size_t n = 0, ob[NKEYS] = {0}, oby[NKEYS] = {0};
+    size_t n = 0, ob[NKEYS] = {0}, oby[NKEYS] = {0}, ub = 0, uby = 0;
     uint64_t oal[NKEYS] = {0};
     lle_result_t r = lle_track_usage(z->m, rows, MAXROWS, &n);
     CHECK(r == (n > MAXROWS ? LLE_ERROR_BUFFER_TOO_SMALL : LLE_SUCCESS), "track_usage: %s",
@@ -722,14 +809,27 @@ static void check_usage(fz_t *z, size_t *obs_blocks, size_t *obs_bytes)
                   "usage rows not sorted by bytes");
         int k = site_key(z, &u->site);
         if (k < 0) {
-            CHECK(arena_live(z), "usage row at an unknown site (file %s, pc %p) with no arena",
-                  u->site.file, u->site.pc);
+            CHECK(arena_live(z) || z->unk_blocks,
+                  "usage row at an unknown site (file %s, pc %p) with no arena", u->site.file,
+                  u->site.pc);
+            ub += u->blocks;
+            uby += u->bytes;
             continue;
         }
         ob[k] += u->blocks;
         oby[k] += u->bytes;
         oal[k] += u->allocations;
     }
+    /* Rows at sites the driver cannot name: its sampled blocks' (and,
+     * while arenas live, their chunks'). */
+    if (arena_live(z))
+        CHECK(ub >= z->unk_blocks && uby >= z->unk_bytes,
+              "track_usage: %zu blocks / %zu bytes at unknown sites, model at least %zu / %zu", ub,
+              uby, z->unk_blocks, z->unk_bytes);
+    else
+        CHECK(ub == z->unk_blocks && uby == z->unk_bytes,
+              "track_usage: %zu blocks / %zu bytes at unknown sites, model %zu / %zu", ub, uby,
+              z->unk_blocks, z->unk_bytes);
     for (int k = 0; k < NKEYS; k++) {
         check_site_counts(z, k, ob[k], oby[k], "track_usage");
         /* Without backtraces a site is one row: its allocations ever. */
@@ -825,6 +925,8 @@ static void op_snapshot(fz_t *z, in_t *in)
     s->s = NULL;
     CHECK(lle_snapshot_take(z->m, &s->s) == LLE_SUCCESS && s->s, "snapshot_take");
     memcpy(s->model, z->site, sizeof s->model);
+    s->unk_blocks = z->unk_blocks;
+    s->unk_bytes = z->unk_bytes;
     check_usage(z, s->obs_blocks, s->obs_bytes);
     s->arena_live = arena_live(z);
     s->arenas_made = z->arenas_made;
@@ -838,7 +940,7 @@ static void check_diff(fz_t *z, const snap_t *A, const snap_t *B)
     lle_result_t r = lle_snapshot_diff(A->s, B->s, ch, MAXROWS, &n);
     CHECK(r == LLE_SUCCESS, "snapshot_diff: %s (%zu changes)", lle_result_string(r), n);
     bool unknown_ok = A->arena_live || B->arena_live || A->arenas_made != B->arenas_made;
-    long long db[NKEYS] = {0}, dby[NKEYS] = {0}, tb = 0, tby = 0;
+    long long db[NKEYS] = {0}, dby[NKEYS] = {0}, tb = 0, tby = 0, ub = 0, uby = 0;
     for (size_t i = 0; i < n; i++) {
         const lle_snapshot_change_t *c = &ch[i];
         CHECK(c->blocks_delta || c->bytes_delta, "diff row %zu without a change", i);
@@ -858,12 +960,21 @@ static void check_diff(fz_t *z, const snap_t *A, const snap_t *B)
         tby += c->bytes_delta;
         int k = site_key(z, &c->site);
         if (k < 0) {
-            CHECK(unknown_ok, "diff row at an unknown site with no arena in between");
+            CHECK(unknown_ok || A->unk_blocks || B->unk_blocks,
+                  "diff row at an unknown site with no arena in between");
+            ub += c->blocks_delta;
+            uby += c->bytes_delta;
             continue;
         }
         db[k] += c->blocks_delta;
         dby[k] += c->bytes_delta;
     }
+    if (!unknown_ok)
+        CHECK(ub == (long long)B->unk_blocks - (long long)A->unk_blocks &&
+                  uby == (long long)B->unk_bytes - (long long)A->unk_bytes,
+              "diff at unknown sites: %lld blocks %lld bytes, model %lld / %lld", ub, uby,
+              (long long)B->unk_blocks - (long long)A->unk_blocks,
+              (long long)B->unk_bytes - (long long)A->unk_bytes);
     for (int k = 0; k < NKEYS; k++) {
         /* The diff is what track_usage said at the two moments... */
         CHECK(db[k] == (long long)B->obs_blocks[k] - (long long)A->obs_blocks[k] &&
@@ -931,7 +1042,7 @@ static void check_arenas(fz_t *z);
 static void verify_all(fz_t *z)
 {
     for (int i = 0; i < MAXB; i++)
-        if (z->b[i].p) check_content(&z->b[i], "while live");
+        if (z->b[i].p && z->b[i].prot != PROT_NONE) check_content(&z->b[i], "while live");
     for (int i = 0; i < MAXB2; i++)
         if (z->b2[i].p) check_content(&z->b2[i], "while live (second manager)");
     for (int k = 0; k < MAXA; k++)
@@ -969,6 +1080,18 @@ static lle_audit_entry_t newest_audit(fz_t *z)
     return all[cnt - 1];
 }
 
+/* Whether an allocation of `pool` with `align` must be on guard pages (1),
+ * must not (0), or may be (-1: sampled, or a tight pool whose limit may
+ * leave no room for guard pages).  Guard pages serve alignments up to the
+ * page size. */
+static int guard_expect(const fz_t *z, int pool, size_t align)
+{
+    unsigned g = z->dbg[pool].guard;
+    if (g == 0 || align > 4 * KiB) return 0;
+    if (g == 1 && !z->tight_pool[pool]) return 1;
+    return -1;
+}
+
 /* An alignment: mostly small, up to 256 KiB now and then. */
 static size_t pick_align(in_t *in)
 {
@@ -995,6 +1118,8 @@ static void op_alloc(fz_t *z, in_t *in)
     /* Debug slabs are aligned to 16 KiB: an alignment above that gets an
      * ordinary block. */
     b->debug = z->dbg_on[pool] && align <= 16 * KiB;
+    int gx = guard_expect(z, pool, align);
+    if (gx == 1) b->debug = true;
     static const int keys[9] = {KEY_CS(CS_ALLOC),   -1, KEY_MAC(MAC_ALLOC),
                                 KEY_CS(CS_CALLOC),  -1, KEY_MAC(MAC_CALLOC),
                                 KEY_CS(CS_ALIGNED), -1, KEY_MAC(MAC_ALIGNED)};
@@ -1018,7 +1143,7 @@ static void op_alloc(fz_t *z, in_t *in)
     /* With tight limits a debug pool may serve an ordinary block (no room
      * for a debug slab); a pool without debugging never serves a debug one. */
     bool known = !z->tight || !b->debug;
-    new_block(z, b, key, zeroed, known);
+    new_block(z, b, key, zeroed, known, gx);
     if (z->audit && b->tracked) {
         lle_audit_entry_t e = newest_audit(z);
         CHECK(e.op == LLE_AUDIT_ALLOC && e.address == b->p && e.pool == pool &&
@@ -1037,14 +1162,35 @@ static void free_checks(fz_t *z, const blk_t *old, const lle_site_t *site)
     lle_result_t r = lle_block_query(z->m, p, &info);
     CHECK(r == LLE_ERROR_DOUBLE_FREE || r == LLE_ERROR_INVALID_POINTER,
           "query of a freed block: %s", lle_result_string(r));
+    /* A freed guard-page block keeps its slot (and its record) for the next
+     * 256 frees of such blocks at least. */
+    if (old->guarded)
+        CHECK(r == LLE_ERROR_DOUBLE_FREE, "query of freed guard-page block %p: %s", p,
+              lle_result_string(r));
     if (r == LLE_ERROR_DOUBLE_FREE && old->debug) {
         CHECK(info.start == p && info.debug &&
                   (info.state == LLE_BLOCK_QUARANTINED || info.state == LLE_BLOCK_FREED),
               "query of a freed debug block: start %p state %d", info.start, (int)info.state);
+        CHECK(info.guarded == (int)old->guarded, "freed block %p: guarded %d, expected %d", p,
+              info.guarded, (int)old->guarded);
         if (site)
             CHECK(info.free_site.file == site->file && info.free_site.line == site->line,
                   "freed debug block: free site %s:%d", info.free_site.file, info.free_site.line);
     }
+}
+
+/* A guard-page block just freed with guard_freed=poison (the only mode
+ * the driver sets): its pages stay readable, its bytes LLE_POISON_FREED
+ * until its slot is reused (after 256 more frees of such blocks). */
+static void freed_poison(fz_t *z, const blk_t *old)
+{
+    if (!old->guarded) return;
+    CHECK(z->dbg[old->owner].guard_freed == LLE_GUARD_FREED_POISON,
+          "a guard-page block freed in pool %d without guard_freed=poison", old->owner);
+    size_t n = old->size ? old->size : 1;
+    for (size_t k = 0; k < n; k++)
+        CHECK(old->p[k] == LLE_POISON_FREED, "freed guard-page block %p: byte %zu is %#x", (void *)old->p,
+              k, old->p[k]);
 }
 
 static void op_free(fz_t *z, in_t *in)
@@ -1054,7 +1200,7 @@ static void op_free(fz_t *z, in_t *in)
     const lle_site_t *site = &expl[u8(in) % NEXPL];
     if (i < 0) return;
     blk_t old = z->b[i];
-    check_content(&old, "before free");
+    if (old.prot != PROT_NONE) check_content(&old, "before free");
     lle_result_t r;
     if (how == 0)
         r = lle_pool_free(z->m, old.p), site = NULL;
@@ -1065,6 +1211,7 @@ static void op_free(fz_t *z, in_t *in)
     CHECK(r == LLE_SUCCESS, "free of a live block: %s", lle_result_string(r));
     drop_block(z, &z->b[i]);
     free_checks(z, &old, site);
+    freed_poison(z, &old);
     stale_push(z, old.p);
     if (z->audit && old.tracked) {
         lle_audit_entry_t e = newest_audit(z);
@@ -1077,7 +1224,7 @@ static void op_free(fz_t *z, in_t *in)
         r = lle_pool_free(z->m, old.p);
         bool large = !old.debug && old.maybe_large && old.align <= 16 &&
                      old.usable > z->small_max[old.owner];
-        if (large)
+        if (large || old.guarded)
             CHECK(r == LLE_ERROR_DOUBLE_FREE, "second free of large block %p: %s", (void *)old.p,
                   lle_result_string(r));
         else
@@ -1123,11 +1270,13 @@ static void op_realloc(fz_t *z, in_t *in)
         b->align = 16;
         b->pool = LLE_POOL_CUSTOM;
         b->debug = z->dbg_on[LLE_POOL_CUSTOM];
-        new_block(z, b, key, false, !z->tight || !b->debug);
+        int gx = guard_expect(z, LLE_POOL_CUSTOM, 16);
+        if (gx == 1) b->debug = true;
+        new_block(z, b, key, false, !z->tight || !b->debug, gx);
         return;
     }
     blk_t old = z->b[i];
-    check_content(&old, "before realloc");
+    if (old.prot != PROT_NONE) check_content(&old, "before realloc");
     unsigned char *q = how == 0   ? cs_realloc(z->m, old.p, n)
                        : how == 1 ? lle_pool_realloc_at(z->m, old.p, n, site)
                                   : mac_realloc(z->m, old.p, n);
@@ -1135,6 +1284,7 @@ static void op_realloc(fz_t *z, in_t *in)
         CHECK(q == NULL, "realloc to 0 returned %p", (void *)q);
         drop_block(z, &z->b[i]);
         free_checks(z, &old, NULL);
+        freed_poison(z, &old);
         stale_push(z, old.p);
         return;
     }
@@ -1148,6 +1298,7 @@ static void op_realloc(fz_t *z, in_t *in)
     CHECK(intact(q, keep, old.tag), "realloc lost the first %zu bytes", keep);
     drop_block(z, &z->b[i]);
     if (q != old.p) stale_push(z, old.p);
+    freed_poison(z, &old);
     blk_t *b = &z->b[i];
     b->p = q;
     b->size = n;
@@ -1157,9 +1308,21 @@ static void op_realloc(fz_t *z, in_t *in)
     b->align = 16;
     b->debug = old.debug;
     bool known = !z->tight || !old.debug;
+    /* A guard-page block moves to a block of its pool's current mode: on
+     * guard pages for every allocation (guard=1), maybe when sampled, not
+     * when the pool has no guard pages (a debug block still: its kind is
+     * kept, as above).  Other blocks stay off guard pages in a pool
+     * without them. */
+    int gx = 0;
+    if (old.guarded) {
+        unsigned g = z->dbg[old.owner].guard;
+        gx = g == 0 ? 0 : g == 1 && !z->tight_pool[old.owner] ? 1 : -1;
+    } else if (old.owner < LLE_POOL_COUNT && z->dbg[old.owner].guard) {
+        gx = -1; /* a move is an allocation, sampled or not */
+    }
     /* The block keeps its pool (the secondary pool's blocks stay there). */
     int want_owner = old.owner;
-    new_block(z, b, key, false, known);
+    new_block(z, b, key, false, known, gx);
     if (!z->tight)
         CHECK(b->owner == want_owner, "realloc moved the block from pool %d to %d", want_owner,
               b->owner);
@@ -1384,7 +1547,10 @@ static void op_query(fz_t *z, in_t *in)
               info.pool == b->owner && info.state == LLE_BLOCK_LIVE && info.debug == (int)b->debug,
           "query of %p + %zu: %s start %p size %zu pool %d debug %d", (void *)b->p, off,
           lle_result_string(r), info.start, info.size, info.pool, info.debug);
-    if (b->debug) CHECK(site_key(z, &info.alloc_site) == b->key, "alloc site changed");
+    CHECK(info.guarded == (int)b->guarded, "query of %p: guarded %d, expected %d", (void *)b->p,
+          info.guarded, (int)b->guarded);
+    if (b->debug && !b->unk_site)
+        CHECK(site_key(z, &info.alloc_site) == b->key, "alloc site changed");
 }
 
 static void op_bounds(fz_t *z, in_t *in)
@@ -1402,6 +1568,18 @@ static void op_bounds(fz_t *z, in_t *in)
         r = lle_memory_check_bounds(z->m, b->p + off, len, &info);
         CHECK(r == LLE_SUCCESS && info.start == b->p && info.size == bound,
               "bounds [%zu, +%zu) of a %zu-byte block: %s", off, len, bound, lle_result_string(r));
+        CHECK(info.guarded == (int)b->guarded, "bounds: guarded %d, expected %d", info.guarded,
+              (int)b->guarded);
+        /* Around a block on guard pages lie its guard bytes and the guard
+         * pages: no block's. */
+        if (b->guarded) {
+            r = lle_memory_check_bounds(z->m, b->p - 1, 1, NULL);
+            CHECK(r == LLE_ERROR_INVALID_POINTER, "bounds of the byte before guard-page block %p: %s",
+                  (void *)b->p, lle_result_string(r));
+            r = lle_memory_check_bounds(z->m, b->p + bound, 1 + w % 8, NULL);
+            CHECK(r == LLE_ERROR_INVALID_POINTER, "bounds of the byte past guard-page block %p: %s",
+                  (void *)b->p, lle_result_string(r));
+        }
     } else if (kind == 1) {
         r = lle_memory_check_bounds(z->m, b->p, bound + 1 + w % 64, &info);
         CHECK(r == LLE_ERROR_BOUNDS_VIOLATION && info.start == b->p,
@@ -1445,12 +1623,28 @@ static void op_trim(fz_t *z, in_t *in)
 
 static void debug_from_bits(lle_debug_config_t *d, unsigned v, unsigned q);
 
+/* Guard pages from the bits of g: bits 0-2 off / every allocation / one
+ * in 2..7; bit 3 at the start of the page.  Freed blocks are poisoned
+ * (never made inaccessible: the driver reads freed guard-page blocks). */
+static unsigned guard_value(unsigned g)
+{
+    return g & 7;
+}
+
+static void guard_from_bits(lle_debug_config_t *d, unsigned g)
+{
+    d->guard = guard_value(g);
+    d->guard_start = (g & 8) != 0;
+    d->guard_freed = LLE_GUARD_FREED_POISON;
+}
+
 static void op_set_debug(fz_t *z, in_t *in)
 {
     int pool = (int)(u8(in) % LLE_POOL_COUNT);
     unsigned v = u8(in), q = u8(in);
     lle_debug_config_t d = {0};
     if (v & 3) debug_from_bits(&d, v, q);
+    if (z->ext) guard_from_bits(&d, u8(in));
     CHECK(lle_memory_set_debug(z->m, pool, &d) == LLE_SUCCESS, "set_debug");
     lle_debug_config_t got;
     CHECK(lle_memory_get_debug(z->m, pool, &got) == LLE_SUCCESS && memcmp(&got, &d, sizeof d) == 0,
@@ -1532,6 +1726,126 @@ static void op_misc(fz_t *z, in_t *in)
         CHECK(r == LLE_ERROR_INVALID_POINTER, "bounds check of a foreign pointer: %s",
               lle_result_string(r));
     }
+}
+
+/* ---- guard pages ---------------------------------------------------------- */
+
+/* lle_pool_alloc_guarded (and _at, LLE_ALLOC_GUARDED): a block on guard
+ * pages whatever its pool's mode; refused requests reported. */
+static void op_alloc_guarded(fz_t *z, in_t *in)
+{
+    int slot = free_slot(z);
+    unsigned pv = u8(in), how = u8(in) % 3;
+    int pool = (int)(pv % LLE_POOL_COUNT);
+    size_t n = pick_size(in);
+    const lle_site_t *site = &expl[u8(in) % NEXPL];
+    if (pv >= 0xf8) {
+        /* The secondary pool, a pool out of range, more than 64 MiB. */
+        still_t before = still_now(z->m);
+        void *p = pv == 0xf8   ? lle_pool_alloc_guarded(z->m, (lle_memory_pool_type_t)LLE_POOL_SECONDARY, 16)
+                  : pv == 0xf9 ? lle_pool_alloc_guarded(z->m, (lle_memory_pool_type_t)77, 16)
+                               : lle_pool_alloc_guarded(z->m, (lle_memory_pool_type_t)pool,
+                                                        ((size_t)64 << 20) + 1 + n);
+        CHECK(p == NULL, "a bad guarded request (%#x) returned %p", pv, p);
+        expect_err(&z->e, LLE_ERROR_INVALID_ARGUMENT, NULL, false);
+        check_still(z->m, &before, "a refused guarded allocation");
+        return;
+    }
+    if (slot < 0) return;
+    /* Freed blocks poisoned, never made inaccessible (guard_freed=auto
+     * means fault for a pool without sampling). */
+    if (z->dbg[pool].guard_freed != LLE_GUARD_FREED_POISON) {
+        lle_debug_config_t d = z->dbg[pool], got;
+        d.guard_freed = LLE_GUARD_FREED_POISON;
+        CHECK(lle_memory_set_debug(z->m, pool, &d) == LLE_SUCCESS, "set_debug");
+        CHECK(lle_memory_get_debug(z->m, pool, &got) == LLE_SUCCESS &&
+                  memcmp(&got, &d, sizeof d) == 0,
+              "get_debug differs from set_debug");
+        z->dbg[pool] = d;
+    }
+    blk_t *b = &z->b[slot];
+    memset(b, 0, sizeof *b);
+    b->pool = pool;
+    b->size = n;
+    b->align = 16;
+    b->debug = true;
+    int key = how == 0 ? KEY_CS(CS_GUARDED) : how == 1 ? (int)(site - expl) : KEY_MAC(MAC_GUARDED);
+    void *p = how == 0   ? cs_guarded(z->m, pool, n)
+              : how == 1 ? lle_pool_alloc_guarded_at(z->m, (lle_memory_pool_type_t)pool, n, site)
+                         : mac_guarded(z->m, pool, n);
+    if (!p) {
+        /* Only a pool at its limit has no room for the pages. */
+        CHECK(z->tight_pool[pool], "guarded allocation of %zu bytes from pool %d failed", n, pool);
+        expect_err(&z->e, LLE_ERROR_OUT_OF_MEMORY, NULL, false);
+        memset(b, 0, sizeof *b);
+        return;
+    }
+    b->p = p;
+    new_block(z, b, key, false, true, 1);
+    if (z->audit && b->tracked) {
+        lle_audit_entry_t e = newest_audit(z);
+        CHECK(e.op == LLE_AUDIT_ALLOC && e.address == b->p && e.pool == pool &&
+                  e.size == (n ? n : 1) && e.code == LLE_SUCCESS,
+              "audit: newest entry op %d address %p, expected the guarded allocation of %p",
+              (int)e.op, e.address, (void *)b->p);
+    }
+}
+
+/* lle_memory_protect: a guarded block made read-only (or no-access) and
+ * back; the others refused. */
+static void op_protect(fz_t *z, in_t *in)
+{
+    int i = pick_live(z, in);
+    unsigned v = u8(in);
+    if (v % 8 == 7) {
+        /* Refusals: NULL, a bad access value, a freed block, a foreign one. */
+        CHECK(lle_memory_protect(z->m, NULL, LLE_ACCESS_READ) == LLE_ERROR_NULL_PARAMETER,
+              "protect(NULL)");
+        if (i >= 0)
+            CHECK(lle_memory_protect(z->m, z->b[i].p, (lle_access_t)(v & 8 ? 2 : 7)) ==
+                      LLE_ERROR_INVALID_ARGUMENT,
+                  "protect with a bad access value");
+        void *p = pick_stale(z, in);
+        if (p)
+            CHECK(lle_memory_protect(z->m, p, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
+                  "protect of freed %p", p);
+        CHECK(lle_memory_protect(z->m, z->foreign, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
+              "protect of a foreign pointer");
+        return;
+    }
+    if (i < 0) return;
+    blk_t *b = &z->b[i];
+    if (!b->guarded) {
+        /* Shares its pages: refused; an interior pointer is no block's start. */
+        CHECK(lle_memory_protect(z->m, b->p, LLE_ACCESS_READ) == LLE_ERROR_INVALID_ARGUMENT,
+              "protect of a block that is not on guard pages");
+        if (b->size >= 2 && !b->maybe_large)
+            CHECK(lle_memory_protect(z->m, b->p + 1 + v % (b->size - 1), LLE_ACCESS_READ) ==
+                      LLE_ERROR_INVALID_POINTER,
+                  "protect of an interior pointer");
+        check_content(b, "after a refused protect");
+        return;
+    }
+    if (b->size >= 2)
+        CHECK(lle_memory_protect(z->m, b->p + 1 + v % (b->size - 1), LLE_ACCESS_READ) ==
+                  LLE_ERROR_INVALID_POINTER,
+              "protect of an interior pointer of a guard-page block");
+    lle_result_t r;
+    if (b->prot == PROT_RW) {
+        bool none = v % 8 == 6;
+        r = lle_memory_protect(z->m, b->p, none ? LLE_ACCESS_NONE : LLE_ACCESS_READ);
+        CHECK(r == LLE_SUCCESS, "protect of guard-page block %p: %s", (void *)b->p,
+              lle_result_string(r));
+        b->prot = none ? PROT_NONE : PROT_READ;
+        if (!none) check_content(b, "made read-only"); /* reading is allowed */
+    } else {
+        r = lle_memory_protect(z->m, b->p, LLE_ACCESS_READ_WRITE);
+        CHECK(r == LLE_SUCCESS, "protect of guard-page block %p back: %s", (void *)b->p,
+              lle_result_string(r));
+        b->prot = PROT_RW;
+        check_content(b, "made writable again");
+    }
+    CHECK(lle_pool_usable_size(z->m, b->p) == b->usable, "protect changed the usable size");
 }
 
 /* ---- arenas -------------------------------------------------------------- */
@@ -1938,40 +2252,44 @@ static void op_arena_tree(fz_t *z, in_t *in)
 static const struct op {
     const char *name;
     void (*fn)(fz_t *, in_t *);
-    unsigned weight;
+    unsigned weight;  /* in the opcode table of the first layout */
+    unsigned xweight; /* with the guard bytes (byte 4 bit 6) */
 } ops[] = {
-    {"alloc", op_alloc, 43},
-    {"free", op_free, 30},
-    {"realloc", op_realloc, 24},
-    {"bad-free", op_bad_free, 14},
-    {"bad-realloc", op_bad_realloc, 8},
-    {"bad-args", op_bad_args, 6},
-    {"set-debug", op_set_debug, 8},
-    {"snapshot", op_snapshot, 6},
-    {"diff", op_diff, 6},
-    {"usage", op_usage, 4},
-    {"bounds", op_bounds, 10},
-    {"query", op_query, 10},
-    {"detect", op_detect, 4},
-    {"trim", op_trim, 4},
-    {"recovery", op_recovery, 3},
-    {"second", op_second, 8},
-    {"misc", op_misc, 6},
-    {"arena-create", op_arena_create, 8},
-    {"arena-alloc", op_arena_alloc, 24},
-    {"arena-reset", op_arena_reset, 5},
-    {"arena-mark", op_arena_mark, 5},
-    {"arena-rewind", op_arena_rewind, 6},
-    {"arena-destroy", op_arena_destroy, 4},
-    {"arena-defer", op_arena_defer, 5},
-    {"arena-limit", op_arena_limit, 3},
-    {"arena-tree", op_arena_tree, 2},
+    {"alloc", op_alloc, 43, 37},
+    {"free", op_free, 30, 30},
+    {"realloc", op_realloc, 24, 20},
+    {"bad-free", op_bad_free, 14, 14},
+    {"bad-realloc", op_bad_realloc, 8, 8},
+    {"bad-args", op_bad_args, 6, 6},
+    {"set-debug", op_set_debug, 8, 8},
+    {"snapshot", op_snapshot, 6, 6},
+    {"diff", op_diff, 6, 6},
+    {"usage", op_usage, 4, 4},
+    {"bounds", op_bounds, 10, 10},
+    {"query", op_query, 10, 10},
+    {"detect", op_detect, 4, 4},
+    {"trim", op_trim, 4, 4},
+    {"recovery", op_recovery, 3, 3},
+    {"second", op_second, 8, 8},
+    {"misc", op_misc, 6, 6},
+    {"arena-create", op_arena_create, 8, 8},
+    {"arena-alloc", op_arena_alloc, 24, 16},
+    {"arena-reset", op_arena_reset, 5, 5},
+    {"arena-mark", op_arena_mark, 5, 5},
+    {"arena-rewind", op_arena_rewind, 6, 6},
+    {"arena-destroy", op_arena_destroy, 4, 4},
+    {"arena-defer", op_arena_defer, 5, 5},
+    {"arena-limit", op_arena_limit, 3, 3},
+    {"arena-tree", op_arena_tree, 2, 2},
+    {"alloc-guarded", op_alloc_guarded, 0, 10},
+    {"protect", op_protect, 0, 8},
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 
 /* Opcode byte -> operation: each takes a run of byte values as wide as its
- * weight, in the order of the table (alloc 0-42, free 43-72, ...). */
-static unsigned char opcode[256];
+ * weight, in the order of the table (alloc 0-42, free 43-72, ...); xopcode
+ * the same with the guard operations. */
+static unsigned char opcode[256], xopcode[256];
 
 static mgr_t *make_manager(const lle_memory_config_t *cfg)
 {
@@ -1990,6 +2308,54 @@ static void debug_from_bits(lle_debug_config_t *d, unsigned v, unsigned q)
     d->poison = v & 16;
     d->quarantine = quarantine[q % 6];
     d->backtrace = (v & 0xe0) == 0xe0 ? 1 + q % 6 : 0;
+}
+
+/* Guard pages at creation (bytes 6 and 7, read when byte 4 has bit 6): for
+ * one pool or all typed pools (g), and for a second pool (h), set in the
+ * configuration or through lle_memory_config_apply_options (h bit 7). */
+static void setup_guard(lle_memory_config_t *cfg, unsigned g, unsigned h)
+{
+    static const char *const name[LLE_POOL_COUNT] = {
+        "buffer", "event", "string", "temp", "history", "syntax", "completion", "custom"};
+    struct {
+        int pool; /* -1: all typed pools */
+        unsigned bits;
+    } want[2] = {{g & 8 ? -1 : (int)(g & 7), (g >> 4 & 7) | (g >> 4 & 8)},
+                 {(int)(h & 7), (h >> 4 & 7) | (h & 8)}};
+    char opts[512] = "";
+    size_t len = 0;
+    lle_memory_config_t expect = *cfg;
+    for (int w = 0; w < 2; w++) {
+        if (!want[w].bits) continue; /* off at the end of the page: nothing set */
+        lle_debug_config_t d = {0};
+        guard_from_bits(&d, want[w].bits);
+        for (int p = 0; p < LLE_POOL_COUNT; p++)
+            if (want[w].pool < 0 || want[w].pool == p) {
+                lle_debug_config_t *e = &expect.pools[p].debug;
+                e->guard = d.guard;
+                e->guard_start = d.guard_start;
+                e->guard_freed = d.guard_freed;
+            }
+        const char *nm = want[w].pool < 0 ? "all" : name[want[w].pool];
+        char v[16];
+        if (d.guard <= 1)
+            snprintf(v, sizeof v, "%s", d.guard ? "all" : "off");
+        else
+            snprintf(v, sizeof v, "%u", d.guard);
+        len += (size_t)snprintf(opts + len, sizeof opts - len,
+                                "%spool.%s.guard=%s, pool.%s.guard_side=%s,pool.%s.guard_freed=poison",
+                                len ? "," : "", nm, v, nm, d.guard_start ? "start" : "end", nm);
+    }
+    if (h & 0x80) {
+        char err[128];
+        lle_result_t r = lle_memory_config_apply_options(cfg, opts, err, sizeof err);
+        CHECK(r == LLE_SUCCESS, "options '%s': %s (%s)", opts, lle_result_string(r), err);
+        for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++)
+            CHECK(memcmp(&cfg->pools[p], &expect.pools[p], sizeof cfg->pools[p]) == 0,
+                  "options '%s' set pool %d otherwise", opts, p);
+    } else {
+        *cfg = expect;
+    }
 }
 
 static void setup(fz_t *z, in_t *in)
@@ -2017,6 +2383,7 @@ static void setup(fz_t *z, in_t *in)
             cfg.pools[p].initial_size = 0;
             cfg.pools[p].max_size = (size_t)64 * KiB << (2 * (p % 3));
             z->tight = true;
+            z->tight_pool[p] = true;
         }
     int cp = (int)(b2 % LLE_POOL_COUNT);
     static const size_t blocks[] = {64 * KiB, 128 * KiB, 256 * KiB, 512 * KiB};
@@ -2026,6 +2393,11 @@ static void setup(fz_t *z, in_t *in)
         cfg.pools[cp].alignment = aligns[(b3 & 0x7f) % 6];
     }
     if (b4 & 0x80) debug_from_bits(&cfg.pools[b4 % LLE_POOL_COUNT].debug, b5 | 1, b5 >> 4);
+    z->ext = b4 & 0x40;
+    if (z->ext) {
+        unsigned g = u8(in);
+        setup_guard(&cfg, g, u8(in));
+    }
     for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++) {
         z->pool_align[p] = cfg.pools[p].alignment;
         z->small_max[p] = cfg.pools[p].block_size / 8;
@@ -2036,6 +2408,7 @@ static void setup(fz_t *z, in_t *in)
         z->dbg_on[p] = d->track || d->canary || d->poison || d->quarantine;
         z->backtraces |= d->backtrace > 0;
     }
+    memcpy(z->cs_pc, cs_pc_init, sizeof z->cs_pc);
     z->m = make_manager(&cfg);
     for (int p = 0; p < LLE_POOL_COUNT; p++) {
         lle_debug_config_t got;
@@ -2069,6 +2442,7 @@ static size_t model_arena_blocks(fz_t *z)
 
 static bool any_debug_live(const fz_t *z)
 {
+    if (z->unk_blocks) return true;
     for (int k = 0; k < NKEYS; k++)
         if (z->site[k].blocks) return true;
     return false;
@@ -2088,7 +2462,7 @@ static void finish(fz_t *z)
         for (int i = 0; i < MAXB; i++) {
             blk_t *b = &z->b[i];
             if (!b->p) continue;
-            check_content(b, "before the final free");
+            if (b->prot != PROT_NONE) check_content(b, "before the final free");
             CHECK(lle_pool_free(z->m, b->p) == LLE_SUCCESS, "final free");
             drop_block(z, b);
         }
@@ -2140,17 +2514,49 @@ static void finish(fz_t *z)
     free(z->foreign);
 }
 
+
+static mgr_t *make_manager(const lle_memory_config_t *cfg);
+
+static void learn_call_sites(void)
+{
+    lle_memory_config_t cfg;
+    lle_memory_config_default(&cfg);
+    cfg.read_environment = false;
+    cfg.pools[LLE_POOL_CUSTOM].debug.track = true;
+    mgr_t *m = make_manager(&cfg);
+    void *p[NCS];
+    p[CS_ALLOC] = cs_alloc(m, LLE_POOL_CUSTOM, 8);
+    p[CS_CALLOC] = cs_calloc(m, LLE_POOL_CUSTOM, 2, 8);
+    p[CS_ALIGNED] = cs_aligned(m, LLE_POOL_CUSTOM, 8, 64);
+    p[CS_REALLOC] = cs_realloc(m, NULL, 8);
+    p[CS_GUARDED] = cs_guarded(m, LLE_POOL_CUSTOM, 8);
+    for (int i = 0; i < NCS; i++) {
+        lle_block_info_t info;
+        CHECK(p[i] && lle_block_query(m, p[i], &info) == LLE_SUCCESS && info.debug &&
+                  !info.alloc_site.file && info.alloc_site.pc,
+              "call site %d not recorded", i);
+        for (int j = 0; j < i; j++)
+            CHECK(cs_pc_init[j] != info.alloc_site.pc, "two calls, one return address");
+        cs_pc_init[i] = info.alloc_site.pc;
+        CHECK(lle_pool_free(m, p[i]) == LLE_SUCCESS, "free");
+    }
+    CHECK(lle_memory_manager_destroy(m) == LLE_SUCCESS, "destroy");
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     ref_init();
+    learn_call_sites();
     const char *s = getenv("LLE_FUZZ_VERBOSE");
     verbose = s && strcmp(s, "1") == 0;
-    unsigned v = 0;
-    for (unsigned i = 0; i < NOPS; i++)
+    unsigned v = 0, x = 0;
+    for (unsigned i = 0; i < NOPS; i++) {
         for (unsigned w = 0; w < ops[i].weight; w++) opcode[v++] = (unsigned char)i;
-    CHECK(v == 256, "op weights sum to %u, not 256", v);
+        for (unsigned w = 0; w < ops[i].xweight; w++) xopcode[x++] = (unsigned char)i;
+    }
+    CHECK(v == 256 && x == 256, "op weights sum to %u and %u, not 256", v, x);
     return 0;
 }
 
@@ -2163,7 +2569,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     setup(z, &in);
     check_all(z);
     while (in.i < in.n && nops < MAX_OPS) {
-        const struct op *op = &ops[opcode[u8(&in)]];
+        unsigned c = u8(&in);
+        const struct op *op = &ops[z->ext ? xopcode[c] : opcode[c]];
         trace[nops % TRACE] = op->name;
         nops++;
         op->fn(z, &in);
