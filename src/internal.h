@@ -411,7 +411,7 @@ typedef struct lle__dbg_ops {
                           lle_block_info_t *out);
     /* A sampled allocation of an ordinary pool (m->guard_every): a block
      * on guard pages, or NULL (nothing reported) when none can be had. */
-    void *(*sample)(lle_memory_manager_t *m, int pool, size_t n, const void *pc);
+    void *(*sample)(lle_memory_manager_t *m, int pool, size_t n, size_t align, const void *pc);
 } lle__dbg_ops_t;
 
 /* What the pool layer asks of the secure pool (src/secure installs it

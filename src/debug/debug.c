@@ -1660,12 +1660,16 @@ void *lle__dbg_alloc_like(lle_memory_manager_t *m, int pool, size_t n, const lle
         q = dbg_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
     else if (every > 1 && lle__guard_sampled(every))
         q = lle__guard_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
+    /* A debug block in any case (as dbg_realloc gives), even in a pool
+     * whose debugging was switched off since. */
+    if (!q) q = block_alloc(m, pool, n, LLE__MIN_ALIGN, site, pc);
     return q ? q : lle_pool_alloc(m, (lle_memory_pool_type_t)pool, n);
 }
 
-static void *dbg_sample(lle_memory_manager_t *m, int pool, size_t n, const void *pc)
+static void *dbg_sample(lle_memory_manager_t *m, int pool, size_t n, size_t align,
+                        const void *pc)
 {
-    return lle__guard_alloc(m, pool, n, LLE__MIN_ALIGN, NULL, pc);
+    return lle__guard_alloc(m, pool, n, align, NULL, pc);
 }
 
 static const lle__dbg_ops_t ops = {dbg_alloc, dbg_free, dbg_realloc, dbg_query, dbg_sample};
@@ -1894,7 +1898,8 @@ lle_result_t lle__dbg_init(lle_memory_manager_t *m)
                     lead + 16 * k + front_of_layout(g), a > LINE ? a : LINE);
         }
         const lle_debug_config_t *c = &m->cfg.pools[p].debug;
-        if (debug_on(c) || c->guard) lle_memory_set_debug(m, p, c);
+        if (debug_on(c) || c->guard || c->guard_start || c->guard_freed)
+            lle_memory_set_debug(m, p, c);
     }
     return LLE_SUCCESS;
 }

@@ -47,6 +47,7 @@
 
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
+#include "sanitizer.h"
 
 #define SMALL_SLOTS 64
 #define GUARD_KEEP 256                     /* freed slots kept inaccessible */
@@ -539,6 +540,7 @@ void *lle__guard_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     s->time_ns = lle__now_coarse_ns();
     s->free_ns = 0;
     char *data = slot_data(s->r, s->idx), *user = data + s->off;
+    lle__asan_unpoison(data, s->r->span);   /* a slot reused after an arena poisoned it */
     uint64_t key = slot_key(d, s);
     lle__gbytes_fill(key, data, user);
     lle__gbytes_fill(key, user + n, data + s->r->span);
@@ -677,6 +679,7 @@ lle_result_t lle__guard_free(lle_memory_manager_t *m, lle__slab_t *sl, void *p,
         if (s->access != LLE_ACCESS_READ_WRITE)
             lle__os_protect(slot_data(s->r, s->idx), s->r->span, LLE_ACCESS_READ_WRITE);
         char *data = slot_data(s->r, s->idx);
+        lle__asan_unpoison(data, s->r->span);   /* an arena may have poisoned it */
         memset(data + s->off, LLE_POISON_FREED, size);
         if (bad) {   /* whole again: the overwrite is reported below, once */
             lle__gbytes_fill(slot_key(d, s), data, data + s->off);

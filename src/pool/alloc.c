@@ -287,6 +287,11 @@ static inline void bin_check_armed(lle_memory_manager_t *m, lle__heap_t *h, lle_
  * by a tail call from lle_pool_alloc (optimised builds), that is the
  * caller of lle_pool_alloc; elsewhere (-O0, sanitizers, a refill) an
  * address inside the library. */
+/* The alignment an aligned request (alloc_generic) asks of the bins it
+ * reaches, for a sampled block (bin_fold) to keep; 0 outside one.  Only
+ * those slow paths touch it. */
+static _Thread_local size_t aligned_request;
+
 static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk, size_t n)
 {
     const void *pc = __builtin_extract_return_addr(__builtin_return_address(0));
@@ -296,7 +301,8 @@ static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk, size_t n
     unsigned every = atomic_load_explicit(&m->guard_every[s->pool], memory_order_relaxed);
     void *g = NULL;
     if (every > 1 && (atomic_load_explicit(&b->ctl, memory_order_relaxed) & LLE__CTL_BIAS))
-        g = m->dbg_ops->sample(m, s->pool, n, pc);
+        g = m->dbg_ops->sample(m, s->pool, n,
+                               aligned_request ? aligned_request : LLE__MIN_ALIGN, pc);
     bin_settle(b, every > 1 ? bin_draw(h, every) : 0, g ? 1 : 0, g ? n : 0);
     if (!g) return blk;
     /* Undo the pop, as a local free would. */
@@ -457,7 +463,7 @@ static LLE__NOINLINE void *large_sample(lle_memory_manager_t *m, int pool, size_
     if (every < 2 || align > LLE__MIN_ALIGN) return NULL;
     if (large_countdown == 0) large_countdown = draw_interval(&large_rng, every);
     if (--large_countdown != 0) return NULL;
-    return m->dbg_ops->sample(m, pool, n, pc);
+    return m->dbg_ops->sample(m, pool, n, LLE__MIN_ALIGN, pc);
 }
 
 /* Every allocation that is not served by the fast path.  `site` or `pc`
@@ -485,6 +491,13 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
                n > m->pools[pool].small_max) {
         void *p = large_sample(m, pool, n, align, pc);
         if (p) return p;
+    }
+    if (align > LLE__MIN_ALIGN) {
+        size_t outer = aligned_request;
+        aligned_request = align;
+        void *p = alloc_hierarchy(m, pool, n, align);
+        aligned_request = outer;
+        return p;
     }
     return alloc_hierarchy(m, pool, n, align);
 }

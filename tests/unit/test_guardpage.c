@@ -549,6 +549,67 @@ static void leaks_reported(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_ERROR_MEMORY_LEAK);
 }
 
+/* Found by the fuzzer: guard_freed (or guard_side) set alone at creation
+ * takes effect. */
+static void freed_mode_alone_at_creation(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = manager(&r, "pool.string.guard_freed=poison", NULL);
+    lle_debug_config_t d;
+    assert_int_equal(lle_memory_get_debug(m, LLE_POOL_STRING, &d), LLE_SUCCESS);
+    assert_int_equal(d.guard_freed, LLE_GUARD_FREED_POISON);
+    char *p = LLE_ALLOC_GUARDED(m, LLE_POOL_STRING, 24);
+    assert_non_null(p);
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    for (int i = 0; i < 24; i++) assert_int_equal((unsigned char)p[i], LLE_POISON_FREED);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* Found by the fuzzer: realloc of a guard-page block in a pool without
+ * debugging gives a debug block again (as realloc of a debug block does),
+ * its content kept. */
+static void realloc_guarded_in_plain_pool(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = manager(&r, NULL, NULL);
+    char *p = LLE_ALLOC_GUARDED(m, LLE_POOL_TEMP, 40);
+    assert_non_null(p);
+    memset(p, 'x', 40);
+    char *q = lle_pool_realloc(m, p, 100);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, p);
+    for (int i = 0; i < 40; i++) assert_int_equal(q[i], 'x');
+    lle_block_info_t bi;
+    assert_int_equal(lle_block_query(m, q, &bi), LLE_SUCCESS);
+    assert_true(bi.debug);
+    assert_int_equal(lle_pool_free(m, q), LLE_SUCCESS);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* Found by the fuzzer: a sampled block keeps the alignment asked for. */
+static void sampled_keeps_alignment(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = manager(&r, "pool.event.guard=2", NULL);
+    void *b[200];
+    int guarded = 0;
+    for (int i = 0; i < 200; i++) {
+        b[i] = lle_pool_alloc_aligned(m, LLE_POOL_EVENT, 100, 128);
+        assert_non_null(b[i]);
+        assert_int_equal((uintptr_t)b[i] & 127, 0);
+        lle_block_info_t bi;
+        assert_int_equal(lle_block_query(m, b[i], &bi), LLE_SUCCESS);
+        guarded += bi.guarded != 0;
+    }
+    assert_true(guarded > 0);   /* one in 2: 200 misses have chance 2^-200 */
+    for (int i = 0; i < 200; i++) assert_int_equal(lle_pool_free(m, b[i]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void options(void **state)
 {
     (void)state;
@@ -605,6 +666,9 @@ int main(void)
         cmocka_unit_test(sampling_at_run_time),
         cmocka_unit_test(many_blocks),
         cmocka_unit_test(leaks_reported),
+        cmocka_unit_test(freed_mode_alone_at_creation),
+        cmocka_unit_test(realloc_guarded_in_plain_pool),
+        cmocka_unit_test(sampled_keeps_alignment),
         cmocka_unit_test(options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
