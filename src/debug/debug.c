@@ -1053,6 +1053,30 @@ static lle__dcount_t *count_of(lle_memory_manager_t *m, lle__dheap_t *dh, uint32
 
 /* ---- allocation ---------------------------------------------------------------- */
 
+/* A slot becoming live block u of n bytes (slot end `end`): its header
+ * written with its check word, its guard bytes put (those past u + intact
+ * are in place already when intact > 0).  Both allocation paths. */
+static inline __attribute__((always_inline)) void block_stamp(const lle__dbg_t *d, lle__dhdr_t *h, char *u, char *end, size_t n,
+                               int pool, unsigned feat, uint32_t sid, uint64_t time_ns,
+                               uint32_t tid, size_t intact)
+{
+    h->time_ns = time_ns;
+    h->thread = tid;
+    h->fsite = 0;
+    h->asite = sid;
+    h->size = (uint32_t)n;
+    h->state = LLE_BLOCK_LIVE;
+    h->pool = (uint8_t)pool;
+    h->feat = (uint8_t)feat;
+    h->reserved = 0;
+    h->check = hdr_check(d, h);
+    if (feat & F_CANARY) {
+        uint64_t key = guard_key(d, h);
+        if (!intact) guard_fill_block(key, u, u + n, end);
+        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
+    }
+}
+
 static unsigned take_backtrace(unsigned want, const void *pc, const void **out)
 {
     void *raw[LLE__DBG_MAX_FRAMES + 8];
@@ -1153,21 +1177,7 @@ static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size
     uint32_t sid = site_id(m, dh, site, pc, frames, nf);
     lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
     if (!cnt) sid = 0;
-    h->time_ns = now;
-    h->thread = tid;
-    h->fsite = 0;
-    h->asite = sid;
-    h->size = (uint32_t)n;
-    h->state = LLE_BLOCK_LIVE;
-    h->pool = (uint8_t)pool;
-    h->feat = (uint8_t)feat;
-    h->reserved = 0;
-    h->check = hdr_check(d, h);
-    if (feat & F_CANARY) {
-        uint64_t key = guard_key(d, h);
-        if (!intact) guard_fill_block(key, u, u + n, end);
-        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
-    }
+    block_stamp(d, h, u, end, n, pool, feat, sid, now, tid, intact);
     if (fresh) uniform_put(u + n - fresh, fresh, FRESH_WORD);
     if (cnt) {
         cnt->blocks++;
@@ -1256,21 +1266,8 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
     uint32_t sid = site_id(m, dh, site, pc, NULL, 0);
     lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
     if (lle_unlikely(!cnt)) sid = 0;
-    h->time_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    h->thread = dbg_tid;
-    h->fsite = 0;
-    h->asite = sid;
-    h->size = (uint32_t)n;
-    h->state = LLE_BLOCK_LIVE;
-    h->pool = (uint8_t)pool;
-    h->feat = (uint8_t)feat;
-    h->reserved = 0;
-    h->check = hdr_check(d, h);
-    if (feat & F_CANARY) {
-        uint64_t key = guard_key(d, h);
-        if (!intact) guard_fill_block(key, u, u + n, end);
-        else if (n < intact) guard_range_put(u + n, end, guard_word(key));
-    }
+    block_stamp(d, h, u, end, n, pool, feat, sid,
+                (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, dbg_tid, intact);
     if (feat & F_POISON) uniform_put(u, n, FRESH_WORD);
     if (lle_likely(cnt != NULL)) {
         cnt->blocks++;

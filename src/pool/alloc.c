@@ -466,6 +466,19 @@ static LLE__NOINLINE void *large_sample(lle_memory_manager_t *m, int pool, size_
     return m->dbg_ops->sample(m, pool, n, LLE__MIN_ALIGN, pc);
 }
 
+/* alloc_hierarchy for an alignment above the minimum, which a block
+ * sampled in the bins it reaches must keep (aligned_request).  Out of
+ * line: alloc_generic keeps its tail calls. */
+static LLE__NOINLINE void *alloc_hierarchy_aligned(lle_memory_manager_t *m, int pool, size_t n,
+                                                   size_t align)
+{
+    size_t outer = aligned_request;
+    aligned_request = align;
+    void *p = alloc_hierarchy(m, pool, n, align);
+    aligned_request = outer;
+    return p;
+}
+
 /* Every allocation that is not served by the fast path.  `site` or `pc`
  * (the return address of the public function) names the caller for debug
  * blocks.  Taking pc costs the fast path one load from the stack; relying
@@ -492,13 +505,7 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
         void *p = large_sample(m, pool, n, align, pc);
         if (p) return p;
     }
-    if (align > LLE__MIN_ALIGN) {
-        size_t outer = aligned_request;
-        aligned_request = align;
-        void *p = alloc_hierarchy(m, pool, n, align);
-        aligned_request = outer;
-        return p;
-    }
+    if (align > LLE__MIN_ALIGN) return alloc_hierarchy_aligned(m, pool, n, align);
     return alloc_hierarchy(m, pool, n, align);
 }
 

@@ -25,4 +25,26 @@ static inline void rec_fn(void *user, const lle_memory_error_t *e)
     r->n++;
 }
 
+/* A manager with the tests' configuration whose errors go to r. */
+static inline lle_memory_manager_t *rec_manager(rec_t *r)
+{
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    memset(r, 0, sizeof *r);
+    cfg.error_fn = rec_fn;
+    cfg.error_user = r;
+    lle_memory_manager_t *m = NULL;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    return m;
+}
+
+/* Whether the n bytes at p are all zero (a wipe happened). */
+static inline bool mem_all_zero(const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c[i]) return false;
+    return true;
+}
+
 #endif

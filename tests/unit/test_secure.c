@@ -27,18 +27,6 @@
 
 #define DATA 16384   /* data bytes of a shared secure slab */
 
-static lle_memory_manager_t *manager(rec_t *r)
-{
-    lle_memory_config_t cfg;
-    test_config(&cfg, NULL);
-    memset(r, 0, sizeof *r);
-    cfg.error_fn = rec_fn;
-    cfg.error_user = r;
-    lle_memory_manager_t *m = NULL;
-    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
-    return m;
-}
-
 /* A secret whose bytes (0xa0..0xbf) appear nowhere else in the tests' data. */
 static void fill_secret(unsigned char *p, size_t n)
 {
@@ -53,24 +41,16 @@ static size_t secret_bytes(const unsigned char *p, size_t n)
     return k;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i]) return false;
-    return true;
-}
-
 static void test_blocks_share_a_slab(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     void *p[100];
     for (int i = 0; i < 100; i++) {
         p[i] = lle_secure_alloc(m, 64);
         assert_non_null(p[i]);
-        assert_true(all_zero(p[i], 64));
+        assert_true(mem_all_zero(p[i], 64));
         memset(p[i], i + 1, 64);
     }
     lle_secure_stats_t st;
@@ -115,7 +95,7 @@ static void test_free_wipes_the_slab(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *p0 = lle_secure_alloc(m, 2000);
     unsigned char *p1 = lle_secure_alloc(m, 2000);
     assert_non_null(p0);
@@ -125,7 +105,7 @@ static void test_free_wipes_the_slab(void **state)
     assert_int_equal(secret_bytes(p0, DATA), 2000);
     assert_int_equal(lle_secure_free(m, p1), LLE_SUCCESS);
     assert_int_equal(secret_bytes(p0, DATA), 0);   /* no byte of the secret in the slab */
-    assert_true(all_zero(p1, 2048));
+    assert_true(mem_all_zero(p1, 2048));
 
     /* realloc that moves the block wipes the old copy */
     unsigned char *q = lle_secure_alloc(m, 30);
@@ -134,9 +114,9 @@ static void test_free_wipes_the_slab(void **state)
     void *moved = q;
     assert_int_equal(lle_secure_realloc(m, &moved, 100), LLE_SUCCESS);
     assert_ptr_not_equal(moved, q);
-    assert_true(all_zero(q, 32));
+    assert_true(mem_all_zero(q, 32));
     assert_int_equal(secret_bytes(moved, 30), 30);
-    assert_true(all_zero((char *)moved + 30, 70));
+    assert_true(mem_all_zero((char *)moved + 30, 70));
     /* shrinking in place wipes the tail */
     void *same = moved;
     assert_int_equal(lle_secure_realloc(m, &same, 65), LLE_SUCCESS);
@@ -145,13 +125,13 @@ static void test_free_wipes_the_slab(void **state)
     assert_int_equal(lle_secure_realloc(m, &same, 70), LLE_SUCCESS);
     assert_int_equal(lle_secure_realloc(m, &same, 66), LLE_SUCCESS);
     assert_ptr_equal(same, moved);
-    assert_true(all_zero((char *)same + 66, 62));
+    assert_true(mem_all_zero((char *)same + 66, 62));
     /* lle_pool_realloc keeps a secure block secure */
     void *g = lle_pool_realloc(m, same, 4000);
     assert_non_null(g);
     assert_true(lle_secure_owns(m, g));
     assert_int_equal(secret_bytes(g, 65), 65);
-    assert_true(all_zero(moved, 128));
+    assert_true(mem_all_zero(moved, 128));
     assert_null(lle_pool_realloc(m, g, 0));       /* pool semantics: frees */
     assert_false(lle_secure_owns(m, g));
     lle_secure_stats_t st;
@@ -177,10 +157,10 @@ static void test_large_blocks(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *p = lle_secure_alloc(m, 100000);
     assert_non_null(p);
-    assert_true(all_zero(p, 100000));
+    assert_true(mem_all_zero(p, 100000));
     fill_secret(p, 100000);
     lle_secure_stats_t st;
     lle_secure_get_stats(m, &st);
@@ -189,7 +169,7 @@ static void test_large_blocks(void **state)
     void *q = p;
     assert_int_equal(lle_secure_realloc(m, &q, 300000), LLE_SUCCESS);
     assert_int_equal(secret_bytes(q, 100000), 100000);
-    assert_true(all_zero((char *)q + 100000, 200000));
+    assert_true(mem_all_zero((char *)q + 100000, 200000));
     assert_int_equal(lle_secure_free(m, q), LLE_SUCCESS);
     lle_secure_get_stats(m, &st);
     assert_int_equal(st.large_regions, 0);
@@ -201,8 +181,8 @@ static void test_bad_input(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
-    lle_memory_manager_t *other = manager(&(rec_t){0});
+    lle_memory_manager_t *m = rec_manager(&r);
+    lle_memory_manager_t *other = rec_manager(&(rec_t){0});
     unsigned char *p = lle_secure_alloc(m, 40);
     fill_secret(p, 40);
     void *q = p;
@@ -247,7 +227,7 @@ static void test_max_bytes(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_secure_config_t c;
     lle_secure_config_default(&c);
     c.max_bytes = 64 * 1024;
@@ -267,7 +247,7 @@ static void test_max_bytes(void **state)
 static void child_guard(int which)
 {
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *p0 = lle_secure_alloc(m, 2000);   /* first block of its slab */
     signal(SIGSEGV, SIG_DFL);   /* cmocka's handler would catch the fault */
     volatile unsigned char *v = which ? p0 + DATA : p0 - 1;
@@ -292,12 +272,12 @@ static void child_fork(int arg)
 {
     (void)arg;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *p = lle_secure_alloc(m, 64);
     fill_secret(p, 64);
     pid_t pid = fork();
     if (pid == 0) {
-        int wiped = secret_bytes(p, 64) == 0 && all_zero(p, 64);
+        int wiped = secret_bytes(p, 64) == 0 && mem_all_zero(p, 64);
         lle_secure_free(m, p);
         lle_memory_manager_destroy(m);   /* nothing left for a leak checker */
         _exit(wiped ? 0 : 1);
@@ -347,7 +327,7 @@ static void child_lock_limit(int required)
     struct rlimit rl = {0, 0};
     if (setrlimit(RLIMIT_MEMLOCK, &rl) != 0) _exit(77);
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_secure_config_t c;
     lle_secure_config_default(&c);
     c.lock_policy = required ? LLE_SECURE_LOCK_REQUIRED : LLE_SECURE_LOCK_REPORT;

@@ -9,18 +9,6 @@
 #include "rec.h"
 #include "test_util.h"
 
-static lle_memory_manager_t *manager(rec_t *r)
-{
-    lle_memory_config_t cfg;
-    test_config(&cfg, NULL);
-    memset(r, 0, sizeof *r);
-    cfg.error_fn = rec_fn;
-    cfg.error_user = r;
-    lle_memory_manager_t *m = NULL;
-    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
-    return m;
-}
-
 static void fill(unsigned char *p, size_t n, unsigned seed)
 {
     for (size_t i = 0; i < n; i++) p[i] = (unsigned char)(0xa0 + (i * 7 + seed) % 32);
@@ -41,19 +29,11 @@ static size_t same_bytes(const unsigned char *p, size_t n, unsigned seed)
     return k;
 }
 
-static bool all_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i]) return false;
-    return true;
-}
-
 static void test_seal_roundtrip(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     const size_t sizes[] = {1, 64, 4096, 65536};
     for (size_t k = 0; k < 4; k++) {
         size_t n = sizes[k];
@@ -94,7 +74,7 @@ static void test_sealed_counts_and_free(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *a = lle_secure_alloc(m, 100), *b = lle_secure_alloc(m, 300);
     assert_int_equal(lle_seal(m, a), LLE_SUCCESS);
     assert_int_equal(lle_seal(m, b), LLE_SUCCESS);
@@ -120,13 +100,13 @@ static void test_tampering(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *p = lle_secure_alloc(m, 64);
     fill(p, 64, 1);
     assert_int_equal(lle_seal(m, p), LLE_SUCCESS);
     p[10] ^= 1;
     assert_int_equal(lle_unseal(m, p), LLE_ERROR_CORRUPTION);
-    assert_true(all_zero(p, 64));                /* no plaintext written, the block wiped */
+    assert_true(mem_all_zero(p, 64));                /* no plaintext written, the block wiped */
     assert_true(lle_is_sealed(m, p));
     assert_int_equal(lle_unseal(m, p), LLE_ERROR_CORRUPTION);
     assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
@@ -156,8 +136,8 @@ static void test_bad_blocks(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
-    lle_memory_manager_t *other = manager(&(rec_t){0});
+    lle_memory_manager_t *m = rec_manager(&r);
+    lle_memory_manager_t *other = rec_manager(&(rec_t){0});
     unsigned char *p = lle_secure_alloc(m, 64);
     fill(p, 64, 4);
     assert_int_equal(lle_unseal(m, p), LLE_ERROR_NOT_SEALED);
@@ -195,7 +175,7 @@ static void test_rotation(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     enum { N = 50 };
     unsigned char *p[N], before[N][96];
     for (unsigned i = 0; i < N; i++) {
@@ -221,7 +201,7 @@ static void test_rotation(void **state)
     assert_int_equal(lle_seal_rotate_keys(m, &n), LLE_ERROR_CORRUPTION);
     assert_int_equal(n, N - 2);   /* p[7] failed before; p[3] fails now */
     assert_int_equal(lle_unseal(m, p[3]), LLE_ERROR_KEY_ROTATED);
-    assert_true(all_zero(p[3], 96));
+    assert_true(mem_all_zero(p[3], 96));
     for (unsigned i = 0; i < N; i++) {
         if (i == 3 || i == 7) continue;
         assert_int_equal(lle_unseal(m, p[i]), LLE_SUCCESS);
@@ -240,7 +220,7 @@ static void test_policy(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     unsigned char *low = lle_secure_alloc_ex(m, LLE_POOL_HISTORY, 64, LLE_SENSITIVITY_LOW);
     unsigned char *med = lle_secure_alloc_ex(m, LLE_POOL_HISTORY, 64, LLE_SENSITIVITY_MEDIUM);
     unsigned char *crit = lle_secure_alloc_ex(m, LLE_POOL_HISTORY, 64, LLE_SENSITIVITY_CRITICAL);

@@ -6,31 +6,11 @@
 #include "rec.h"
 #include "test_util.h"
 
-static lle_memory_manager_t *manager(rec_t *r)
-{
-    lle_memory_config_t cfg;
-    test_config(&cfg, NULL);
-    memset(r, 0, sizeof *r);
-    cfg.error_fn = rec_fn;
-    cfg.error_user = r;
-    lle_memory_manager_t *m = NULL;
-    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
-    return m;
-}
-
-static bool all_zero(const void *p, size_t n)
-{
-    const unsigned char *c = p;
-    for (size_t i = 0; i < n; i++)
-        if (c[i]) return false;
-    return true;
-}
-
 static void test_secbuf_graphemes(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_secbuf_t *b;
     assert_int_equal(lle_secbuf_create(m, 0, &b), LLE_SUCCESS);
     const char *e_acute = "e\xcc\x81";                       /* e + combining acute */
@@ -52,7 +32,7 @@ static void test_secbuf_graphemes(void **state)
         assert_int_equal(k, want[i]);
         d = lle_secbuf_data(b, &len);
         assert_int_equal(len, before - k);
-        assert_true(all_zero(d + len, before - len));   /* removed bytes wiped */
+        assert_true(mem_all_zero(d + len, before - len));   /* removed bytes wiped */
     }
     assert_int_equal(lle_secbuf_append(b, "hunter2", 7), LLE_SUCCESS);
     char out[8];
@@ -63,7 +43,7 @@ static void test_secbuf_graphemes(void **state)
     d = lle_secbuf_data(b, NULL);
     lle_secbuf_clear(b);
     assert_int_equal(lle_secbuf_length(b), 0);
-    assert_true(all_zero(d, 7));
+    assert_true(mem_all_zero(d, 7));
     assert_int_equal(lle_secbuf_destroy(b), LLE_SUCCESS);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
@@ -72,7 +52,7 @@ static void test_secbuf_growth_leaves_no_copy(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_secbuf_t *b;
     assert_int_equal(lle_secbuf_create(m, 8, &b), LLE_SUCCESS);
     const char *secret = "correct horse battery staple, and more";
@@ -84,14 +64,14 @@ static void test_secbuf_growth_leaves_no_copy(void **state)
     for (size_t i = 20; i < n; i++) assert_int_equal(lle_secbuf_append(b, secret + i, 1), LLE_SUCCESS);
     const char *now = lle_secbuf_data(b, NULL);
     assert_ptr_not_equal(now, old);                           /* it moved */
-    assert_true(all_zero(old, old_size));                     /* and left nothing */
+    assert_true(mem_all_zero(old, old_size));                     /* and left nothing */
     assert_memory_equal(now, secret, n);
     /* everything the buffer ever held is in one block */
     lle_secure_stats_t st;
     lle_secure_get_stats(m, &st);
     assert_int_equal(st.live_blocks, 1);
     assert_int_equal(lle_secbuf_destroy(b), LLE_SUCCESS);
-    assert_true(all_zero(now, n));
+    assert_true(mem_all_zero(now, n));
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
@@ -129,7 +109,7 @@ static void test_history_compression(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_history_store_t *h;
     assert_int_equal(lle_history_create(m, &h), LLE_SUCCESS);
     char key[32], val[64];
@@ -187,7 +167,7 @@ static void test_history_sealing(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = manager(&r);
+    lle_memory_manager_t *m = rec_manager(&r);
     lle_history_store_t *h;
     assert_int_equal(lle_history_create(m, &h), LLE_SUCCESS);
     const char *tok = "curl -H 'Authorization: Bearer 0123456789abcdef'";
