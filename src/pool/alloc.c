@@ -627,7 +627,12 @@ void *lle_pool_alloc_aligned_at(lle_memory_manager_t *m, lle_memory_pool_type_t 
 /* ---- free --------------------------------------------------------------- */
 
 /* A free refused: counted and reported with where it was called (the
- * caller's site when it gave one, else its return address pc). */
+ * caller's site when it gave one, else its return address pc).  pc NULL
+ * and no site: the free's own fast path, which leaves the return address
+ * to this function so as not to load it on every free; reached from it by
+ * tail calls (optimised builds), this function's return address is the
+ * caller of lle_pool_free; elsewhere (-O0, sanitizers) an address inside
+ * the library. */
 static LLE__NOINLINE LLE__COLD lle_result_t free_error(lle_memory_manager_t *m, const void *p,
                                                        lle_result_t code, int pool,
                                                        const lle_site_t *site, const void *pc)
@@ -636,7 +641,7 @@ static LLE__NOINLINE LLE__COLD lle_result_t free_error(lle_memory_manager_t *m, 
                               1, memory_order_relaxed);
     lle_site_t here = {0};
     if (site) here = *site;
-    else here.pc = pc;
+    else here.pc = pc ? pc : CALLER();
     char where[160];
     lle__site_describe(&here, where, sizeof where);
     lle__report_sites(m, code, pool, 0, p, NULL, &here,
@@ -760,21 +765,22 @@ static LLE__NOINLINE LLE__COLD lle_result_t free_local_error(lle_memory_manager_
 }
 
 /* The free of lle_pool_free and lle_pool_free_at: site (may be NULL) and
- * pc (the caller's return address) only name the call in an error report,
- * and are computed only on the paths that can report. */
+ * the caller's return address (CALLER(), which in a function always
+ * inlined is that of the function it is inlined into) only name the call
+ * in an error report; the return address is read on the paths that can
+ * report only, never on the way to a successful local free. */
 static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory_manager_t *m,
                                                                       void *p,
-                                                                      const lle_site_t *site,
-                                                                      const void *pc)
+                                                                      const lle_site_t *site)
 {
     if (lle_unlikely(p == NULL)) return LLE_SUCCESS;
     if (lle_unlikely(m == NULL)) return LLE_ERROR_NULL_PARAMETER;
     if (lle_unlikely(lle__tls.id != m->id))
-        return free_not_local(m, p, lle__map_get(m, p), site, pc);
+        return free_not_local(m, p, lle__map_get(m, p), site, CALLER());
     lle__heap_t *h = lle__tls.h;
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
     if (lle_unlikely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key != key))
-        return free_leaf_miss(m, h, p, site, pc);
+        return free_leaf_miss(m, h, p, site, CALLER());
     lle__slab_t *s = lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p);
     /* Only small slabs ever have an owner. */
     if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
@@ -782,7 +788,7 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         uint64_t off = (uint64_t)((char *)p - s->start);
         lle__u128 q = (lle__u128)off * s->magic;
         if (lle_unlikely((uint64_t)q >= s->magic))  /* not the start of a block */
-            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, pc);
+            return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, NULL);
         /* i <= capacity: the bitmap has a bit for it. */
         uint32_t i = (uint32_t)(q >> 64);
         uint64_t mask = (uint64_t)1 << (i & 63);
@@ -790,7 +796,7 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
         if (lle_unlikely(!(a & mask) ||
                          (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
-            return free_local_error(m, s, p, site, pc);
+            return free_local_error(m, s, p, site, NULL);
         atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
         *(void **)p = s->free;
         lle__block_back(s, p, s->bsize);
@@ -800,12 +806,12 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
-    return free_not_local(m, p, s, site, pc);
+    return free_not_local(m, p, s, site, CALLER());
 }
 
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)
 {
-    return free_inline(m, p, NULL, CALLER());
+    return free_inline(m, p, NULL);
 }
 
 lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t *site)
@@ -814,7 +820,7 @@ lle_result_t lle_pool_free_at(lle_memory_manager_t *m, void *p, const lle_site_t
     if (!m) return LLE_ERROR_NULL_PARAMETER;
     lle__slab_t *s = lle__map_get(m, p);
     if (s && lle__slab_is_debug(s)) return m->dbg_ops->free(m, s, p, site, CALLER());
-    return free_inline(m, p, site, CALLER());
+    return free_inline(m, p, site);
 }
 
 /* ---- queries and realloc ------------------------------------------------ */
