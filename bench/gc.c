@@ -11,7 +11,12 @@
  *
  * Modes:
  *   lle    per round: make the 10,000 garbage nodes, then time
- *          lle_gc_collect(FULL).  The reachable part stays across rounds.
+ *          lle_gc_collect(FULL).  The reachable part stays across rounds,
+ *          untouched: the collection traverses what was released since
+ *          the last one (the garbage) and reads the rest's counts.
+ *   lle-touched  the same, and before each collection every root is
+ *          retained and released: all 100,000 objects are reached from a
+ *          released one, the worst case of a full collection.
  *   boehm  the same with GC_MALLOC'd nodes and GC_gcollect() (Boehm GC,
  *          with its default settings); collection is disabled while the
  *          garbage is made, so only the timed call collects.
@@ -162,7 +167,10 @@ static void lle_teardown(void)
     free(all);
 }
 
-static int run_lle(int rounds, uint64_t *ns, uint64_t *freed)
+/* touched: before each collection the program takes and gives back a
+ * reference to every root, so every reachable object was released (or
+ * reached from one that was) since the last full collection. */
+static int run_lle(int rounds, uint64_t *ns, uint64_t *freed, bool touched)
 {
     lle_setup();
     /* One untimed round: the collector's arrays reach their size. */
@@ -170,6 +178,8 @@ static int run_lle(int rounds, uint64_t *ns, uint64_t *freed)
     lle_gc_collect(M, LLE_GC_FULL, NULL);
     for (int r = 0; r < rounds; r++) {
         lle_make_garbage(GARBAGE);
+        if (touched)
+            for (int i = 0; i < ROOTS; i++) lle_ref_release(lle_ref_retain(roots[i]));
         size_t f = 0;
         uint64_t t0 = now_ns();
         lle_result_t res = lle_gc_collect(M, LLE_GC_FULL, &f);
@@ -296,7 +306,7 @@ static int run_idle(int rounds, uint64_t budget, uint64_t *ns, bool full)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: lle-bench-gc lle|boehm|idle|idle-full [-r ROUNDS] [-b BUDGET_NS] "
+        fprintf(stderr, "usage: lle-bench-gc lle|lle-touched|boehm|idle|idle-full [-r ROUNDS] [-b BUDGET_NS] "
                         "[--seed N]\n");
         return 2;
     }
@@ -313,7 +323,8 @@ int main(int argc, char **argv)
     uint64_t *ns = calloc((size_t)rounds, sizeof *ns);
     uint64_t freed = 0;
     int rc;
-    if (!strcmp(mode, "lle")) rc = run_lle(rounds, ns, &freed);
+    if (!strcmp(mode, "lle")) rc = run_lle(rounds, ns, &freed, false);
+    else if (!strcmp(mode, "lle-touched")) rc = run_lle(rounds, ns, &freed, true);
     else if (!strcmp(mode, "boehm")) rc = run_boehm(rounds, ns, &freed);
     else if (!strcmp(mode, "idle")) return run_idle(rounds, budget, ns, false);
     else if (!strcmp(mode, "idle-full")) return run_idle(rounds, budget, ns, true);

@@ -19,7 +19,13 @@
  *
  * Generations: new tracked objects are young.  A young collection examines
  * only them (references from old objects count as outside references) and
- * makes the survivors old.  A full collection examines everything.  With
+ * makes the survivors old.  A full collection finds every unreachable group
+ * of the heap: it reads the count of every tracked object, then examines
+ * the objects released since a full collection last examined them and all
+ * that these reach (an object can only become unreachable through a
+ * release).  A heap left alone since the last full collection costs one
+ * read per object; when what changed reaches more than half the heap, the
+ * whole heap is examined.  With
  * the MARK_SWEEP strategy every collection is full; MARK_SWEEP_COMPACT is
  * full and then returns the slabs its frees emptied to the host (objects
  * never move: "compaction" here gives memory back, it does not relocate).
@@ -131,6 +137,7 @@ typedef struct lle_gc_stats {
     uint64_t abandoned;          /* collections stopped by a bad traverse or no memory */
     uint64_t invalid_references; /* pointers from traverse callbacks that were not objects */
     uint64_t compacted_bytes;    /* slab bytes returned to the host by compaction */
+    uint64_t full_examined;      /* objects traversed by full collections (lle_gc_collect) */
     size_t   young_objects;      /* tracked objects in each generation now */
     size_t   old_objects;
     size_t   live_objects;       /* every live object, tracked or not */

@@ -45,7 +45,7 @@
 #include "sanitizer.h"
 
 /* scratch: bits 0-29 references left, 30 GATHERED, 31 REACHED; in
- * scan_set bits 32-55 the change counter at step 1 and bit 62 INIT (step 1
+ * scan_set bits 32-54 the change counter at step 1 and bit 62 INIT (step 1
  * done; cleared again before scan_set returns); in an incremental
  * collection bits 32-61 its epoch and bit 63 STAMP (it has seen the
  * object). */
@@ -54,7 +54,8 @@
 #define REACHED ((uint64_t)1 << 31)
 #define INIT ((uint64_t)1 << 62)
 #define STAMP ((uint64_t)1 << 63)
-#define CHANGES_OF(w) (((w) >> LLE__RC_BITS) & 0xffffff)
+#define CHANGES_MASK ((uint64_t)0x7fffff)
+#define CHANGES_OF(w) (((w) >> (LLE__RC_BITS + 1)) & CHANGES_MASK)
 
 /* Deferred memory beyond which an incremental collection is abandoned. */
 #define DEFER_LIMIT ((size_t)4 << 20)
@@ -219,6 +220,7 @@ typedef struct visit_ctx {
     const void       *bad_parent, *bad_child;
     bool              bad_extra;  /* more references than the count, not a foreign pointer */
     bool              oom;
+    size_t            count;      /* dirty_closure: objects in gc->chunk */
 } visit_ctx_t;
 
 /* Whether p is a live object of the collector, reading no memory the
@@ -325,6 +327,8 @@ static void unlock_stripes(lle__gc_t *gc)
     for (int i = LLE__WEAK_STRIPES; i-- > 0;) pthread_mutex_unlock(&gc->weak_lock[i]);
 }
 
+static void scan_finish(lle__gc_t *gc, lle__obj_t **set, size_t n, visit_ctx_t *c);
+
 /* Steps 1-5 above over set[0..n) (members: gen & mask), gc->lock held.  On
  * success the unreachable members are in gc->list[0..list_n), untracked,
  * weak references cleared.  On error nothing has changed.
@@ -359,6 +363,15 @@ static lle_result_t scan_set(lle__gc_t *gc, lle__obj_t **set, size_t n, unsigned
         for (size_t i = 0; i < n; i++) set[i]->scratch = 0;
         return LLE_ERROR_INVALID_POINTER;
     }
+    scan_finish(gc, set, n, &ctx);
+    return LLE_SUCCESS;
+}
+
+/* Steps 3-5 over set[0..n), counted by step 2 (gc->stack empty, gc->list
+ * of capacity n). */
+static void scan_finish(lle__gc_t *gc, lle__obj_t **set, size_t n, visit_ctx_t *c)
+{
+    visit_ctx_t ctx = *c;
     size_t ncand = 0;
     for (size_t i = 0; i < n; i++) {
         if (i + 8 < n) __builtin_prefetch(set[i + 8], 1);
@@ -376,13 +389,13 @@ static lle_result_t scan_set(lle__gc_t *gc, lle__obj_t **set, size_t n, unsigned
     }
     for (size_t i = 0; i < ncand; i++)
         if (!(gc->list[i]->scratch & REACHED)) gc->list[gc->list_n++] = gc->list[i];
-    if (!gc->list_n) return LLE_SUCCESS;
+    if (!gc->list_n) return;
 
     lock_stripes(gc);
     for (size_t j = 0; j < gc->list_n; j++) {
         lle__obj_t *g = gc->list[j];
         uint64_t w = atomic_load_explicit(&g->rc, memory_order_acquire);
-        if (!(g->scratch & REACHED) && CHANGES_OF(w) != ((g->scratch >> 32) & 0xffffff)) {
+        if (!(g->scratch & REACHED) && CHANGES_OF(w) != ((g->scratch >> 32) & CHANGES_MASK)) {
             g->scratch |= REACHED;
             gc->stack[gc->stack_n++] = g;
             drain_marks(gc, &ctx);
@@ -395,6 +408,109 @@ static lle_result_t scan_set(lle__gc_t *gc, lle__obj_t **set, size_t n, unsigned
     for (size_t j = 0; j < k; j++) lle__weak_detach(gc->list[j]);
     unlock_stripes(gc);
     for (size_t j = 0; j < k; j++) untrack_locked(gc, gc->list[j]);
+}
+
+/* ---- the dirty closure ------------------------------------------------------ *
+ *
+ * A full collection examines the dirty closure: every old object that is
+ * dirty (released since a full collection last examined it) and every
+ * object these reach.  That finds all garbage: an object only becomes
+ * unreachable when a reference to it goes, which is a release of the
+ * object through which the rest of the garbage was reached; that object
+ * stays dirty until a full collection examines it, and the one that does
+ * examines all it reaches, which is the garbage and whatever else is
+ * unreachable and refers to it.  (Objects outside the set are counted as
+ * outside references, so scan_set's answer for the set is exact.)
+ *
+ * One pass reads every object's count word and, from each dirty one,
+ * walks what it reaches: each object met is added to the set (LLE__GEN_CAND)
+ * and initialised (step 1), and each reference met is discounted (step 2),
+ * so the walk is scan_set's counting pass over a set found as it goes
+ * (the set is closed: every reference from a member is to a member or to
+ * no tracked object).  Steps 3-5 follow as in scan_set.  A heap left alone
+ * since the last full collection costs one read per object; a heap all
+ * reached from released objects costs that read more than scan_set.
+ *
+ * The DIRTY bit of a member is cleared as it joins, before step 1 reads
+ * its count: a release after that sets it again, for the next collection. */
+
+/* o joins the set: step 1 for it, pushed to be walked. */
+static inline void closure_add(lle__gc_t *gc, visit_ctx_t *c, lle__obj_t *o)
+{
+    o->gen |= LLE__GEN_CAND;
+    gc->chunk[c->count++] = o;
+    gc->stack[gc->stack_n++] = o;   /* each member is pushed once: capacity n */
+    uint64_t w = atomic_load_explicit(&o->rc, memory_order_relaxed);
+    if (w & LLE__RC_DIRTY)
+        w = atomic_fetch_and_explicit(&o->rc, ~LLE__RC_DIRTY, memory_order_relaxed) &
+            ~LLE__RC_DIRTY;
+    uint64_t n = LLE__RC_COUNT(w);
+    if (n == 0) n = 1;  /* being released to death by another thread: its business */
+    if (n > REFS_MASK) n = REFS_MASK;
+    o->scratch = (CHANGES_OF(w) << 32) | n;
+}
+
+static inline void visit_closure(void *child, void *arg)
+{
+    visit_ctx_t *c = arg;
+    if (!child) return;
+    if (lle_unlikely(!ctx_valid(c, child))) {
+        note_bad(c, child, false);
+        return;
+    }
+    lle__obj_t *co = lle__obj_of(child);
+    if (co->gen == LLE__GEN_OLD) closure_add(c->gc, c, co);
+    else if (co->gen != (LLE__GEN_OLD | LLE__GEN_CAND)) return;   /* not tracked */
+    if (lle_unlikely((co->scratch & REFS_MASK) == 0)) {
+        note_bad(c, child, true);
+        return;
+    }
+    co->scratch--;
+}
+
+/* Steps 1-5 over the dirty closure of the old generation (gc->lock held,
+ * young promoted); *examined gets its size.  Results as scan_set's; on
+ * error every member is made dirty again. */
+static lle_result_t scan_dirty(lle__gc_t *gc, size_t *examined)
+{
+    lle__gen_t *g = &gc->gen[1];
+    size_t total = g->n;
+    gc->list_n = 0;
+    gc->stack_n = 0;
+    *examined = 0;
+    if (!total) return LLE_SUCCESS;
+    if (!grow_arr(gc, (void **)&gc->stack, &gc->stack_cap, total, sizeof *gc->stack) ||
+        !grow_arr(gc, (void **)&gc->list, &gc->list_cap, total, sizeof *gc->list) ||
+        !grow_arr(gc, (void **)&gc->chunk, &gc->chunk_cap, total, sizeof *gc->chunk))
+        return LLE_ERROR_OUT_OF_MEMORY;
+    visit_ctx_t ctx = {.gc = gc, .mask = LLE__GEN_CAND, .leaf_key = UINTPTR_MAX};
+    for (size_t i = 0; i < total; i++) {
+        if (i + 8 < total) __builtin_prefetch(g->objs[i + 8], 0);
+        lle__obj_t *o = g->objs[i];
+        if (!(atomic_load_explicit(&o->rc, memory_order_relaxed) & LLE__RC_DIRTY) ||
+            o->gen != LLE__GEN_OLD)
+            continue;
+        closure_add(gc, &ctx, o);
+        while (gc->stack_n) {
+            lle__obj_t *p = gc->stack[--gc->stack_n];
+            ctx.parent = p;
+            p->type->traverse(lle__obj_payload(p), visit_closure, &ctx);
+        }
+    }
+    size_t n = ctx.count;
+    if (ctx.bad) {
+        report_bad(gc, &ctx);
+        for (size_t i = 0; i < n; i++) {
+            lle__obj_t *o = gc->chunk[i];
+            o->gen &= (uint8_t)~LLE__GEN_CAND;
+            o->scratch = 0;
+            atomic_fetch_or_explicit(&o->rc, LLE__RC_DIRTY, memory_order_relaxed);
+        }
+        return LLE_ERROR_INVALID_POINTER;
+    }
+    scan_finish(gc, gc->chunk, n, &ctx);
+    for (size_t i = 0; i < n; i++) gc->chunk[i]->gen &= (uint8_t)~LLE__GEN_CAND;
+    *examined = n;
     return LLE_SUCCESS;
 }
 
@@ -463,19 +579,20 @@ static lle_result_t collect_now(lle__gc_t *gc, bool full, size_t *freed_out)
         drop = take_deferred_locked(gc);
     }
     if (gc->cfg.strategy != LLE_GC_GENERATIONAL) full = true;
-    lle__gen_t *g;
-    unsigned mask;
+    /* n: the objects examined.  A full collection examines the dirty
+     * closure of the whole heap (made old first), a young one the young
+     * generation. */
+    size_t n = 0;
+    lle_result_t r;
     if (full) {
         promote_locked(gc);
-        g = &gc->gen[1];
-        mask = LLE__GEN_OLD;
+        r = gc->gen[0].n ? LLE_ERROR_OUT_OF_MEMORY   /* promotion failed */
+                         : scan_dirty(gc, &n);
+        if (r == LLE_SUCCESS) gc->st.full_examined += n;
     } else {
-        g = &gc->gen[0];
-        mask = LLE__GEN_YOUNG;
+        n = gc->gen[0].n;
+        r = scan_set(gc, gc->gen[0].objs, n, LLE__GEN_YOUNG);
     }
-    size_t n = g->n;
-    lle_result_t r = full && gc->gen[0].n ? LLE_ERROR_OUT_OF_MEMORY  /* promotion failed */
-                                          : scan_set(gc, g->objs, n, mask);
     size_t ng = gc->list_n;
     if (r == LLE_SUCCESS) {
         if (full) {

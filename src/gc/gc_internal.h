@@ -3,10 +3,11 @@
  * src/ref (objects, weak references) and src/gc (collector, idle steps).
  *
  * An object is a pool block: a 48-byte header (lle__obj_t), then the
- * caller's bytes.  The count word keeps the references in its low 40 bits
- * and a change counter in its high 24: every retain and release adds to
- * the counter, so a collector that saw the word once can tell later
- * whether anyone touched the object since (see gc.c, "the change test").
+ * caller's bytes.  The count word keeps the references in its low 40 bits,
+ * then the DIRTY bit, and a change counter in its high 23: every retain
+ * and release adds to the counter, so a collector that saw the word once
+ * can tell later whether anyone touched the object since (see gc.c, "the
+ * change test").
  *
  * Tracked objects (types with a traverse callback) sit in one of two
  * generation arrays (young, old) at index idx; removal swaps the last
@@ -36,7 +37,14 @@
 #define LLE__RC_BITS 40
 #define LLE__RC_MASK (((uint64_t)1 << LLE__RC_BITS) - 1)
 #define LLE__RC_ONE ((uint64_t)1)
-#define LLE__RC_CHANGE ((uint64_t)1 << LLE__RC_BITS)
+/* DIRTY: set by every release (lle_ref_release); cleared only by a full
+ * collection as it starts examining the object.  A release is the only
+ * way an object can become unreachable, so an object that is not dirty
+ * cannot be the way into garbage that a full collection has not seen
+ * (gc.c, "dirty closure").  It sits below the change counter so that the
+ * counter's wrap-around never carries into it. */
+#define LLE__RC_DIRTY ((uint64_t)1 << LLE__RC_BITS)
+#define LLE__RC_CHANGE ((uint64_t)1 << (LLE__RC_BITS + 1))
 #define LLE__RC_COUNT(w) ((w) & LLE__RC_MASK)
 
 /* gen byte: the generation (none, young, old), plus the CAND flag while the
@@ -123,7 +131,8 @@ struct lle__gc {
     /* Incremental candidates: object | 1 at the first of each group. */
     uintptr_t            *cand;
     size_t                cand_n, cand_cap;
-    lle__obj_t          **chunk;           /* the candidates one step verifies */
+    lle__obj_t          **chunk;           /* the candidates one step verifies; a full
+                                            * collection's dirty closure */
     size_t                chunk_cap;
 
     /* Incremental full collection (under lock). */

@@ -113,7 +113,9 @@ lle_result_t lle_ref_release(void *obj)
          * before its destruction by whichever thread releases last.  (An
          * acquire fence on the last release only would do, but
          * ThreadSanitizer does not model fences.) */
-    } while (!atomic_compare_exchange_weak_explicit(&o->rc, &w, w - LLE__RC_ONE + LLE__RC_CHANGE,
+    } while (!atomic_compare_exchange_weak_explicit(&o->rc, &w,
+                                                    (w - LLE__RC_ONE + LLE__RC_CHANGE) |
+                                                        LLE__RC_DIRTY,
                                                     memory_order_acq_rel, memory_order_relaxed));
     if (LLE__RC_COUNT(w) == 1) lle__obj_die(o);
     return LLE_SUCCESS;

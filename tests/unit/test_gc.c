@@ -230,6 +230,82 @@ static void random_graphs_full(void **state)
     }
 }
 
+static uint64_t full_examined(lle_memory_manager_t *m)
+{
+    lle_gc_stats_t st;
+    assert_int_equal(lle_gc_get_stats(m, &st), LLE_SUCCESS);
+    return st.full_examined;
+}
+
+/* A full collection traverses the objects released since the last one and
+ * what they reach (the dirty closure), and still finds all garbage: a
+ * cycle cut loose deep inside an old graph, by the release of the edge
+ * into it, goes with the next full collection; a heap left alone is not
+ * traversed at all; a release of the root makes everything it reaches be
+ * examined again. */
+static void full_dirty_closure(void **state)
+{
+    (void)state;
+    model_reset();
+    lle_memory_manager_t *m = gc_manager(LLE_GC_GENERATIONAL, false, NULL);
+    /* A chain of 200 held by its head, each node's edge 1 to the next
+     * (edge 0 to the previous one: the chain is one big cycle group). */
+    enum { LEN = 200 };
+    int id[LEN];
+    for (int i = 0; i < LEN; i++) id[i] = add_node(m);
+    for (int i = 0; i + 1 < LEN; i++) {
+        set_edge(id[i], 1, id[i + 1]);
+        set_edge(id[i + 1], 0, id[i]);
+    }
+    for (int i = 1; i < LEN; i++) drop_held(id[i]);
+    size_t freed = 1;
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 0);
+    check(true);
+    /* Nothing released since: nothing to traverse, nothing freed. */
+    uint64_t e0 = full_examined(m);
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 0);
+    assert_int_equal(full_examined(m), e0);
+    /* Cut the chain at 150: nodes 150..199 are garbage (they still point
+     * at each other and back at 149).  The release of node 150 is what
+     * makes it garbage, and the collection examines what 150 reaches:
+     * 150..199 and, through edge 0, the whole chain back to the head
+     * (which survives, being held). */
+    set_edge(id[149], 1, -1);
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 50);
+    forget_dead_edges();
+    check(true);
+    uint64_t e1 = full_examined(m);
+    assert_true(e1 - e0 > 0 && e1 - e0 <= LEN);
+    /* Node 149 lost its edge 1 (no release of 149 itself) and the dead
+     * released what they held, 149 among them: 149 is dirty and reaches
+     * the rest.  After that, nothing is dirty. */
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 0);
+    uint64_t e2 = full_examined(m);
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(full_examined(m), e2);
+    /* Garbage made only by releases of old objects that reach nothing
+     * dirty: a ring of 3 old objects held by the test, dropped. */
+    int a = add_node(m), b = add_node(m), c = add_node(m);
+    set_edge(a, 0, b);
+    set_edge(b, 0, c);
+    set_edge(c, 0, a);
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 0);
+    uint64_t e3 = full_examined(m);
+    drop_held(a);
+    drop_held(b);
+    drop_held(c);
+    assert_int_equal(lle_gc_collect(m, LLE_GC_FULL, &freed), LLE_SUCCESS);
+    assert_int_equal(freed, 3);
+    assert_int_equal(full_examined(m) - e3, 3);   /* the ring, not the chain */
+    check(true);
+    finish(m);
+}
+
 /* Young collections are safe (never free a reachable node) and, with the
  * mutations in between, a final full collection is exact. */
 static void random_mutations_young(void **state)
@@ -705,6 +781,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_graphs_full),
         cmocka_unit_test(random_mutations_young),
+        cmocka_unit_test(full_dirty_closure),
         cmocka_unit_test(generations),
         cmocka_unit_test(young_in_allocation),
         cmocka_unit_test(triggers),
