@@ -1748,6 +1748,7 @@ static void op_alloc_guarded(fz_t *z, in_t *in)
                                                         ((size_t)64 << 20) + 1 + n);
         CHECK(p == NULL, "a bad guarded request (%#x) returned %p", pv, p);
         expect_err(&z->e, LLE_ERROR_INVALID_ARGUMENT, NULL, false);
+        z->exp_failed++;
         check_still(z->m, &before, "a refused guarded allocation");
         return;
     }
@@ -1777,6 +1778,7 @@ static void op_alloc_guarded(fz_t *z, in_t *in)
         /* Only a pool at its limit has no room for the pages. */
         CHECK(z->tight_pool[pool], "guarded allocation of %zu bytes from pool %d failed", n, pool);
         expect_err(&z->e, LLE_ERROR_OUT_OF_MEMORY, NULL, false);
+        z->exp_failed++;
         memset(b, 0, sizeof *b);
         return;
     }
@@ -1798,19 +1800,26 @@ static void op_protect(fz_t *z, in_t *in)
     int i = pick_live(z, in);
     unsigned v = u8(in);
     if (v % 8 == 7) {
-        /* Refusals: NULL, a bad access value, a freed block, a foreign one. */
+        /* Refusals, each reported: NULL, a bad access value, a freed block,
+         * a foreign one. */
         CHECK(lle_memory_protect(z->m, NULL, LLE_ACCESS_READ) == LLE_ERROR_NULL_PARAMETER,
               "protect(NULL)");
-        if (i >= 0)
+        expect_err(&z->e, LLE_ERROR_NULL_PARAMETER, NULL, true);
+        if (i >= 0) {
             CHECK(lle_memory_protect(z->m, z->b[i].p, (lle_access_t)(v & 8 ? 2 : 7)) ==
                       LLE_ERROR_INVALID_ARGUMENT,
                   "protect with a bad access value");
+            expect_err(&z->e, LLE_ERROR_INVALID_ARGUMENT, z->b[i].p, true);
+        }
         void *p = pick_stale(z, in);
-        if (p)
+        if (p) {
             CHECK(lle_memory_protect(z->m, p, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
                   "protect of freed %p", p);
+            expect_err(&z->e, LLE_ERROR_INVALID_POINTER, p, true);
+        }
         CHECK(lle_memory_protect(z->m, z->foreign, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
               "protect of a foreign pointer");
+        expect_err(&z->e, LLE_ERROR_INVALID_POINTER, z->foreign, true);
         return;
     }
     if (i < 0) return;
@@ -1819,17 +1828,22 @@ static void op_protect(fz_t *z, in_t *in)
         /* Shares its pages: refused; an interior pointer is no block's start. */
         CHECK(lle_memory_protect(z->m, b->p, LLE_ACCESS_READ) == LLE_ERROR_INVALID_ARGUMENT,
               "protect of a block that is not on guard pages");
-        if (b->size >= 2 && !b->maybe_large)
-            CHECK(lle_memory_protect(z->m, b->p + 1 + v % (b->size - 1), LLE_ACCESS_READ) ==
-                      LLE_ERROR_INVALID_POINTER,
+        expect_err(&z->e, LLE_ERROR_INVALID_ARGUMENT, b->p, true);
+        if (b->size >= 2 && !b->maybe_large) {
+            unsigned char *q = b->p + 1 + v % (b->size - 1);
+            CHECK(lle_memory_protect(z->m, q, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
                   "protect of an interior pointer");
+            expect_err(&z->e, LLE_ERROR_INVALID_POINTER, q, true);
+        }
         check_content(b, "after a refused protect");
         return;
     }
-    if (b->size >= 2)
-        CHECK(lle_memory_protect(z->m, b->p + 1 + v % (b->size - 1), LLE_ACCESS_READ) ==
-                  LLE_ERROR_INVALID_POINTER,
+    if (b->size >= 2) {
+        unsigned char *q = b->p + 1 + v % (b->size - 1);
+        CHECK(lle_memory_protect(z->m, q, LLE_ACCESS_READ) == LLE_ERROR_INVALID_POINTER,
               "protect of an interior pointer of a guard-page block");
+        expect_err(&z->e, LLE_ERROR_INVALID_POINTER, q, true);
+    }
     lle_result_t r;
     if (b->prot == PROT_RW) {
         bool none = v % 8 == 6;

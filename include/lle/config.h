@@ -77,7 +77,9 @@ typedef struct lle_debug_config {
      * faults at once. */
     bool     guard_start;
     /* How a freed guard-page block catches a use after free.
-     *   LLE_GUARD_FREED_AUTO   FAULT for guard == 1, POISON when sampled
+     *   LLE_GUARD_FREED_AUTO   FAULT for guard 0 (blocks asked for with
+     *                          lle_pool_alloc_guarded) and 1, POISON when
+     *                          sampled (guard > 1)
      *   LLE_GUARD_FREED_FAULT  its pages become inaccessible: a read or
      *                          write faults at once (two system calls a
      *                          block, several microseconds on some systems)

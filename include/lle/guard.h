@@ -123,8 +123,9 @@ lle_result_t lle_memory_error_counts(lle_memory_manager_t *m, uint64_t *counts, 
  * pages, whatever the pool's debugging (see above); freed with
  * lle_pool_free() like any block.  Costs two system calls and at least two
  * pages of address space: for blocks worth watching, or to be made
- * read-only with lle_memory_protect().  NULL (an error reported) when no
- * region can be mapped, n is above 64 MiB or t is not a typed pool.
+ * read-only with lle_memory_protect().  NULL (an error reported, and
+ * counted in lle_memory_stats_t.failed_allocations) when no region can be
+ * mapped, n is above 64 MiB or t is not a typed pool.
  */
 void *lle_pool_alloc_guarded(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n);
 /* The same, recording `site` (LLE_ALLOC_GUARDED names the calling line). */
@@ -147,7 +148,9 @@ typedef enum lle_access {
  * LLE_ERROR_INVALID_ARGUMENT for a block that shares its pages with others
  * (an ordinary or debug block: it cannot be page-protected) or a bad
  * access value; LLE_ERROR_INVALID_POINTER when p is not the start of a
- * live block; LLE_ERROR_HOST_FAILURE when the system refuses (mprotect).
+ * live block; LLE_ERROR_HOST_FAILURE when the system refuses (mprotect);
+ * LLE_ERROR_NULL_PARAMETER for a NULL p or m.  Each refusal (but a NULL
+ * m) is also reported to the error callback, naming p.
  */
 lle_result_t lle_memory_protect(lle_memory_manager_t *m, void *p, lle_access_t access);
 

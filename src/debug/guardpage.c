@@ -870,6 +870,11 @@ lle_result_t lle__guard_init(lle_memory_manager_t *m)
     if (!g) return LLE_ERROR_OUT_OF_MEMORY;
     memset(g, 0, sizeof *g);
     pthread_mutex_init(&g->lock, NULL);
+    /* What lle__guard_config gives a pool with guard 0 and guard_freed
+     * AUTO: a pool never configured treats its blocks from
+     * lle_pool_alloc_guarded as one configured with guard = 0 does. */
+    for (int p = 0; p < LLE_POOL_COUNT; p++)
+        atomic_store_explicit(&g->fault[p], 1, memory_order_relaxed);
     m->dbg->guard = g;
     return LLE_SUCCESS;
 }
@@ -911,6 +916,7 @@ static void *alloc_guarded(lle_memory_manager_t *m, int t, size_t n, const lle_s
 {
     if (!m) return NULL;
     if ((unsigned)t >= LLE_POOL_COUNT || n > GUARD_MAX) {
+        atomic_fetch_add_explicit(&m->failed_allocs, 1, memory_order_relaxed);
         lle__report(m, LLE_ERROR_INVALID_ARGUMENT, t, n, NULL,
                     "guarded allocation of %zu bytes from pool %d: a typed pool and at most "
                     "64 MiB",
@@ -918,11 +924,13 @@ static void *alloc_guarded(lle_memory_manager_t *m, int t, size_t n, const lle_s
         return NULL;
     }
     void *p = lle__guard_alloc(m, t, n, LLE__MIN_ALIGN, site, pc);
-    if (!p)
+    if (!p) {
+        atomic_fetch_add_explicit(&m->failed_allocs, 1, memory_order_relaxed);
         lle__report(m, LLE_ERROR_OUT_OF_MEMORY, t, n, NULL,
                     "guarded allocation of %zu bytes from pool %s: no guard-page slot could "
                     "be mapped (or the pool is at its limit)",
                     n, lle_pool_type_name(t));
+    }
     return p;
 }
 
@@ -939,17 +947,29 @@ void *lle_pool_alloc_guarded_at(lle_memory_manager_t *m, lle_memory_pool_type_t 
     return alloc_guarded(m, (int)t, n, site, CALLER());
 }
 
+/* A refused lle_memory_protect: reported (as a refused free is), returned. */
+static LLE__NOINLINE LLE__COLD lle_result_t protect_refused(lle_memory_manager_t *m, void *p,
+                                                            lle_result_t code, const char *why)
+{
+    lle__report(m, code, -1, 0, p, "lle_memory_protect(%p): %s", p, why);
+    return code;
+}
+
 lle_result_t lle_memory_protect(lle_memory_manager_t *m, void *p, lle_access_t access)
 {
-    if (!m || !p) return LLE_ERROR_NULL_PARAMETER;
+    if (!m) return LLE_ERROR_NULL_PARAMETER;
+    if (!p) return protect_refused(m, p, LLE_ERROR_NULL_PARAMETER, "no block");
     if (access != LLE_ACCESS_NONE && access != LLE_ACCESS_READ && access != LLE_ACCESS_READ_WRITE)
-        return LLE_ERROR_INVALID_ARGUMENT;
+        return protect_refused(m, p, LLE_ERROR_INVALID_ARGUMENT, "not an access value");
     lle__slab_t *sl = lle__map_get(m, p);
     if (!sl || sl->kind != LLE__SLAB_GUARD) {
         lle_block_info_t info;
         return lle_block_query(m, p, &info) == LLE_SUCCESS && info.start == p
-                   ? LLE_ERROR_INVALID_ARGUMENT
-                   : LLE_ERROR_INVALID_POINTER;
+                   ? protect_refused(m, p, LLE_ERROR_INVALID_ARGUMENT,
+                                     "the block shares its pages with others (only blocks on "
+                                     "guard pages can be protected)")
+                   : protect_refused(m, p, LLE_ERROR_INVALID_POINTER,
+                                     "not the start of a live block of this manager");
     }
     lle__guard_t *g = m->dbg->guard;
     lle_result_t r = LLE_ERROR_INVALID_POINTER;
@@ -963,5 +983,9 @@ lle_result_t lle_memory_protect(lle_memory_manager_t *m, void *p, lle_access_t a
             s->access = (uint8_t)access;
     }
     pthread_mutex_unlock(&g->lock);
+    if (r == LLE_ERROR_INVALID_POINTER)
+        return protect_refused(m, p, r, "not the start of a live block on guard pages");
+    if (r == LLE_ERROR_HOST_FAILURE)
+        return protect_refused(m, p, r, "the system refused to change the pages' protection");
     return r;
 }

@@ -27,8 +27,10 @@
  *
  * Because step 2 only ever discounts references that exist, the result is
  * safe for any set: a young collection (the young generation, with old
- * objects' references counted as outside ones) and the verification step
- * of an incremental collection (a group of candidates) are the same code.
+ * objects' references counted as outside ones), a full collection (the
+ * dirty closure: what was released since the last full collection and what
+ * that reaches, see scan_dirty) and the verification step of an
+ * incremental collection (a group of candidates) are the same steps.
  *
  * The incremental full collection (lle_memory_idle) runs steps 1-4 over
  * the whole heap in pieces while the program runs between them (SCAN,
@@ -633,7 +635,10 @@ static lle_result_t collect_now(lle__gc_t *gc, bool full, size_t *freed_out)
     s->resurrected += resurrected;
     s->compacted_bytes += compacted;
     note_pause(gc, ns);
-    learn_cost(gc, ns, n);
+    /* A full collection's time is mostly its read of every object, not the
+     * cost of the set it examined: only young collections teach the
+     * estimate that sizes incremental steps. */
+    if (!full) learn_cost(gc, ns, n);
     pthread_mutex_unlock(&gc->lock);
     if (freed_out) *freed_out = freed;
     return LLE_SUCCESS;

@@ -148,11 +148,23 @@ static void underflow_faults(void **state)
     assert_non_null(strstr(err, "offset -1 of block"));
 }
 
+/* write: 0 read, 1 write; 2 and 3 write to a block asked for with
+ * lle_pool_alloc_guarded in a pool without guard pages (guard_freed AUTO
+ * means FAULT there too), 2 in a pool never configured, 3 in one
+ * configured through lle_memory_set_debug. */
 static void uaf_body(int write)
 {
     child_start();
-    lle_memory_manager_t *m = manager(NULL, "pool.event.guard=all", child_fn);
-    volatile char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 100);
+    lle_memory_manager_t *m =
+        manager(NULL, write >= 2 ? NULL : "pool.event.guard=all", child_fn);
+    if (write == 3) {
+        lle_debug_config_t d;
+        memset(&d, 0, sizeof d);
+        d.guard_freed = LLE_GUARD_FREED_AUTO;
+        if (lle_memory_set_debug(m, LLE_POOL_EVENT, &d) != LLE_SUCCESS) put("set_debug failed\n");
+    }
+    volatile char *p = write >= 2 ? lle_pool_alloc_guarded(m, LLE_POOL_EVENT, 100)
+                                  : LLE_ALLOC(m, LLE_POOL_EVENT, 100);
     p[5] = 1;
     LLE_FREE(m, (void *)p);
     if (write) p[5] = 2;
@@ -178,6 +190,14 @@ static void use_after_free_faults(void **state)
     st = run_child(uaf_body, 0, err, sizeof err);
     expect_fault(st, err);
     assert_non_null(strstr(err, "use after free: read at"));
+    /* A block from lle_pool_alloc_guarded faults the same way, whether its
+     * pool was never configured or configured with guard 0. */
+    for (int how = 2; how <= 3; how++) {
+        st = run_child(uaf_body, how, err, sizeof err);
+        expect_fault(st, err);
+        assert_non_null(strstr(err, want));
+        assert_null(strstr(err, "set_debug failed"));
+    }
 }
 
 static void readonly_body(int unused)
@@ -270,11 +290,25 @@ static void protect_calls(void **state)
     assert_int_equal(lle_pool_free(m, g), LLE_SUCCESS);
     assert_int_equal(lle_memory_protect(m, g, LLE_ACCESS_READ), LLE_ERROR_INVALID_POINTER);
     assert_int_equal(lle_pool_free(m, o), LLE_SUCCESS);
-    /* Bad requests. */
+    /* Each of the six refusals was reported, naming the pointer. */
+    static const lle_result_t refused[] = {
+        LLE_ERROR_INVALID_ARGUMENT, LLE_ERROR_INVALID_POINTER, LLE_ERROR_INVALID_POINTER,
+        LLE_ERROR_INVALID_ARGUMENT, LLE_ERROR_NULL_PARAMETER,  LLE_ERROR_INVALID_POINTER};
+    assert_int_equal(r.n, 6);
+    for (int k = 0; k < 6; k++) {
+        assert_int_equal(r.e[k].code, refused[k]);
+        assert_non_null(strstr(r.msg[k], "lle_memory_protect("));
+    }
+    assert_ptr_equal(r.e[1].address, g + 1);
+    /* Bad requests: reported and counted as failed allocations. */
+    lle_memory_stats_t st0, st1;
+    assert_int_equal(lle_memory_get_stats(m, &st0), LLE_SUCCESS);
     assert_null(lle_pool_alloc_guarded(m, LLE_POOL_SECONDARY, 10));
     assert_null(lle_pool_alloc_guarded(m, LLE_POOL_STRING, (size_t)1 << 30));
-    assert_int_equal(r.n, 2);
-    assert_int_equal(r.e[0].code, LLE_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(lle_memory_get_stats(m, &st1), LLE_SUCCESS);
+    assert_int_equal(st1.failed_allocations - st0.failed_allocations, 2);
+    assert_int_equal(r.n, 8);
+    assert_int_equal(r.e[6].code, LLE_ERROR_INVALID_ARGUMENT);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
