@@ -1145,6 +1145,10 @@ lle_result_t lle_secure_auto_seal(lle_memory_manager_t *m, void *p, bool on)
         sblk_t *b = find(m, p, true, &ss, &i, &err);
         if (b && (b->flags & B_OWNED)) {
             err = LLE_ERROR_INVALID_POINTER;   /* the library's own, not the caller's */
+            lle__sec_pend_set(&pd, err, b->pool, b->len, p,
+                              "secure auto-seal of %p: the block belongs to the library (a "
+                              "history entry or a secure buffer's content); nothing changed",
+                              p);
         } else if (b && on != !!(b->flags & B_AUTO)) {
             b->flags ^= B_AUTO;
             if (on) S->st.auto_seal_blocks++;
