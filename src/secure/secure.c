@@ -1365,16 +1365,34 @@ void lle__seal_measured(lle_memory_manager_t *m, size_t n, uint64_t ns)
     sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
     if (!S) return;
     /* Small blocks teach the base, larger ones the cost of a KiB beyond
-     * it; each a moving average (3/4 old, 1/4 new).  Races between two
-     * idle threads lose a sample, nothing more. */
+     * it; each a moving average (3/4 old, 1/4 new) of samples capped at 4
+     * times the estimate, so that one preempted step does not make every
+     * later one look too long for its budget.  Races between two idle
+     * threads lose a sample, nothing more. */
     uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
     if (n <= 512) {
-        atomic_store_explicit(&S->est_base_ns, (3 * base + ns) / 4, memory_order_relaxed);
+        uint64_t sample = ns < 4 * base + 64 ? ns : 4 * base + 64;
+        atomic_store_explicit(&S->est_base_ns, (3 * base + sample) / 4, memory_order_relaxed);
     } else {
         uint64_t kib = atomic_load_explicit(&S->est_kib_ns, memory_order_relaxed);
         uint64_t sample = ns > base ? (ns - base) * 1024 / n : 0;
+        if (sample > 4 * kib + 64) sample = 4 * kib + 64;
         atomic_store_explicit(&S->est_kib_ns, (3 * kib + sample) / 4, memory_order_relaxed);
     }
+}
+
+void lle__seal_skipped(lle_memory_manager_t *m)
+{
+    sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
+    if (!S) return;
+    /* A step not started teaches nothing: shrink the estimate a little,
+     * so that an estimate too high (a slow moment) cannot stop idle
+     * sealing for good; one that is right grows back with the next
+     * sample. */
+    uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
+    uint64_t kib = atomic_load_explicit(&S->est_kib_ns, memory_order_relaxed);
+    atomic_store_explicit(&S->est_base_ns, base - base / 16, memory_order_relaxed);
+    atomic_store_explicit(&S->est_kib_ns, kib - kib / 16, memory_order_relaxed);
 }
 
 /* Rotation steps: start one when the keys are older than the interval,
@@ -1390,6 +1408,7 @@ static void idle_rotation(lle_memory_manager_t *m, sec_t *S, uint64_t deadline, 
         /* Drawing keys: a block of the key set's size to fill, 1 + pools derivations. */
         if (t + lle__seal_estimate_ns(m, KEYSET_BYTES) * 2 > deadline) {
             *left = true;
+            lle__seal_skipped(m);
             pthread_mutex_unlock(&S->lock);
             return;
         }
@@ -1406,6 +1425,7 @@ static void idle_rotation(lle_memory_manager_t *m, sec_t *S, uint64_t deadline, 
         uint64_t t = lle__now_ns();
         if (t + 2 * lle__seal_estimate_ns(m, len) > deadline) {   /* open + seal */
             *left = true;
+            lle__seal_skipped(m);
             break;
         }
         rotation_one(S, pd);
@@ -1441,7 +1461,10 @@ static bool idle_cold_blocks(lle_memory_manager_t *m, sec_t *S, uint64_t age, ui
                 if (!cold_candidate(S, ss, i, now, age, true)) continue;
                 size_t len = ss->blk[i].len;
                 uint64_t t = lle__now_ns();
-                if (t + lle__seal_estimate_ns(m, len) > deadline) return false;
+                if (t + lle__seal_estimate_ns(m, len) > deadline) {
+                    lle__seal_skipped(m);
+                    return false;
+                }
                 if (!keys_ready(m, S, pd) || seal_locked(m, S, ss, i, pd) != LLE_SUCCESS) {
                     S->st.seal_failures++;
                     return true;   /* reported; the next pass tries again */

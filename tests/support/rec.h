@@ -43,10 +43,10 @@ static inline lle_memory_manager_t *rec_manager(rec_t *r)
  * (poisoned) and valgrind (no-access, in an LLE_ANNOTATE build) would
  * otherwise report. */
 #if defined(__SANITIZE_ADDRESS__)
-#define REC_NO_ASAN __attribute__((no_sanitize_address, noinline))
+#define REC_NO_ASAN __attribute__((no_sanitize_address))
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define REC_NO_ASAN __attribute__((no_sanitize_address, noinline))
+#define REC_NO_ASAN __attribute__((no_sanitize_address))
 #endif
 #endif
 #ifndef REC_NO_ASAN
@@ -64,7 +64,7 @@ static inline lle_memory_manager_t *rec_manager(rec_t *r)
 #define REC_VG_LOUD() ((void)0)
 #endif
 
-REC_NO_ASAN static inline void peek_bytes(unsigned char *out, const void *p, size_t n)
+REC_NO_ASAN __attribute__((noinline, unused)) static void peek_bytes(unsigned char *out, const void *p, size_t n)
 {
     const volatile unsigned char *c = p;
     REC_VG_QUIET();

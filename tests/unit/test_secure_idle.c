@@ -186,7 +186,7 @@ static void test_idle_rotation(void **state)
 {
     (void)state;
     rec_t r;
-    lle_memory_manager_t *m = idle_manager(&r, 0, 30);
+    lle_memory_manager_t *m = idle_manager(&r, 0, 3600 * 1000);
     enum { N = 2000 };
     unsigned char **p = malloc(N * sizeof *p);
     for (int i = 0; i < N; i++) {
@@ -202,6 +202,10 @@ static void test_idle_rotation(void **state)
     lle_secure_get_stats(m, &st);
     assert_int_equal(st.idle_rotations, 0);   /* the keys are young */
 
+    lle_secure_config_t sc;
+    lle_secure_get_config(m, &sc);
+    sc.rotate_interval_ms = 30;
+    assert_int_equal(lle_secure_configure(m, &sc), LLE_SUCCESS);
     sleep_ms(40);
     assert_int_equal(lle_memory_idle(m, 0, &rep), LLE_SUCCESS);
     assert_true(rep.work_left);
@@ -219,8 +223,6 @@ static void test_idle_rotation(void **state)
     assert_int_equal(st.key_generation, 2);
     assert_true(st.idle_resealed < N);
     /* No second rotation while this one runs to its end. */
-    lle_secure_config_t sc;
-    lle_secure_get_config(m, &sc);
     sc.rotate_interval_ms = 0;
     assert_int_equal(lle_secure_configure(m, &sc), LLE_SUCCESS);
     /* Both generations open meanwhile (the last block sealed is the first
