@@ -150,8 +150,10 @@ struct lle__secure {
     size_t              cold_store;      /* ordinal of the store being gone through */
     int                 cold_list;       /* then: slab list (0 .. 2 * NCLASS) */
     size_t              cold_slab;       /* and the slab's ordinal in it */
-    /* Sealing cost model: ns for a small block, ns per KiB beyond. */
-    _Atomic uint64_t    est_base_ns, est_kib_ns;
+    /* Sealing cost model: ns for a small block, and ns per KiB beyond it
+     * for blocks up to 4 KiB, 32 KiB, and more (the cost per byte grows
+     * once a block outgrows the caches). */
+    _Atomic uint64_t    est_base_ns, est_kib_ns[3];
     pthread_mutex_t     stores_lock;
     lle_history_store_t *stores;         /* linked through lle__history_next */
     lle_secure_stats_t  st;
@@ -564,9 +566,9 @@ static sec_t *get_sec(lle_memory_manager_t *m)
     pthread_mutex_init(&S->lock, NULL);
     pthread_mutex_init(&S->stores_lock, NULL);
     S->cfg = m->cfg.secure;   /* validated with the manager's configuration */
-    /* Until measured: a few microseconds a seal, 1 us a KiB (generous). */
+    /* Until measured: a few microseconds a seal, 1.5 us a KiB (generous). */
     atomic_init(&S->est_base_ns, 4000);
-    atomic_init(&S->est_kib_ns, 1000);
+    for (int k = 0; k < 3; k++) atomic_init(&S->est_kib_ns[k], 1500);
     atomic_store_explicit(&m->sec_ops, &sec_ops, memory_order_release);
     sec_t *expect = NULL;
     if (!atomic_compare_exchange_strong_explicit(&m->sec, &expect, S, memory_order_acq_rel,
@@ -1351,12 +1353,19 @@ lle_result_t lle_secure_seal_cold(lle_memory_manager_t *m, uint64_t idle_ns, siz
 
 /* ---- idle upkeep ------------------------------------------------------------------------- */
 
+/* Which per-KiB estimate a block of n bytes (n > 512) uses. */
+static int size_band(size_t n)
+{
+    return n <= 4096 ? 0 : n <= 32768 ? 1 : 2;
+}
+
 uint64_t lle__seal_estimate_ns(lle_memory_manager_t *m, size_t n)
 {
     sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
     if (!S) return 0;
     uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
-    uint64_t kib = atomic_load_explicit(&S->est_kib_ns, memory_order_relaxed);
+    if (n <= 512) return base;
+    uint64_t kib = atomic_load_explicit(&S->est_kib_ns[size_band(n)], memory_order_relaxed);
     return base + (uint64_t)n * kib / 1024;
 }
 
@@ -1374,10 +1383,11 @@ void lle__seal_measured(lle_memory_manager_t *m, size_t n, uint64_t ns)
         uint64_t sample = ns < 4 * base + 64 ? ns : 4 * base + 64;
         atomic_store_explicit(&S->est_base_ns, (3 * base + sample) / 4, memory_order_relaxed);
     } else {
-        uint64_t kib = atomic_load_explicit(&S->est_kib_ns, memory_order_relaxed);
+        _Atomic uint64_t *est = &S->est_kib_ns[size_band(n)];
+        uint64_t kib = atomic_load_explicit(est, memory_order_relaxed);
         uint64_t sample = ns > base ? (ns - base) * 1024 / n : 0;
         if (sample > 4 * kib + 64) sample = 4 * kib + 64;
-        atomic_store_explicit(&S->est_kib_ns, (3 * kib + sample) / 4, memory_order_relaxed);
+        atomic_store_explicit(est, (3 * kib + sample) / 4, memory_order_relaxed);
     }
 }
 
@@ -1390,9 +1400,11 @@ void lle__seal_skipped(lle_memory_manager_t *m)
      * sealing for good; one that is right grows back with the next
      * sample. */
     uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
-    uint64_t kib = atomic_load_explicit(&S->est_kib_ns, memory_order_relaxed);
     atomic_store_explicit(&S->est_base_ns, base - base / 16, memory_order_relaxed);
-    atomic_store_explicit(&S->est_kib_ns, kib - kib / 16, memory_order_relaxed);
+    for (int k = 0; k < 3; k++) {
+        uint64_t kib = atomic_load_explicit(&S->est_kib_ns[k], memory_order_relaxed);
+        atomic_store_explicit(&S->est_kib_ns[k], kib - kib / 16, memory_order_relaxed);
+    }
 }
 
 /* Rotation steps: start one when the keys are older than the interval,
