@@ -130,6 +130,21 @@ static void test_idle_seals_cold_history_and_marked_blocks(void **state)
     lle_history_get_stats(h, &hs);
     assert_int_equal(hs.sealed_entries, 2);   /* pw was read, then went cold again */
 
+    /* lle_secure_seal_cold, called by hand, seals the caller's blocks the
+     * policy covers, marked or not, and leaves the library's own alone. */
+    size_t n = 0;
+    assert_int_equal(lle_secure_seal_cold(m, 0, &n), LLE_SUCCESS);
+    assert_int_equal(n, 2);   /* marked and unmarked; low is LOW */
+    assert_string_equal(lle_secbuf_data(pw, &len), "hunter2");
+    assert_int_equal(lle_history_put(h, "tok2", "export U=1", 10, LLE_SENSITIVITY_HIGH),
+                     LLE_SUCCESS);
+    assert_int_equal(lle_secure_seal_cold(m, 0, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    assert_int_equal(lle_history_get(h, "tok2", buf, sizeof buf, &len), LLE_SUCCESS);
+    assert_memory_equal(buf, "export U=1", 10);
+    assert_int_equal(lle_secure_open(m, unmarked), LLE_SUCCESS);
+    assert_int_equal(unmarked[63], 0x43);
+
     assert_int_equal(lle_secure_open(m, unmarked + 1), LLE_ERROR_INVALID_POINTER);
     assert_int_equal(lle_secbuf_destroy(pw), LLE_SUCCESS);
     assert_int_equal(lle_history_destroy(h), LLE_SUCCESS);
