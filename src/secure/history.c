@@ -419,7 +419,7 @@ bool lle__history_idle(lle_history_store_t *h, uint64_t age_ns, uint64_t deadlin
             uint64_t parts = e->secure ? 1 : 2;
             uint64_t est = lle__seal_estimate_ns(h->m, e->stored) * parts;
             if (t + est > deadline) {
-                lle__seal_skipped(h->m);
+                lle__seal_skipped(h->m, e->stored);
                 done = false;   /* this bucket again next time */
                 goto stop;
             }

@@ -29,8 +29,10 @@
  * in a block of this pool (flag B_KEYS, not the user's): the master key
  * (random) and one key per pool type derived from it (crypto_kdf).
  *
- * Rotation is incremental: starting one moves every seal record from
- * S->sealed to S->old_list and keeps the old key set (S->old_keys); each
+ * Rotation is incremental: starting one moves the list of seal records
+ * from S->sealed to S->old_list in one step (a record's list_gen behind
+ * S->list_gen says it is on the old list) and keeps the old key set
+ * (S->old_keys); each
  * step re-seals records from old_list under the new keys and moves them
  * back; the old keys are wiped when old_list is empty.  Until then unseal
  * opens a block of either generation.  lle_seal_rotate_keys runs a whole
@@ -43,8 +45,8 @@
  * it: lists change between calls, so a pass may skip or revisit a few
  * blocks, which the next pass makes good); a new pass starts no sooner
  * than an eighth of the cold-seal age after the last ended.  Each seal is
- * started only when its expected cost (a base plus a cost per KiB, both
- * measured by these steps) fits before the deadline, and the lock is let
+ * started only when its expected cost (a base plus a cost per KiB by
+ * size band, measured by these steps) fits before the deadline, and the lock is let
  * go every IDLE_BATCH seals.
  *
  * Sanitizers (src/sanitizer.h): a slab's data is poisoned / no-access
@@ -98,7 +100,8 @@ typedef struct seal {
     struct sslab  *ss;
     uint32_t       idx;
     uint64_t       epoch;          /* key generation it was sealed with */
-    bool           old;            /* on S->old_list (a rotation's to-do) */
+    uint64_t       list_gen;       /* S->list_gen when put on S->sealed: older
+                                    * means on S->old_list (a rotation's to-do) */
     unsigned char  nonce[NONCE_BYTES];
     unsigned char  tag[TAG_BYTES];
 } seal_t;
@@ -142,6 +145,7 @@ struct lle__secure {
     unsigned char      *old_keys;
     uint64_t            old_epoch;
     seal_t             *old_list;
+    uint64_t            list_gen;        /* see seal_t.list_gen */
     uint64_t            rot_work_ns;
     size_t              rot_done;
     /* Cold-sealing pass of lle_memory_idle (see the file's note). */
@@ -425,22 +429,21 @@ static void count_alloc(sec_t *S, const sslab_t *ss, size_t n)
 
 static void seal_unlink(sec_t *S, seal_t *r)
 {
-    seal_t **head = r->old ? &S->old_list : &S->sealed;
+    seal_t **head = r->list_gen != S->list_gen ? &S->old_list : &S->sealed;
     if (r->prev) r->prev->next = r->next;
     else *head = r->next;
     if (r->next) r->next->prev = r->prev;
     r->next = r->prev = NULL;
 }
 
-/* Put r at the head of S->sealed (old false) or S->old_list. */
-static void seal_push(sec_t *S, seal_t *r, bool old)
+/* Put r at the head of S->sealed. */
+static void seal_push(sec_t *S, seal_t *r)
 {
-    seal_t **head = old ? &S->old_list : &S->sealed;
-    r->old = old;
+    r->list_gen = S->list_gen;
     r->prev = NULL;
-    r->next = *head;
-    if (*head) (*head)->prev = r;
-    *head = r;
+    r->next = S->sealed;
+    if (S->sealed) S->sealed->prev = r;
+    S->sealed = r;
 }
 
 static void seal_drop(lle_memory_manager_t *m, sec_t *S, sblk_t *b)
@@ -961,7 +964,7 @@ static lle_result_t seal_locked(lle_memory_manager_t *m, sec_t *S, sslab_t *ss, 
     S->st.seal_ns_total += lle__now_ns() - t0;
     r->ss = ss;
     r->idx = i;
-    seal_push(S, r, false);
+    seal_push(S, r);
     b->seal = r;
     b->flags |= B_SEALED;
     S->st.seals++;
@@ -997,7 +1000,7 @@ static const unsigned char *keys_of(const sec_t *S, const sblk_t *b, uint64_t *e
         *epoch = S->epoch;
         return S->keys;
     }
-    if (r->old && S->old_keys && r->epoch == S->old_epoch) {
+    if (r->list_gen != S->list_gen && S->old_keys && r->epoch == S->old_epoch) {
         *epoch = S->old_epoch;
         return S->old_keys;
     }
@@ -1191,7 +1194,7 @@ static bool rotation_start(lle_memory_manager_t *m, sec_t *S, lle__sec_pend_t *p
     S->keys = k;
     S->epoch = S->st.key_generation;
     S->keys_born_ns = lle__now_coarse_ns();
-    for (seal_t *r = S->sealed; r; r = r->next) r->old = true;
+    S->list_gen++;   /* every record now on the list is old: no walk */
     S->old_list = S->sealed;
     S->sealed = NULL;
     S->rot_work_ns = 0;
@@ -1225,7 +1228,7 @@ static bool rotation_one(sec_t *S, lle__sec_pend_t *pd)
             ok = false;
         }
     }
-    seal_push(S, r, false);
+    seal_push(S, r);
     return ok;
 }
 
@@ -1369,42 +1372,46 @@ uint64_t lle__seal_estimate_ns(lle_memory_manager_t *m, size_t n)
     return base + (uint64_t)n * kib / 1024;
 }
 
+/* An estimate moved toward a sample: up by half the gap, down by an
+ * eighth, so that it stays near the slower steps (an estimate too low
+ * overshoots the budget; one too high only leaves a step for the next
+ * call).  A sample is capped at 4 times the estimate: one step that lost
+ * the CPU does not make every later one look too long. */
+static uint64_t follow(uint64_t est, uint64_t sample)
+{
+    if (sample > 4 * est + 64) sample = 4 * est + 64;
+    return sample > est ? est + (sample - est + 1) / 2 : est - (est - sample) / 8;
+}
+
 void lle__seal_measured(lle_memory_manager_t *m, size_t n, uint64_t ns)
 {
     sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
     if (!S) return;
     /* Small blocks teach the base, larger ones the cost of a KiB beyond
-     * it; each a moving average (3/4 old, 1/4 new) of samples capped at 4
-     * times the estimate, so that one preempted step does not make every
-     * later one look too long for its budget.  Races between two idle
-     * threads lose a sample, nothing more. */
+     * it, per size band.  Races between two idle threads lose a sample,
+     * nothing more. */
     uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
     if (n <= 512) {
-        uint64_t sample = ns < 4 * base + 64 ? ns : 4 * base + 64;
-        atomic_store_explicit(&S->est_base_ns, (3 * base + sample) / 4, memory_order_relaxed);
+        atomic_store_explicit(&S->est_base_ns, follow(base, ns), memory_order_relaxed);
     } else {
         _Atomic uint64_t *est = &S->est_kib_ns[size_band(n)];
         uint64_t kib = atomic_load_explicit(est, memory_order_relaxed);
         uint64_t sample = ns > base ? (ns - base) * 1024 / n : 0;
-        if (sample > 4 * kib + 64) sample = 4 * kib + 64;
-        atomic_store_explicit(est, (3 * kib + sample) / 4, memory_order_relaxed);
+        atomic_store_explicit(est, follow(kib, sample), memory_order_relaxed);
     }
 }
 
-void lle__seal_skipped(lle_memory_manager_t *m)
+void lle__seal_skipped(lle_memory_manager_t *m, size_t n)
 {
     sec_t *S = atomic_load_explicit(&m->sec, memory_order_acquire);
     if (!S) return;
-    /* A step not started teaches nothing: shrink the estimate a little,
-     * so that an estimate too high (a slow moment) cannot stop idle
-     * sealing for good; one that is right grows back with the next
+    /* A step not started teaches nothing: shrink the estimate it used a
+     * little, so that an estimate too high (a slow moment) cannot stop
+     * idle sealing for good; one that is right grows back with the next
      * sample. */
-    uint64_t base = atomic_load_explicit(&S->est_base_ns, memory_order_relaxed);
-    atomic_store_explicit(&S->est_base_ns, base - base / 16, memory_order_relaxed);
-    for (int k = 0; k < 3; k++) {
-        uint64_t kib = atomic_load_explicit(&S->est_kib_ns[k], memory_order_relaxed);
-        atomic_store_explicit(&S->est_kib_ns[k], kib - kib / 16, memory_order_relaxed);
-    }
+    _Atomic uint64_t *est = n <= 512 ? &S->est_base_ns : &S->est_kib_ns[size_band(n)];
+    uint64_t v = atomic_load_explicit(est, memory_order_relaxed);
+    atomic_store_explicit(est, v - v / 16, memory_order_relaxed);
 }
 
 /* Rotation steps: start one when the keys are older than the interval,
@@ -1420,7 +1427,7 @@ static void idle_rotation(lle_memory_manager_t *m, sec_t *S, uint64_t deadline, 
         /* Drawing keys: a block of the key set's size to fill, 1 + pools derivations. */
         if (t + lle__seal_estimate_ns(m, KEYSET_BYTES) * 2 > deadline) {
             *left = true;
-            lle__seal_skipped(m);
+            lle__seal_skipped(m, KEYSET_BYTES);
             pthread_mutex_unlock(&S->lock);
             return;
         }
@@ -1437,7 +1444,7 @@ static void idle_rotation(lle_memory_manager_t *m, sec_t *S, uint64_t deadline, 
         uint64_t t = lle__now_ns();
         if (t + 2 * lle__seal_estimate_ns(m, len) > deadline) {   /* open + seal */
             *left = true;
-            lle__seal_skipped(m);
+            lle__seal_skipped(m, len);
             break;
         }
         rotation_one(S, pd);
@@ -1474,7 +1481,7 @@ static bool idle_cold_blocks(lle_memory_manager_t *m, sec_t *S, uint64_t age, ui
                 size_t len = ss->blk[i].len;
                 uint64_t t = lle__now_ns();
                 if (t + lle__seal_estimate_ns(m, len) > deadline) {
-                    lle__seal_skipped(m);
+                    lle__seal_skipped(m, len);
                     return false;
                 }
                 if (!keys_ready(m, S, pd) || seal_locked(m, S, ss, i, pd) != LLE_SUCCESS) {

@@ -52,8 +52,9 @@ LLE__HIDDEN lle_result_t lle__unseal_pd(lle_memory_manager_t *m, void *p, lle__s
  * sealing n bytes (opening costs the same), and a measured sample. */
 LLE__HIDDEN uint64_t lle__seal_estimate_ns(lle_memory_manager_t *m, size_t n);
 LLE__HIDDEN void lle__seal_measured(lle_memory_manager_t *m, size_t n, uint64_t ns);
-/* A step was not started for want of time: the estimate shrinks a little. */
-LLE__HIDDEN void lle__seal_skipped(lle_memory_manager_t *m);
+/* A step of n bytes was not started for want of time: the estimate it
+ * used shrinks a little. */
+LLE__HIDDEN void lle__seal_skipped(lle_memory_manager_t *m, size_t n);
 
 /* History stores known to lle_memory_idle (registered at creation,
  * removed at destruction; false when the secure state cannot be made). */
