@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/run-secure.sh - the secure pool's benchmarks (bench/secure.c): 64 B
 # secure alloc+write+free against sodium_malloc/sodium_free, seal and unseal
-# of 64 B, 4 KiB and 64 KiB, key rotation with 10,000 sealed blocks, and the
-# history store (10,000 generated shell commands plus 100 large entries).
+# of 64 B, 4 KiB and 64 KiB, key rotation with 10,000 sealed blocks, the
+# history store (10,000 generated shell commands plus 100 large entries),
+# and lle_memory_idle's budget overshoot with cold sealing and a key
+# rotation pending (budgets 100 us, 500 us, 2 ms).
 #
 # R interleaved rounds (default 7): each round runs every mode once, in an
 # order rotated from round to round; each run reports medians of its own
@@ -34,7 +36,7 @@ if [ "$BUILD" = 1 ]; then
 fi
 B="$BUILD_DIR/bench/lle-bench-secure"
 [ -x "$B" ] || { echo "run-secure.sh: $B is missing" >&2; exit 1; }
-MODES=(alloc-lle alloc-sodium seal rotate history)
+MODES=(alloc-lle alloc-sodium seal rotate history idle)
 
 RAW="$BUILD_DIR/secure-raw.txt"
 : >"$RAW"
@@ -50,6 +52,7 @@ done
 report_header bench/run-secure.sh libsodium23 libzstd1 libutf8proc2 libc6 -- ${ARGS[@]+"${ARGS[@]}"}
 echo "- rounds: $ROUNDS (medians over the rounds of each run's own median)"
 echo "- RLIMIT_MEMLOCK: $(ulimit -l)"
+echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 echo
 python3 - "$RAW" <<'PY'
 import statistics, sys
@@ -96,4 +99,25 @@ print("| entries compressed | bytes put | bytes kept | bytes saved | ratio | rea
 print("|--:|--:|--:|--:|--:|--:|--:|")
 print(f"| {r0['compressed']} | {int(r0['original']):,} | {int(r0['stored']):,} | {int(r0['saved']):,} | "
       f"{float(r0['ratio']):.2f} | {med(h, 'read_small_ns'):.0f} | {med(h, 'read_large_ns') / 1e3:.1f} |")
+idl = pick(mode="idle")
+if idl:
+    r0 = idl[0]
+    print()
+    print(f"lle_memory_idle with sealing pending ({r0['sealed']} blocks and history entries to "
+          f"seal cold, one rotation re-sealing {r0['resealed']} blocks), called until no work is "
+          f"left; overshoot = how far past its budget a call returned (wall clock). Calls during "
+          f"which the thread was switched out by the scheduler are counted apart (preempted); "
+          f"the percentiles are of the others, medians over the rounds:")
+    print()
+    print("| budget | calls | preempted | within budget | overshoot p50 | p90 | p99 | max | max when preempted |")
+    print("|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    for b in ("100", "500", "2000"):
+        rs = pick(mode="idle", budget_us=b)
+        share = statistics.median(float(r['within']) / max(1.0, float(r['undisturbed'])) for r in rs)
+        pre = statistics.median(float(r['calls']) - float(r['undisturbed']) for r in rs)
+        worst = max(float(r['over_max_ns']) for r in rs)
+        dworst = max(float(r['disturbed_max_ns']) for r in rs)
+        print(f"| {int(b)} us | {med(rs, 'calls'):.0f} | {pre:.0f} | {100 * share:.0f} % | "
+              f"{med(rs, 'over_p50_ns') / 1e3:.1f} us | {med(rs, 'over_p90_ns') / 1e3:.1f} us | "
+              f"{med(rs, 'over_p99_ns') / 1e3:.1f} us | {worst / 1e3:.1f} us | {dworst / 1e3:.0f} us |")
 PY

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "lle/host.h"
 #include "lle/result.h"
@@ -124,6 +125,54 @@ typedef struct lle_pool_config {
     lle_debug_config_t debug;
 } lle_pool_config_t;
 
+/* ---- the secure pool's configuration (lle/secure.h) ------------------------ */
+
+/* How sensitive a block's content is (spec 10.2).  The sealing policy
+ * compares it with lle_secure_config_t.sensitive_level. */
+typedef enum lle_sensitivity {
+    LLE_SENSITIVITY_LOW = 0,
+    LLE_SENSITIVITY_MEDIUM,
+    LLE_SENSITIVITY_HIGH,
+    LLE_SENSITIVITY_CRITICAL,
+    LLE_SENSITIVITY_COUNT
+} lle_sensitivity_t;
+
+typedef enum lle_secure_lock_policy {
+    LLE_SECURE_LOCK_REPORT = 0,   /* continue unlocked, counted and reported */
+    LLE_SECURE_LOCK_REQUIRED = 1  /* fail the allocation (reported) */
+} lle_secure_lock_policy_t;
+
+/* Longest cold-seal age and rotation interval accepted (30 and 365 days). */
+#define LLE_SECURE_COLD_SEAL_MAX_MS ((uint64_t)30 * 24 * 3600 * 1000)
+#define LLE_SECURE_ROTATE_MAX_MS ((uint64_t)365 * 24 * 3600 * 1000)
+
+typedef struct lle_secure_config {
+    lle_secure_lock_policy_t lock_policy;   /* default LLE_SECURE_LOCK_REPORT */
+    /* The policy flags of spec 10.2: what cold sealing seals (the calls
+     * lle_secure_seal_cold and lle_history_seal_cold, and lle_memory_idle
+     * with cold_seal_ms set).  encrypt_all_allocations: every block;
+     * encrypt_sensitive_data: blocks of sensitivity >= sensitive_level.
+     * Defaults: false, true, LLE_SENSITIVITY_MEDIUM. */
+    bool              encrypt_sensitive_data;
+    bool              encrypt_all_allocations;
+    lle_sensitivity_t sensitive_level;
+    /* Bytes of secure mappings (guard pages included) the manager may
+     * hold; 0: no limit but the lock limit.  Default 0. */
+    size_t            max_bytes;
+    /* Cold sealing from lle_memory_idle: entries of history stores, and
+     * secure blocks marked with lle_secure_auto_seal, that the policy
+     * covers and that were not used for this many milliseconds are
+     * sealed, a few at a time within the idle budget.  0: off (the
+     * default); at most LLE_SECURE_COLD_SEAL_MAX_MS. */
+    uint64_t          cold_seal_ms;
+    /* Key rotation from lle_memory_idle: once the sealing keys are this
+     * many milliseconds old, new keys are drawn and the sealed blocks are
+     * re-sealed with them, a few at a time within the idle budget (the
+     * old keys are wiped when the last one is done).  0: off (the
+     * default); at most LLE_SECURE_ROTATE_MAX_MS. */
+    uint64_t          rotate_interval_ms;
+} lle_secure_config_t;
+
 typedef struct lle_memory_config {
     lle_pool_config_t pools[LLE_POOL_TABLE_SIZE]; /* 8 typed + secondary */
     /* Bytes reserved from the host at creation and used only when the host
@@ -151,6 +200,9 @@ typedef struct lle_memory_config {
      * here).  NULL: errors are only returned. */
     lle_memory_error_fn error_fn;
     void *error_user;
+    /* The secure pool (lle/secure.h); lle_secure_configure changes it
+     * later.  Defaults: see lle_secure_config_t. */
+    lle_secure_config_t secure;
 } lle_memory_config_t;
 
 /* Fill cfg with the defaults documented in README.md. cfg must not be NULL. */
@@ -164,10 +216,14 @@ void lle_memory_config_default(lle_memory_config_t *cfg);
  *   pool.NAME.grow_threshold=REAL  pool.NAME.shrink_threshold=REAL
  *   pool.NAME.debug=FEATURES  pool.NAME.quarantine=SIZE  pool.NAME.backtrace=N
  *   audit=N  error_history=N
+ *   secure.lock=report|required  secure.level=low|medium|high|critical
+ *   secure.encrypt_sensitive=on|off  secure.encrypt_all=on|off  secure.max=SIZE
+ *   secure.cold_seal=DURATION  secure.rotate=DURATION
  * NAME is a pool type name, "secondary", or "all" (every pool).  FEATURES is
  * "off", "full" (track, canary, poison, 1m quarantine) or features joined
  * by '+': track, canary, poison, quarantine (1m unless set otherwise).  SIZE is a decimal number with an
- * optional k, m or g suffix (powers of 1024).  White space around entries is
+ * optional k, m or g suffix (powers of 1024).  DURATION is "off", 0, or a
+ * decimal number with a unit: ms, s, min, h or d.  White space around entries is
  * ignored; an empty string is valid and changes nothing.
  *
  * On any error cfg is left unchanged, LLE_ERROR_INVALID_OPTION is returned

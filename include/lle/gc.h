@@ -172,6 +172,8 @@ typedef struct lle_idle_report {
  * cost of each kind of step is measured as the collector runs), and
  * returns early when nothing is left to do.  report may be NULL.
  * LLE_ERROR_INVALID_STATE after shutdown.
+ * After the collection steps come the secure pool's key rotation and cold
+ * sealing, when configured (lle/secure.h, secure.rotate, secure.cold_seal).
  */
 lle_result_t lle_memory_idle(lle_memory_manager_t *m, uint64_t budget_ns,
                              lle_idle_report_t *report);

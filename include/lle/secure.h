@@ -29,6 +29,18 @@
  * re-seals every sealed block.  A sealed block must not be read or written
  * until unsealed (it holds ciphertext); a write is caught as tampering.
  *
+ * Upkeep (lle_secure_config_t.cold_seal_ms and rotate_interval_ms, off by
+ * default): lle_memory_idle seals cold history entries and cold blocks
+ * marked with lle_secure_auto_seal, and rotates the keys when they are
+ * older than the interval, re-sealing the sealed blocks a few at a time;
+ * until the last is done the old keys are kept and open the blocks not
+ * yet re-sealed.  Each step is started only when its measured cost fits
+ * the time left of the idle budget.
+ *
+ * Sanitizers: secure blocks not handed out are poisoned for
+ * AddressSanitizer and no-access for valgrind (an LLE_ANNOTATE build), so
+ * a use after free of a secure block is reported by either tool.
+ *
  * All calls are thread-safe (one lock per manager for the secure pool).
  */
 #ifndef LLE_SECURE_H
@@ -46,34 +58,8 @@
 extern "C" {
 #endif
 
-/* How sensitive a block's content is (spec 10.2).  The sealing policy
- * compares it with lle_secure_config_t.sensitive_level. */
-typedef enum lle_sensitivity {
-    LLE_SENSITIVITY_LOW = 0,
-    LLE_SENSITIVITY_MEDIUM,
-    LLE_SENSITIVITY_HIGH,
-    LLE_SENSITIVITY_CRITICAL,
-    LLE_SENSITIVITY_COUNT
-} lle_sensitivity_t;
-
-typedef enum lle_secure_lock_policy {
-    LLE_SECURE_LOCK_REPORT = 0,   /* continue unlocked, counted and reported */
-    LLE_SECURE_LOCK_REQUIRED = 1  /* fail the allocation (reported) */
-} lle_secure_lock_policy_t;
-
-typedef struct lle_secure_config {
-    lle_secure_lock_policy_t lock_policy;   /* default LLE_SECURE_LOCK_REPORT */
-    /* The policy flags of spec 10.2: what lle_secure_seal_cold (and the
-     * history store's cold entries) seal.  encrypt_all_allocations: every
-     * block; encrypt_sensitive_data: blocks of sensitivity >=
-     * sensitive_level.  Defaults: false, true, LLE_SENSITIVITY_MEDIUM. */
-    bool              encrypt_sensitive_data;
-    bool              encrypt_all_allocations;
-    lle_sensitivity_t sensitive_level;
-    /* Bytes of secure mappings (guard pages included) the manager may
-     * hold; 0: no limit but the lock limit.  Default 0. */
-    size_t            max_bytes;
-} lle_secure_config_t;
+/* lle_sensitivity_t, lle_secure_lock_policy_t and lle_secure_config_t are
+ * in lle/config.h (the manager's configuration holds the secure pool's). */
 
 void lle_secure_config_default(lle_secure_config_t *cfg);
 /* Set the secure pool's configuration; it applies to the slabs mapped
@@ -137,7 +123,8 @@ lle_result_t lle_unseal(lle_memory_manager_t *m, void *p);
 bool lle_is_sealed(lle_memory_manager_t *m, const void *p);
 
 /* Draw a new master key, derive new pool keys, re-seal every sealed block
- * with them and wipe the old keys.  *resealed (if not NULL): the blocks
+ * with them and wipe the old keys (a rotation lle_memory_idle has under
+ * way is finished first).  *resealed (if not NULL): the blocks
  * re-sealed.  A sealed block that fails authentication cannot be re-sealed:
  * it is counted, reported (LLE_ERROR_CORRUPTION), wiped, and unseals with
  * LLE_ERROR_KEY_ROTATED from then on; the call then returns
@@ -151,8 +138,24 @@ bool lle_secure_policy_seals(lle_memory_manager_t *m, lle_sensitivity_t sensitiv
 lle_result_t lle_secure_touch(lle_memory_manager_t *m, const void *p);
 /* Seal every unsealed secure block that the policy wants sealed and that
  * was not used (allocated, unsealed, touched) for idle_ns nanoseconds.
- * *sealed (if not NULL): how many were sealed. */
+ * Blocks the library keeps for itself (history entries, lle_secbuf
+ * content) are left to their owner.  *sealed (if not NULL): how many
+ * were sealed. */
 lle_result_t lle_secure_seal_cold(lle_memory_manager_t *m, uint64_t idle_ns, size_t *sealed);
+
+/* Let lle_memory_idle seal this block (on) when the policy covers it and
+ * it has not been used for lle_secure_config_t.cold_seal_ms, or not (off,
+ * every block's default).  A block marked so may turn sealed at any idle
+ * call, from any thread (the background thread of lle/gc.h): its owner
+ * opens it with lle_secure_open before each use, which also marks it used,
+ * and finishes that use within cold_seal_ms (or touches it again).
+ * LLE_ERROR_INVALID_POINTER for anything but the start of a live secure
+ * block of m that is the caller's. */
+lle_result_t lle_secure_auto_seal(lle_memory_manager_t *m, void *p, bool on);
+/* Make the block usable now: unseal it if it is sealed, and mark it used
+ * (one step under the pool's lock, so cold sealing cannot come between).
+ * LLE_SUCCESS when it is open; otherwise lle_unseal's errors. */
+lle_result_t lle_secure_open(lle_memory_manager_t *m, void *p);
 
 /* ---- statistics ---------------------------------------------------------- */
 
@@ -170,7 +173,10 @@ typedef struct lle_secure_stats {
     /* Blocks (the keys' own block not counted). */
     size_t   live_blocks;
     size_t   live_bytes;       /* bytes asked for */
+    size_t   in_use_bytes;     /* bytes of the live blocks (their size class, or pages) */
+    size_t   peak_mapped_bytes;   /* the largest mapped_bytes seen */
     uint64_t allocs, frees, reallocs, failed_allocs;
+    uint64_t requested_bytes, granted_bytes;   /* summed over every allocation */
     uint64_t wiped_bytes;      /* bytes wiped by free, realloc and shrinking */
     uint64_t lock_failures;    /* slabs the lock limit refused */
     /* Sealing. */
@@ -181,7 +187,13 @@ typedef struct lle_secure_stats {
     uint64_t key_rotations, resealed_blocks, key_generation;
     uint64_t seal_ns_total, unseal_ns_total;   /* measured, CLOCK_MONOTONIC */
     uint64_t seal_ns_avg, unseal_ns_avg;       /* total / count (0 when none) */
-    uint64_t last_rotation_ns;                 /* duration of the last rotation */
+    uint64_t last_rotation_ns;                 /* work time of the last rotation */
+    /* Upkeep by lle_memory_idle (secure.cold_seal, secure.rotate). */
+    size_t   auto_seal_blocks;     /* live blocks marked with lle_secure_auto_seal */
+    uint64_t idle_sealed;          /* blocks and history entries it sealed */
+    uint64_t idle_rotations;       /* rotations it started */
+    uint64_t idle_resealed;        /* blocks it re-sealed under new keys */
+    bool     rotation_pending;     /* a rotation is under way (old keys kept) */
 } lle_secure_stats_t;
 
 lle_result_t lle_secure_get_stats(lle_memory_manager_t *m, lle_secure_stats_t *out);

@@ -22,6 +22,12 @@
  *                     size class / bytes of those slabs: memory that cannot
  *                     serve other sizes
  *
+ * The total also counts the secure pool's mappings (lle/secure.h), which
+ * belong to no pool's row: its mapped bytes (guard pages included) in
+ * reserved_bytes and peak_reserved, its live blocks (their sizes) in
+ * in_use_bytes and live_blocks, its allocations and frees, its mappings in
+ * slabs.  lle_secure_get_stats has the detail; the JSON has it as "secure".
+ *
  * Totals add the manager's own bookkeeping:
  *   metadata_bytes    slab headers and bitmaps, per-thread heaps, the page
  *                     map, the manager itself, large-block headers

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "secure/secure_internal.h"   /* lle__secure_config_check */
 
 static const char *const pool_names[LLE__NPOOLS] = {
     "buffer", "event", "string", "temp", "history", "syntax", "completion", "custom", "secondary",
@@ -57,6 +58,7 @@ void lle_memory_config_default(lle_memory_config_t *cfg)
     cfg->audit_entries = 0;
     cfg->host = NULL;
     cfg->read_environment = true;
+    lle_secure_config_default(&cfg->secure);
 }
 
 static lle_result_t fail(char *errbuf, size_t errlen, const char *fmt, ...)
@@ -124,6 +126,24 @@ lle_result_t lle_memory_config_validate(const lle_memory_config_t *cfg, char *er
         return fail(errbuf, errlen, "error_history=%zu: at most 65536", cfg->error_history);
     if (cfg->resize_history > 65536)
         return fail(errbuf, errlen, "resize_history=%zu: at most 65536", cfg->resize_history);
+    return lle__secure_config_check(&cfg->secure, errbuf, errlen);
+}
+
+/* The secure pool's part (also checked by lle_secure_configure). */
+lle_result_t lle__secure_config_check(const lle_secure_config_t *sc, char *errbuf, size_t errlen)
+{
+    if ((unsigned)sc->lock_policy > LLE_SECURE_LOCK_REQUIRED)
+        return fail(errbuf, errlen, "secure.lock=%d: must be report (0) or required (1)",
+                    (int)sc->lock_policy);
+    if ((unsigned)sc->sensitive_level >= LLE_SENSITIVITY_COUNT)
+        return fail(errbuf, errlen, "secure.level=%d: must be low, medium, high or critical (0-3)",
+                    (int)sc->sensitive_level);
+    if (sc->cold_seal_ms > LLE_SECURE_COLD_SEAL_MAX_MS)
+        return fail(errbuf, errlen, "secure.cold_seal=%llums: at most 30 days",
+                    (unsigned long long)sc->cold_seal_ms);
+    if (sc->rotate_interval_ms > LLE_SECURE_ROTATE_MAX_MS)
+        return fail(errbuf, errlen, "secure.rotate=%llums: at most 365 days",
+                    (unsigned long long)sc->rotate_interval_ms);
     return LLE_SUCCESS;
 }
 
@@ -170,6 +190,53 @@ static bool parse_real(const char *s, size_t len, double *out)
 static bool word_is(const char *s, size_t len, const char *w)
 {
     return strlen(w) == len && memcmp(s, w, len) == 0;
+}
+
+/* "off", "0", or a number with a unit (ms, s, min, h, d), in milliseconds.
+ * *unitless: a bare number other than 0 (told apart for the message). */
+static bool parse_duration_ms(const char *s, size_t len, uint64_t *out, bool *unitless)
+{
+    *unitless = false;
+    if (word_is(s, len, "off")) {
+        *out = 0;
+        return true;
+    }
+    if (len == 0 || !isdigit((unsigned char)s[0])) return false;
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < len && isdigit((unsigned char)s[i]); i++) {
+        uint64_t d = (uint64_t)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10) return false;
+        v = v * 10 + d;
+    }
+    static const struct { const char *unit; uint64_t ms; } units[] = {
+        {"ms", 1}, {"s", 1000}, {"min", 60000}, {"h", 3600000}, {"d", 86400000},
+    };
+    if (i == len) {
+        *out = 0;
+        *unitless = v != 0;
+        return v == 0;
+    }
+    for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
+        if (word_is(s + i, len - i, units[u].unit)) {
+            if (v > UINT64_MAX / units[u].ms) return false;
+            *out = v * units[u].ms;
+            return true;
+        }
+    return false;
+}
+
+static bool parse_onoff(const char *s, size_t len, bool *out)
+{
+    if (word_is(s, len, "on") || word_is(s, len, "yes") || word_is(s, len, "true") ||
+        word_is(s, len, "1"))
+        *out = true;
+    else if (word_is(s, len, "off") || word_is(s, len, "no") || word_is(s, len, "false") ||
+             word_is(s, len, "0"))
+        *out = false;
+    else
+        return false;
+    return true;
 }
 
 /* "off", "full", or features joined by '+'. */
@@ -247,6 +314,52 @@ static lle_result_t apply_one(lle_memory_config_t *cfg, const char *e, size_t le
         if (!parse_size(val, vlen, &sz)) goto bad_value;
         cfg->resize_history = sz;
         return LLE_SUCCESS;
+    }
+    if (klen > 7 && memcmp(key, "secure.", 7) == 0) {
+        lle_secure_config_t *sc = &cfg->secure;
+        const char *f = key + 7;
+        size_t fl = klen - 7;
+        bool on, unitless;
+        uint64_t ms;
+        if (word_is(f, fl, "lock")) {
+            if (word_is(val, vlen, "report")) sc->lock_policy = LLE_SECURE_LOCK_REPORT;
+            else if (word_is(val, vlen, "required")) sc->lock_policy = LLE_SECURE_LOCK_REQUIRED;
+            else goto bad_value;
+            return LLE_SUCCESS;
+        }
+        if (word_is(f, fl, "level")) {
+            static const char *const levels[] = {"low", "medium", "high", "critical"};
+            for (int i = 0; i < LLE_SENSITIVITY_COUNT; i++)
+                if (word_is(val, vlen, levels[i])) {
+                    sc->sensitive_level = (lle_sensitivity_t)i;
+                    return LLE_SUCCESS;
+                }
+            goto bad_value;
+        }
+        if (word_is(f, fl, "encrypt_sensitive") || word_is(f, fl, "encrypt_all")) {
+            if (!parse_onoff(val, vlen, &on)) goto bad_value;
+            if (word_is(f, fl, "encrypt_all")) sc->encrypt_all_allocations = on;
+            else sc->encrypt_sensitive_data = on;
+            return LLE_SUCCESS;
+        }
+        if (word_is(f, fl, "max")) {
+            if (!parse_size(val, vlen, &sz)) goto bad_value;
+            sc->max_bytes = sz;
+            return LLE_SUCCESS;
+        }
+        if (word_is(f, fl, "cold_seal") || word_is(f, fl, "rotate")) {
+            if (!parse_duration_ms(val, vlen, &ms, &unitless)) {
+                if (unitless)
+                    return fail(errbuf, errlen,
+                                "option '%.*s': a duration needs a unit (ms, s, min, h, d)",
+                                (int)len, e);
+                goto bad_value;
+            }
+            if (word_is(f, fl, "cold_seal")) sc->cold_seal_ms = ms;
+            else sc->rotate_interval_ms = ms;
+            return LLE_SUCCESS;
+        }
+        goto unknown;
     }
     if (klen > 5 && memcmp(key, "pool.", 5) == 0) {
         const char *name = key + 5;

@@ -1,5 +1,6 @@
 /*
- * idle.c - upkeep while the program waits (lle_memory_idle), the optional
+ * idle.c - upkeep while the program waits (lle_memory_idle: collection
+ * steps, the secure pool's key rotation and cold sealing, trimming), the optional
  * background thread that does the same, and the collector's configuration
  * (which starts and stops that thread).
  */
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "gc/gc_internal.h"
+#include "secure/secure_internal.h"   /* lle__secure_idle */
 
 /* Pools are trimmed at most this often by idle upkeep: slabs a burst of
  * keystrokes needed are likely needed again a moment later. */
@@ -25,6 +27,10 @@ lle_result_t lle_memory_idle(lle_memory_manager_t *m, uint64_t budget_ns,
     uint64_t deadline = budget_ns > UINT64_MAX - t0 ? UINT64_MAX : t0 + budget_ns;
 
     lle__gc_idle(m->gc, deadline, &r);
+
+    /* The secure pool: key rotation and cold sealing (secure.rotate,
+     * secure.cold_seal; nothing when they are off). */
+    lle__secure_idle(m, deadline, &r.work_left);
 
     uint64_t now = lle__now_ns();
     uint64_t last = atomic_load_explicit(&m->last_trim_ns, memory_order_relaxed);

@@ -34,7 +34,11 @@ lle_result_t lle_secbuf_create(lle_memory_manager_t *m, size_t initial, lle_secb
     b->m = m;
     b->len = 0;
     b->cap = initial + 1 < 32 ? 32 : initial + 1;
-    b->data = lle_secure_alloc_ex(m, LLE_POOL_BUFFER, b->cap, LLE_SENSITIVITY_CRITICAL);
+    /* Owned: cold sealing leaves it alone (the buffer is read and written
+     * directly). */
+    lle__sec_pend_t pd = {0};
+    b->data = lle__secure_alloc_pd(m, LLE_POOL_BUFFER, b->cap, LLE_SENSITIVITY_CRITICAL, true, &pd);
+    lle__sec_pend_flush(m, &pd);
     if (!b->data) {
         lle__host_free(m, b, sizeof *b, true);
         return LLE_ERROR_OUT_OF_MEMORY;

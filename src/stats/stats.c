@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "lle/secure.h"
 
 LLE__HIDDEN void lle__emerg_usage(lle_memory_manager_t *m, size_t *capacity, size_t *in_use);
 
@@ -134,6 +135,22 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
         else out->secondary_allocations = ps->alloc_count;
         t->max_size = t->max_size + ps->max_size < t->max_size ? SIZE_MAX : t->max_size + ps->max_size;
     }
+    /* The secure pool's mappings (lle/secure.h) are memory of this manager
+     * too, taken from the system rather than the host: counted in the
+     * total (mapped bytes, guard pages included, as reserved; its live
+     * blocks' sizes as in use), not in a pool's row. */
+    lle_secure_stats_t ss;
+    lle_secure_get_stats(m, &ss);
+    t->alloc_count += ss.allocs;
+    t->free_count += ss.frees;
+    t->requested_bytes += ss.requested_bytes;
+    t->granted_bytes += ss.granted_bytes;
+    t->in_use_bytes += ss.in_use_bytes;
+    t->live_blocks += ss.live_blocks;
+    t->slabs += ss.slabs + ss.large_regions;
+    t->reserved_bytes += ss.mapped_bytes;
+    t->peak_reserved += ss.peak_mapped_bytes;
+
     finish_ratios(t);
     t->external_fragmentation = external(assigned_total, small_in_use_total);
 
@@ -186,6 +203,8 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
     if (!m || (!buf && len)) return LLE_ERROR_NULL_PARAMETER;
     lle_memory_stats_t s;
     lle_memory_get_stats(m, &s);
+    lle_secure_stats_t sec;
+    lle_secure_get_stats(m, &sec);
     lle__text_t w = {buf, len, 0};
     lle__text_add(&w, "{\"state\":\"%s\",\"pools\":{", lle_memory_state_name((lle_memory_state_t)s.state));
     for (int p = 0; p < LLE__NPOOLS; p++) {
@@ -194,6 +213,22 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
     }
     lle__text_add(&w, "},");
     json_pool(&w, "total", &s.total);
+    /* The secure pool's part of the total, and its own figures. */
+    lle__text_add(&w,
+           ",\"secure\":{\"mapped_bytes\":%zu,\"peak_mapped_bytes\":%zu,\"data_bytes\":%zu,"
+           "\"locked_bytes\":%zu,\"unlocked_bytes\":%zu,\"guard_pages\":%zu,\"slabs\":%zu,"
+           "\"large_regions\":%zu,\"live_blocks\":%zu,\"live_bytes\":%zu,\"in_use_bytes\":%zu,"
+           "\"allocs\":%llu,\"frees\":%llu,\"wiped_bytes\":%llu,\"lock_failures\":%llu,"
+           "\"sealed_blocks\":%zu,\"sealed_bytes\":%zu,\"seals\":%llu,\"unseals\":%llu,"
+           "\"tamper_detected\":%llu,\"key_rotations\":%llu,\"idle_sealed\":%llu}",
+           sec.mapped_bytes, sec.peak_mapped_bytes, sec.data_bytes, sec.locked_bytes,
+           sec.unlocked_bytes, sec.guard_pages, sec.slabs, sec.large_regions, sec.live_blocks,
+           sec.live_bytes, sec.in_use_bytes, (unsigned long long)sec.allocs,
+           (unsigned long long)sec.frees, (unsigned long long)sec.wiped_bytes,
+           (unsigned long long)sec.lock_failures, sec.sealed_blocks, sec.sealed_bytes,
+           (unsigned long long)sec.seals, (unsigned long long)sec.unseals,
+           (unsigned long long)sec.tamper_detected, (unsigned long long)sec.key_rotations,
+           (unsigned long long)sec.idle_sealed);
     lle__text_add(&w,
            ",\"hierarchy\":{\"primary\":%llu,\"secondary\":%llu,\"emergency\":%llu,\"failed\":%llu},"
            "\"emergency\":{\"capacity\":%zu,\"in_use\":%zu,\"refills\":%llu},"

@@ -3,8 +3,12 @@
  * allocation, growth, sealing and unsealing of each thread's blocks, frees
  * of blocks other threads made (through a hand-off table), key rotations
  * and cold sealing running meanwhile; every block's content is checked
- * after each step.
+ * after each step.  Then the same with lle_memory_idle doing the sealing
+ * and the rotations (secure.cold_seal, secure.rotate) from its own thread
+ * while workers open, check and replace blocks marked for it and another
+ * thread writes and reads a history store.
  */
+#include <time.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -97,8 +101,117 @@ static void test_threads(void **state)
     assert_int_equal(lle_memory_manager_destroy(M), LLE_SUCCESS);
 }
 
+/* ---- upkeep by lle_memory_idle ------------------------------------------------ */
+
+#define COLD_MS 200          /* secure.cold_seal: longer than any use below */
+#define IDLE_ROUNDS 600
+#define KEEP 8
+
+static void nap_ms(unsigned ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static void *marked_worker(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    unsigned char *blk[KEEP] = {0};
+    unsigned char val[KEEP] = {0};
+    uint64_t x = 0x2545F4914F6CDD1Dull * (uint64_t)(id + 3);
+    for (int r = 0; r < IDLE_ROUNDS; r++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int k = (int)(x % KEEP);
+        if (blk[k]) {
+            /* Sealed by idle or not: open, then it is ours for COLD_MS. */
+            assert_int_equal(lle_secure_open(M, blk[k]), LLE_SUCCESS);
+            assert_true(holds(blk[k], 96, val[k]));
+        }
+        if (!blk[k] || (x >> 20) % 4 == 0) {
+            if (blk[k]) assert_int_equal(lle_secure_free(M, blk[k]), LLE_SUCCESS);
+            blk[k] = lle_secure_alloc(M, 96);
+            assert_non_null(blk[k]);
+            val[k] = (unsigned char)(id * 32 + r % 32 + 1);
+            memset(blk[k], val[k], 96);
+            assert_int_equal(lle_secure_auto_seal(M, blk[k], true), LLE_SUCCESS);
+        }
+        if (r % 150 == 149) nap_ms(COLD_MS + 50);   /* let them go cold */
+    }
+    for (int k = 0; k < KEEP; k++)
+        if (blk[k]) assert_int_equal(lle_secure_free(M, blk[k]), LLE_SUCCESS);
+    return NULL;
+}
+
+static void *history_worker(void *arg)
+{
+    lle_history_store_t *h = arg;
+    char key[16], buf[64], want[64];
+    for (int r = 0; r < IDLE_ROUNDS; r++) {
+        int k = r % 32;
+        snprintf(key, sizeof key, "k%d", k);
+        int n = snprintf(want, sizeof want, "export TOKEN=%d-%d", k, r);
+        assert_int_equal(lle_history_put(h, key, want, (size_t)n, LLE_SENSITIVITY_MEDIUM),
+                         LLE_SUCCESS);
+        size_t len = 0;
+        assert_int_equal(lle_history_get(h, key, buf, sizeof buf, &len), LLE_SUCCESS);
+        assert_int_equal(len, (size_t)n);
+        assert_memory_equal(buf, want, len);
+        if (r % 150 == 149) nap_ms(COLD_MS + 50);
+    }
+    return NULL;
+}
+
+static void *idler(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&stop)) {
+        lle_idle_report_t rep;
+        assert_int_equal(lle_memory_idle(M, 300000, &rep), LLE_SUCCESS);
+        nap_ms(1);
+    }
+    return NULL;
+}
+
+static void test_idle_threads(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.secure.cold_seal_ms = COLD_MS;
+    cfg.secure.rotate_interval_ms = 20;
+    assert_int_equal(lle_memory_manager_create(&cfg, &M), LLE_SUCCESS);
+    atomic_store(&stop, 0);
+    lle_history_store_t *h;
+    assert_int_equal(lle_history_create(M, &h), LLE_SUCCESS);
+    pthread_t t[THREADS], hist, idle;
+    assert_int_equal(pthread_create(&idle, NULL, idler, NULL), 0);
+    assert_int_equal(pthread_create(&hist, NULL, history_worker, h), 0);
+    for (int i = 0; i < THREADS - 1; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, marked_worker, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < THREADS - 1; i++) pthread_join(t[i], NULL);
+    pthread_join(hist, NULL);
+    atomic_store(&stop, 1);
+    pthread_join(idle, NULL);
+    lle_secure_stats_t st;
+    assert_int_equal(lle_secure_get_stats(M, &st), LLE_SUCCESS);
+    assert_true(st.idle_sealed > 0);
+    assert_true(st.idle_rotations > 0);
+    assert_int_equal(st.auto_seal_blocks, 0);
+    lle_history_stats_t hs;
+    assert_int_equal(lle_history_get_stats(h, &hs), LLE_SUCCESS);
+    assert_int_equal(hs.entries, 32);
+    assert_int_equal(lle_history_destroy(h), LLE_SUCCESS);
+    assert_int_equal(lle_secure_get_stats(M, &st), LLE_SUCCESS);
+    assert_int_equal(st.live_blocks, 0);
+    assert_int_equal(st.sealed_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(M), LLE_SUCCESS);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_threads)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_threads),
+                                       cmocka_unit_test(test_idle_threads)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

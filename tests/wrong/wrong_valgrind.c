@@ -15,6 +15,8 @@
  *   remote_free        write into a block another thread freed
  *   large_free         write into a freed (cached) large block
  *   arena_reset        write into an arena allocation after a reset
+ *   secure_use_after_free  write into a freed secure block (lle/secure.h;
+ *                      the library wiped it first)
  *   clean              none of the above
  */
 #include <pthread.h>
@@ -93,6 +95,18 @@ static int run(lle_memory_manager_t *m, const char *what)
         p = lle_arena_alloc(a, 40);
         memset((void *)p, 3, 40);
         lle_arena_destroy(a);
+    }
+    if (all || !strcmp(what, "secure_use_after_free")) {
+        known = 1;
+        volatile char *p = lle_secure_alloc(m, 64);
+        volatile char *q = lle_secure_alloc(m, 3000);   /* a mapping of its own */
+        if (!p || !q) return 2;
+        memset((void *)p, 1, 64);
+        memset((void *)q, 1, 3000);
+        if (p[7] != 1) puts("secure block lost its contents");
+        lle_secure_free(m, (void *)p);
+        if (bug) p[20] = 2;
+        lle_secure_free(m, (void *)q);
     }
     if (!known) {
         fprintf(stderr, "wrong_valgrind: no case '%s'\n", what);
