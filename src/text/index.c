@@ -80,15 +80,18 @@ static int32_t decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
     return (int32_t)cp;
 }
 
-/* The highest set bit of L's bitmap at or below i; -1 when none. */
+/* The logical offset of the highest cluster start of L at or below logical
+ * offset i; -1 when none.  (The gap's bits are 0: a search through it
+ * finds the bits before it.) */
 static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
 {
-    long w = (long)(i >> 6);
+    size_t p = lle__tx_phys(L, i);
+    long w = (long)(p >> 6);
     uint64_t word = L->gb[w];
-    unsigned s = (unsigned)(i & 63);
+    unsigned s = (unsigned)(p & 63);
     if (s != 63) word &= ((uint64_t)1 << (s + 1)) - 1;
     for (;;) {
-        if (word) return w * 64 + 63 - __builtin_clzll(word);
+        if (word) return (long)lle__tx_logical(L, (size_t)(w * 64 + 63 - __builtin_clzll(word)));
         if (--w < 0) return -1;
         word = L->gb[w];
     }
@@ -96,7 +99,8 @@ static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
 
 static void flip_bit(lle__tx_leaf_t *L, size_t i)
 {
-    L->gb[i >> 6] ^= (uint64_t)1 << (i & 63);
+    size_t p = lle__tx_phys(L, i);
+    L->gb[p >> 6] ^= (uint64_t)1 << (p & 63);
 }
 
 static void flush(lle__tx_leaf_t *L, int64_t *dg)
@@ -192,12 +196,14 @@ static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
     return k;
 }
 
-/* Set bits in L's bitmap [0, o). */
+/* Cluster starts in L's logical [0, o): the set bits before its physical
+ * offset (the gap's are 0). */
 static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
 {
+    size_t p = o <= L->gs ? o : lle__tx_phys(L, o);
     size_t k = 0, w = 0;
-    for (; (w + 1) * 64 <= o; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
-    if (o & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (o & 63)) - 1));
+    for (; (w + 1) * 64 <= p; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
+    if (p & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
     return k;
 }
 
@@ -217,7 +223,7 @@ static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
         uint64_t c = (uint64_t)__builtin_popcountll(word);
         if (k < c) {
             while (k--) word &= word - 1;
-            return w * 64 + (size_t)__builtin_ctzll(word);
+            return lle__tx_logical(L, w * 64 + (size_t)__builtin_ctzll(word));
         }
         k -= c;
     }

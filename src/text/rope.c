@@ -134,11 +134,12 @@ static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
     for (int f = 0; f < F_N; f++) d->v[f] = (uint64_t)0 - s->v[f];
 }
 
-/* Newlines in L's logical bytes [0, o). */
+/* Newlines in L's logical bytes [0, o): from the count before the gap and
+ * the bytes between the gap and o. */
 size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
 {
-    if (o <= L->gs) return count_nl(L->data, o);
-    return count_nl(L->data, L->gs) + count_nl(L->data + L->ge, o - L->gs);
+    if (o <= L->gs) return L->nlg - count_nl(L->data + o, L->gs - o);
+    return L->nlg + count_nl(L->data + L->ge, o - L->gs);
 }
 
 /* ---- allocation -------------------------------------------------------------- */
@@ -237,22 +238,30 @@ static bool reserve_inners(lle_text_t *t, size_t n)
 
 /* ---- gap buffer ---------------------------------------------------------------- */
 
-/* Move L's gap to logical offset o; in a secure text the bytes left behind
- * in the gap are wiped. */
+/* Move L's gap to logical offset o: the bytes between move across it with
+ * their grapheme bits (the bits they leave behind are cleared: the gap's
+ * bits stay 0) and the newline count before the gap follows them.  In a
+ * secure text the bytes left behind in the gap are wiped. */
 static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 {
     size_t gs = L->gs, ge = L->ge;
     if (o < gs) {
         size_t d = gs - o;
         memmove(L->data + ge - d, L->data + o, d);
+        L->nlg = (uint16_t)(L->nlg - count_nl(L->data + ge - d, d));
+        bits_move(L->gb, ge - d, L->gb, o, d);
         size_t end = o + d < ge - d ? o + d : ge - d;
+        bits_clear(L->gb, o, end - o);
         lle__tx_wipe(t, L->data + o, end - o);
         L->gs = (uint16_t)o;
         L->ge = (uint16_t)(ge - d);
     } else if (o > gs) {
         size_t d = o - gs;
         memmove(L->data + gs, L->data + ge, d);
+        L->nlg = (uint16_t)(L->nlg + count_nl(L->data + gs, d));
+        bits_move(L->gb, gs, L->gb, ge, d);
         size_t beg = ge > o ? ge : o;
+        bits_clear(L->gb, beg, ge + d - beg);
         lle__tx_wipe(t, L->data + beg, ge + d - beg);
         L->gs = (uint16_t)o;
         L->ge = (uint16_t)(ge + d);
@@ -265,23 +274,20 @@ static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *s, size_t k,
                         const uint64_t *sbits, size_t sbo, const uint32_t *srows)
 {
-    size_t len = TX_LEN(L);
-    size_t nlb = lle__tx_leaf_nl_before(L, o);
     move_gap(t, L, o);
-    memcpy(L->data + L->gs, s, k);
-    L->gs = (uint16_t)(L->gs + k);
-    bits_move(L->gb, o + k, L->gb, o, len - o);
-    if (sbits)
-        bits_move(L->gb, o, sbits, sbo, k);
-    else
-        bits_clear(L->gb, o, k);
-
+    size_t at = L->gs, nlb = L->nlg;
+    memcpy(L->data + at, s, k);
     lle__tx_sum_t d = {{0}};
+    if (sbits) {
+        bits_move(L->gb, at, sbits, sbo, k);
+        d.v[F_GBS] = bits_count(L->gb, at, k);
+    }
     d.v[F_BYTES] = k;
     d.v[F_CPS] = count_cps(s, k);
     size_t knl = count_nl(s, k);
     d.v[F_NLS] = knl;
-    d.v[F_GBS] = sbits ? bits_count(L->gb, o, k) : 0;
+    L->gs = (uint16_t)(at + k);
+    L->nlg = (uint16_t)(nlb + knl);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         memmove(L->rows + nlb + knl, L->rows + nlb, (nls - nlb) * sizeof *L->rows);
@@ -302,16 +308,15 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
 /* Delete L's bytes [o, o + k). */
 static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
 {
-    size_t len = TX_LEN(L);
     move_gap(t, L, o);
-    size_t nlb = count_nl(L->data, L->gs);
-    const char *del = L->data + L->ge;
+    size_t nlb = L->nlg, ge = L->ge;
+    const char *del = L->data + ge;
     lle__tx_sum_t s = {{0}};
     s.v[F_BYTES] = k;
     s.v[F_CPS] = count_cps(del, k);
     size_t knl = count_nl(del, k);
     s.v[F_NLS] = knl;
-    s.v[F_GBS] = bits_count(L->gb, o, k);
+    s.v[F_GBS] = bits_count(L->gb, ge, k);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         for (size_t i = nlb; i < nlb + knl; i++) {
@@ -320,25 +325,24 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
         }
         memmove(L->rows + nlb, L->rows + nlb + knl, (nls - nlb - knl) * sizeof *L->rows);
     }
-    lle__tx_wipe(t, L->data + L->ge, k);
-    L->ge = (uint16_t)(L->ge + k);
-    bits_move(L->gb, o, L->gb, o + k, len - o - k);
-    bits_clear(L->gb, len - k, k);
+    bits_clear(L->gb, ge, k);
+    lle__tx_wipe(t, L->data + ge, k);
+    L->ge = (uint16_t)(ge + k);
     lle__tx_sum_t d;
     sum_neg(&d, &s);
     lle__tx_propagate(&L->h, &d);
 }
 
-/* Move L's bytes [o, len) to the start of the empty leaf T (bits and row
- * caches with them). */
+/* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
+ * with them). */
 static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_leaf_t *T,
                            size_t at)
 {
     size_t n = TX_LEN(L) - o;
     if (!n) return;
     move_gap(t, L, o);
-    size_t nlb = count_nl(L->data, L->gs);
-    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, o, L->rows ? L->rows + nlb : NULL);
+    size_t nlb = L->nlg;
+    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, L->ge, L->rows ? L->rows + nlb : NULL);
     leaf_delete(t, L, o, n);
 }
 

@@ -9,10 +9,18 @@
  * position in O(depth) and the counts before it.  Leaves form a doubly
  * linked list in text order.
  *
- * Grapheme clusters: bit i of a leaf's `gb` bitmap (logical offsets, not
- * gap-shifted) is set when a cluster starts at byte i of the leaf.  The
- * first byte of the text is always a start.  A cluster may run over leaf
- * borders; it is counted in the leaf that holds its first byte.
+ * Grapheme clusters: bit i of a leaf's `gb` bitmap is set when a cluster
+ * starts at data[i].  The bitmap is laid out like the data, gap included
+ * (physical offsets), and the bits of the gap are always 0: moving the gap
+ * moves as many bits as bytes, an insertion into the gap leaves the new
+ * bytes' bits 0 without moving any, and a count of the bits before a
+ * physical offset is a count before the logical one.  The first byte of
+ * the text is always a start.  A cluster may run over leaf borders; it is
+ * counted in the leaf that holds its first byte.
+ *
+ * `nlg` counts the newlines before the gap, kept by every gap move from
+ * the bytes it moves, so the newlines before an edit point cost no scan of
+ * the leaf once the gap is there.
  *
  * Wrapped rows: newline k of the text owns the line after it (line k + 1);
  * line 0 is owned by the text (`line0_rows`).  A leaf keeps one uint32_t
@@ -65,6 +73,7 @@ struct lle__tx_leaf {
     uint32_t       *rows;        /* one per newline held (see above) */
     uint32_t        rows_cap;
     uint16_t        gs, ge;      /* the gap: data[gs, ge) */
+    uint16_t        nlg;         /* newlines in data[0, gs) */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };
@@ -130,9 +139,21 @@ static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
     return (unsigned char)(i < L->gs ? L->data[i] : L->data[i + (size_t)(L->ge - L->gs)]);
 }
+/* The physical offset of logical offset i (i <= length; the length maps
+ * to the end of the data when the gap is last). */
+static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
+{
+    return i < L->gs ? i : i + (size_t)(L->ge - L->gs);
+}
+/* The logical offset of physical offset p (p outside the gap). */
+static inline size_t lle__tx_logical(const lle__tx_leaf_t *L, size_t p)
+{
+    return p < L->gs ? p : p - (size_t)(L->ge - L->gs);
+}
 static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {
-    return (L->gb[i >> 6] >> (i & 63)) & 1u;
+    size_t p = lle__tx_phys(L, i);
+    return (L->gb[p >> 6] >> (p & 63)) & 1u;
 }
 static inline uint64_t lle__tx_total(const lle_text_t *t, int f)
 {

@@ -698,12 +698,15 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
             cps += (c & 0xC0) != 0x80;
             nls += c == '\n';
         }
-        for (size_t i = 0; i < TX_CAP; i++) {
-            bool b = lle__tx_bit(L, i);
-            if (b && i >= len) return LLE_ERROR_CORRUPTION;
+        uint64_t nlg = 0;
+        for (size_t i = 0; i < L->gs; i++) nlg += L->data[i] == '\n';
+        for (size_t p = 0; p < TX_WORDS * 64; p++) {
+            bool b = (L->gb[p >> 6] >> (p & 63)) & 1u;
+            if (b && ((p >= L->gs && p < L->ge) || p >= TX_CAP)) return LLE_ERROR_CORRUPTION;
             gbs += b;
         }
         if (cps != L->h.sum.v[F_CPS] || nls != L->h.sum.v[F_NLS] || gbs != L->h.sum.v[F_GBS] ||
+            nlg != L->nlg ||
             nls > L->rows_cap || (len && (lle__tx_byte(L, 0) & 0xC0) == 0x80) ||
             (!len && t->leaves > 1))
             return LLE_ERROR_CORRUPTION;
