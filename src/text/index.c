@@ -113,28 +113,29 @@ static void flush(lle__tx_leaf_t *L, int64_t *dg)
     *dg = 0;
 }
 
-void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
+/* Re-segment from the last cluster start before offset o of leaf C (which
+ * starts at byte base; o may be 0 or C's length). */
+void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t base, size_t end)
 {
     uint64_t total = lle__tx_total(t, F_BYTES);
     if (!total) return;
     lle__tx_leaf_t *L = t->first;
-    size_t o = 0, x = 0;
-    if (pos > 0) {
-        uint64_t lo;
-        lle__tx_sum_t before;
-        lle__tx_leaf_t *C = lle__tx_find(t, F_BYTES, pos - 1, false, &lo, &before);
-        size_t base = (size_t)before.v[F_BYTES];
-        long b = last_bit_at_or_below(C, (size_t)lo);
+    size_t x = 0;
+    long b = -1;
+    if (base + o > 0) {
+        if (o > 0) b = last_bit_at_or_below(C, o - 1);
         while (b < 0 && C->prev) {
             C = C->prev;
             base -= TX_LEN(C);
             if (TX_LEN(C)) b = last_bit_at_or_below(C, TX_LEN(C) - 1);
         }
-        if (b >= 0) {
-            L = C;
-            o = (size_t)b;
-            x = base + o;
-        }
+    }
+    if (b >= 0) {
+        L = C;
+        o = (size_t)b;
+        x = base + o;
+    } else {
+        o = 0;
     }
     while (TX_LEN(L) == 0) L = L->next; /* only an empty first leaf when text follows */
     int64_t dg = 0;
@@ -166,6 +167,15 @@ void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
         x += clen;
     }
     flush(L, &dg);
+}
+
+void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
+{
+    if (!lle__tx_total(t, F_BYTES)) return;
+    uint64_t o;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_resegment_at(t, L, (size_t)o, (size_t)before.v[F_BYTES], end);
 }
 
 bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)

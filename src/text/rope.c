@@ -173,7 +173,7 @@ static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
     t->leaves--;
 }
 
-static bool rows_grow(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
+bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
 {
     if (need <= L->rows_cap) return true;
     size_t cap = L->rows_cap + L->rows_cap / 2;
@@ -333,6 +333,64 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
     lle__tx_propagate(&L->h, &d);
 }
 
+static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X);
+
+void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
+{
+    move_gap(t, L, o);
+}
+
+/* The edit of one leaf: the gap is at the edit point (lle__tx_leaf_seek),
+ * the `del` bytes after it go, s[0, n) comes in, and the sums change by
+ * one delta on the way to the root.  The caller checked that the result
+ * fits TX_CAP and the row cache, and does not leave an empty leaf in a
+ * text of several. */
+void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n)
+{
+    size_t gs = L->gs, ge = L->ge, nlb = L->nlg;
+    size_t nls = (size_t)L->h.sum.v[F_NLS];
+    const char *dp = L->data + ge;
+    lle__tx_sum_t d = {{0}};
+    size_t dnl = 0, knl = 0;
+    if (del) {
+        dnl = count_nl(dp, del);
+        d.v[F_CPS] = (uint64_t)0 - count_cps(dp, del);
+        d.v[F_GBS] = (uint64_t)0 - bits_count(L->gb, ge, del);
+        for (size_t i = nlb; i < nlb + dnl; i++) {
+            d.v[F_ROWS] -= L->rows[i];
+            d.v[F_STALE] -= L->rows[i] == 0;
+        }
+        bits_clear(L->gb, ge, del);
+        lle__tx_wipe(t, L->data + ge, del);
+        ge += del;
+        L->ge = (uint16_t)ge;
+    }
+    if (n) {
+        memcpy(L->data + gs, s, n);
+        knl = count_nl(s, n);
+        d.v[F_CPS] += count_cps(s, n);
+        L->gs = (uint16_t)(gs + n);
+        L->nlg = (uint16_t)(nlb + knl);
+        d.v[F_STALE] += knl;
+    }
+    if (dnl != knl)
+        memmove(L->rows + nlb + knl, L->rows + nlb + dnl, (nls - nlb - dnl) * sizeof *L->rows);
+    if (knl) memset(L->rows + nlb, 0, knl * sizeof *L->rows);
+    d.v[F_BYTES] = (uint64_t)n - del;
+    d.v[F_NLS] = (uint64_t)knl - dnl;
+    lle__tx_propagate(&L->h, &d);
+}
+
+/* Merge small leaves around L after a deletion left it under a quarter
+ * full (see maybe_merge). */
+void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L)
+{
+    if (TX_LEN(L) >= TX_CAP / 4) return;
+    lle__tx_leaf_t *P = L->prev;
+    maybe_merge(t, L);
+    if (P) maybe_merge(t, P);
+}
+
 /* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
  * with them). */
 static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_leaf_t *T,
@@ -457,7 +515,7 @@ static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
     lle__tx_leaf_t *N = X->next;
     size_t a = TX_LEN(X), b = TX_LEN(N);
     if (a + b > TX_FILL || (a >= TX_CAP / 4 && b >= TX_CAP / 4)) return;
-    if (!rows_grow(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
+    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
     leaf_move_tail(t, N, 0, X, a);
     remove_leaf(t, N);
 }
@@ -562,11 +620,11 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
     size_t len = TX_LEN(L), nls = (size_t)L->h.sum.v[F_NLS];
     if (len + n <= TX_CAP) {
-        return rows_grow(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
+        return lle__tx_rows_reserve(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
     }
     size_t tail_nl = nls - lle__tx_leaf_nl_before(L, o);
     size_t a = plan_first(o, s, n);
-    if (!rows_grow(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
+    if (!lle__tx_rows_reserve(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
     /* the leaves, in the order the insertion takes them: tail, then chunks */
     lle__tx_leaf_t **endp = &t->spare_leaves;
     size_t made = 0;

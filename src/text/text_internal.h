@@ -129,6 +129,18 @@ LLE__HIDDEN void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n);
  * before the leaf (may be NULL). */
 LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
                                          uint64_t *local, lle__tx_sum_t *before);
+/* Room for `need` row cache entries in L. */
+LLE__HIDDEN bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need);
+/* The gap of L to logical offset o (the text does not change). */
+LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
+/* Replace the del bytes after L's gap by s[0, n), all inside L (the caller
+ * checked room in the leaf and its row cache); new grapheme bits 0, new
+ * row caches stale. */
+LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
+                                      size_t n);
+/* After a deletion in L: merge it or its predecessor with a neighbour when
+ * it is under a quarter full. */
+LLE__HIDDEN void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
@@ -167,6 +179,9 @@ LLE__HIDDEN size_t lle__tx_utf8_valid(const char *s, size_t n);
  * [pos, end): from the last cluster start before pos until the new
  * segmentation meets an old boundary at or after end. */
 LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
+/* The same, pos given as offset o of leaf L, which starts at byte base. */
+LLE__HIDDEN void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t base,
+                                      size_t end);
 LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
 LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
 /* Offset of the start of line `line` (line <= newlines). */
@@ -184,6 +199,8 @@ LLE__HIDDEN lle_result_t lle__tx_check_graphemes(const lle_text_t *t);
 /* ---- wrap.c ---------------------------------------------------------------- */
 /* Drop the row cache of line `line`. */
 LLE__HIDDEN void lle__tx_rows_stale(lle_text_t *t, size_t line);
+/* The same when leaf L holds the newline that owns `line` as its k-th. */
+LLE__HIDDEN void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k);
 /* Every cached row count against a fresh computation. */
 LLE__HIDDEN lle_result_t lle__tx_rows_check(const lle_text_t *t);
 

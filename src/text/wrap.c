@@ -116,6 +116,11 @@ void lle__tx_rows_stale(lle_text_t *t, size_t line)
     if (L->rows[k]) set_entry(L, (size_t)k, 0);
 }
 
+void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k)
+{
+    if (!t->rows_all_stale && L->rows[k]) set_entry(L, k, 0);
+}
+
 /* Bring the stale entries of the subtree n (which starts at byte `base`)
  * up to date. */
 static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
