@@ -174,7 +174,7 @@ void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
     if (!lle__tx_total(t, F_BYTES)) return;
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_BYTES));
     lle__tx_resegment_at(t, L, (size_t)o, (size_t)before.v[F_BYTES], end);
 }
 
@@ -184,7 +184,7 @@ bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
     if (pos > total) return false;
     if (pos == total) return true;
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     return (lle__tx_byte(L, (size_t)o) & 0xC0) != 0x80;
 }
 
@@ -194,7 +194,7 @@ bool lle__tx_is_boundary(const lle_text_t *t, size_t pos)
     if (pos > total) return false;
     if (pos == total) return true;
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     return lle__tx_bit(L, (size_t)o);
 }
 
@@ -253,7 +253,7 @@ size_t lle__tx_line_start(const lle_text_t *t, size_t line)
     if (line == 0) return 0;
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_BYTES));
     return (size_t)before.v[F_BYTES] + leaf_nth_nl(L, k) + 1;
 }
 
@@ -264,7 +264,7 @@ lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, size_t *cp)
     if (!lle__tx_is_cp_start(t, pos)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_CPS));
     *cp = (size_t)before.v[F_CPS] + leaf_cps_before(L, (size_t)o);
     return LLE_SUCCESS;
 }
@@ -279,7 +279,7 @@ lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos)
     }
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, &k, &before, TX_NEED(F_BYTES));
     *pos = (size_t)before.v[F_BYTES] + leaf_nth_cp(L, k);
     return LLE_SUCCESS;
 }
@@ -289,7 +289,7 @@ lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g)
     if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_GBS));
     *g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, (size_t)o);
     return LLE_SUCCESS;
 }
@@ -304,7 +304,7 @@ lle_result_t lle__tx_g_to_byte(const lle_text_t *t, size_t g, size_t *pos)
     }
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_GBS, g, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_GBS, g, &k, &before, TX_NEED(F_BYTES));
     *pos = (size_t)before.v[F_BYTES] + leaf_nth_bit(L, k);
     return LLE_SUCCESS;
 }
@@ -314,7 +314,7 @@ size_t lle__tx_line_of(const lle_text_t *t, size_t pos)
 {
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_NLS));
     return (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(L, (size_t)o);
 }
 

@@ -123,10 +123,18 @@ static size_t cut_at(const char *s, size_t n, size_t want)
     return c;
 }
 
+/* Add d to n's sums and its ancestors', and to their copies in the
+ * parents' columns. */
 void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
 {
-    for (; n; n = n->parent)
+    for (;;) {
         for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+        lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
+        if (!P) return;
+        for (int f = 0; f < F_N; f++)
+            if (d->v[f]) P->cs[f][n->slot] += d->v[f]; /* a column's line only when it changes */
+        n = &P->h;
+    }
 }
 
 static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
@@ -406,34 +414,43 @@ static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_l
 
 /* ---- tree structure -------------------------------------------------------------- */
 
-static unsigned child_index(const lle__tx_inner_t *P, const lle__tx_node_t *c)
+/* Put c at slot i of P, its sums into P's columns. */
+static void put_child(lle__tx_inner_t *P, unsigned i, lle__tx_node_t *c)
 {
-    unsigned i = 0;
-    while (P->child[i] != c) i++;
-    return i;
+    P->child[i] = c;
+    c->parent = &P->h;
+    c->slot = (uint8_t)i;
+    for (int f = 0; f < F_N; f++) P->cs[f][i] = c->sum.v[f];
 }
 
 static void recompute(lle__tx_inner_t *I)
 {
-    memset(&I->h.sum, 0, sizeof I->h.sum);
-    for (unsigned i = 0; i < I->h.n; i++)
-        for (int f = 0; f < F_N; f++) I->h.sum.v[f] += I->child[i]->sum.v[f];
+    for (int f = 0; f < F_N; f++) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < I->h.n; i++) v += I->cs[f][i];
+        I->h.sum.v[f] = v;
+    }
 }
 
 static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bool add);
 
-static void split_inner(lle_text_t *t, lle__tx_inner_t *P)
+/* Split P (TX_FANOUT + 1 children) in two; `last` is the child just put
+ * in.  When it went in at the end (text appended, a paste built leaf by
+ * leaf) P keeps TX_FANOUT children and the new node takes the one: nodes
+ * built in order stay full, the tree low.  Else each takes half. */
+static void split_inner(lle_text_t *t, lle__tx_inner_t *P, unsigned last)
 {
     lle__tx_inner_t *Q = take_inner(t);
-    unsigned half = P->h.n / 2;
+    unsigned half = last == P->h.n - 1u ? P->h.n - 1u : P->h.n / 2;
     Q->h.n = (uint8_t)(P->h.n - half);
-    for (unsigned i = 0; i < Q->h.n; i++) {
-        Q->child[i] = P->child[half + i];
-        Q->child[i]->parent = &Q->h;
-    }
+    for (unsigned i = 0; i < Q->h.n; i++) put_child(Q, i, P->child[half + i]);
     P->h.n = (uint8_t)half;
     recompute(Q);
     for (int f = 0; f < F_N; f++) P->h.sum.v[f] -= Q->h.sum.v[f];
+    if (P->h.parent) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)P->h.parent;
+        for (int f = 0; f < F_N; f++) G->cs[f][P->h.slot] = P->h.sum.v[f];
+    }
     attach_after(t, &P->h, &Q->h, false);
 }
 
@@ -444,22 +461,20 @@ static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bo
     if (!X->parent) {
         lle__tx_inner_t *R = take_inner(t);
         R->h.n = 2;
-        R->child[0] = X;
-        R->child[1] = N;
-        X->parent = N->parent = &R->h;
+        put_child(R, 0, X);
+        put_child(R, 1, N);
         recompute(R);
         t->root = &R->h;
         t->depth++;
         return;
     }
     lle__tx_inner_t *P = (lle__tx_inner_t *)X->parent;
-    unsigned i = child_index(P, X) + 1;
-    memmove(&P->child[i + 1], &P->child[i], (P->h.n - i) * sizeof P->child[0]);
-    P->child[i] = N;
+    unsigned i = X->slot + 1u;
+    for (unsigned j = P->h.n; j > i; j--) put_child(P, j, P->child[j - 1]);
+    put_child(P, i, N);
     P->h.n++;
-    N->parent = &P->h;
     if (add) lle__tx_propagate(&P->h, &N->sum);
-    if (P->h.n > TX_FANOUT) split_inner(t, P);
+    if (P->h.n > TX_FANOUT) split_inner(t, P, i);
 }
 
 /* Take node N (not the root) out of the tree with its sums; inner nodes
@@ -470,8 +485,7 @@ static void detach(lle_text_t *t, lle__tx_node_t *N)
     lle__tx_sum_t d;
     sum_neg(&d, &N->sum);
     lle__tx_propagate(&P->h, &d);
-    unsigned i = child_index(P, N);
-    memmove(&P->child[i], &P->child[i + 1], (P->h.n - i - 1) * sizeof P->child[0]);
+    for (unsigned j = N->slot; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
     P->h.n--;
     N->parent = NULL;
     if (P->h.n == 0 && P->h.parent) {
@@ -522,21 +536,22 @@ static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
 
 /* ---- descent ----------------------------------------------------------------------- */
 
-lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
-                             uint64_t *local, lle__tx_sum_t *before)
+lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_t *local,
+                             lle__tx_sum_t *before, unsigned need)
 {
-    (void)end_ok;
     const lle__tx_node_t *n = t->root;
     if (before) memset(before, 0, sizeof *before);
+    else need = 0;
     while (!n->leaf) {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
-        unsigned i = 0;
-        for (;; i++) {
-            const lle__tx_node_t *c = I->child[i];
-            if (k < c->sum.v[field] || i + 1 == I->h.n) break;
-            k -= c->sum.v[field];
-            if (before)
-                for (int f = 0; f < F_N; f++) before->v[f] += c->sum.v[f];
+        const uint64_t *c = I->cs[field];
+        unsigned i = 0, last = I->h.n - 1u;
+        while (i < last && k >= c[i]) k -= c[i++];
+        for (unsigned m = need; m; m &= m - 1) {
+            int f = __builtin_ctz(m);
+            uint64_t v = 0;
+            for (unsigned j = 0; j < i; j++) v += I->cs[f][j];
+            before->v[f] += v;
         }
         n = I->child[i];
     }
@@ -547,7 +562,7 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool en
 void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     while (n) {
         size_t len = TX_LEN(L);
         size_t take = len - o < n ? len - o : n;
@@ -617,7 +632,7 @@ static size_t plan_first(size_t o, const char *s, size_t n)
 lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L), nls = (size_t)L->h.sum.v[F_NLS];
     if (len + n <= TX_CAP) {
         return lle__tx_rows_reserve(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
@@ -659,7 +674,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
 void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L);
     if (len + n <= TX_CAP) {
         leaf_insert(t, L, o, s, n, NULL, 0, NULL);
@@ -694,7 +709,7 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
 {
     while (n) {
         uint64_t o;
-        lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+        lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
         size_t len = TX_LEN(L);
         size_t take = len - o < n ? len - o : n;
         if (take == len && t->leaves > 1)
@@ -704,7 +719,7 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
         n -= take;
     }
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     lle__tx_leaf_t *P = L->prev;
     maybe_merge(t, L);
     if (P) maybe_merge(t, P);

@@ -43,7 +43,7 @@
 #include "lle/text.h"
 
 #define TX_FANOUT 16
-#define TX_CAP 2048                  /* bytes of text a leaf holds at most */
+#define TX_CAP 1024                  /* bytes of text a leaf holds at most */
 #define TX_FILL (TX_CAP * 3 / 4)     /* bulk-built leaves are filled to this */
 #define TX_WORDS (TX_CAP / 64 + 1)   /* bitmap words (one spare for 64-bit reads) */
 
@@ -59,10 +59,16 @@ struct lle__tx_node {
     lle__tx_sum_t   sum;
     uint8_t         leaf;
     uint8_t         n;     /* children (inner nodes) */
+    uint8_t         slot;  /* index in the parent's child[] */
 };
 
+/* An inner node keeps a copy of its children's sums, one column per field
+ * (cs[f][i] == child[i]->sum.v[f]): a descent by one field reads one short
+ * array of the node it is in instead of the header of every child it
+ * passes, each on a line of its own. */
 typedef struct lle__tx_inner {
     lle__tx_node_t  h;
+    uint64_t        cs[F_N][TX_FANOUT + 1];
     lle__tx_node_t *child[TX_FANOUT + 1]; /* +1: room while a split is pending */
 } lle__tx_inner_t;
 
@@ -124,11 +130,13 @@ LLE__HIDDEN void lle__tx_release_reserve(lle_text_t *t);
  * grapheme bits are fixed afterwards by lle__tx_resegment. */
 LLE__HIDDEN void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n);
 LLE__HIDDEN void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n);
-/* The leaf holding byte pos (pos < its length, or pos == its length for
- * the last leaf); *local the offset in it; *before the sums of everything
- * before the leaf (may be NULL). */
-LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
-                                         uint64_t *local, lle__tx_sum_t *before);
+/* The leaf that holds the k-th unit of `field` (k < its count there, or k
+ * at the end of the last leaf); *local k within the leaf; *before (may be
+ * NULL) the sums of everything before the leaf, of the fields in `need`
+ * (bits 1 << F_...; the others 0). */
+LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k,
+                                         uint64_t *local, lle__tx_sum_t *before, unsigned need);
+#define TX_NEED(f) (1u << (f))
 /* Room for `need` row cache entries in L. */
 LLE__HIDDEN bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need);
 /* The gap of L to logical offset o (the text does not change). */

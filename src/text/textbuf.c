@@ -313,7 +313,7 @@ static lle_result_t edit(lle_text_t *t, size_t pos, size_t del, const char *s, s
      * else works on that leaf */
     uint64_t o64;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *Lf = lle__tx_find(t, F_BYTES, pos, true, &o64, &before);
+    lle__tx_leaf_t *Lf = lle__tx_find(t, F_BYTES, pos, &o64, &before, TX_NEED(F_BYTES) | TX_NEED(F_NLS));
     size_t o = (size_t)o64, len = TX_LEN(Lf);
     bool local = o + del <= len && len - del + n <= TX_CAP && (len - del + n || t->leaves == 1);
     if (check) {
@@ -793,10 +793,14 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
     if (I->h.n < 1 || I->h.n > TX_FANOUT) return LLE_ERROR_CORRUPTION;
     lle__tx_sum_t s = {{0}};
     for (unsigned i = 0; i < I->h.n; i++) {
-        if (I->child[i]->parent != n) return LLE_ERROR_CORRUPTION;
+        if (I->child[i]->parent != n || I->child[i]->slot != i) return LLE_ERROR_CORRUPTION;
         lle_result_t r = check_node(t, I->child[i], expect, level + 1, leaves, inners);
         if (r != LLE_SUCCESS) return r;
-        for (int f = 0; f < F_N; f++) s.v[f] += I->child[i]->sum.v[f];
+        for (int f = 0; f < F_N; f++) {
+            s.v[f] += I->child[i]->sum.v[f];
+            if (I->cs[f][i] != I->child[i]->sum.v[f] && (f <= F_GBS || !t->rows_all_stale))
+                return LLE_ERROR_CORRUPTION;
+        }
     }
     if (!t->rows_all_stale) {
         if (memcmp(&s, &n->sum, sizeof s)) return LLE_ERROR_CORRUPTION;
