@@ -145,25 +145,86 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
     }
     size_t clen;
     int32_t prev = decode(L, o, &clen);
-    o += clen;
     x += clen;
+    /* the walk goes by physical offset p (a codepoint never straddles the
+     * gap: the gap only ever sits at codepoint boundaries) */
+    size_t p = lle__tx_phys(L, o) + clen;
+    const unsigned char *d = (const unsigned char *)L->data;
     utf8proc_int32_t state = 0;
     while (x < total) {
-        if (o >= TX_LEN(L)) {
+        if (p == L->gs) p = L->ge;
+        if (p >= TX_CAP) {
             flush(L, &dg);
             do L = L->next; while (TX_LEN(L) == 0);
-            o = 0;
+            d = (const unsigned char *)L->data;
+            p = L->gs ? 0 : L->ge;
         }
-        int32_t c = decode(L, o, &clen);
-        bool brk = utf8proc_grapheme_break_stateful(prev, c, &state);
-        bool old = lle__tx_bit(L, o);
+        int32_t c = d[p];
+        bool brk;
+        if (c < 0x80 && prev < 0x80 && x < end) {
+            /* a run of ASCII in the new text: no break test can stop the
+             * walk before `end`, so its bits are set a word at a time (the
+             * rule is the one below) */
+            size_t lim = p + (end - x), seg = p < L->gs ? L->gs : TX_CAP;
+            if (lim > seg) lim = seg;
+            size_t q = p;
+            int32_t pc = prev;
+            bool more = true;
+            while (more && q < lim) {
+                size_t wi = q >> 6, wend = (wi + 1) << 6;
+                if (wend > lim) wend = lim;
+                uint64_t nb = 0, mask = 0;
+                for (; q < wend; q++) {
+                    int32_t ch = d[q];
+                    if (ch >= 0x80) {
+                        more = false;
+                        break;
+                    }
+                    uint64_t bit = (uint64_t)1 << (q & 63);
+                    mask |= bit;
+                    nb |= (pc == '\r' && ch == '\n') ? 0 : bit;
+                    pc = ch;
+                }
+                uint64_t ob = L->gb[wi] & mask;
+                dg += __builtin_popcountll(nb) - __builtin_popcountll(ob);
+                L->gb[wi] = (L->gb[wi] & ~mask) | nb;
+            }
+            x += q - p;
+            p = q;
+            prev = pc;
+            state = 0;
+            continue;
+        }
+        if (c < 0x80 && prev < 0x80) {
+            /* two ASCII codepoints: a boundary unless CR LF (GB3-GB5,
+             * GB999; no other rule applies to ASCII).  The state after an
+             * ASCII codepoint says no more than a fresh one: every rule
+             * that looks further back (GB9c, GB11, GB12/13) needs a
+             * non-ASCII codepoint right before the break it decides. */
+            clen = 1;
+            brk = !(prev == '\r' && c == '\n');
+            state = 0;
+        } else {
+            if (c < 0x80) {
+                clen = 1;
+            } else {
+                size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+                uint32_t cp = (uint32_t)c & (0x3Fu >> k);
+                for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (d[p + j] & 0x3Fu);
+                c = (int32_t)cp;
+                clen = k + 1;
+            }
+            brk = utf8proc_grapheme_break_stateful(prev, c, &state);
+        }
+        uint64_t *w = &L->gb[p >> 6], m = (uint64_t)1 << (p & 63);
+        bool old = (*w & m) != 0;
         if (x >= end && old && brk) break;
         if (old != brk) {
-            flip_bit(L, o);
+            *w ^= m;
             dg += brk ? 1 : -1;
         }
         prev = c;
-        o += clen;
+        p += clen;
         x += clen;
     }
     flush(L, &dg);
