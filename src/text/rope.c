@@ -13,8 +13,12 @@
  *   merges a small leaf into its neighbour when both fit in TX_FILL.  Inner
  *   nodes left empty are removed and a root with one child is replaced by
  *   it, so the depth is at most that of the largest tree the text had.
+ * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
+ *   deleted bytes for the new ones at the gap and sends one delta up; it
+ *   merges the leaf with a neighbour only when it fell under a quarter.
  * - Sums change by deltas (unsigned arithmetic modulo 2^64, so a delta may
- *   be "negative") added from the leaf up to the root: O(depth).
+ *   be "negative") added from the leaf up to the root, to each node and to
+ *   its copy in the parent's columns: O(depth).
  * - Everything an insertion allocates is reserved first
  *   (lle__tx_reserve_insert); the structural code itself cannot fail.
  */

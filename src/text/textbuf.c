@@ -4,7 +4,10 @@
  * lines, undo log), the undo and scratch regions, reading and positions,
  * lines, statistics and the consistency check.
  *
- * An edit replaces [pos, pos + del) by s[0, n).  Everything that can fail
+ * An edit replaces [pos, pos + del) by s[0, n).  It descends once to the
+ * leaf of pos; when the result fits that leaf (a keystroke, almost always)
+ * the whole edit works on the leaf (edit_in_leaf).  Otherwise, and in
+ * both cases for what is not the tree, everything that can fail
  * happens before the text is touched: the checks, the new modified-lines
  * array, room in the undo log, and the tree's reserve for the insertion.
  * The insertion is made at pos + del (so its reserve is computed against
