@@ -2,7 +2,7 @@
  * lle/text.h - text buffer memory: the text a line editor edits.
  *
  * A text is a balanced tree (a B-tree of fanout 16) whose leaves are small
- * gap buffers of at most 2 KiB, taken from the BUFFER pool.  Every node
+ * gap buffers of at most 1 KiB, taken from the BUFFER pool.  Every node
  * carries the byte, codepoint, grapheme-cluster and newline counts of its
  * subtree (and the wrapped-row counts of the lines that start in it), so an
  * edit anywhere and every conversion between positions cost O(log n) plus

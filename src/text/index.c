@@ -80,15 +80,18 @@ static int32_t decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
     return (int32_t)cp;
 }
 
-/* The highest set bit of L's bitmap at or below i; -1 when none. */
+/* The logical offset of the highest cluster start of L at or below logical
+ * offset i; -1 when none.  (The gap's bits are 0: a search through it
+ * finds the bits before it.) */
 static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
 {
-    long w = (long)(i >> 6);
+    size_t p = lle__tx_phys(L, i);
+    long w = (long)(p >> 6);
     uint64_t word = L->gb[w];
-    unsigned s = (unsigned)(i & 63);
+    unsigned s = (unsigned)(p & 63);
     if (s != 63) word &= ((uint64_t)1 << (s + 1)) - 1;
     for (;;) {
-        if (word) return w * 64 + 63 - __builtin_clzll(word);
+        if (word) return (long)lle__tx_logical(L, (size_t)(w * 64 + 63 - __builtin_clzll(word)));
         if (--w < 0) return -1;
         word = L->gb[w];
     }
@@ -96,7 +99,8 @@ static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
 
 static void flip_bit(lle__tx_leaf_t *L, size_t i)
 {
-    L->gb[i >> 6] ^= (uint64_t)1 << (i & 63);
+    size_t p = lle__tx_phys(L, i);
+    L->gb[p >> 6] ^= (uint64_t)1 << (p & 63);
 }
 
 static void flush(lle__tx_leaf_t *L, int64_t *dg)
@@ -109,28 +113,29 @@ static void flush(lle__tx_leaf_t *L, int64_t *dg)
     *dg = 0;
 }
 
-void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
+/* Re-segment from the last cluster start before offset o of leaf C (which
+ * starts at byte base; o may be 0 or C's length). */
+void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t base, size_t end)
 {
     uint64_t total = lle__tx_total(t, F_BYTES);
     if (!total) return;
     lle__tx_leaf_t *L = t->first;
-    size_t o = 0, x = 0;
-    if (pos > 0) {
-        uint64_t lo;
-        lle__tx_sum_t before;
-        lle__tx_leaf_t *C = lle__tx_find(t, F_BYTES, pos - 1, false, &lo, &before);
-        size_t base = (size_t)before.v[F_BYTES];
-        long b = last_bit_at_or_below(C, (size_t)lo);
+    size_t x = 0;
+    long b = -1;
+    if (base + o > 0) {
+        if (o > 0) b = last_bit_at_or_below(C, o - 1);
         while (b < 0 && C->prev) {
             C = C->prev;
             base -= TX_LEN(C);
             if (TX_LEN(C)) b = last_bit_at_or_below(C, TX_LEN(C) - 1);
         }
-        if (b >= 0) {
-            L = C;
-            o = (size_t)b;
-            x = base + o;
-        }
+    }
+    if (b >= 0) {
+        L = C;
+        o = (size_t)b;
+        x = base + o;
+    } else {
+        o = 0;
     }
     while (TX_LEN(L) == 0) L = L->next; /* only an empty first leaf when text follows */
     int64_t dg = 0;
@@ -140,28 +145,98 @@ void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
     }
     size_t clen;
     int32_t prev = decode(L, o, &clen);
-    o += clen;
     x += clen;
+    /* the walk goes by physical offset p (a codepoint never straddles the
+     * gap: the gap only ever sits at codepoint boundaries) */
+    size_t p = lle__tx_phys(L, o) + clen;
+    const unsigned char *d = (const unsigned char *)L->data;
     utf8proc_int32_t state = 0;
     while (x < total) {
-        if (o >= TX_LEN(L)) {
+        if (p == L->gs) p = L->ge;
+        if (p >= TX_CAP) {
             flush(L, &dg);
             do L = L->next; while (TX_LEN(L) == 0);
-            o = 0;
+            d = (const unsigned char *)L->data;
+            p = L->gs ? 0 : L->ge;
         }
-        int32_t c = decode(L, o, &clen);
-        bool brk = utf8proc_grapheme_break_stateful(prev, c, &state);
-        bool old = lle__tx_bit(L, o);
+        int32_t c = d[p];
+        bool brk;
+        if (c < 0x80 && prev < 0x80 && x < end) {
+            /* a run of ASCII in the new text: no break test can stop the
+             * walk before `end`, so its bits are set a word at a time (the
+             * rule is the one below) */
+            size_t lim = p + (end - x), seg = p < L->gs ? L->gs : TX_CAP;
+            if (lim > seg) lim = seg;
+            size_t q = p;
+            int32_t pc = prev;
+            bool more = true;
+            while (more && q < lim) {
+                size_t wi = q >> 6, wend = (wi + 1) << 6;
+                if (wend > lim) wend = lim;
+                uint64_t nb = 0, mask = 0;
+                for (; q < wend; q++) {
+                    int32_t ch = d[q];
+                    if (ch >= 0x80) {
+                        more = false;
+                        break;
+                    }
+                    uint64_t bit = (uint64_t)1 << (q & 63);
+                    mask |= bit;
+                    nb |= (pc == '\r' && ch == '\n') ? 0 : bit;
+                    pc = ch;
+                }
+                uint64_t ob = L->gb[wi] & mask;
+                dg += __builtin_popcountll(nb) - __builtin_popcountll(ob);
+                L->gb[wi] = (L->gb[wi] & ~mask) | nb;
+            }
+            x += q - p;
+            p = q;
+            prev = pc;
+            state = 0;
+            continue;
+        }
+        if (c < 0x80 && prev < 0x80) {
+            /* two ASCII codepoints: a boundary unless CR LF (GB3-GB5,
+             * GB999; no other rule applies to ASCII).  The state after an
+             * ASCII codepoint says no more than a fresh one: every rule
+             * that looks further back (GB9c, GB11, GB12/13) needs a
+             * non-ASCII codepoint right before the break it decides. */
+            clen = 1;
+            brk = !(prev == '\r' && c == '\n');
+            state = 0;
+        } else {
+            if (c < 0x80) {
+                clen = 1;
+            } else {
+                size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+                uint32_t cp = (uint32_t)c & (0x3Fu >> k);
+                for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (d[p + j] & 0x3Fu);
+                c = (int32_t)cp;
+                clen = k + 1;
+            }
+            brk = utf8proc_grapheme_break_stateful(prev, c, &state);
+        }
+        uint64_t *w = &L->gb[p >> 6], m = (uint64_t)1 << (p & 63);
+        bool old = (*w & m) != 0;
         if (x >= end && old && brk) break;
         if (old != brk) {
-            flip_bit(L, o);
+            *w ^= m;
             dg += brk ? 1 : -1;
         }
         prev = c;
-        o += clen;
+        p += clen;
         x += clen;
     }
     flush(L, &dg);
+}
+
+void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
+{
+    if (!lle__tx_total(t, F_BYTES)) return;
+    uint64_t o;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_BYTES));
+    lle__tx_resegment_at(t, L, (size_t)o, (size_t)before.v[F_BYTES], end);
 }
 
 bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
@@ -170,7 +245,7 @@ bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
     if (pos > total) return false;
     if (pos == total) return true;
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     return (lle__tx_byte(L, (size_t)o) & 0xC0) != 0x80;
 }
 
@@ -180,7 +255,7 @@ bool lle__tx_is_boundary(const lle_text_t *t, size_t pos)
     if (pos > total) return false;
     if (pos == total) return true;
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     return lle__tx_bit(L, (size_t)o);
 }
 
@@ -192,12 +267,14 @@ static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
     return k;
 }
 
-/* Set bits in L's bitmap [0, o). */
+/* Cluster starts in L's logical [0, o): the set bits before its physical
+ * offset (the gap's are 0). */
 static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
 {
+    size_t p = o <= L->gs ? o : lle__tx_phys(L, o);
     size_t k = 0, w = 0;
-    for (; (w + 1) * 64 <= o; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
-    if (o & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (o & 63)) - 1));
+    for (; (w + 1) * 64 <= p; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
+    if (p & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
     return k;
 }
 
@@ -217,7 +294,7 @@ static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
         uint64_t c = (uint64_t)__builtin_popcountll(word);
         if (k < c) {
             while (k--) word &= word - 1;
-            return w * 64 + (size_t)__builtin_ctzll(word);
+            return lle__tx_logical(L, w * 64 + (size_t)__builtin_ctzll(word));
         }
         k -= c;
     }
@@ -237,7 +314,7 @@ size_t lle__tx_line_start(const lle_text_t *t, size_t line)
     if (line == 0) return 0;
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_BYTES));
     return (size_t)before.v[F_BYTES] + leaf_nth_nl(L, k) + 1;
 }
 
@@ -248,7 +325,7 @@ lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, size_t *cp)
     if (!lle__tx_is_cp_start(t, pos)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_CPS));
     *cp = (size_t)before.v[F_CPS] + leaf_cps_before(L, (size_t)o);
     return LLE_SUCCESS;
 }
@@ -263,7 +340,7 @@ lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos)
     }
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, &k, &before, TX_NEED(F_BYTES));
     *pos = (size_t)before.v[F_BYTES] + leaf_nth_cp(L, k);
     return LLE_SUCCESS;
 }
@@ -273,7 +350,7 @@ lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g)
     if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_GBS));
     *g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, (size_t)o);
     return LLE_SUCCESS;
 }
@@ -288,7 +365,7 @@ lle_result_t lle__tx_g_to_byte(const lle_text_t *t, size_t g, size_t *pos)
     }
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_GBS, g, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_GBS, g, &k, &before, TX_NEED(F_BYTES));
     *pos = (size_t)before.v[F_BYTES] + leaf_nth_bit(L, k);
     return LLE_SUCCESS;
 }
@@ -298,7 +375,7 @@ size_t lle__tx_line_of(const lle_text_t *t, size_t pos)
 {
     uint64_t o;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_NLS));
     return (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(L, (size_t)o);
 }
 

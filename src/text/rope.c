@@ -13,8 +13,12 @@
  *   merges a small leaf into its neighbour when both fit in TX_FILL.  Inner
  *   nodes left empty are removed and a root with one child is replaced by
  *   it, so the depth is at most that of the largest tree the text had.
+ * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
+ *   deleted bytes for the new ones at the gap and sends one delta up; it
+ *   merges the leaf with a neighbour only when it fell under a quarter.
  * - Sums change by deltas (unsigned arithmetic modulo 2^64, so a delta may
- *   be "negative") added from the leaf up to the root: O(depth).
+ *   be "negative") added from the leaf up to the root, to each node and to
+ *   its copy in the parent's columns: O(depth).
  * - Everything an insertion allocates is reserved first
  *   (lle__tx_reserve_insert); the structural code itself cannot fail.
  */
@@ -123,10 +127,18 @@ static size_t cut_at(const char *s, size_t n, size_t want)
     return c;
 }
 
+/* Add d to n's sums and its ancestors', and to their copies in the
+ * parents' columns. */
 void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
 {
-    for (; n; n = n->parent)
+    for (;;) {
         for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+        lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
+        if (!P) return;
+        for (int f = 0; f < F_N; f++)
+            if (d->v[f]) P->cs[f][n->slot] += d->v[f]; /* a column's line only when it changes */
+        n = &P->h;
+    }
 }
 
 static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
@@ -134,11 +146,12 @@ static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
     for (int f = 0; f < F_N; f++) d->v[f] = (uint64_t)0 - s->v[f];
 }
 
-/* Newlines in L's logical bytes [0, o). */
+/* Newlines in L's logical bytes [0, o): from the count before the gap and
+ * the bytes between the gap and o. */
 size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
 {
-    if (o <= L->gs) return count_nl(L->data, o);
-    return count_nl(L->data, L->gs) + count_nl(L->data + L->ge, o - L->gs);
+    if (o <= L->gs) return L->nlg - count_nl(L->data + o, L->gs - o);
+    return L->nlg + count_nl(L->data + L->ge, o - L->gs);
 }
 
 /* ---- allocation -------------------------------------------------------------- */
@@ -172,7 +185,7 @@ static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
     t->leaves--;
 }
 
-static bool rows_grow(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
+bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
 {
     if (need <= L->rows_cap) return true;
     size_t cap = L->rows_cap + L->rows_cap / 2;
@@ -237,22 +250,30 @@ static bool reserve_inners(lle_text_t *t, size_t n)
 
 /* ---- gap buffer ---------------------------------------------------------------- */
 
-/* Move L's gap to logical offset o; in a secure text the bytes left behind
- * in the gap are wiped. */
+/* Move L's gap to logical offset o: the bytes between move across it with
+ * their grapheme bits (the bits they leave behind are cleared: the gap's
+ * bits stay 0) and the newline count before the gap follows them.  In a
+ * secure text the bytes left behind in the gap are wiped. */
 static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 {
     size_t gs = L->gs, ge = L->ge;
     if (o < gs) {
         size_t d = gs - o;
         memmove(L->data + ge - d, L->data + o, d);
+        L->nlg = (uint16_t)(L->nlg - count_nl(L->data + ge - d, d));
+        bits_move(L->gb, ge - d, L->gb, o, d);
         size_t end = o + d < ge - d ? o + d : ge - d;
+        bits_clear(L->gb, o, end - o);
         lle__tx_wipe(t, L->data + o, end - o);
         L->gs = (uint16_t)o;
         L->ge = (uint16_t)(ge - d);
     } else if (o > gs) {
         size_t d = o - gs;
         memmove(L->data + gs, L->data + ge, d);
+        L->nlg = (uint16_t)(L->nlg + count_nl(L->data + gs, d));
+        bits_move(L->gb, gs, L->gb, ge, d);
         size_t beg = ge > o ? ge : o;
+        bits_clear(L->gb, beg, ge + d - beg);
         lle__tx_wipe(t, L->data + beg, ge + d - beg);
         L->gs = (uint16_t)o;
         L->ge = (uint16_t)(ge + d);
@@ -265,23 +286,20 @@ static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *s, size_t k,
                         const uint64_t *sbits, size_t sbo, const uint32_t *srows)
 {
-    size_t len = TX_LEN(L);
-    size_t nlb = lle__tx_leaf_nl_before(L, o);
     move_gap(t, L, o);
-    memcpy(L->data + L->gs, s, k);
-    L->gs = (uint16_t)(L->gs + k);
-    bits_move(L->gb, o + k, L->gb, o, len - o);
-    if (sbits)
-        bits_move(L->gb, o, sbits, sbo, k);
-    else
-        bits_clear(L->gb, o, k);
-
+    size_t at = L->gs, nlb = L->nlg;
+    memcpy(L->data + at, s, k);
     lle__tx_sum_t d = {{0}};
+    if (sbits) {
+        bits_move(L->gb, at, sbits, sbo, k);
+        d.v[F_GBS] = bits_count(L->gb, at, k);
+    }
     d.v[F_BYTES] = k;
     d.v[F_CPS] = count_cps(s, k);
     size_t knl = count_nl(s, k);
     d.v[F_NLS] = knl;
-    d.v[F_GBS] = sbits ? bits_count(L->gb, o, k) : 0;
+    L->gs = (uint16_t)(at + k);
+    L->nlg = (uint16_t)(nlb + knl);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         memmove(L->rows + nlb + knl, L->rows + nlb, (nls - nlb) * sizeof *L->rows);
@@ -302,16 +320,15 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
 /* Delete L's bytes [o, o + k). */
 static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
 {
-    size_t len = TX_LEN(L);
     move_gap(t, L, o);
-    size_t nlb = count_nl(L->data, L->gs);
-    const char *del = L->data + L->ge;
+    size_t nlb = L->nlg, ge = L->ge;
+    const char *del = L->data + ge;
     lle__tx_sum_t s = {{0}};
     s.v[F_BYTES] = k;
     s.v[F_CPS] = count_cps(del, k);
     size_t knl = count_nl(del, k);
     s.v[F_NLS] = knl;
-    s.v[F_GBS] = bits_count(L->gb, o, k);
+    s.v[F_GBS] = bits_count(L->gb, ge, k);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         for (size_t i = nlb; i < nlb + knl; i++) {
@@ -320,58 +337,124 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
         }
         memmove(L->rows + nlb, L->rows + nlb + knl, (nls - nlb - knl) * sizeof *L->rows);
     }
-    lle__tx_wipe(t, L->data + L->ge, k);
-    L->ge = (uint16_t)(L->ge + k);
-    bits_move(L->gb, o, L->gb, o + k, len - o - k);
-    bits_clear(L->gb, len - k, k);
+    bits_clear(L->gb, ge, k);
+    lle__tx_wipe(t, L->data + ge, k);
+    L->ge = (uint16_t)(ge + k);
     lle__tx_sum_t d;
     sum_neg(&d, &s);
     lle__tx_propagate(&L->h, &d);
 }
 
-/* Move L's bytes [o, len) to the start of the empty leaf T (bits and row
- * caches with them). */
+static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X);
+
+void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
+{
+    move_gap(t, L, o);
+}
+
+/* The edit of one leaf: the gap is at the edit point (lle__tx_leaf_seek),
+ * the `del` bytes after it go, s[0, n) comes in, and the sums change by
+ * one delta on the way to the root.  The caller checked that the result
+ * fits TX_CAP and the row cache, and does not leave an empty leaf in a
+ * text of several. */
+void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n)
+{
+    size_t gs = L->gs, ge = L->ge, nlb = L->nlg;
+    size_t nls = (size_t)L->h.sum.v[F_NLS];
+    const char *dp = L->data + ge;
+    lle__tx_sum_t d = {{0}};
+    size_t dnl = 0, knl = 0;
+    if (del) {
+        dnl = count_nl(dp, del);
+        d.v[F_CPS] = (uint64_t)0 - count_cps(dp, del);
+        d.v[F_GBS] = (uint64_t)0 - bits_count(L->gb, ge, del);
+        for (size_t i = nlb; i < nlb + dnl; i++) {
+            d.v[F_ROWS] -= L->rows[i];
+            d.v[F_STALE] -= L->rows[i] == 0;
+        }
+        bits_clear(L->gb, ge, del);
+        lle__tx_wipe(t, L->data + ge, del);
+        ge += del;
+        L->ge = (uint16_t)ge;
+    }
+    if (n) {
+        memcpy(L->data + gs, s, n);
+        knl = count_nl(s, n);
+        d.v[F_CPS] += count_cps(s, n);
+        L->gs = (uint16_t)(gs + n);
+        L->nlg = (uint16_t)(nlb + knl);
+        d.v[F_STALE] += knl;
+    }
+    if (dnl != knl)
+        memmove(L->rows + nlb + knl, L->rows + nlb + dnl, (nls - nlb - dnl) * sizeof *L->rows);
+    if (knl) memset(L->rows + nlb, 0, knl * sizeof *L->rows);
+    d.v[F_BYTES] = (uint64_t)n - del;
+    d.v[F_NLS] = (uint64_t)knl - dnl;
+    lle__tx_propagate(&L->h, &d);
+}
+
+/* Merge small leaves around L after a deletion left it under a quarter
+ * full (see maybe_merge). */
+void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L)
+{
+    if (TX_LEN(L) >= TX_CAP / 4) return;
+    lle__tx_leaf_t *P = L->prev;
+    maybe_merge(t, L);
+    if (P) maybe_merge(t, P);
+}
+
+/* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
+ * with them). */
 static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_leaf_t *T,
                            size_t at)
 {
     size_t n = TX_LEN(L) - o;
     if (!n) return;
     move_gap(t, L, o);
-    size_t nlb = count_nl(L->data, L->gs);
-    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, o, L->rows ? L->rows + nlb : NULL);
+    size_t nlb = L->nlg;
+    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, L->ge, L->rows ? L->rows + nlb : NULL);
     leaf_delete(t, L, o, n);
 }
 
 /* ---- tree structure -------------------------------------------------------------- */
 
-static unsigned child_index(const lle__tx_inner_t *P, const lle__tx_node_t *c)
+/* Put c at slot i of P, its sums into P's columns. */
+static void put_child(lle__tx_inner_t *P, unsigned i, lle__tx_node_t *c)
 {
-    unsigned i = 0;
-    while (P->child[i] != c) i++;
-    return i;
+    P->child[i] = c;
+    c->parent = &P->h;
+    c->slot = (uint8_t)i;
+    for (int f = 0; f < F_N; f++) P->cs[f][i] = c->sum.v[f];
 }
 
 static void recompute(lle__tx_inner_t *I)
 {
-    memset(&I->h.sum, 0, sizeof I->h.sum);
-    for (unsigned i = 0; i < I->h.n; i++)
-        for (int f = 0; f < F_N; f++) I->h.sum.v[f] += I->child[i]->sum.v[f];
+    for (int f = 0; f < F_N; f++) {
+        uint64_t v = 0;
+        for (unsigned i = 0; i < I->h.n; i++) v += I->cs[f][i];
+        I->h.sum.v[f] = v;
+    }
 }
 
 static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bool add);
 
-static void split_inner(lle_text_t *t, lle__tx_inner_t *P)
+/* Split P (TX_FANOUT + 1 children) in two; `last` is the child just put
+ * in.  When it went in at the end (text appended, a paste built leaf by
+ * leaf) P keeps TX_FANOUT children and the new node takes the one: nodes
+ * built in order stay full, the tree low.  Else each takes half. */
+static void split_inner(lle_text_t *t, lle__tx_inner_t *P, unsigned last)
 {
     lle__tx_inner_t *Q = take_inner(t);
-    unsigned half = P->h.n / 2;
+    unsigned half = last == P->h.n - 1u ? P->h.n - 1u : P->h.n / 2;
     Q->h.n = (uint8_t)(P->h.n - half);
-    for (unsigned i = 0; i < Q->h.n; i++) {
-        Q->child[i] = P->child[half + i];
-        Q->child[i]->parent = &Q->h;
-    }
+    for (unsigned i = 0; i < Q->h.n; i++) put_child(Q, i, P->child[half + i]);
     P->h.n = (uint8_t)half;
     recompute(Q);
     for (int f = 0; f < F_N; f++) P->h.sum.v[f] -= Q->h.sum.v[f];
+    if (P->h.parent) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)P->h.parent;
+        for (int f = 0; f < F_N; f++) G->cs[f][P->h.slot] = P->h.sum.v[f];
+    }
     attach_after(t, &P->h, &Q->h, false);
 }
 
@@ -382,22 +465,20 @@ static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bo
     if (!X->parent) {
         lle__tx_inner_t *R = take_inner(t);
         R->h.n = 2;
-        R->child[0] = X;
-        R->child[1] = N;
-        X->parent = N->parent = &R->h;
+        put_child(R, 0, X);
+        put_child(R, 1, N);
         recompute(R);
         t->root = &R->h;
         t->depth++;
         return;
     }
     lle__tx_inner_t *P = (lle__tx_inner_t *)X->parent;
-    unsigned i = child_index(P, X) + 1;
-    memmove(&P->child[i + 1], &P->child[i], (P->h.n - i) * sizeof P->child[0]);
-    P->child[i] = N;
+    unsigned i = X->slot + 1u;
+    for (unsigned j = P->h.n; j > i; j--) put_child(P, j, P->child[j - 1]);
+    put_child(P, i, N);
     P->h.n++;
-    N->parent = &P->h;
     if (add) lle__tx_propagate(&P->h, &N->sum);
-    if (P->h.n > TX_FANOUT) split_inner(t, P);
+    if (P->h.n > TX_FANOUT) split_inner(t, P, i);
 }
 
 /* Take node N (not the root) out of the tree with its sums; inner nodes
@@ -408,8 +489,7 @@ static void detach(lle_text_t *t, lle__tx_node_t *N)
     lle__tx_sum_t d;
     sum_neg(&d, &N->sum);
     lle__tx_propagate(&P->h, &d);
-    unsigned i = child_index(P, N);
-    memmove(&P->child[i], &P->child[i + 1], (P->h.n - i - 1) * sizeof P->child[0]);
+    for (unsigned j = N->slot; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
     P->h.n--;
     N->parent = NULL;
     if (P->h.n == 0 && P->h.parent) {
@@ -453,28 +533,29 @@ static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
     lle__tx_leaf_t *N = X->next;
     size_t a = TX_LEN(X), b = TX_LEN(N);
     if (a + b > TX_FILL || (a >= TX_CAP / 4 && b >= TX_CAP / 4)) return;
-    if (!rows_grow(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
+    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
     leaf_move_tail(t, N, 0, X, a);
     remove_leaf(t, N);
 }
 
 /* ---- descent ----------------------------------------------------------------------- */
 
-lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
-                             uint64_t *local, lle__tx_sum_t *before)
+lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_t *local,
+                             lle__tx_sum_t *before, unsigned need)
 {
-    (void)end_ok;
     const lle__tx_node_t *n = t->root;
     if (before) memset(before, 0, sizeof *before);
+    else need = 0;
     while (!n->leaf) {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
-        unsigned i = 0;
-        for (;; i++) {
-            const lle__tx_node_t *c = I->child[i];
-            if (k < c->sum.v[field] || i + 1 == I->h.n) break;
-            k -= c->sum.v[field];
-            if (before)
-                for (int f = 0; f < F_N; f++) before->v[f] += c->sum.v[f];
+        const uint64_t *c = I->cs[field];
+        unsigned i = 0, last = I->h.n - 1u;
+        while (i < last && k >= c[i]) k -= c[i++];
+        for (unsigned m = need; m; m &= m - 1) {
+            int f = __builtin_ctz(m);
+            uint64_t v = 0;
+            for (unsigned j = 0; j < i; j++) v += I->cs[f][j];
+            before->v[f] += v;
         }
         n = I->child[i];
     }
@@ -485,7 +566,7 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool en
 void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     while (n) {
         size_t len = TX_LEN(L);
         size_t take = len - o < n ? len - o : n;
@@ -555,14 +636,14 @@ static size_t plan_first(size_t o, const char *s, size_t n)
 lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L), nls = (size_t)L->h.sum.v[F_NLS];
     if (len + n <= TX_CAP) {
-        return rows_grow(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
+        return lle__tx_rows_reserve(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
     }
     size_t tail_nl = nls - lle__tx_leaf_nl_before(L, o);
     size_t a = plan_first(o, s, n);
-    if (!rows_grow(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
+    if (!lle__tx_rows_reserve(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
     /* the leaves, in the order the insertion takes them: tail, then chunks */
     lle__tx_leaf_t **endp = &t->spare_leaves;
     size_t made = 0;
@@ -597,7 +678,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
 void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L);
     if (len + n <= TX_CAP) {
         leaf_insert(t, L, o, s, n, NULL, 0, NULL);
@@ -632,7 +713,7 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
 {
     while (n) {
         uint64_t o;
-        lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, false, &o, NULL);
+        lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
         size_t len = TX_LEN(L);
         size_t take = len - o < n ? len - o : n;
         if (take == len && t->leaves > 1)
@@ -642,7 +723,7 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
         n -= take;
     }
     uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, true, &o, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     lle__tx_leaf_t *P = L->prev;
     maybe_merge(t, L);
     if (P) maybe_merge(t, P);

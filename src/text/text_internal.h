@@ -9,10 +9,18 @@
  * position in O(depth) and the counts before it.  Leaves form a doubly
  * linked list in text order.
  *
- * Grapheme clusters: bit i of a leaf's `gb` bitmap (logical offsets, not
- * gap-shifted) is set when a cluster starts at byte i of the leaf.  The
- * first byte of the text is always a start.  A cluster may run over leaf
- * borders; it is counted in the leaf that holds its first byte.
+ * Grapheme clusters: bit i of a leaf's `gb` bitmap is set when a cluster
+ * starts at data[i].  The bitmap is laid out like the data, gap included
+ * (physical offsets), and the bits of the gap are always 0: moving the gap
+ * moves as many bits as bytes, an insertion into the gap leaves the new
+ * bytes' bits 0 without moving any, and a count of the bits before a
+ * physical offset is a count before the logical one.  The first byte of
+ * the text is always a start.  A cluster may run over leaf borders; it is
+ * counted in the leaf that holds its first byte.
+ *
+ * `nlg` counts the newlines before the gap, kept by every gap move from
+ * the bytes it moves, so the newlines before an edit point cost no scan of
+ * the leaf once the gap is there.
  *
  * Wrapped rows: newline k of the text owns the line after it (line k + 1);
  * line 0 is owned by the text (`line0_rows`).  A leaf keeps one uint32_t
@@ -35,7 +43,7 @@
 #include "lle/text.h"
 
 #define TX_FANOUT 16
-#define TX_CAP 2048                  /* bytes of text a leaf holds at most */
+#define TX_CAP 1024                  /* bytes of text a leaf holds at most */
 #define TX_FILL (TX_CAP * 3 / 4)     /* bulk-built leaves are filled to this */
 #define TX_WORDS (TX_CAP / 64 + 1)   /* bitmap words (one spare for 64-bit reads) */
 
@@ -51,10 +59,16 @@ struct lle__tx_node {
     lle__tx_sum_t   sum;
     uint8_t         leaf;
     uint8_t         n;     /* children (inner nodes) */
+    uint8_t         slot;  /* index in the parent's child[] */
 };
 
+/* An inner node keeps a copy of its children's sums, one column per field
+ * (cs[f][i] == child[i]->sum.v[f]): a descent by one field reads one short
+ * array of the node it is in instead of the header of every child it
+ * passes, each on a line of its own. */
 typedef struct lle__tx_inner {
     lle__tx_node_t  h;
+    uint64_t        cs[F_N][TX_FANOUT + 1];
     lle__tx_node_t *child[TX_FANOUT + 1]; /* +1: room while a split is pending */
 } lle__tx_inner_t;
 
@@ -65,6 +79,7 @@ struct lle__tx_leaf {
     uint32_t       *rows;        /* one per newline held (see above) */
     uint32_t        rows_cap;
     uint16_t        gs, ge;      /* the gap: data[gs, ge) */
+    uint16_t        nlg;         /* newlines in data[0, gs) */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };
@@ -115,11 +130,25 @@ LLE__HIDDEN void lle__tx_release_reserve(lle_text_t *t);
  * grapheme bits are fixed afterwards by lle__tx_resegment. */
 LLE__HIDDEN void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n);
 LLE__HIDDEN void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n);
-/* The leaf holding byte pos (pos < its length, or pos == its length for
- * the last leaf); *local the offset in it; *before the sums of everything
- * before the leaf (may be NULL). */
-LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, bool end_ok,
-                                         uint64_t *local, lle__tx_sum_t *before);
+/* The leaf that holds the k-th unit of `field` (k < its count there, or k
+ * at the end of the last leaf); *local k within the leaf; *before (may be
+ * NULL) the sums of everything before the leaf, of the fields in `need`
+ * (bits 1 << F_...; the others 0). */
+LLE__HIDDEN lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k,
+                                         uint64_t *local, lle__tx_sum_t *before, unsigned need);
+#define TX_NEED(f) (1u << (f))
+/* Room for `need` row cache entries in L. */
+LLE__HIDDEN bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need);
+/* The gap of L to logical offset o (the text does not change). */
+LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
+/* Replace the del bytes after L's gap by s[0, n), all inside L (the caller
+ * checked room in the leaf and its row cache); new grapheme bits 0, new
+ * row caches stale. */
+LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
+                                      size_t n);
+/* After a deletion in L: merge it or its predecessor with a neighbour when
+ * it is under a quarter full. */
+LLE__HIDDEN void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
@@ -130,9 +159,21 @@ static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
     return (unsigned char)(i < L->gs ? L->data[i] : L->data[i + (size_t)(L->ge - L->gs)]);
 }
+/* The physical offset of logical offset i (i <= length; the length maps
+ * to the end of the data when the gap is last). */
+static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
+{
+    return i < L->gs ? i : i + (size_t)(L->ge - L->gs);
+}
+/* The logical offset of physical offset p (p outside the gap). */
+static inline size_t lle__tx_logical(const lle__tx_leaf_t *L, size_t p)
+{
+    return p < L->gs ? p : p - (size_t)(L->ge - L->gs);
+}
 static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {
-    return (L->gb[i >> 6] >> (i & 63)) & 1u;
+    size_t p = lle__tx_phys(L, i);
+    return (L->gb[p >> 6] >> (p & 63)) & 1u;
 }
 static inline uint64_t lle__tx_total(const lle_text_t *t, int f)
 {
@@ -146,6 +187,9 @@ LLE__HIDDEN size_t lle__tx_utf8_valid(const char *s, size_t n);
  * [pos, end): from the last cluster start before pos until the new
  * segmentation meets an old boundary at or after end. */
 LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
+/* The same, pos given as offset o of leaf L, which starts at byte base. */
+LLE__HIDDEN void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t base,
+                                      size_t end);
 LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
 LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
 /* Offset of the start of line `line` (line <= newlines). */
@@ -163,6 +207,8 @@ LLE__HIDDEN lle_result_t lle__tx_check_graphemes(const lle_text_t *t);
 /* ---- wrap.c ---------------------------------------------------------------- */
 /* Drop the row cache of line `line`. */
 LLE__HIDDEN void lle__tx_rows_stale(lle_text_t *t, size_t line);
+/* The same when leaf L holds the newline that owns `line` as its k-th. */
+LLE__HIDDEN void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k);
 /* Every cached row count against a fresh computation. */
 LLE__HIDDEN lle_result_t lle__tx_rows_check(const lle_text_t *t);
 

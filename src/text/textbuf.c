@@ -4,7 +4,10 @@
  * lines, undo log), the undo and scratch regions, reading and positions,
  * lines, statistics and the consistency check.
  *
- * An edit replaces [pos, pos + del) by s[0, n).  Everything that can fail
+ * An edit replaces [pos, pos + del) by s[0, n).  It descends once to the
+ * leaf of pos; when the result fits that leaf (a keystroke, almost always)
+ * the whole edit works on the leaf (edit_in_leaf).  Otherwise, and in
+ * both cases for what is not the tree, everything that can fail
  * happens before the text is touched: the checks, the new modified-lines
  * array, room in the undo log, and the tree's reserve for the insertion.
  * The insertion is made at pos + del (so its reserve is computed against
@@ -200,51 +203,50 @@ static size_t mod_apply(const lle_text_t *t, lle_text_line_range_t *out, size_t 
 
 /* ---- the edit path ---------------------------------------------------------------- */
 
-/* Replace [pos, pos + del) by s[0, n): positions and encoding already
- * checked.  log: record it in the undo log. */
-static lle_result_t edit(lle_text_t *t, size_t pos, size_t del, const char *s, size_t n, bool log)
+/* What an edit changes besides the text: the undo record (written before
+ * the structural change, room reserved), the modified-line marks. */
+typedef struct edit_prep {
+    lle_text_line_range_t *mod;
+    bool                   record;
+} edit_prep_t;
+
+/* The memory an edit needs besides the tree's: the new marks array and room
+ * in the undo log.  Nothing changes on failure. */
+static lle_result_t edit_prepare(lle_text_t *t, size_t del, bool log, edit_prep_t *ep)
 {
-    size_t total = (size_t)lle__tx_total(t, F_BYTES);
-    if (n > t->cfg.max_size || total - del > t->cfg.max_size - n) return LLE_ERROR_SIZE_LIMIT;
-    if (!del && !n) return LLE_SUCCESS;
-
-    size_t L = lle__tx_line_of(t, pos);
-    size_t kd = del ? lle__tx_line_of(t, pos + del) - L : 0;
-    size_t ki = 0;
-    for (size_t i = 0; i < n; i++) ki += s[i] == '\n';
-
-    lle_text_line_range_t *mod =
-        lle_pool_alloc(t->m, LLE_POOL_TEMP, (t->nmod + 2) * sizeof *mod);
-    if (!mod) return LLE_ERROR_OUT_OF_MEMORY;
-
+    ep->mod = lle_pool_alloc(t->m, LLE_POOL_TEMP, (t->nmod + 2) * sizeof *ep->mod);
+    if (!ep->mod) return LLE_ERROR_OUT_OF_MEMORY;
     size_t rec = REC_SIZE(del);
-    bool record = log && t->cfg.undo_limit && rec <= t->cfg.undo_limit;
-    if (record) {
+    ep->record = log && t->cfg.undo_limit && rec <= t->cfg.undo_limit;
+    if (ep->record) {
         size_t need = t->undo_used + rec;
         if (need > t->cfg.undo_limit) need = t->cfg.undo_limit;
         if (!region_reserve(t, LLE_POOL_HISTORY, (void **)&t->undo, &t->undo_cap, t->undo_used,
                             need, t->cfg.undo_limit)) {
-            lle_pool_free(t->m, mod);
+            lle_pool_free(t->m, ep->mod);
             return LLE_ERROR_OUT_OF_MEMORY;
         }
     }
-    if (n) {
-        lle_result_t r = lle__tx_reserve_insert(t, pos + del, s, n);
-        if (r != LLE_SUCCESS) {
-            lle_pool_free(t->m, mod);
-            return r;
-        }
-    }
+    return LLE_SUCCESS;
+}
 
-    /* nothing fails from here on */
-    if (record) {
+/* The undo record of replacing [pos, pos + del) by n bytes; the deleted
+ * bytes from old (when not NULL) or read from the text. */
+static void edit_record(lle_text_t *t, const edit_prep_t *ep, bool log, size_t pos, size_t del,
+                        size_t n, const char *old)
+{
+    if (ep->record) {
+        size_t rec = REC_SIZE(del);
         undo_drop_oldest(t, rec);
         unsigned char *p = t->undo + t->undo_used;
         wr64(p, rec);
         wr64(p + 8, pos);
         wr64(p + 16, del);
         wr64(p + 24, n);
-        lle__tx_copy_out(t, pos, del, (char *)p + REC_HDR);
+        if (old)
+            memcpy(p + REC_HDR, old, del);
+        else
+            lle__tx_copy_out(t, pos, del, (char *)p + REC_HDR);
         wr64(p + REC_HDR + del, rec);
         t->undo_used += rec;
         t->undo_steps++;
@@ -254,28 +256,106 @@ static lle_result_t edit(lle_text_t *t, size_t pos, size_t del, const char *s, s
         t->undo_used = 0;
         t->undo_steps = 0;
     }
-    if (n) lle__tx_insert_raw(t, pos + del, s, n);
-    if (del) lle__tx_delete_raw(t, pos, del);
-    lle__tx_resegment(t, pos, pos + n);
-    lle__tx_rows_stale(t, L);
+}
 
-    size_t k = mod_apply(t, mod, L, kd, ki, lle__now_ns());
+/* The marks after an edit at line `line` that deleted kd and inserted ki
+ * newlines. */
+static void edit_mark(lle_text_t *t, edit_prep_t *ep, size_t line, size_t kd, size_t ki)
+{
+    size_t k = mod_apply(t, ep->mod, line, kd, ki, lle__now_ns());
     lle_pool_free(t->m, t->mod);
-    t->mod = mod;
+    t->mod = ep->mod;
     t->nmod = k;
     t->capmod = k;
     t->mod_count += ki + 1;
+}
+
+/* An edit that stays inside leaf L (pos at offset o, `before` the sums of
+ * the text before L): one descent (the caller's), the gap moved to o, and
+ * no reserve.  The common case: a keystroke. */
+static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
+                                 const lle__tx_sum_t *before, size_t pos, size_t del,
+                                 const char *s, size_t n, size_t ki, bool log)
+{
+    lle__tx_leaf_seek(t, L, o);
+    size_t nlb = L->nlg, kd = 0;
+    const char *dp = L->data + L->ge;
+    for (size_t i = 0; i < del; i++) kd += dp[i] == '\n';
+    size_t line = (size_t)before->v[F_NLS] + nlb;
+    size_t nls = (size_t)L->h.sum.v[F_NLS] - kd + ki;
+    if (nls > L->rows_cap && !lle__tx_rows_reserve(t, L, nls)) return LLE_ERROR_OUT_OF_MEMORY;
+    edit_prep_t ep;
+    lle_result_t r = edit_prepare(t, del, log, &ep);
+    if (r != LLE_SUCCESS) return r;
+
+    /* nothing fails from here on */
+    edit_record(t, &ep, log, pos, del, n, dp);
+    lle__tx_leaf_replace(t, L, del, s, n);
+    lle__tx_resegment_at(t, L, o, (size_t)before->v[F_BYTES], pos + n);
+    if (line == 0)
+        lle__tx_rows_stale(t, 0);
+    else if (nlb)
+        lle__tx_rows_stale_entry(t, L, nlb - 1);
+    else
+        lle__tx_rows_stale(t, line);
+    if (del) lle__tx_leaf_settle(t, L);
+    edit_mark(t, &ep, line, kd, ki);
     return LLE_SUCCESS;
 }
 
-/* The checks every edit makes: positions on codepoints, s UTF-8. */
-static lle_result_t check_edit(lle_text_t *t, size_t pos, size_t del, const char *s, size_t n)
+/* Replace [pos, pos + del) by s[0, n).  check: make the checks of a public
+ * edit (positions on codepoints, s UTF-8); else the caller knows them true.
+ * log: record it in the undo log. */
+static lle_result_t edit(lle_text_t *t, size_t pos, size_t del, const char *s, size_t n, bool log,
+                         bool check)
 {
     size_t total = (size_t)lle__tx_total(t, F_BYTES);
-    if (pos > total || del > total - pos) return LLE_ERROR_INVALID_POSITION;
-    if (!lle__tx_is_cp_start(t, pos) || !lle__tx_is_cp_start(t, pos + del))
-        return LLE_ERROR_INVALID_POSITION;
-    if (n && lle__tx_utf8_valid(s, n) != n) return LLE_ERROR_INVALID_ENCODING;
+    if (check && (pos > total || del > total - pos)) return LLE_ERROR_INVALID_POSITION;
+
+    /* one descent: when the edit stays inside the leaf of pos, everything
+     * else works on that leaf */
+    uint64_t o64;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *Lf = lle__tx_find(t, F_BYTES, pos, &o64, &before, TX_NEED(F_BYTES) | TX_NEED(F_NLS));
+    size_t o = (size_t)o64, len = TX_LEN(Lf);
+    bool local = o + del <= len && len - del + n <= TX_CAP && (len - del + n || t->leaves == 1);
+    if (check) {
+        if (local) {
+            /* a leaf starts at a codepoint; the byte after it does too */
+            if ((o < len && (lle__tx_byte(Lf, o) & 0xC0) == 0x80) ||
+                (o + del < len && (lle__tx_byte(Lf, o + del) & 0xC0) == 0x80))
+                return LLE_ERROR_INVALID_POSITION;
+        } else if (!lle__tx_is_cp_start(t, pos) || !lle__tx_is_cp_start(t, pos + del)) {
+            return LLE_ERROR_INVALID_POSITION;
+        }
+        if (n && lle__tx_utf8_valid(s, n) != n) return LLE_ERROR_INVALID_ENCODING;
+    }
+    if (n > t->cfg.max_size || total - del > t->cfg.max_size - n) return LLE_ERROR_SIZE_LIMIT;
+    if (!del && !n) return LLE_SUCCESS;
+    size_t ki = 0;
+    for (size_t i = 0; i < n; i++) ki += s[i] == '\n';
+    if (lle_likely(local)) return edit_in_leaf(t, Lf, o, &before, pos, del, s, n, ki, log);
+
+    size_t line = (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(Lf, o);
+    size_t kd = del ? lle__tx_line_of(t, pos + del) - line : 0;
+    edit_prep_t ep;
+    lle_result_t r = edit_prepare(t, del, log, &ep);
+    if (r != LLE_SUCCESS) return r;
+    if (n) {
+        r = lle__tx_reserve_insert(t, pos + del, s, n);
+        if (r != LLE_SUCCESS) {
+            lle_pool_free(t->m, ep.mod);
+            return r;
+        }
+    }
+
+    /* nothing fails from here on */
+    edit_record(t, &ep, log, pos, del, n, NULL);
+    if (n) lle__tx_insert_raw(t, pos + del, s, n);
+    if (del) lle__tx_delete_raw(t, pos, del);
+    lle__tx_resegment(t, pos, pos + n);
+    lle__tx_rows_stale(t, line);
+    edit_mark(t, &ep, line, kd, ki);
     return LLE_SUCCESS;
 }
 
@@ -283,8 +363,7 @@ lle_result_t lle_text_replace(lle_text_t *t, size_t pos, size_t del, const char 
 {
     if (!t || (!s && n)) return LLE_ERROR_NULL_PARAMETER;
     lle_result_t r = lle__tx_load(t);
-    if (r == LLE_SUCCESS) r = check_edit(t, pos, del, s, n);
-    if (r == LLE_SUCCESS) r = edit(t, pos, del, s, n, true);
+    if (r == LLE_SUCCESS) r = edit(t, pos, del, s, n, true, true);
     return r;
 }
 
@@ -307,7 +386,7 @@ lle_result_t lle_text_undo(lle_text_t *t)
     size_t rec = (size_t)rd64(t->undo + t->undo_used - 8);
     unsigned char *p = t->undo + t->undo_used - rec;
     size_t pos = (size_t)rd64(p + 8), del = (size_t)rd64(p + 16), ins = (size_t)rd64(p + 24);
-    r = edit(t, pos, ins, (const char *)p + REC_HDR, del, false);
+    r = edit(t, pos, ins, (const char *)p + REC_HDR, del, false, false);
     if (r != LLE_SUCCESS) return r;
     lle__tx_wipe(t, p, rec);
     t->undo_used -= rec;
@@ -565,7 +644,7 @@ lle_result_t lle_insert_line(lle_text_t *t, size_t line, const char *s, size_t n
         buf[0] = '\n';
         memcpy(buf + 1, s, n);
     }
-    r = edit(t, pos, 0, buf, n + 1, true);
+    r = edit(t, pos, 0, buf, n + 1, true, false);
     lle__tx_wipe(t, buf, n + 1);
     if (buf != stackbuf) lle_pool_free(t->m, buf);
     return r;
@@ -579,9 +658,9 @@ lle_result_t lle_text_delete_line(lle_text_t *t, size_t line)
     size_t nls = (size_t)lle__tx_total(t, F_NLS);
     if (line > nls) return LLE_ERROR_INVALID_LINE_INDEX;
     size_t start = lle__tx_line_start(t, line), end = line_end(t, line);
-    if (line < nls) return edit(t, start, end + 1 - start, NULL, 0, true);
-    if (line > 0) return edit(t, start - 1, end - start + 1, NULL, 0, true);
-    return edit(t, start, end - start, NULL, 0, true);
+    if (line < nls) return edit(t, start, end + 1 - start, NULL, 0, true, false);
+    if (line > 0) return edit(t, start - 1, end - start + 1, NULL, 0, true, false);
+    return edit(t, start, end - start, NULL, 0, true, false);
 }
 
 lle_result_t lle_text_replace_line(lle_text_t *t, size_t line, const char *s, size_t n)
@@ -592,7 +671,7 @@ lle_result_t lle_text_replace_line(lle_text_t *t, size_t line, const char *s, si
     if (line > lle__tx_total(t, F_NLS)) return LLE_ERROR_INVALID_LINE_INDEX;
     if ((r = check_line_text(s, n)) != LLE_SUCCESS) return r;
     size_t start = lle__tx_line_start(t, line);
-    return edit(t, start, line_end(t, line) - start, s, n, true);
+    return edit(t, start, line_end(t, line) - start, s, n, true, false);
 }
 
 /* ---- modified lines ---------------------------------------------------------------------- */
@@ -698,12 +777,15 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
             cps += (c & 0xC0) != 0x80;
             nls += c == '\n';
         }
-        for (size_t i = 0; i < TX_CAP; i++) {
-            bool b = lle__tx_bit(L, i);
-            if (b && i >= len) return LLE_ERROR_CORRUPTION;
+        uint64_t nlg = 0;
+        for (size_t i = 0; i < L->gs; i++) nlg += L->data[i] == '\n';
+        for (size_t p = 0; p < TX_WORDS * 64; p++) {
+            bool b = (L->gb[p >> 6] >> (p & 63)) & 1u;
+            if (b && ((p >= L->gs && p < L->ge) || p >= TX_CAP)) return LLE_ERROR_CORRUPTION;
             gbs += b;
         }
         if (cps != L->h.sum.v[F_CPS] || nls != L->h.sum.v[F_NLS] || gbs != L->h.sum.v[F_GBS] ||
+            nlg != L->nlg ||
             nls > L->rows_cap || (len && (lle__tx_byte(L, 0) & 0xC0) == 0x80) ||
             (!len && t->leaves > 1))
             return LLE_ERROR_CORRUPTION;
@@ -714,10 +796,14 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
     if (I->h.n < 1 || I->h.n > TX_FANOUT) return LLE_ERROR_CORRUPTION;
     lle__tx_sum_t s = {{0}};
     for (unsigned i = 0; i < I->h.n; i++) {
-        if (I->child[i]->parent != n) return LLE_ERROR_CORRUPTION;
+        if (I->child[i]->parent != n || I->child[i]->slot != i) return LLE_ERROR_CORRUPTION;
         lle_result_t r = check_node(t, I->child[i], expect, level + 1, leaves, inners);
         if (r != LLE_SUCCESS) return r;
-        for (int f = 0; f < F_N; f++) s.v[f] += I->child[i]->sum.v[f];
+        for (int f = 0; f < F_N; f++) {
+            s.v[f] += I->child[i]->sum.v[f];
+            if (I->cs[f][i] != I->child[i]->sum.v[f] && (f <= F_GBS || !t->rows_all_stale))
+                return LLE_ERROR_CORRUPTION;
+        }
     }
     if (!t->rows_all_stale) {
         if (memcmp(&s, &n->sum, sizeof s)) return LLE_ERROR_CORRUPTION;

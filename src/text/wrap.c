@@ -62,7 +62,7 @@ static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
 {
     scan_t s = {1, 0};
     uint64_t lo;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, true, &lo, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &lo, NULL, 0);
     size_t o = (size_t)lo, x = start, w = 0;
     bool open = false;
     for (;;) {
@@ -111,9 +111,17 @@ void lle__tx_rows_stale(lle_text_t *t, size_t line)
         t->line0_rows = 0;
         return;
     }
+    if (lle__tx_total(t, F_STALE) == lle__tx_total(t, F_NLS)) return; /* nothing cached */
     uint64_t k;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, NULL, 0);
     if (L->rows[k]) set_entry(L, (size_t)k, 0);
+}
+
+void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k)
+{
+    /* when every entry of L is stale its row cache stays untouched */
+    if (t->rows_all_stale || L->h.sum.v[F_STALE] == L->h.sum.v[F_NLS]) return;
+    if (L->rows[k]) set_entry(L, k, 0);
 }
 
 /* Bring the stale entries of the subtree n (which starts at byte `base`)
@@ -167,9 +175,12 @@ static void resum(lle__tx_node_t *n)
     lle__tx_inner_t *I = (lle__tx_inner_t *)n;
     n->sum.v[F_ROWS] = n->sum.v[F_STALE] = 0;
     for (unsigned i = 0; i < I->h.n; i++) {
+        const lle__tx_node_t *c = I->child[i];
         resum(I->child[i]);
-        n->sum.v[F_ROWS] += I->child[i]->sum.v[F_ROWS];
-        n->sum.v[F_STALE] += I->child[i]->sum.v[F_STALE];
+        I->cs[F_ROWS][i] = c->sum.v[F_ROWS];
+        I->cs[F_STALE][i] = c->sum.v[F_STALE];
+        n->sum.v[F_ROWS] += c->sum.v[F_ROWS];
+        n->sum.v[F_STALE] += c->sum.v[F_STALE];
     }
 }
 
@@ -245,7 +256,7 @@ lle_result_t lle_text_line_rows(lle_text_t *t, size_t line, size_t *rows)
         return LLE_SUCCESS;
     }
     uint64_t k;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, NULL);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, NULL, 0);
     *rows = L->rows[k];
     return LLE_SUCCESS;
 }
@@ -256,7 +267,7 @@ static size_t line_row(const lle_text_t *t, size_t line)
     if (line == 0) return 0;
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, false, &k, &before);
+    lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_ROWS));
     size_t row = t->line0_rows + (size_t)before.v[F_ROWS];
     for (size_t i = 0; i < k; i++) row += L->rows[i];
     return row;
@@ -287,7 +298,7 @@ lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_
     } else {
         uint64_t k;
         lle__tx_sum_t before;
-        lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, false, &k, &before);
+        lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, &k, &before, TX_NEED(F_NLS));
         size_t i = 0;
         while (k >= L->rows[i]) k -= L->rows[i++];
         ln = (size_t)before.v[F_NLS] + i + 1;
