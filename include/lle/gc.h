@@ -102,7 +102,7 @@ lle_result_t lle_gc_get_config(lle_memory_manager_t *m, lle_gc_config_t *out);
 
 typedef enum lle_gc_scope {
     LLE_GC_YOUNG = 0,   /* the young generation (full under MARK_SWEEP strategies) */
-    LLE_GC_FULL         /* every tracked object */
+    LLE_GC_FULL         /* the whole heap (what changed is traversed, see above) */
 } lle_gc_scope_t;
 
 /*

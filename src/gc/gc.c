@@ -222,7 +222,7 @@ typedef struct visit_ctx {
     const void       *bad_parent, *bad_child;
     bool              bad_extra;  /* more references than the count, not a foreign pointer */
     bool              oom;
-    size_t            count;      /* dirty_closure: objects in gc->chunk */
+    size_t            count;      /* scan_dirty: members so far, in gc->chunk */
 } visit_ctx_t;
 
 /* Whether p is a live object of the collector, reading no memory the
