@@ -225,9 +225,10 @@ typedef struct lle__bin {
 } __attribute__((aligned(64))) lle__bin_t;
 _Static_assert(sizeof(lle__bin_t) == 64, "a bin is one cache line");
 
-/* The "no slab" a bin's cur points to when it has none: its free list is
- * empty, so the allocation fast path needs no NULL test.  Never written
- * (it is const: a stray write faults). */
+/* The "no slab" a bin's cur points to when it has none, and the page map
+ * holds for a granule without a slab: its free list is empty and its
+ * owner NULL, so neither the allocation nor the free fast path needs a
+ * NULL test.  Never written (it is const: a stray write faults). */
 LLE__HIDDEN extern const lle__slab_t lle__no_slab;
 #define LLE__NO_SLAB ((lle__slab_t *)&lle__no_slab)
 
@@ -276,16 +277,18 @@ struct lle__heap {
     lle__heap_t          *next_parked;  /* m->parked list */
     _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
     _Atomic int           parked;
-    /* Page-map leaves this heap's frees used lately, direct-mapped by the
-     * address bits above a leaf's span (key UINTPTR_MAX: empty).  Leaves
-     * live as long as the manager, so an entry never goes stale; a free
-     * whose pointer falls in a cached leaf reads one map entry instead of
-     * walking three levels.  Four ways: slabs and large blocks come from a
-     * few regions of the host (its heap, its mappings). */
-    struct {
+    /* Page-map leaves this heap's frees used lately, keyed by the address
+     * bits above a leaf's span (key UINTPTR_MAX: empty).  Leaves live as
+     * long as the manager, so an entry never goes stale; a free whose
+     * pointer falls in a cached leaf reads one map entry instead of walking
+     * three levels.  The free fast path looks at `front` only (one compare);
+     * a miss looks in `leaves`, direct-mapped, four ways (slabs and large
+     * blocks come from a few regions of the host: its heap, its mappings),
+     * and moves the leaf it finds to the front. */
+    struct lle__leaf_ref {
         uintptr_t             key;
         struct lle__map_leaf *leaf;
-    } leaves[LLE__LEAF_CACHE];
+    } front, leaves[LLE__LEAF_CACHE];
     uint64_t              rng;          /* xorshift state: guard-page sampling intervals */
     struct lle__dheap    *dbg;          /* its debug blocks (src/debug), made on first use */
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
@@ -638,12 +641,20 @@ static inline lle__map_leaf_t *lle__map_leaf(const lle_memory_manager_t *m, cons
         &mid->e[(g >> LLE__MAP_BITS_LEAF) & ((1u << LLE__MAP_BITS_MID) - 1)], memory_order_acquire);
 }
 
-/* Entry of p in its leaf. */
-static inline lle__slab_t *lle__leaf_get(const lle__map_leaf_t *leaf, const void *p)
+/* Entry of p in its leaf as stored: LLE__NO_SLAB where there is no slab
+ * (its owner is NULL, its kind 0). */
+static inline lle__slab_t *lle__leaf_entry(const lle__map_leaf_t *leaf, const void *p)
 {
     return atomic_load_explicit(
         &leaf->e[((uintptr_t)p >> LLE__GRANULE_SHIFT) & ((1u << LLE__MAP_BITS_LEAF) - 1)],
         memory_order_acquire);
+}
+
+/* The slab of p in its leaf, or NULL. */
+static inline lle__slab_t *lle__leaf_get(const lle__map_leaf_t *leaf, const void *p)
+{
+    lle__slab_t *s = lle__leaf_entry(leaf, p);
+    return s != LLE__NO_SLAB ? s : NULL;
 }
 
 static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)

@@ -52,6 +52,7 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             if (!h) return NULL;
             memset(h, 0, sizeof *h);
             h->m = m;
+            h->front.key = UINTPTR_MAX;
             for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             for (int p = 0; p < LLE__NPOOLS; p++)
                 for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;
@@ -326,7 +327,7 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     lle__block_out(s, blk, s->bsize);
     s->used++;
     uint32_t i = lle__slab_index(s, blk);
-    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+    _Atomic uint64_t *w = lle__slab_bits(s, i);
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
                           memory_order_relaxed);
     uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed) +
@@ -734,16 +735,21 @@ static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *
 
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
 
-/* A free by heap h whose leaf cache missed: the whole map walk, caching the
- * leaf found, then the free again (which now hits). */
+/* A free by heap h whose pointer is not in the front leaf: the leaf from
+ * the four ways or from the whole map walk, moved to the front, then the
+ * free again (which now hits). */
 static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
                                                  void *p, const lle_site_t *site, const void *pc)
 {
-    lle__map_leaf_t *leaf = lle__map_leaf(m, p);
-    if (!leaf) return free_not_local(m, p, NULL, site, pc);
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    h->leaves[key & (LLE__LEAF_CACHE - 1)].key = key;
-    h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf = leaf;
+    struct lle__leaf_ref *way = &h->leaves[key & (LLE__LEAF_CACHE - 1)];
+    lle__map_leaf_t *leaf = way->key == key ? way->leaf : lle__map_leaf(m, p);
+    if (!leaf) return free_not_local(m, p, NULL, site, pc);
+    /* The old front keeps its way; the new one takes (or keeps) its own. */
+    if (h->front.key != UINTPTR_MAX) h->leaves[h->front.key & (LLE__LEAF_CACHE - 1)] = h->front;
+    way->key = key;
+    way->leaf = leaf;
+    h->front = *way;
     lle__slab_t *s = lle__leaf_get(leaf, p);
     if (!s || atomic_load_explicit(&s->owner, memory_order_relaxed) != h)
         return free_not_local(m, p, s, site, pc);
@@ -779,11 +785,10 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         return free_not_local(m, p, lle__map_get(m, p), site, CALLER());
     lle__heap_t *h = lle__tls.h;
     uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    if (lle_unlikely(h->leaves[key & (LLE__LEAF_CACHE - 1)].key != key))
-        return free_leaf_miss(m, h, p, site, CALLER());
-    lle__slab_t *s = lle__leaf_get(h->leaves[key & (LLE__LEAF_CACHE - 1)].leaf, p);
-    /* Only small slabs ever have an owner. */
-    if (lle_likely(s != NULL && atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
+    if (lle_unlikely(h->front.key != key)) return free_leaf_miss(m, h, p, site, CALLER());
+    lle__slab_t *s = lle__leaf_entry(h->front.leaf, p);
+    /* Only small slabs ever have an owner (LLE__NO_SLAB's is NULL). */
+    if (lle_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         /* p lies in the slab's memory (the map says so): off < 2^19. */
         uint64_t off = (uint64_t)((char *)p - s->start);
         lle__u128 q = (lle__u128)off * s->magic;
@@ -791,13 +796,14 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
             return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, NULL);
         /* i <= capacity: the bitmap has a bit for it. */
         uint32_t i = (uint32_t)(q >> 64);
-        uint64_t mask = (uint64_t)1 << (i & 63);
-        _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
+        unsigned sh = i & 63;
+        _Atomic uint64_t *w = lle__slab_bits(s, i);
         uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
-        if (lle_unlikely(!(a & mask) ||
-                         (atomic_load_explicit(w + 1, memory_order_relaxed) & mask)))
+        uint64_t r = atomic_load_explicit(w + 1, memory_order_relaxed);
+        /* Live: allocated and no free from another thread pending. */
+        if (lle_unlikely(!(((a & ~r) >> sh) & 1)))
             return free_local_error(m, s, p, site, NULL);
-        atomic_store_explicit(w, a & ~mask, memory_order_relaxed);
+        atomic_store_explicit(w, a ^ ((uint64_t)1 << sh), memory_order_relaxed);  /* set: clear it */
         *(void **)p = s->free;
         lle__block_back(s, p, s->bsize);
         s->free = p;
@@ -806,7 +812,7 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
-    return free_not_local(m, p, s, site, CALLER());
+    return free_not_local(m, p, s != LLE__NO_SLAB ? s : NULL, site, CALLER());
 }
 
 lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p)

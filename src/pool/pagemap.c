@@ -6,6 +6,9 @@
  * a leaf of 16 KiB covers 32 MiB of address space.
  * Readers take no lock: nodes are published with release stores and are
  * freed only when the manager is destroyed.  Writers hold m->map_lock.
+ * A leaf's entry for a granule with no slab is LLE__NO_SLAB, not NULL:
+ * the free fast path then reads an owner (NULL) without a test first;
+ * lle__leaf_get gives NULL for it.
  * Node memory is metadata and is counted as such.
  */
 #include <string.h>
@@ -38,11 +41,12 @@ bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes, lle_
             if (!s) continue;
             leaf = lle__host_alloc(m, sizeof *leaf, 64, true);
             if (!leaf) { ok = false; break; }
-            memset(leaf, 0, sizeof *leaf);
+            for (size_t i = 0; i < (1u << LLE__MAP_BITS_LEAF); i++)
+                atomic_init(&leaf->e[i], LLE__NO_SLAB);
             m->map_nodes++;
             atomic_store_explicit(&mid->e[mi], leaf, memory_order_release);
         }
-        atomic_store_explicit(&leaf->e[li], s, memory_order_release);
+        atomic_store_explicit(&leaf->e[li], s ? s : LLE__NO_SLAB, memory_order_release);
     }
     if (!ok) {
         /* Undo the granules already set (nodes stay: they are reused). */
@@ -54,8 +58,8 @@ bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes, lle_
                 &mid->e[(g >> LLE__MAP_BITS_LEAF) & ((1u << LLE__MAP_BITS_MID) - 1)],
                 memory_order_relaxed);
             if (leaf)
-                atomic_store_explicit(&leaf->e[g & ((1u << LLE__MAP_BITS_LEAF) - 1)], NULL,
-                                      memory_order_release);
+                atomic_store_explicit(&leaf->e[g & ((1u << LLE__MAP_BITS_LEAF) - 1)],
+                                      LLE__NO_SLAB, memory_order_release);
         }
     }
     pthread_mutex_unlock(&m->map_lock);

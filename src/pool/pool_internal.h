@@ -47,6 +47,13 @@ static inline uint32_t lle__slab_index(const lle__slab_t *s, const void *p)
     return (uint32_t)(((lle__u128)off * s->magic) >> 64);
 }
 
+/* The pair of bitmap words that holds block i's bits (allocated, then
+ * remote), addressed by its byte offset: 16 bytes per 64 blocks. */
+static inline _Atomic uint64_t *lle__slab_bits(lle__slab_t *s, uint32_t i)
+{
+    return (_Atomic uint64_t *)(void *)((char *)s->bits + ((i >> 2) & ~(uint32_t)15));
+}
+
 /* Index of the block of s that starts at p, or UINT32_MAX when p (inside
  * the slab's memory) is not the first byte of a block.  The index may be
  * `capacity` (p in the slab's tail): its allocated bit is never set. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #include "test_util.h"
 
@@ -414,6 +415,133 @@ static void large_block_cache(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A host that hands out its memory from SPREAD_REGIONS regions 32 MiB
+ * apart (one page-map leaf each), in turn, so that a manager's slabs and
+ * large blocks lie under several leaves.  Bump allocation; free does
+ * nothing (the reservation is unmapped at the end). */
+#define SPREAD_REGIONS 6
+#define SPREAD_STRIDE ((size_t)32 << 20)
+typedef struct spread_host {
+    char  *base;
+    size_t used[SPREAD_REGIONS];
+    unsigned next;
+} spread_host_t;
+
+static void *spread_alloc(void *ctx, size_t size, size_t align)
+{
+    spread_host_t *h = ctx;
+    if (align < 16) align = 16;
+    for (unsigned k = 0; k < SPREAD_REGIONS; k++) {
+        unsigned r = (h->next + k) % SPREAD_REGIONS;
+        uintptr_t region = (uintptr_t)h->base + (uintptr_t)r * SPREAD_STRIDE;
+        uintptr_t at = (region + h->used[r] + 16 + align - 1) & ~(uintptr_t)(align - 1);
+        if (at + size > region + SPREAD_STRIDE) continue;   /* 16 bytes before: the size */
+        h->used[r] = at + size - region;
+        h->next = r + 1;
+        ((size_t *)at)[-1] = size;
+        return (void *)at;
+    }
+    return NULL;
+}
+
+static void spread_free(void *ctx, void *p, size_t size)
+{
+    (void)ctx, (void)p, (void)size;
+}
+
+static void *spread_realloc(void *ctx, void *p, size_t old_size, size_t new_size, size_t align)
+{
+    void *q = spread_alloc(ctx, new_size, align);
+    if (q && p) memcpy(q, p, old_size < new_size ? old_size : new_size);
+    return q;
+}
+
+static size_t spread_usable(void *ctx, const void *p)
+{
+    (void)ctx;
+    return ((const size_t *)p)[-1];
+}
+
+/* Frees find their slab whichever leaf of the page map covers the block,
+ * in any order: the free fast path looks at one cached leaf, a miss looks
+ * in the heap's four ways and then walks the map.  Six leaves, 32 MiB
+ * apart, two more than the ways: frees in random order hit the front leaf,
+ * another way, and walk the map.  Each free succeeds once, a second free
+ * of the same block is a double free, an interior pointer is invalid, and
+ * the counts come back to zero. */
+static void frees_across_map_leaves(void **state)
+{
+    (void)state;
+    spread_host_t sh = {0};
+    sh.base = mmap(NULL, SPREAD_REGIONS * SPREAD_STRIDE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    assert_true(sh.base != MAP_FAILED);
+    lle_host_allocator_t host = {spread_alloc, spread_free, spread_realloc, spread_usable, &sh};
+    err_log_t log;
+    lle_memory_config_t cfg;
+    test_config(&cfg, &log);
+    cfg.host = &host;
+    for (int p = 0; p < LLE_POOL_COUNT; p++) cfg.pools[p].block_size = 16 * 1024;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+
+    enum { N = 3000 };
+    static unsigned char *blk[N];
+    static size_t len[N];
+    uint64_t x = 12345;
+    bool leaf_seen[SPREAD_REGIONS] = {false};
+    for (int i = 0; i < N; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        len[i] = i % 50 == 0 ? 20000 : 16 + (size_t)(x >> 40) % 2000;
+        blk[i] = lle_pool_alloc(m, LLE_POOL_STRING, len[i]);
+        assert_non_null(blk[i]);
+        blk[i][0] = blk[i][len[i] - 1] = (unsigned char)i;
+        size_t r = (size_t)((char *)blk[i] - sh.base) / SPREAD_STRIDE;
+        assert_true(r < SPREAD_REGIONS);
+        leaf_seen[r] = true;
+    }
+    for (int r = 0; r < SPREAD_REGIONS; r++) assert_true(leaf_seen[r]);
+    /* Interior pointers of live blocks. */
+    uint64_t interior = 0, doubles = 0, invalids = 0;
+    for (int i = 0; i < 40; i++)
+        if (len[i] > 16) {   /* 16 bytes in: inside the block, not the next one */
+            assert_int_equal(lle_pool_free(m, blk[i] + 16), LLE_ERROR_INVALID_POINTER);
+            interior++;
+        }
+    /* Free in random order (Fisher-Yates over the indexes). */
+    static int order[N];
+    for (int i = 0; i < N; i++) order[i] = i;
+    for (int i = N - 1; i > 0; i--) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        int j = (int)((x >> 33) % (uint64_t)(i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (int k = 0; k < N; k++) {
+        int i = order[k];
+        assert_int_equal(blk[i][0], (unsigned char)i);
+        assert_int_equal(blk[i][len[i] - 1], (unsigned char)i);
+        assert_int_equal(lle_pool_free(m, blk[i]), LLE_SUCCESS);
+        if (k % 7 == 0) {
+            /* Refused either way: a double free while the block's slab
+             * lives, an invalid pointer once its last free released it. */
+            lle_result_t r = lle_pool_free(m, blk[i]);
+            assert_true(r == LLE_ERROR_DOUBLE_FREE || r == LLE_ERROR_INVALID_POINTER);
+            if (r == LLE_ERROR_DOUBLE_FREE) doubles++;
+            else invalids++;
+        }
+    }
+    lle_memory_stats_t st;
+    assert_int_equal(lle_memory_get_stats(m, &st), LLE_SUCCESS);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(st.total.free_count, N);
+    assert_true(doubles > N / 14);
+    assert_int_equal(st.double_frees, doubles);
+    assert_int_equal(st.invalid_frees, interior + invalids);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+    munmap(sh.base, SPREAD_REGIONS * SPREAD_STRIDE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +556,7 @@ int main(void)
         cmocka_unit_test(bad_allocations),
         cmocka_unit_test(blocks_never_move),
         cmocka_unit_test(large_block_cache),
+        cmocka_unit_test(frees_across_map_leaves),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
