@@ -426,6 +426,48 @@ static void fmt_real(char *buf, size_t len, double v)
     if (strtod(buf, NULL) != v) snprintf(buf, len, "%.17g", v);
 }
 
+/* A duration in the option syntax: the largest unit that divides it. */
+static void fmt_duration(char *buf, size_t len, uint64_t ms)
+{
+    static const struct { const char *unit; uint64_t ms; } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"min", 60000}, {"s", 1000}, {"ms", 1}};
+    if (ms == 0) {
+        snprintf(buf, len, "off");
+        return;
+    }
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (ms % units[i].ms == 0) {
+            snprintf(buf, len, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+}
+
+/* A pool's debugging features: the switches, then the sizes and guard
+ * settings (the quarantine size after `debug`, which resets it). */
+static void print_debug(const char *n, const lle_debug_config_t *d, bool typed)
+{
+    char a[32];
+    if (!typed) {
+        printf("# pool.%s: debugging applies to the typed pools only\n", n);
+        return;
+    }
+    char feat[64] = "";
+    if (d->track) strcat(feat, "+track");
+    if (d->canary) strcat(feat, "+canary");
+    if (d->poison) strcat(feat, "+poison");
+    printf("pool.%s.debug=%s\n", n, feat[0] ? feat + 1 : "off");
+    fmt_size(a, sizeof a, d->quarantine);
+    printf("pool.%s.quarantine=%s\n", n, a);
+    printf("pool.%s.backtrace=%u\n", n, d->backtrace);
+    if (d->guard == 0) printf("pool.%s.guard=off\n", n);
+    else if (d->guard == 1) printf("pool.%s.guard=all\n", n);
+    else printf("pool.%s.guard=%u\n", n, d->guard);
+    printf("pool.%s.guard_side=%s\n", n, d->guard_start ? "start" : "end");
+    static const char *const freed[] = {"auto", "fault", "poison"};
+    printf("pool.%s.guard_freed=%s\n", n,
+           d->guard_freed >= 0 && d->guard_freed < 3 ? freed[d->guard_freed] : "auto");
+}
+
 static int cmd_options(int argc, char **argv)
 {
     (void)argv;
@@ -448,6 +490,10 @@ static int cmd_options(int argc, char **argv)
     fmt_size(a, sizeof a, c.emergency_reserve);
     printf("emergency_reserve=%s\n", a);
     printf("resize_history=%zu\n", c.resize_history);
+    fmt_size(a, sizeof a, c.large_cache);
+    printf("large_cache=%s\n", a);
+    printf("audit=%zu\n", c.audit_entries);
+    printf("error_history=%zu\n", c.error_history);
     for (int p = 0; p < LLE_POOL_TABLE_SIZE; p++) {
         const lle_pool_config_t *pc = &c.pools[p];
         const char *n = lle_pool_type_name(p);
@@ -469,7 +515,22 @@ static int cmd_options(int argc, char **argv)
         printf("pool.%s.grow_threshold=%s\n", n, a);
         fmt_real(a, sizeof a, pc->shrink_threshold);
         printf("pool.%s.shrink_threshold=%s\n", n, a);
+        print_debug(n, &pc->debug, p < LLE_POOL_COUNT);
     }
+    const lle_secure_config_t *sc = &c.secure;
+    static const char *const levels[] = {"low", "medium", "high", "critical"};
+    printf("secure.lock=%s\n", sc->lock_policy == LLE_SECURE_LOCK_REQUIRED ? "required" : "report");
+    printf("secure.level=%s\n", (unsigned)sc->sensitive_level < LLE_SENSITIVITY_COUNT
+                                     ? levels[sc->sensitive_level]
+                                     : "medium");
+    printf("secure.encrypt_sensitive=%s\n", sc->encrypt_sensitive_data ? "on" : "off");
+    printf("secure.encrypt_all=%s\n", sc->encrypt_all_allocations ? "on" : "off");
+    fmt_size(a, sizeof a, sc->max_bytes);
+    printf("secure.max=%s\n", a);
+    fmt_duration(a, sizeof a, sc->cold_seal_ms);
+    printf("secure.cold_seal=%s\n", a);
+    fmt_duration(a, sizeof a, sc->rotate_interval_ms);
+    printf("secure.rotate=%s\n", a);
     return 0;
 }
 

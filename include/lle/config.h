@@ -215,6 +215,8 @@ void lle_memory_config_default(lle_memory_config_t *cfg);
  *   pool.NAME.align=N       pool.NAME.growth=REAL
  *   pool.NAME.grow_threshold=REAL  pool.NAME.shrink_threshold=REAL
  *   pool.NAME.debug=FEATURES  pool.NAME.quarantine=SIZE  pool.NAME.backtrace=N
+ *   pool.NAME.guard=off|all|N  pool.NAME.guard_side=end|start
+ *   pool.NAME.guard_freed=auto|fault|poison
  *   audit=N  error_history=N
  *   secure.lock=report|required  secure.level=low|medium|high|critical
  *   secure.encrypt_sensitive=on|off  secure.encrypt_all=on|off  secure.max=SIZE
