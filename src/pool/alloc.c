@@ -997,6 +997,14 @@ lle_result_t lle_block_query(lle_memory_manager_t *m, const void *p, lle_block_i
         return LLE_SUCCESS;
     }
     block_info_t bi = block_info(m, p);   /* emergency and large blocks: by their start */
+    if (bi.err == LLE_ERROR_INVALID_POINTER && !s) {
+        /* A byte inside a large block. */
+        void *b = lle__large_find_containing(m, p);
+        if (b) {
+            bi = block_info(m, b);
+            p = b;
+        }
+    }
     if (bi.err != LLE_SUCCESS) return bi.err;
     out->start = p;
     out->size = bi.usable;

@@ -90,6 +90,9 @@ LLE__HIDDEN lle_result_t lle__large_free(lle_memory_manager_t *m, void *p);
 LLE__HIDDEN lle__large_hdr_t *lle__large_find(lle_memory_manager_t *m, const void *p,
                                               lle_result_t *err);
 LLE__HIDDEN void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n);
+/* The live large block with a byte at p (any byte, not only its first):
+ * its start, NULL when there is none. */
+LLE__HIDDEN void *lle__large_find_containing(lle_memory_manager_t *m, const void *p);
 LLE__HIDDEN void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *bytes);
 /* Give the large-block cache of `pool` (every pool when pool < 0) back to
  * the host; returns the bytes released. */

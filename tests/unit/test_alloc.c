@@ -542,6 +542,77 @@ static void frees_across_map_leaves(void **state)
     munmap(sh.base, SPREAD_REGIONS * SPREAD_STRIDE);
 }
 
+/* Any byte of a large block finds the block (lle_block_query and
+ * lle_memory_check_bounds): large blocks of random sizes and alignments,
+ * reallocated and freed at random, checked after every step at bytes
+ * drawn from each live block (the start, the last byte, between) against
+ * the test's own list of live blocks; a byte of no live block is refused.
+ * With the large-block cache on, so blocks also come back from it. */
+static void large_block_interior_pointers(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    enum { N = 48 };
+    unsigned char *blk[N] = {NULL};
+    size_t len[N] = {0};
+    uint64_t x = 99;
+#define NEXT() (x = x * 6364136223846793005u + 1442695040888963407u, x >> 33)
+    for (int step = 0; step < 1500; step++) {
+        int i = (int)(NEXT() % N);
+        if (!blk[i]) {
+            size_t n = 8193 + (size_t)(NEXT() % (300 * 1024));
+            size_t align = (size_t)8192 << (NEXT() % 3);
+            blk[i] = NEXT() % 4 ? lle_pool_alloc(m, LLE_POOL_HISTORY, n)
+                                : lle_pool_alloc_aligned(m, LLE_POOL_HISTORY, n, align);
+            assert_non_null(blk[i]);
+            len[i] = lle_pool_usable_size(m, blk[i]);
+            assert_true(len[i] >= n);
+        } else if (NEXT() % 3 == 0) {
+            size_t n = 8193 + (size_t)(NEXT() % (300 * 1024));
+            unsigned char *q = lle_pool_realloc(m, blk[i], n);
+            assert_non_null(q);
+            blk[i] = q;
+            len[i] = lle_pool_usable_size(m, q);
+        } else {
+            assert_int_equal(lle_pool_free(m, blk[i]), LLE_SUCCESS);
+            /* Its middle byte now belongs to no block (no live block
+             * overlaps it: the test's blocks are all the manager has). */
+            const unsigned char *mid = blk[i] + len[i] / 2;
+            blk[i] = NULL;
+            lle_block_info_t bi;
+            assert_int_not_equal(lle_block_query(m, mid, &bi), LLE_SUCCESS);
+        }
+        for (int j = 0; j < N; j++) {
+            if (!blk[j]) continue;
+            size_t offs[3] = {0, len[j] - 1, (size_t)(NEXT() % len[j])};
+            for (int k = 0; k < 3; k++) {
+                lle_block_info_t bi;
+                assert_int_equal(lle_block_query(m, blk[j] + offs[k], &bi), LLE_SUCCESS);
+                assert_ptr_equal(bi.start, blk[j]);
+                assert_int_equal(bi.size, len[j]);
+                assert_int_equal(bi.pool, LLE_POOL_HISTORY);
+            }
+            assert_int_equal(lle_memory_check_bounds(m, blk[j] + 1, len[j] - 1, NULL), LLE_SUCCESS);
+            assert_int_equal(lle_memory_check_bounds(m, blk[j] + 1, len[j], NULL),
+                             LLE_ERROR_BOUNDS_VIOLATION);
+        }
+    }
+    /* A byte just past a live block, when no live block holds it. */
+    for (int j = 0; j < N; j++) {
+        if (!blk[j]) continue;
+        const unsigned char *past = blk[j] + len[j];
+        bool held = false;
+        for (int k = 0; k < N; k++)
+            if (blk[k] && past >= blk[k] && past < blk[k] + len[k]) held = true;
+        lle_block_info_t bi;
+        if (!held) assert_int_not_equal(lle_block_query(m, past, &bi), LLE_SUCCESS);
+    }
+#undef NEXT
+    for (int j = 0; j < N; j++)
+        if (blk[j]) assert_int_equal(lle_pool_free(m, blk[j]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -557,6 +628,7 @@ int main(void)
         cmocka_unit_test(blocks_never_move),
         cmocka_unit_test(large_block_cache),
         cmocka_unit_test(frees_across_map_leaves),
+        cmocka_unit_test(large_block_interior_pointers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
