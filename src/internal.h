@@ -397,6 +397,7 @@ typedef struct lle__large_gix {
 /* ---- emergency reserve -------------------------------------------------- */
 
 #define LLE__EMERG_UNIT ((size_t)64)
+#define LLE__EMERG_INNER 0x80000000u
 
 typedef struct lle__emerg {
     lle__slab_t *slab;       /* registered in the page map, kind EMERGENCY */
@@ -404,7 +405,9 @@ typedef struct lle__emerg {
     size_t       used_units;
     size_t       live;       /* live blocks */
     uint64_t    *used;       /* 1 bit a unit */
-    uint32_t    *run;        /* at a block's first unit: its length in units; 0 elsewhere */
+    uint32_t    *run;        /* at a block's first unit: its length in units; at
+                                its other units LLE__EMERG_INNER | the distance
+                                back to the first; 0 at free units */
     struct lle__emerg *next; /* retired regions waiting to drain */
 } lle__emerg_t;
 

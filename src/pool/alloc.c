@@ -997,9 +997,12 @@ lle_result_t lle_block_query(lle_memory_manager_t *m, const void *p, lle_block_i
         return LLE_SUCCESS;
     }
     block_info_t bi = block_info(m, p);   /* emergency and large blocks: by their start */
-    if (bi.err == LLE_ERROR_INVALID_POINTER && !s) {
-        /* A byte inside a large block. */
-        void *b = lle__large_find_containing(m, p);
+    if (bi.err != LLE_SUCCESS) {
+        /* A byte inside a large block or a block of the reserve (also where
+         * a freed block began: the host may have given the bytes again). */
+        void *b = !s ? lle__large_find_containing(m, p)
+                  : s->kind == LLE__SLAB_EMERGENCY ? lle__emerg_block_containing(m, s, p)
+                                                   : NULL;
         if (b) {
             bi = block_info(m, b);
             p = b;

@@ -90,6 +90,7 @@ void *lle__emerg_alloc(lle_memory_manager_t *m, size_t n, size_t align)
                 size_t first = u + 1 - k;
                 mark(e, first, k, true);
                 e->run[first] = (uint32_t)k;
+                for (size_t i = 1; i < k; i++) e->run[first + i] = LLE__EMERG_INNER | (uint32_t)i;
                 e->used_units += k;
                 e->live++;
                 p = e->slab->start + first * LLE__EMERG_UNIT;
@@ -111,7 +112,7 @@ static size_t block_units(const lle__emerg_t *e, const void *p, lle_result_t *er
     size_t u = off / LLE__EMERG_UNIT;
     *err = LLE_ERROR_INVALID_POINTER;
     if (off % LLE__EMERG_UNIT || u >= e->units) return 0;
-    if (e->run[u]) {
+    if (e->run[u] && !(e->run[u] & LLE__EMERG_INNER)) {
         *err = LLE_SUCCESS;
         return e->run[u];
     }
@@ -130,7 +131,7 @@ lle_result_t lle__emerg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p)
         size_t u = (size_t)((char *)p - e->slab->start) / LLE__EMERG_UNIT;
         lle__block_back(e->slab, p, k * LLE__EMERG_UNIT);
         mark(e, u, k, false);
-        e->run[u] = 0;
+        memset(&e->run[u], 0, k * sizeof e->run[0]);
         e->used_units -= k;
         e->live--;
         if (e != m->emerg && e->live == 0) {    /* a retired region drained */
@@ -145,6 +146,21 @@ lle_result_t lle__emerg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p)
     pthread_mutex_unlock(&m->emerg_lock);
     if (drop) region_free(m, e);
     return k ? LLE_SUCCESS : err;
+}
+
+void *lle__emerg_block_containing(lle_memory_manager_t *m, lle__slab_t *s, const void *p)
+{
+    lle__emerg_t *e = s->aux;
+    void *b = NULL;
+    pthread_mutex_lock(&m->emerg_lock);
+    size_t u = (size_t)((const char *)p - e->slab->start) / LLE__EMERG_UNIT;
+    if ((const char *)p >= e->slab->start && u < e->units && unit_used(e, u)) {
+        uint32_t r = e->run[u];
+        size_t first = r & LLE__EMERG_INNER ? u - (r & ~LLE__EMERG_INNER) : u;
+        b = e->slab->start + first * LLE__EMERG_UNIT;
+    }
+    pthread_mutex_unlock(&m->emerg_lock);
+    return b;
 }
 
 size_t lle__emerg_usable(lle_memory_manager_t *m, lle__slab_t *s, const void *p)

@@ -102,6 +102,10 @@ LLE__HIDDEN size_t lle__large_cache_release(lle_memory_manager_t *m, int pool);
 LLE__HIDDEN void *lle__emerg_alloc(lle_memory_manager_t *m, size_t n, size_t align);
 LLE__HIDDEN lle_result_t lle__emerg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p);
 LLE__HIDDEN size_t lle__emerg_usable(lle_memory_manager_t *m, lle__slab_t *s, const void *p);
+/* The live block of the reserve's slab s with a byte at p (any byte), or
+ * NULL. */
+LLE__HIDDEN void *lle__emerg_block_containing(lle_memory_manager_t *m, lle__slab_t *s,
+                                              const void *p);
 LLE__HIDDEN void lle__emerg_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *bytes);
 
 #endif

@@ -151,6 +151,21 @@ static void emergency_when_host_fails(void **state)
     assert_int_equal(log.last_code, LLE_ERROR_OUT_OF_MEMORY);
     memset(e1, 1, 100);
     memset(e2, 2, 5000);
+    /* Any byte of a reserve block finds it; a byte of no block does not. */
+    lle_block_info_t bi;
+    const size_t at[] = {0, 1, 64, 2500, 5055};
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        assert_int_equal(lle_block_query(m, (char *)e2 + at[k], &bi), LLE_SUCCESS);
+        assert_ptr_equal(bi.start, e2);
+        assert_int_equal(bi.size, 5056);
+    }
+    assert_int_equal(lle_memory_check_bounds(m, (char *)e1 + 50, 78, &bi), LLE_SUCCESS);
+    assert_ptr_equal(bi.start, e1);
+    assert_int_equal(lle_memory_check_bounds(m, (char *)e1 + 50, 79, NULL),
+                     LLE_ERROR_BOUNDS_VIOLATION);
+    char *after = (char *)e2 + 5056;   /* first unit after e2, free */
+    assert_true(lle_block_query(m, after, &bi) != LLE_SUCCESS ||
+                (bi.start != e1 && bi.start != e2));
     /* Past the reserve: failure, counted and reported. */
     assert_null(lle_pool_alloc(m, LLE_POOL_HISTORY, 70000));
     lle_memory_stats_t st;
@@ -173,6 +188,7 @@ static void emergency_when_host_fails(void **state)
     assert_int_equal(lle_pool_free(m, e1), LLE_ERROR_DOUBLE_FREE);
     assert_int_equal(lle_pool_free(m, (char *)e2 + 64), LLE_ERROR_INVALID_POINTER);
     assert_int_equal(lle_pool_free(m, e2), LLE_SUCCESS);
+    assert_int_not_equal(lle_block_query(m, (char *)e2 + 2500, &bi), LLE_SUCCESS);
     assert_int_equal(lle_pool_free(m, ok), LLE_SUCCESS);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
     assert_int_equal(atomic_load(&fh.outstanding_bytes), 0);
