@@ -372,19 +372,21 @@ typedef struct lle__large_set {
     size_t     cap, live, freed;
 } lle__large_set_t;
 
-/* The granules live large blocks cover: one entry (granule number, block)
- * for each granule a live block has bytes in, so that any byte of a large
- * block finds the block (lle__large_find_containing).  Linear probing by
- * granule, several entries per granule (blocks are larger than 8 KiB, so a
- * 16 KiB granule holds bytes of three at most). */
-typedef struct lle__large_gix_entry {
-    uintptr_t granule;   /* 0: empty (granule 0 never holds a block) */
+/* The 64 KiB spans of address space live large blocks cover: one entry
+ * (span number, block) for each span a live block has bytes in, so that any
+ * byte of a large block finds the block (lle__large_find_containing).
+ * Linear probing by span, several entries per span (blocks are larger than
+ * 8 KiB, so a span holds bytes of nine at most).  Made by the first lookup,
+ * kept up to date from then on. */
+typedef struct lle__large_span_entry {
+    uintptr_t span;      /* span number; 0: empty (span 0 never holds a block) */
     uintptr_t block;
-} lle__large_gix_entry_t;
-typedef struct lle__large_gix {
-    lle__large_gix_entry_t *e;
+} lle__large_span_entry_t;
+typedef struct lle__large_spans {
+    lle__large_span_entry_t *e;
     size_t                  cap, used;
-} lle__large_gix_t;
+    bool                    on;   /* made (the first lookup made it) */
+} lle__large_spans_t;
 
 /* Large blocks of up to LLE__LCACHE_MAX usable bytes (alignment 16) are
  * rounded up to their size class and may be cached when freed. */
@@ -488,7 +490,7 @@ struct lle_memory_manager {
 
     pthread_mutex_t       large_lock;
     lle__large_set_t      large;
-    lle__large_gix_t      large_gix;    /* under large_lock */
+    lle__large_spans_t      large_spans;    /* under large_lock */
     /* Freed large blocks kept for reuse (under large_lock), by pool and
      * size class, linked through their first word; their set keys carry
      * LLE__LARGE_CACHED. */

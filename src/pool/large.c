@@ -17,11 +17,14 @@
  * with LLE__LARGE_CACHED set, so freeing it again is a double free, and it
  * stays counted in its pool's large_bytes (held), not in its in-use bytes.
  *
- * Beside the set, a granule index (m->large_gix) maps each 16 KiB granule a
- * live block has bytes in to the block, so that a pointer to any byte of a
- * large block finds it in O(1) (lle_memory_check_bounds, lle_block_query);
- * blocks enter it when they become live (from the host, the cache, a
- * realloc) and leave it when freed (to the host or the cache).
+ * Beside the set, a span index (m->large_spans) maps each 64 KiB span of
+ * address space a live block has bytes in to the block, so that a pointer
+ * to any byte of a large block finds it in O(1) (lle_memory_check_bounds,
+ * lle_block_query: a span holds bytes of nine blocks at most, each larger
+ * than 8 KiB).  It is made by the first such lookup and kept from then
+ * on: blocks enter it when they become live (from the host, the cache, a
+ * realloc) and leave it when freed (to the host or the cache).  A program
+ * that never asks pays one test of a flag per large allocation and free.
  *
  * For valgrind (sanitizer.h) the blocks of a manager are the chunks of one
  * pool keyed by &m->large (made in lle__pools_init), each of its usable
@@ -94,78 +97,82 @@ static lle__large_hdr_t *hdr_of(const void *p)
     return (lle__large_hdr_t *)(void *)((char *)(uintptr_t)p - LLE__LARGE_HDR);
 }
 
-/* ---- the granule index -------------------------------------------------- */
+/* ---- the span index ----------------------------------------------------- */
 
-static size_t gix_slot(uintptr_t g, size_t cap)
+#define SPAN_SHIFT 16   /* 64 KiB spans: a block of up to 64 KiB has one or two */
+
+static size_t span_slot(uintptr_t g, size_t cap)
 {
     return (size_t)(((uint64_t)g * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (cap - 1);
 }
 
-/* Granules of usable bytes at blk: the first and the count. */
-static uintptr_t gix_first(const void *blk)
+/* Spans of usable bytes at blk: the first and the count. */
+static uintptr_t span_first(const void *blk)
 {
-    return (uintptr_t)blk >> LLE__GRANULE_SHIFT;
+    return (uintptr_t)blk >> SPAN_SHIFT;
 }
 
-static size_t gix_count(const void *blk, size_t usable)
+static size_t span_count(const void *blk, size_t usable)
 {
-    return (size_t)((((uintptr_t)blk + usable - 1) >> LLE__GRANULE_SHIFT) - gix_first(blk)) + 1;
+    return (size_t)((((uintptr_t)blk + usable - 1) >> SPAN_SHIFT) - span_first(blk)) + 1;
 }
 
-/* The most granules a block of `usable` bytes can have bytes in. */
-static size_t gix_count_max(size_t usable)
+/* The most spans a block of `usable` bytes can have bytes in. */
+static size_t span_count_max(size_t usable)
 {
-    return (usable + LLE__GRANULE - 1) / LLE__GRANULE + 1;
+    return (usable + ((size_t)1 << SPAN_SHIFT) - 1) / ((size_t)1 << SPAN_SHIFT) + 1;
 }
 
-static void gix_put(lle__large_gix_t *x, uintptr_t g, uintptr_t blk)
+static void span_put(lle__large_spans_t *x, uintptr_t g, uintptr_t blk)
 {
-    size_t i = gix_slot(g, x->cap);
-    while (x->e[i].granule) i = (i + 1) & (x->cap - 1);
-    x->e[i].granule = g;
+    size_t i = span_slot(g, x->cap);
+    while (x->e[i].span) i = (i + 1) & (x->cap - 1);
+    x->e[i].span = g;
     x->e[i].block = blk;
     x->used++;
 }
 
 /* Room for `more` entries (large_lock held); false when the host refuses
  * the larger table (nothing changed). */
-static bool gix_reserve(lle_memory_manager_t *m, size_t more)
+static bool span_reserve(lle_memory_manager_t *m, size_t more)
 {
-    lle__large_gix_t *x = &m->large_gix;
-    if (x->e && (x->used + more) * 4 <= x->cap * 3) return true;
+    lle__large_spans_t *x = &m->large_spans;
+    if (!x->on || (x->e && (x->used + more) * 4 <= x->cap * 3)) return true;
     size_t cap = 64;
     while ((x->used + more) * 4 > cap * 3) cap *= 2;
-    lle__large_gix_t n = {lle__host_alloc(m, cap * sizeof *n.e, 16, true), cap, 0};
+    lle__large_spans_t n = {lle__host_alloc(m, cap * sizeof *n.e, 16, true), cap, 0, true};
     if (!n.e) return false;
     memset(n.e, 0, cap * sizeof *n.e);
     for (size_t i = 0; x->e && i < x->cap; i++)
-        if (x->e[i].granule) gix_put(&n, x->e[i].granule, x->e[i].block);
+        if (x->e[i].span) span_put(&n, x->e[i].span, x->e[i].block);
     if (x->e) lle__host_free(m, x->e, x->cap * sizeof *x->e, true);
     *x = n;
     return true;
 }
 
-/* blk (usable bytes) becomes live: room reserved (gix_reserve). */
-static void gix_add(lle_memory_manager_t *m, const void *blk, size_t usable)
+/* blk (usable bytes) becomes live: room reserved (span_reserve). */
+static void span_add(lle_memory_manager_t *m, const void *blk, size_t usable)
 {
-    uintptr_t g = gix_first(blk);
-    for (size_t k = gix_count(blk, usable); k; k--, g++) gix_put(&m->large_gix, g, (uintptr_t)blk);
+    if (!m->large_spans.on) return;
+    uintptr_t g = span_first(blk);
+    for (size_t k = span_count(blk, usable); k; k--, g++) span_put(&m->large_spans, g, (uintptr_t)blk);
 }
 
 /* blk (usable bytes) is no longer live: its entries go, each by moving
  * back the entries probed after it (no tombstones). */
-static void gix_del(lle_memory_manager_t *m, const void *blk, size_t usable)
+static void span_del(lle_memory_manager_t *m, const void *blk, size_t usable)
 {
-    lle__large_gix_t *x = &m->large_gix;
+    lle__large_spans_t *x = &m->large_spans;
+    if (!x->on) return;
     size_t mask = x->cap - 1;
-    uintptr_t g = gix_first(blk);
-    for (size_t k = gix_count(blk, usable); k; k--, g++) {
-        size_t i = gix_slot(g, x->cap);
-        while (x->e[i].granule && (x->e[i].granule != g || x->e[i].block != (uintptr_t)blk))
+    uintptr_t g = span_first(blk);
+    for (size_t k = span_count(blk, usable); k; k--, g++) {
+        size_t i = span_slot(g, x->cap);
+        while (x->e[i].span && (x->e[i].span != g || x->e[i].block != (uintptr_t)blk))
             i = (i + 1) & mask;
-        if (!x->e[i].granule) continue;   /* not there: nothing to remove */
-        for (size_t j = (i + 1) & mask; x->e[j].granule; j = (j + 1) & mask) {
-            size_t home = gix_slot(x->e[j].granule, x->cap);
+        if (!x->e[i].span) continue;   /* not there: nothing to remove */
+        for (size_t j = (i + 1) & mask; x->e[j].span; j = (j + 1) & mask) {
+            size_t home = span_slot(x->e[j].span, x->cap);
             /* Entry j may fill the hole at i when its home is not in (i, j]. */
             bool between = i < j ? (home > i && home <= j) : (home > i || home <= j);
             if (!between) {
@@ -173,22 +180,47 @@ static void gix_del(lle_memory_manager_t *m, const void *blk, size_t usable)
                 i = j;
             }
         }
-        x->e[i].granule = 0;
+        x->e[i].span = 0;
         x->e[i].block = 0;
         x->used--;
     }
 }
 
+/* The first lookup: the index of every live block (large_lock held);
+ * false, index still off, when the host refuses its table. */
+static bool span_build(lle_memory_manager_t *m)
+{
+    const lle__large_set_t *set = &m->large;
+    size_t need = 0;
+    for (size_t i = 0; set->keys && i < set->cap; i++) {
+        uintptr_t e = set->keys[i];
+        if (e && !(e & (LLE__LARGE_FREED | LLE__LARGE_CACHED)))
+            need += span_count((void *)e, hdr_of((void *)e)->size);
+    }
+    m->large_spans.on = true;
+    if (!span_reserve(m, need)) {
+        m->large_spans.on = false;
+        return false;
+    }
+    for (size_t i = 0; set->keys && i < set->cap; i++) {
+        uintptr_t e = set->keys[i];
+        if (e && !(e & (LLE__LARGE_FREED | LLE__LARGE_CACHED)))
+            span_add(m, (void *)e, hdr_of((void *)e)->size);
+    }
+    return true;
+}
+
 void *lle__large_find_containing(lle_memory_manager_t *m, const void *p)
 {
-    uintptr_t a = (uintptr_t)p, g = a >> LLE__GRANULE_SHIFT;
+    uintptr_t a = (uintptr_t)p, g = a >> SPAN_SHIFT;
     void *found = NULL;
     pthread_mutex_lock(&m->large_lock);
-    const lle__large_gix_t *x = &m->large_gix;
-    for (size_t i = x->e ? gix_slot(g, x->cap) : 0; x->e && x->e[i].granule;
+    if (!m->large_spans.on) span_build(m);
+    const lle__large_spans_t *x = &m->large_spans;
+    for (size_t i = x->e ? span_slot(g, x->cap) : 0; x->e && x->e[i].span;
          i = (i + 1) & (x->cap - 1)) {
         uintptr_t b = x->e[i].block;
-        if (x->e[i].granule == g && a >= b && a - b < hdr_of((void *)b)->size) {
+        if (x->e[i].span == g && a >= b && a - b < hdr_of((void *)b)->size) {
             found = (void *)b;
             break;
         }
@@ -239,14 +271,14 @@ static void *cache_take(lle_memory_manager_t *m, int pool, int k, size_t n)
 {
     pthread_mutex_lock(&m->large_lock);
     void *blk = m->lcache[pool][k];
-    if (blk && !gix_reserve(m, gix_count(blk, hdr_of(blk)->size))) blk = NULL;
+    if (blk && !span_reserve(m, span_count(blk, hdr_of(blk)->size))) blk = NULL;
     if (blk) {
         lle__link_open(blk);
         m->lcache[pool][k] = *(void **)blk;
         size_t i = probe(&m->large, (uintptr_t)blk);
         m->large.keys[i] = (uintptr_t)blk;
         const lle__large_hdr_t *h = hdr_of(blk);
-        gix_add(m, blk, h->size);
+        span_add(m, blk, h->size);
         lle__block_out(&m->large, blk, h->size);
         m->lcache_bytes -= h->total;
         lle__pool_t *pl = &m->pools[pool];
@@ -308,9 +340,9 @@ void *lle__large_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t align
     h->pool = (uint16_t)pool;
     h->align_log2 = (uint16_t)__builtin_ctzll((unsigned long long)(align < 16 ? 16 : align));
     pthread_mutex_lock(&m->large_lock);
-    bool ok = gix_reserve(m, gix_count(blk, usable)) && set_insert(m, (uintptr_t)blk);
+    bool ok = span_reserve(m, span_count(blk, usable)) && set_insert(m, (uintptr_t)blk);
     if (ok) {
-        gix_add(m, blk, usable);
+        span_add(m, blk, usable);
         account(m, pool, 1, total, usable);
         LLE__CTR_ADD(pl->large_allocs, 1);
         LLE__CTR_ADD(pl->large_requested, n);
@@ -368,7 +400,7 @@ lle_result_t lle__large_free(lle_memory_manager_t *m, void *p)
             total = h->total;
             usable = h->size;
             offset = h->offset;
-            gix_del(m, p, usable);
+            span_del(m, p, usable);
             int k = h->offset == LLE__LARGE_HDR ? cache_class(m, h->size, LLE__MIN_ALIGN) : -1;
             if (k >= 0 && lle__class_size((unsigned)k) == h->size &&
                 m->lcache_bytes + h->total <= m->cfg.large_cache) {
@@ -473,9 +505,9 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
     if (!room) room = set_rebuild(m, &m->large);
     /* The index: room for the block wherever the host puts it, with the
      * old one's entries gone. */
-    room = room && gix_reserve(m, gix_count_max(usable > old_usable ? usable : old_usable));
+    room = room && span_reserve(m, span_count_max(usable > old_usable ? usable : old_usable));
     if (room) {
-        gix_del(m, p, old_usable);
+        span_del(m, p, old_usable);
         size_t i = probe(&m->large, (uintptr_t)p);
         m->large.keys[i] |= LLE__LARGE_FREED;
         m->large.live--;
@@ -498,7 +530,7 @@ void *lle__large_realloc(lle_memory_manager_t *m, void *p, size_t n)
     }
     pthread_mutex_lock(&m->large_lock);
     set_insert(m, (uintptr_t)blk);         /* cannot fail: room was reserved */
-    gix_add(m, blk, nb ? usable : old_usable);
+    span_add(m, blk, nb ? usable : old_usable);
     if (nb) {
         account(m, pool, -1, old_total, old_usable);
         account(m, pool, 1, total, usable);
@@ -530,7 +562,7 @@ void lle__large_release_all(lle_memory_manager_t *m, size_t *blocks, size_t *byt
     }
     if (set->keys) lle__host_free(m, set->keys, set->cap * sizeof *set->keys, true);
     memset(set, 0, sizeof *set);
-    lle__large_gix_t *x = &m->large_gix;
+    lle__large_spans_t *x = &m->large_spans;
     if (x->e) lle__host_free(m, x->e, x->cap * sizeof *x->e, true);
     memset(x, 0, sizeof *x);
     lle__vg_pool_drop(&m->large);

@@ -543,7 +543,9 @@ static void frees_across_map_leaves(void **state)
 }
 
 /* Any byte of a large block finds the block (lle_block_query and
- * lle_memory_check_bounds): large blocks of random sizes and alignments,
+ * lle_memory_check_bounds; the first such lookup indexes the live large
+ * blocks, later allocations and frees keep the index): large blocks of
+ * random sizes and alignments,
  * reallocated and freed at random, checked after every step at bytes
  * drawn from each live block (the start, the last byte, between) against
  * the test's own list of live blocks; a byte of no live block is refused.
@@ -557,6 +559,12 @@ static void large_block_interior_pointers(void **state)
     size_t len[N] = {0};
     uint64_t x = 99;
 #define NEXT() (x = x * 6364136223846793005u + 1442695040888963407u, x >> 33)
+    /* Half the blocks before the first lookup, which indexes them all. */
+    for (int i = 0; i < N / 2; i++) {
+        blk[i] = lle_pool_alloc(m, LLE_POOL_HISTORY, 8193 + (size_t)(NEXT() % (300 * 1024)));
+        assert_non_null(blk[i]);
+        len[i] = lle_pool_usable_size(m, blk[i]);
+    }
     for (int step = 0; step < 1500; step++) {
         int i = (int)(NEXT() % N);
         if (!blk[i]) {
