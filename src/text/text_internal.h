@@ -53,13 +53,19 @@ typedef struct lle__tx_sum {
     uint64_t v[F_N];
 } lle__tx_sum_t;
 
+/* The header every node starts with.  Its first 64 bytes hold what an edit
+ * reads of a leaf before anything else (the sums and the gap), so that the
+ * first line of a leaf is the only one the edit path waits for before it
+ * knows where to look next (see lle__tx_find's prefetches). */
 typedef struct lle__tx_node lle__tx_node_t;
 struct lle__tx_node {
-    lle__tx_node_t *parent;
     lle__tx_sum_t   sum;
     uint8_t         leaf;
     uint8_t         n;     /* children (inner nodes) */
     uint8_t         slot;  /* index in the parent's child[] */
+    uint16_t        gs, ge; /* leaves: the gap, data[gs, ge) */
+    uint16_t        nlg;   /* leaves: newlines in data[0, gs) */
+    lle__tx_node_t *parent;
 };
 
 /* An inner node keeps a copy of its children's sums, one column per field
@@ -78,8 +84,6 @@ struct lle__tx_leaf {
     lle__tx_leaf_t *prev, *next;
     uint32_t       *rows;        /* one per newline held (see above) */
     uint32_t        rows_cap;
-    uint16_t        gs, ge;      /* the gap: data[gs, ge) */
-    uint16_t        nlg;         /* newlines in data[0, gs) */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };
@@ -157,18 +161,18 @@ LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 
 static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
-    return (unsigned char)(i < L->gs ? L->data[i] : L->data[i + (size_t)(L->ge - L->gs)]);
+    return (unsigned char)(i < L->h.gs ? L->data[i] : L->data[i + (size_t)(L->h.ge - L->h.gs)]);
 }
 /* The physical offset of logical offset i (i <= length; the length maps
  * to the end of the data when the gap is last). */
 static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
 {
-    return i < L->gs ? i : i + (size_t)(L->ge - L->gs);
+    return i < L->h.gs ? i : i + (size_t)(L->h.ge - L->h.gs);
 }
 /* The logical offset of physical offset p (p outside the gap). */
 static inline size_t lle__tx_logical(const lle__tx_leaf_t *L, size_t p)
 {
-    return p < L->gs ? p : p - (size_t)(L->ge - L->gs);
+    return p < L->h.gs ? p : p - (size_t)(L->h.ge - L->h.gs);
 }
 static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {
