@@ -10,12 +10,16 @@
  *   into the parent; a parent of more than TX_FANOUT children splits in
  *   two, up to the root.
  * - A deletion removes bytes leaf by leaf (whole leaves are unlinked), then
- *   merges a small leaf into its neighbour when both fit in TX_FILL.  Inner
- *   nodes left empty are removed and a root with one child is replaced by
- *   it, so the depth is at most that of the largest tree the text had.
+ *   settles the two leaves where it cut: one under a quarter full is merged
+ *   with a neighbour when both fit in TX_FILL, else takes bytes from it
+ *   until both hold half of the two (settle).  An inner node that lost
+ *   children is merged with a sibling, or shares a sibling's children, when
+ *   it has fewer than TX_MIN_KIDS (inner_fix); one left empty goes, and a
+ *   root with one child is replaced by it.  The depth therefore follows the
+ *   leaves the text has now, not the most it ever had.
  * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
  *   deleted bytes for the new ones at the gap and sends one delta up; it
- *   merges the leaf with a neighbour only when it fell under a quarter.
+ *   settles the leaf only when it fell under a quarter.
  * - Leaves built from new text keep their gap in the middle, and a descent
  *   by bytes asks for the lines of the leaf it reaches before it reads any
  *   (prefetch_leaf): a keystroke in a cold part of a large text waits for
@@ -349,8 +353,6 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
     lle__tx_propagate(&L->h, &d);
 }
 
-static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X);
-
 void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 {
     move_gap(t, L, o);
@@ -397,14 +399,15 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     lle__tx_propagate(&L->h, &d);
 }
 
-/* Merge small leaves around L after a deletion left it under a quarter
- * full (see maybe_merge). */
+static void settle(lle_text_t *t, lle__tx_leaf_t *X);
+
+/* After a deletion in L: settle L and its predecessor (see settle). */
 void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L)
 {
     if (TX_LEN(L) >= TX_CAP / 4) return;
     lle__tx_leaf_t *P = L->prev;
-    maybe_merge(t, L);
-    if (P) maybe_merge(t, P);
+    settle(t, L); /* frees L or its successor, never P */
+    if (P) settle(t, P);
 }
 
 /* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
@@ -485,21 +488,86 @@ static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bo
     if (P->h.n > TX_FANOUT) split_inner(t, P, i);
 }
 
-/* Take node N (not the root) out of the tree with its sums; inner nodes
- * left empty go too, and a root with one child is replaced by it. */
+/* Sums of I from its columns, and its copy in its parent's columns. */
+static void resum(lle__tx_inner_t *I)
+{
+    recompute(I);
+    if (I->h.parent) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)I->h.parent;
+        for (int f = 0; f < F_N; f++) G->cs[f][I->h.slot] = I->h.sum.v[f];
+    }
+}
+
+/* Remove child slot i of P (the child's sums are already gone from P's, or
+ * counted in another slot). */
+static void drop_slot(lle__tx_inner_t *P, unsigned i)
+{
+    for (unsigned j = i; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
+    P->h.n--;
+}
+
+/* Rebalance inner node P after it lost children: while it has fewer than
+ * TX_MIN_KIDS and a sibling, it merges with the sibling when their
+ * children fit one node (and the parent, which lost one, is looked at
+ * next), else the two share their children evenly.  The text and the
+ * parent's sums do not change, only where the children hang: every inner
+ * node that is not the root and has a sibling keeps at least TX_MIN_KIDS
+ * children after a deletion, so the depth stays O(log n) in the leaves
+ * the text has now, not the most it ever had. */
+static void inner_fix(lle_text_t *t, lle__tx_inner_t *P)
+{
+    while (P->h.parent && P->h.n < TX_MIN_KIDS) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)P->h.parent;
+        if (G->h.n < 2) return; /* no sibling: G goes when the root collapses */
+        unsigned s = P->h.slot;
+        lle__tx_inner_t *A = s ? (lle__tx_inner_t *)G->child[s - 1] : P;
+        lle__tx_inner_t *B = s ? P : (lle__tx_inner_t *)G->child[s + 1];
+        unsigned na = A->h.n, nb = B->h.n;
+        if (na + nb <= TX_FANOUT) {
+            for (unsigned j = 0; j < nb; j++) put_child(A, na + j, B->child[j]);
+            A->h.n = (uint8_t)(na + nb);
+            resum(A);
+            drop_slot(G, B->h.slot);
+            lle_pool_free(t->m, B);
+            t->inners--;
+            P = G;
+            continue;
+        }
+        unsigned want = (na + nb) / 2;
+        if (na > want) {
+            unsigned k = na - want;
+            for (unsigned j = nb; j-- > 0;) put_child(B, j + k, B->child[j]);
+            for (unsigned j = 0; j < k; j++) put_child(B, j, A->child[want + j]);
+        } else {
+            unsigned k = want - na;
+            for (unsigned j = 0; j < k; j++) put_child(A, na + j, B->child[j]);
+            for (unsigned j = k; j < nb; j++) put_child(B, j - k, B->child[j]);
+        }
+        B->h.n = (uint8_t)(na + nb - want);
+        A->h.n = (uint8_t)want;
+        resum(A);
+        resum(B);
+        return;
+    }
+}
+
+/* Take node N (not the root) out of the tree with its sums; an inner node
+ * left empty goes too, one left small is rebalanced (inner_fix), and a
+ * root with one child is replaced by it. */
 static void detach(lle_text_t *t, lle__tx_node_t *N)
 {
     lle__tx_inner_t *P = (lle__tx_inner_t *)N->parent;
     lle__tx_sum_t d;
     sum_neg(&d, &N->sum);
     lle__tx_propagate(&P->h, &d);
-    for (unsigned j = N->slot; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
-    P->h.n--;
+    drop_slot(P, N->slot);
     N->parent = NULL;
     if (P->h.n == 0 && P->h.parent) {
         detach(t, &P->h);
         lle_pool_free(t->m, P);
         t->inners--;
+    } else {
+        inner_fix(t, P);
     }
     while (!t->root->leaf && t->root->n == 1) {
         lle__tx_inner_t *R = (lle__tx_inner_t *)t->root;
@@ -528,18 +596,79 @@ static void remove_leaf(lle_text_t *t, lle__tx_leaf_t *L)
     leaf_release(t, L);
 }
 
-/* Merge X's successor into X when together they fit TX_FILL and one of
- * them is under a quarter full.  Skipped (harmlessly) when X's row cache
- * cannot grow. */
-static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
+/* Move X's successor's bytes to the end of X and drop the successor.
+ * False, nothing changed, when X's row cache cannot grow. */
+static bool merge_next(lle_text_t *t, lle__tx_leaf_t *X)
 {
-    if (!X || !X->next) return;
     lle__tx_leaf_t *N = X->next;
-    size_t a = TX_LEN(X), b = TX_LEN(N);
-    if (a + b > TX_FILL || (a >= TX_CAP / 4 && b >= TX_CAP / 4)) return;
-    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
-    leaf_move_tail(t, N, 0, X, a);
+    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return false;
+    leaf_move_tail(t, N, 0, X, TX_LEN(X));
     remove_leaf(t, N);
+    return true;
+}
+
+/* A codepoint start of L at or after logical offset o (TX_LEN(L) at most). */
+static size_t cp_up(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t len = TX_LEN(L);
+    while (o < len && (lle__tx_byte(L, o) & 0xC0) == 0x80) o++;
+    return o;
+}
+
+/* Share the bytes of A and its successor B evenly (at a codepoint
+ * boundary), when they are more than one leaf's fill together.  Skipped
+ * when the receiving leaf's row cache cannot grow. */
+static void balance(lle_text_t *t, lle__tx_leaf_t *A)
+{
+    lle__tx_leaf_t *B = A->next;
+    size_t a = TX_LEN(A), b = TX_LEN(B), want = (a + b) / 2;
+    if (a > want) {
+        size_t o = cp_up(A, want);
+        size_t nl = (size_t)A->h.sum.v[F_NLS] - lle__tx_leaf_nl_before(A, o);
+        if (o < a && lle__tx_rows_reserve(t, B, (size_t)B->h.sum.v[F_NLS] + nl))
+            leaf_move_tail(t, A, o, B, 0);
+    } else {
+        size_t k = cp_up(B, want - a);
+        size_t nl = lle__tx_leaf_nl_before(B, k);
+        if (k && k < b && lle__tx_rows_reserve(t, A, (size_t)A->h.sum.v[F_NLS] + nl)) {
+            move_gap(t, B, k);
+            leaf_insert(t, A, a, B->data, k, B->gb, 0, B->rows);
+            leaf_delete(t, B, 0, k);
+        }
+    }
+}
+
+/* Settle leaf X of a text of several leaves when it is under a quarter
+ * full: merge it with a neighbour when the two fit TX_FILL, else take
+ * bytes from a neighbour until both hold about half of the two (at least
+ * a quarter each, as the two are more than TX_FILL).  Frees X or its
+ * successor, never its predecessor.  Leaves under a quarter full remain
+ * only when a row cache could not grow (no memory). */
+static void settle(lle_text_t *t, lle__tx_leaf_t *X)
+{
+    while (t->leaves > 1 && TX_LEN(X) < TX_CAP / 4) {
+        lle__tx_leaf_t *N = X->next, *P = X->prev;
+        if (N && TX_LEN(X) + TX_LEN(N) <= TX_FILL) {
+            if (!merge_next(t, X)) return;
+        } else if (P && TX_LEN(P) + TX_LEN(X) <= TX_FILL) {
+            if (!merge_next(t, P)) return;
+            X = P;
+        } else {
+            balance(t, N ? X : P);
+            return;
+        }
+    }
+}
+
+/* Settle the leaf that holds byte pos (the last one when pos is the end)
+ * and its predecessor: the two leaves that meet where an edit cut. */
+static void settle_at(lle_text_t *t, size_t pos)
+{
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
+    lle__tx_leaf_t *P = L->prev;
+    settle(t, L);
+    if (P) settle(t, P);
 }
 
 /* ---- descent ----------------------------------------------------------------------- */
@@ -738,8 +867,10 @@ void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
         prev = N;
         from += c;
     }
-    if (T) maybe_merge(t, T->prev);
     lle__tx_release_reserve(t);
+    /* the tail and the last new leaf may be small, and so may L */
+    settle_at(t, pos + n);
+    settle_at(t, pos);
 }
 
 /* ---- deletion ---------------------------------------------------------------------------- */
@@ -757,9 +888,5 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
             leaf_delete(t, L, o, take);
         n -= take;
     }
-    uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
-    lle__tx_leaf_t *P = L->prev;
-    maybe_merge(t, L);
-    if (P) maybe_merge(t, P);
+    settle_at(t, pos);
 }

@@ -43,6 +43,7 @@
 #include "lle/text.h"
 
 #define TX_FANOUT 16
+#define TX_MIN_KIDS (TX_FANOUT / 4) /* fewest children of a rebalanced inner node */
 #define TX_CAP 1024                  /* bytes of text a leaf holds at most */
 #define TX_FILL (TX_CAP * 3 / 4)     /* bulk-built leaves are filled to this */
 #define TX_WORDS (TX_CAP / 64 + 1)   /* bitmap words (one spare for 64-bit reads) */
