@@ -399,16 +399,6 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     lle__tx_propagate(&L->h, &d);
 }
 
-static void settle(lle_text_t *t, lle__tx_leaf_t *X);
-
-/* After a deletion in L: settle L and its predecessor (see settle). */
-void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L)
-{
-    if (TX_LEN(L) >= TX_CAP / 4) return;
-    lle__tx_leaf_t *P = L->prev;
-    settle(t, L); /* frees L or its successor, never P */
-    if (P) settle(t, P);
-}
 
 /* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
  * with them). */
@@ -641,9 +631,10 @@ static void balance(lle_text_t *t, lle__tx_leaf_t *A)
 /* Settle leaf X of a text of several leaves when it is under a quarter
  * full: merge it with a neighbour when the two fit TX_FILL, else take
  * bytes from a neighbour until both hold about half of the two (at least
- * a quarter each, as the two are more than TX_FILL).  Frees X or its
- * successor, never its predecessor.  Leaves under a quarter full remain
- * only when a row cache could not grow (no memory). */
+ * a quarter each, as the two are more than TX_FILL).  May free X and its
+ * neighbours: the caller finds leaves again by position afterwards.
+ * Leaves under a quarter full remain only when a row cache could not grow
+ * (no memory). */
 static void settle(lle_text_t *t, lle__tx_leaf_t *X)
 {
     while (t->leaves > 1 && TX_LEN(X) < TX_CAP / 4) {
@@ -660,15 +651,12 @@ static void settle(lle_text_t *t, lle__tx_leaf_t *X)
     }
 }
 
-/* Settle the leaf that holds byte pos (the last one when pos is the end)
- * and its predecessor: the two leaves that meet where an edit cut. */
-static void settle_at(lle_text_t *t, size_t pos)
+void lle__tx_settle_at(lle_text_t *t, size_t pos)
 {
     uint64_t o;
+    settle(t, lle__tx_find(t, F_BYTES, pos, &o, NULL, 0));
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
-    lle__tx_leaf_t *P = L->prev;
-    settle(t, L);
-    if (P) settle(t, P);
+    if (L->prev) settle(t, L->prev);
 }
 
 /* ---- descent ----------------------------------------------------------------------- */
@@ -869,8 +857,8 @@ void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
     }
     lle__tx_release_reserve(t);
     /* the tail and the last new leaf may be small, and so may L */
-    settle_at(t, pos + n);
-    settle_at(t, pos);
+    lle__tx_settle_at(t, pos + n);
+    lle__tx_settle_at(t, pos);
 }
 
 /* ---- deletion ---------------------------------------------------------------------------- */
@@ -888,5 +876,5 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
             leaf_delete(t, L, o, take);
         n -= take;
     }
-    settle_at(t, pos);
+    lle__tx_settle_at(t, pos);
 }

@@ -151,9 +151,11 @@ LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
  * row caches stale. */
 LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
                                       size_t n);
-/* After a deletion in L: merge it or its predecessor with a neighbour when
- * it is under a quarter full. */
-LLE__HIDDEN void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L);
+/* Settle the leaf that holds byte pos (the last one when pos is the end)
+ * and its predecessor, the two leaves that meet where an edit cut: one
+ * under a quarter full is merged with a neighbour or takes bytes from one
+ * (rope.c, settle).  Leaf pointers held across the call may be stale. */
+LLE__HIDDEN void lle__tx_settle_at(lle_text_t *t, size_t pos);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);

@@ -298,7 +298,7 @@ static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
         lle__tx_rows_stale_entry(t, L, nlb - 1);
     else
         lle__tx_rows_stale(t, line);
-    if (del) lle__tx_leaf_settle(t, L);
+    if (del && TX_LEN(L) < TX_CAP / 4) lle__tx_settle_at(t, pos);
     edit_mark(t, &ep, line, kd, ki);
     return LLE_SUCCESS;
 }

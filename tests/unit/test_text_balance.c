@@ -72,7 +72,7 @@ static void mass_delete_one_call(void **state)
     lle_text_t *t = new_text(m);
     model_t md = {0};
     uint64_t rs = 5;
-    build(t, &md, &rs, (size_t)1536 << 10);
+    build(t, &md, &rs, (size_t)512 << 10);
     lle_text_stats_t st;
     assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
     size_t deep = st.depth;
@@ -86,7 +86,7 @@ static void mass_delete_one_call(void **state)
     assert_true(st.depth <= 2);
     assert_balanced(t);
     /* and the text still grows and shrinks as before */
-    build(t, &md, &rs, (size_t)256 << 10);
+    build(t, &md, &rs, (size_t)64 << 10);
     text_verify(t, &md, &rs, 8);
     assert_balanced(t);
     free(md.b);
@@ -104,7 +104,7 @@ static void scattered_deletions(void **state)
     lle_text_t *t = new_text(m);
     model_t md = {0};
     uint64_t rs = 11;
-    size_t start = build(t, &md, &rs, (size_t)1 << 20);
+    size_t start = build(t, &md, &rs, (size_t)512 << 10);
     lle_text_stats_t st;
     assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
     size_t deep = st.depth;
@@ -114,7 +114,7 @@ static void scattered_deletions(void **state)
         size_t b = cp_at(&md, a + len > md.n ? md.n : a + len);
         assert_int_equal(lle_text_delete(t, a, b - a), LLE_SUCCESS);
         model_replace(&md, a, b - a, "", 0);
-        if (i % 97 == 0) assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+        if (i % 199 == 0) assert_int_equal(lle_text_check(t), LLE_SUCCESS);
         if (i % 16 == 0) assert_balanced(t);
     }
     text_verify(t, &md, &rs, 32);
@@ -149,11 +149,11 @@ static void keystroke_deletions(void **state)
     uint64_t rs = 23;
     build(t, &md, &rs, (size_t)200 << 10);
     size_t at = cp_at(&md, md.n / 3);
-    for (int i = 0; md.n > at + 1000 && i < 60000; i++) {
+    for (int i = 0; md.n > at + 1000 && i < 20000; i++) {
         size_t b = cp_at(&md, at + 1);
         assert_int_equal(lle_text_delete(t, at, b - at), LLE_SUCCESS);
         model_replace(&md, at, b - at, "", 0);
-        if (i % 4096 == 0) assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+        if (i % 5000 == 0) assert_int_equal(lle_text_check(t), LLE_SUCCESS);
         if (i % 512 == 0) assert_balanced(t);
     }
     text_verify(t, &md, &rs, 16);
