@@ -273,6 +273,16 @@ int main(int argc, char **argv)
          * the marks (untimed, like the peers' redraw) */
         if (b.impl == ROPE) lle_text_clear_modified(b.t);
     }
+    /* the insertions (even entries) and deletions (odd) apart, then all */
+    size_t half = done / 2;
+    uint64_t *part = malloc((half ? half : 1) * sizeof *part);
+    for (size_t i = 0; i < half; i++) part[i] = lat[2 * i];
+    qsort(part, half, sizeof *part, cmp_u64);
+    double ins_med = half ? (double)part[half / 2] : 0;
+    for (size_t i = 0; i < half; i++) part[i] = lat[2 * i + 1];
+    qsort(part, half, sizeof *part, cmp_u64);
+    double del_med = half ? (double)part[half / 2] : 0;
+    free(part);
     qsort(lat, done, sizeof *lat, cmp_u64);
     double med = (double)lat[done / 2], p99 = (double)lat[done * 99 / 100];
 
@@ -305,8 +315,9 @@ int main(int argc, char **argv)
     free(text);
     free(lat);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
-           "edit_p99_ns=%.0f cursor_ns=%.1f index_per_byte=%.4f\n",
-           argv[1], size, done, paste1, paste4k, med, p99, cursor, index);
+           "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f cursor_ns=%.1f "
+           "index_per_byte=%.4f\n",
+           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, cursor, index);
     lle_memory_manager_destroy(b.m);
     return 0;
 }

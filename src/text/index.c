@@ -152,12 +152,12 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
     const unsigned char *d = (const unsigned char *)L->data;
     utf8proc_int32_t state = 0;
     while (x < total) {
-        if (p == L->gs) p = L->ge;
+        if (p == L->h.gs) p = L->h.ge;
         if (p >= TX_CAP) {
             flush(L, &dg);
             do L = L->next; while (TX_LEN(L) == 0);
             d = (const unsigned char *)L->data;
-            p = L->gs ? 0 : L->ge;
+            p = L->h.gs ? 0 : L->h.ge;
         }
         int32_t c = d[p];
         bool brk;
@@ -165,7 +165,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
             /* a run of ASCII in the new text: no break test can stop the
              * walk before `end`, so its bits are set a word at a time (the
              * rule is the one below) */
-            size_t lim = p + (end - x), seg = p < L->gs ? L->gs : TX_CAP;
+            size_t lim = p + (end - x), seg = p < L->h.gs ? L->h.gs : TX_CAP;
             if (lim > seg) lim = seg;
             size_t q = p;
             int32_t pc = prev;
@@ -271,7 +271,7 @@ static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
  * offset (the gap's are 0). */
 static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
 {
-    size_t p = o <= L->gs ? o : lle__tx_phys(L, o);
+    size_t p = o <= L->h.gs ? o : lle__tx_phys(L, o);
     size_t k = 0, w = 0;
     for (; (w + 1) * 64 <= p; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
     if (p & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));

@@ -10,12 +10,20 @@
  *   into the parent; a parent of more than TX_FANOUT children splits in
  *   two, up to the root.
  * - A deletion removes bytes leaf by leaf (whole leaves are unlinked), then
- *   merges a small leaf into its neighbour when both fit in TX_FILL.  Inner
- *   nodes left empty are removed and a root with one child is replaced by
- *   it, so the depth is at most that of the largest tree the text had.
+ *   settles the two leaves where it cut: one under a quarter full is merged
+ *   with a neighbour when both fit in TX_FILL, else takes bytes from it
+ *   until both hold half of the two (settle).  An inner node that lost
+ *   children is merged with a sibling, or shares a sibling's children, when
+ *   it has fewer than TX_MIN_KIDS (inner_fix); one left empty goes, and a
+ *   root with one child is replaced by it.  The depth therefore follows the
+ *   leaves the text has now, not the most it ever had.
  * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
  *   deleted bytes for the new ones at the gap and sends one delta up; it
- *   merges the leaf with a neighbour only when it fell under a quarter.
+ *   settles the leaf only when it fell under a quarter.
+ * - Leaves built from new text keep their gap in the middle, and a descent
+ *   by bytes asks for the lines of the leaf it reaches before it reads any
+ *   (prefetch_leaf): a keystroke in a cold part of a large text waits for
+ *   memory about once for the leaf instead of three times in a row.
  * - Sums change by deltas (unsigned arithmetic modulo 2^64, so a delta may
  *   be "negative") added from the leaf up to the root, to each node and to
  *   its copy in the parent's columns: O(depth).
@@ -150,8 +158,8 @@ static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
  * the bytes between the gap and o. */
 size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
 {
-    if (o <= L->gs) return L->nlg - count_nl(L->data + o, L->gs - o);
-    return L->nlg + count_nl(L->data + L->ge, o - L->gs);
+    if (o <= L->h.gs) return L->h.nlg - count_nl(L->data + o, L->h.gs - o);
+    return L->h.nlg + count_nl(L->data + L->h.ge, o - L->h.gs);
 }
 
 /* ---- allocation -------------------------------------------------------------- */
@@ -162,7 +170,7 @@ static lle__tx_leaf_t *leaf_alloc(lle_text_t *t, size_t rows)
     if (!L) return NULL;
     memset(L, 0, offsetof(lle__tx_leaf_t, data));
     L->h.leaf = 1;
-    L->ge = TX_CAP;
+    L->h.ge = TX_CAP;
     if (rows) {
         L->rows = lle_pool_alloc(t->m, LLE_POOL_BUFFER, rows * sizeof *L->rows);
         if (!L->rows) {
@@ -256,27 +264,27 @@ static bool reserve_inners(lle_text_t *t, size_t n)
  * secure text the bytes left behind in the gap are wiped. */
 static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 {
-    size_t gs = L->gs, ge = L->ge;
+    size_t gs = L->h.gs, ge = L->h.ge;
     if (o < gs) {
         size_t d = gs - o;
         memmove(L->data + ge - d, L->data + o, d);
-        L->nlg = (uint16_t)(L->nlg - count_nl(L->data + ge - d, d));
+        L->h.nlg = (uint16_t)(L->h.nlg - count_nl(L->data + ge - d, d));
         bits_move(L->gb, ge - d, L->gb, o, d);
         size_t end = o + d < ge - d ? o + d : ge - d;
         bits_clear(L->gb, o, end - o);
         lle__tx_wipe(t, L->data + o, end - o);
-        L->gs = (uint16_t)o;
-        L->ge = (uint16_t)(ge - d);
+        L->h.gs = (uint16_t)o;
+        L->h.ge = (uint16_t)(ge - d);
     } else if (o > gs) {
         size_t d = o - gs;
         memmove(L->data + gs, L->data + ge, d);
-        L->nlg = (uint16_t)(L->nlg + count_nl(L->data + gs, d));
+        L->h.nlg = (uint16_t)(L->h.nlg + count_nl(L->data + gs, d));
         bits_move(L->gb, gs, L->gb, ge, d);
         size_t beg = ge > o ? ge : o;
         bits_clear(L->gb, beg, ge + d - beg);
         lle__tx_wipe(t, L->data + beg, ge + d - beg);
-        L->gs = (uint16_t)o;
-        L->ge = (uint16_t)(ge + d);
+        L->h.gs = (uint16_t)o;
+        L->h.ge = (uint16_t)(ge + d);
     }
 }
 
@@ -287,7 +295,7 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
                         const uint64_t *sbits, size_t sbo, const uint32_t *srows)
 {
     move_gap(t, L, o);
-    size_t at = L->gs, nlb = L->nlg;
+    size_t at = L->h.gs, nlb = L->h.nlg;
     memcpy(L->data + at, s, k);
     lle__tx_sum_t d = {{0}};
     if (sbits) {
@@ -298,8 +306,8 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
     d.v[F_CPS] = count_cps(s, k);
     size_t knl = count_nl(s, k);
     d.v[F_NLS] = knl;
-    L->gs = (uint16_t)(at + k);
-    L->nlg = (uint16_t)(nlb + knl);
+    L->h.gs = (uint16_t)(at + k);
+    L->h.nlg = (uint16_t)(nlb + knl);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         memmove(L->rows + nlb + knl, L->rows + nlb, (nls - nlb) * sizeof *L->rows);
@@ -321,7 +329,7 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
 static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
 {
     move_gap(t, L, o);
-    size_t nlb = L->nlg, ge = L->ge;
+    size_t nlb = L->h.nlg, ge = L->h.ge;
     const char *del = L->data + ge;
     lle__tx_sum_t s = {{0}};
     s.v[F_BYTES] = k;
@@ -339,13 +347,11 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
     }
     bits_clear(L->gb, ge, k);
     lle__tx_wipe(t, L->data + ge, k);
-    L->ge = (uint16_t)(ge + k);
+    L->h.ge = (uint16_t)(ge + k);
     lle__tx_sum_t d;
     sum_neg(&d, &s);
     lle__tx_propagate(&L->h, &d);
 }
-
-static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X);
 
 void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 {
@@ -359,7 +365,7 @@ void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
  * text of several. */
 void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n)
 {
-    size_t gs = L->gs, ge = L->ge, nlb = L->nlg;
+    size_t gs = L->h.gs, ge = L->h.ge, nlb = L->h.nlg;
     size_t nls = (size_t)L->h.sum.v[F_NLS];
     const char *dp = L->data + ge;
     lle__tx_sum_t d = {{0}};
@@ -375,14 +381,14 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
         bits_clear(L->gb, ge, del);
         lle__tx_wipe(t, L->data + ge, del);
         ge += del;
-        L->ge = (uint16_t)ge;
+        L->h.ge = (uint16_t)ge;
     }
     if (n) {
         memcpy(L->data + gs, s, n);
         knl = count_nl(s, n);
         d.v[F_CPS] += count_cps(s, n);
-        L->gs = (uint16_t)(gs + n);
-        L->nlg = (uint16_t)(nlb + knl);
+        L->h.gs = (uint16_t)(gs + n);
+        L->h.nlg = (uint16_t)(nlb + knl);
         d.v[F_STALE] += knl;
     }
     if (dnl != knl)
@@ -393,15 +399,6 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     lle__tx_propagate(&L->h, &d);
 }
 
-/* Merge small leaves around L after a deletion left it under a quarter
- * full (see maybe_merge). */
-void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L)
-{
-    if (TX_LEN(L) >= TX_CAP / 4) return;
-    lle__tx_leaf_t *P = L->prev;
-    maybe_merge(t, L);
-    if (P) maybe_merge(t, P);
-}
 
 /* Move L's bytes [o, len) to offset `at` of leaf T (bits and row caches
  * with them). */
@@ -411,8 +408,8 @@ static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_l
     size_t n = TX_LEN(L) - o;
     if (!n) return;
     move_gap(t, L, o);
-    size_t nlb = L->nlg;
-    leaf_insert(t, T, at, L->data + L->ge, n, L->gb, L->ge, L->rows ? L->rows + nlb : NULL);
+    size_t nlb = L->h.nlg;
+    leaf_insert(t, T, at, L->data + L->h.ge, n, L->gb, L->h.ge, L->rows ? L->rows + nlb : NULL);
     leaf_delete(t, L, o, n);
 }
 
@@ -481,21 +478,86 @@ static void attach_after(lle_text_t *t, lle__tx_node_t *X, lle__tx_node_t *N, bo
     if (P->h.n > TX_FANOUT) split_inner(t, P, i);
 }
 
-/* Take node N (not the root) out of the tree with its sums; inner nodes
- * left empty go too, and a root with one child is replaced by it. */
+/* Sums of I from its columns, and its copy in its parent's columns. */
+static void resum(lle__tx_inner_t *I)
+{
+    recompute(I);
+    if (I->h.parent) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)I->h.parent;
+        for (int f = 0; f < F_N; f++) G->cs[f][I->h.slot] = I->h.sum.v[f];
+    }
+}
+
+/* Remove child slot i of P (the child's sums are already gone from P's, or
+ * counted in another slot). */
+static void drop_slot(lle__tx_inner_t *P, unsigned i)
+{
+    for (unsigned j = i; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
+    P->h.n--;
+}
+
+/* Rebalance inner node P after it lost children: while it has fewer than
+ * TX_MIN_KIDS and a sibling, it merges with the sibling when their
+ * children fit one node (and the parent, which lost one, is looked at
+ * next), else the two share their children evenly.  The text and the
+ * parent's sums do not change, only where the children hang: every inner
+ * node that is not the root and has a sibling keeps at least TX_MIN_KIDS
+ * children after a deletion, so the depth stays O(log n) in the leaves
+ * the text has now, not the most it ever had. */
+static void inner_fix(lle_text_t *t, lle__tx_inner_t *P)
+{
+    while (P->h.parent && P->h.n < TX_MIN_KIDS) {
+        lle__tx_inner_t *G = (lle__tx_inner_t *)P->h.parent;
+        if (G->h.n < 2) return; /* no sibling: G goes when the root collapses */
+        unsigned s = P->h.slot;
+        lle__tx_inner_t *A = s ? (lle__tx_inner_t *)G->child[s - 1] : P;
+        lle__tx_inner_t *B = s ? P : (lle__tx_inner_t *)G->child[s + 1];
+        unsigned na = A->h.n, nb = B->h.n;
+        if (na + nb <= TX_FANOUT) {
+            for (unsigned j = 0; j < nb; j++) put_child(A, na + j, B->child[j]);
+            A->h.n = (uint8_t)(na + nb);
+            resum(A);
+            drop_slot(G, B->h.slot);
+            lle_pool_free(t->m, B);
+            t->inners--;
+            P = G;
+            continue;
+        }
+        unsigned want = (na + nb) / 2;
+        if (na > want) {
+            unsigned k = na - want;
+            for (unsigned j = nb; j-- > 0;) put_child(B, j + k, B->child[j]);
+            for (unsigned j = 0; j < k; j++) put_child(B, j, A->child[want + j]);
+        } else {
+            unsigned k = want - na;
+            for (unsigned j = 0; j < k; j++) put_child(A, na + j, B->child[j]);
+            for (unsigned j = k; j < nb; j++) put_child(B, j - k, B->child[j]);
+        }
+        B->h.n = (uint8_t)(na + nb - want);
+        A->h.n = (uint8_t)want;
+        resum(A);
+        resum(B);
+        return;
+    }
+}
+
+/* Take node N (not the root) out of the tree with its sums; an inner node
+ * left empty goes too, one left small is rebalanced (inner_fix), and a
+ * root with one child is replaced by it. */
 static void detach(lle_text_t *t, lle__tx_node_t *N)
 {
     lle__tx_inner_t *P = (lle__tx_inner_t *)N->parent;
     lle__tx_sum_t d;
     sum_neg(&d, &N->sum);
     lle__tx_propagate(&P->h, &d);
-    for (unsigned j = N->slot; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
-    P->h.n--;
+    drop_slot(P, N->slot);
     N->parent = NULL;
     if (P->h.n == 0 && P->h.parent) {
         detach(t, &P->h);
         lle_pool_free(t->m, P);
         t->inners--;
+    } else {
+        inner_fix(t, P);
     }
     while (!t->root->leaf && t->root->n == 1) {
         lle__tx_inner_t *R = (lle__tx_inner_t *)t->root;
@@ -524,29 +586,112 @@ static void remove_leaf(lle_text_t *t, lle__tx_leaf_t *L)
     leaf_release(t, L);
 }
 
-/* Merge X's successor into X when together they fit TX_FILL and one of
- * them is under a quarter full.  Skipped (harmlessly) when X's row cache
- * cannot grow. */
-static void maybe_merge(lle_text_t *t, lle__tx_leaf_t *X)
+/* Move X's successor's bytes to the end of X and drop the successor.
+ * False, nothing changed, when X's row cache cannot grow. */
+static bool merge_next(lle_text_t *t, lle__tx_leaf_t *X)
 {
-    if (!X || !X->next) return;
     lle__tx_leaf_t *N = X->next;
-    size_t a = TX_LEN(X), b = TX_LEN(N);
-    if (a + b > TX_FILL || (a >= TX_CAP / 4 && b >= TX_CAP / 4)) return;
-    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return;
-    leaf_move_tail(t, N, 0, X, a);
+    if (!lle__tx_rows_reserve(t, X, (size_t)(X->h.sum.v[F_NLS] + N->h.sum.v[F_NLS]))) return false;
+    leaf_move_tail(t, N, 0, X, TX_LEN(X));
     remove_leaf(t, N);
+    return true;
+}
+
+/* A codepoint start of L at or after logical offset o (TX_LEN(L) at most). */
+static size_t cp_up(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t len = TX_LEN(L);
+    while (o < len && (lle__tx_byte(L, o) & 0xC0) == 0x80) o++;
+    return o;
+}
+
+/* Share the bytes of A and its successor B evenly (at a codepoint
+ * boundary), when they are more than one leaf's fill together.  Skipped
+ * when the receiving leaf's row cache cannot grow. */
+static void balance(lle_text_t *t, lle__tx_leaf_t *A)
+{
+    lle__tx_leaf_t *B = A->next;
+    size_t a = TX_LEN(A), b = TX_LEN(B), want = (a + b) / 2;
+    if (a > want) {
+        size_t o = cp_up(A, want);
+        size_t nl = (size_t)A->h.sum.v[F_NLS] - lle__tx_leaf_nl_before(A, o);
+        if (o < a && lle__tx_rows_reserve(t, B, (size_t)B->h.sum.v[F_NLS] + nl))
+            leaf_move_tail(t, A, o, B, 0);
+    } else {
+        size_t k = cp_up(B, want - a);
+        size_t nl = lle__tx_leaf_nl_before(B, k);
+        if (k && k < b && lle__tx_rows_reserve(t, A, (size_t)A->h.sum.v[F_NLS] + nl)) {
+            move_gap(t, B, k);
+            leaf_insert(t, A, a, B->data, k, B->gb, 0, B->rows);
+            leaf_delete(t, B, 0, k);
+        }
+    }
+}
+
+/* Settle leaf X of a text of several leaves when it is under a quarter
+ * full: merge it with a neighbour when the two fit TX_FILL, else take
+ * bytes from a neighbour until both hold about half of the two (at least
+ * a quarter each, as the two are more than TX_FILL).  May free X and its
+ * neighbours: the caller finds leaves again by position afterwards.
+ * Leaves under a quarter full remain only when a row cache could not grow
+ * (no memory). */
+static void settle(lle_text_t *t, lle__tx_leaf_t *X)
+{
+    while (t->leaves > 1 && TX_LEN(X) < TX_CAP / 4) {
+        lle__tx_leaf_t *N = X->next, *P = X->prev;
+        if (N && TX_LEN(X) + TX_LEN(N) <= TX_FILL) {
+            if (!merge_next(t, X)) return;
+        } else if (P && TX_LEN(P) + TX_LEN(X) <= TX_FILL) {
+            if (!merge_next(t, P)) return;
+            X = P;
+        } else {
+            balance(t, N ? X : P);
+            return;
+        }
+    }
+}
+
+void lle__tx_settle_at(lle_text_t *t, size_t pos)
+{
+    uint64_t o;
+    settle(t, lle__tx_find(t, F_BYTES, pos, &o, NULL, 0));
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
+    if (L->prev) settle(t, L->prev);
 }
 
 /* ---- descent ----------------------------------------------------------------------- */
+
+/* Ask for the lines of leaf n that a look at its byte o will read, before
+ * the first of them arrives: its header's two lines, and the bitmap word
+ * and data byte of o on either side of the gap (the gap is not known until
+ * the header is read; the leaf's length is, from its parent's column).  A
+ * miss on a leaf then costs one memory latency, not three in a row. */
+static inline void prefetch_leaf(const lle__tx_node_t *n, uint64_t o, uint64_t len)
+{
+    const lle__tx_leaf_t *L = (const lle__tx_leaf_t *)n;
+    size_t lo = (size_t)o, hi = (size_t)o + TX_CAP - (size_t)len;
+    if (hi >= TX_CAP) hi = TX_CAP - 1;
+    __builtin_prefetch(L);
+    __builtin_prefetch((const char *)L + 64);
+    __builtin_prefetch(&L->gb[lo >> 6]);
+    __builtin_prefetch(&L->gb[hi >> 6]);
+    __builtin_prefetch(&L->data[lo]);
+    __builtin_prefetch(&L->data[hi]);
+}
 
 lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_t *local,
                              lle__tx_sum_t *before, unsigned need)
 {
     const lle__tx_node_t *n = t->root;
+    uint64_t k0 = k;
     if (before) memset(before, 0, sizeof *before);
     else need = 0;
-    while (!n->leaf) {
+    /* the sum before the leaf of the field searched is what the descent
+     * took off k: no column summed for it */
+    bool self = (need & TX_NEED(field)) != 0;
+    need &= ~TX_NEED(field);
+    /* every leaf is at level t->depth (the root is level 1) */
+    for (size_t level = 1; level < t->depth; level++) {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
         const uint64_t *c = I->cs[field];
         unsigned i = 0, last = I->h.n - 1u;
@@ -558,7 +703,9 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
             before->v[f] += v;
         }
         n = I->child[i];
+        if (level + 1 == t->depth && field == F_BYTES) prefetch_leaf(n, k, I->cs[F_BYTES][i]);
     }
+    if (self) before->v[field] = k0 - k;
     *local = k;
     return (lle__tx_leaf_t *)n;
 }
@@ -571,11 +718,11 @@ void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
         size_t len = TX_LEN(L);
         size_t take = len - o < n ? len - o : n;
         size_t a = 0;
-        if (o < L->gs) {
-            a = L->gs - o < take ? L->gs - o : take;
+        if (o < L->h.gs) {
+            a = L->h.gs - o < take ? L->h.gs - o : take;
             memcpy(buf, L->data + o, a);
         }
-        if (take > a) memcpy(buf + a, L->data + L->ge + (o + a - L->gs), take - a);
+        if (take > a) memcpy(buf + a, L->data + L->h.ge + (o + a - L->h.gs), take - a);
         buf += take;
         n -= take;
         o = 0;
@@ -698,13 +845,20 @@ void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
         size_t c = cut_at(s + from, n - from, TX_FILL);
         lle__tx_leaf_t *N = take_leaf(t);
         leaf_insert(t, N, 0, s + from, c, NULL, 0, NULL);
+        /* a new leaf keeps its gap in the middle: the first edit at an
+         * unknown point of it moves a quarter of its bytes on average, not
+         * half (a leaf's bytes that cross the gap are the lines an edit
+         * reads into the cache) */
+        move_gap(t, N, cut_at(s + from, c, c / 2));
         attach_after(t, &prev->h, &N->h, true);
         list_insert_after(prev, N);
         prev = N;
         from += c;
     }
-    if (T) maybe_merge(t, T->prev);
     lle__tx_release_reserve(t);
+    /* the tail and the last new leaf may be small, and so may L */
+    lle__tx_settle_at(t, pos + n);
+    lle__tx_settle_at(t, pos);
 }
 
 /* ---- deletion ---------------------------------------------------------------------------- */
@@ -722,9 +876,5 @@ void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
             leaf_delete(t, L, o, take);
         n -= take;
     }
-    uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
-    lle__tx_leaf_t *P = L->prev;
-    maybe_merge(t, L);
-    if (P) maybe_merge(t, P);
+    lle__tx_settle_at(t, pos);
 }

@@ -43,6 +43,7 @@
 #include "lle/text.h"
 
 #define TX_FANOUT 16
+#define TX_MIN_KIDS (TX_FANOUT / 4) /* fewest children of a rebalanced inner node */
 #define TX_CAP 1024                  /* bytes of text a leaf holds at most */
 #define TX_FILL (TX_CAP * 3 / 4)     /* bulk-built leaves are filled to this */
 #define TX_WORDS (TX_CAP / 64 + 1)   /* bitmap words (one spare for 64-bit reads) */
@@ -53,13 +54,19 @@ typedef struct lle__tx_sum {
     uint64_t v[F_N];
 } lle__tx_sum_t;
 
+/* The header every node starts with.  Its first 64 bytes hold what an edit
+ * reads of a leaf before anything else (the sums and the gap), so that the
+ * first line of a leaf is the only one the edit path waits for before it
+ * knows where to look next (see lle__tx_find's prefetches). */
 typedef struct lle__tx_node lle__tx_node_t;
 struct lle__tx_node {
-    lle__tx_node_t *parent;
     lle__tx_sum_t   sum;
     uint8_t         leaf;
     uint8_t         n;     /* children (inner nodes) */
     uint8_t         slot;  /* index in the parent's child[] */
+    uint16_t        gs, ge; /* leaves: the gap, data[gs, ge) */
+    uint16_t        nlg;   /* leaves: newlines in data[0, gs) */
+    lle__tx_node_t *parent;
 };
 
 /* An inner node keeps a copy of its children's sums, one column per field
@@ -78,8 +85,6 @@ struct lle__tx_leaf {
     lle__tx_leaf_t *prev, *next;
     uint32_t       *rows;        /* one per newline held (see above) */
     uint32_t        rows_cap;
-    uint16_t        gs, ge;      /* the gap: data[gs, ge) */
-    uint16_t        nlg;         /* newlines in data[0, gs) */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };
@@ -146,9 +151,11 @@ LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
  * row caches stale. */
 LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
                                       size_t n);
-/* After a deletion in L: merge it or its predecessor with a neighbour when
- * it is under a quarter full. */
-LLE__HIDDEN void lle__tx_leaf_settle(lle_text_t *t, lle__tx_leaf_t *L);
+/* Settle the leaf that holds byte pos (the last one when pos is the end)
+ * and its predecessor, the two leaves that meet where an edit cut: one
+ * under a quarter full is merged with a neighbour or takes bytes from one
+ * (rope.c, settle).  Leaf pointers held across the call may be stale. */
+LLE__HIDDEN void lle__tx_settle_at(lle_text_t *t, size_t pos);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
@@ -157,18 +164,18 @@ LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 
 static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
-    return (unsigned char)(i < L->gs ? L->data[i] : L->data[i + (size_t)(L->ge - L->gs)]);
+    return (unsigned char)(i < L->h.gs ? L->data[i] : L->data[i + (size_t)(L->h.ge - L->h.gs)]);
 }
 /* The physical offset of logical offset i (i <= length; the length maps
  * to the end of the data when the gap is last). */
 static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
 {
-    return i < L->gs ? i : i + (size_t)(L->ge - L->gs);
+    return i < L->h.gs ? i : i + (size_t)(L->h.ge - L->h.gs);
 }
 /* The logical offset of physical offset p (p outside the gap). */
 static inline size_t lle__tx_logical(const lle__tx_leaf_t *L, size_t p)
 {
-    return p < L->gs ? p : p - (size_t)(L->ge - L->gs);
+    return p < L->h.gs ? p : p - (size_t)(L->h.ge - L->h.gs);
 }
 static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {

@@ -278,8 +278,8 @@ static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
                                  const char *s, size_t n, size_t ki, bool log)
 {
     lle__tx_leaf_seek(t, L, o);
-    size_t nlb = L->nlg, kd = 0;
-    const char *dp = L->data + L->ge;
+    size_t nlb = L->h.nlg, kd = 0;
+    const char *dp = L->data + L->h.ge;
     for (size_t i = 0; i < del; i++) kd += dp[i] == '\n';
     size_t line = (size_t)before->v[F_NLS] + nlb;
     size_t nls = (size_t)L->h.sum.v[F_NLS] - kd + ki;
@@ -298,7 +298,7 @@ static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
         lle__tx_rows_stale_entry(t, L, nlb - 1);
     else
         lle__tx_rows_stale(t, line);
-    if (del) lle__tx_leaf_settle(t, L);
+    if (del && TX_LEN(L) < TX_CAP / 4) lle__tx_settle_at(t, pos);
     edit_mark(t, &ep, line, kd, ki);
     return LLE_SUCCESS;
 }
@@ -769,7 +769,7 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
         *expect = L->next;
         if (L->next && L->next->prev != L) return LLE_ERROR_CORRUPTION;
         size_t len = TX_LEN(L);
-        if (L->gs > L->ge || L->ge > TX_CAP || len != TX_CAP - (size_t)(L->ge - L->gs))
+        if (L->h.gs > L->h.ge || L->h.ge > TX_CAP || len != TX_CAP - (size_t)(L->h.ge - L->h.gs))
             return LLE_ERROR_CORRUPTION;
         uint64_t cps = 0, nls = 0, gbs = 0;
         for (size_t i = 0; i < len; i++) {
@@ -778,14 +778,14 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
             nls += c == '\n';
         }
         uint64_t nlg = 0;
-        for (size_t i = 0; i < L->gs; i++) nlg += L->data[i] == '\n';
+        for (size_t i = 0; i < L->h.gs; i++) nlg += L->data[i] == '\n';
         for (size_t p = 0; p < TX_WORDS * 64; p++) {
             bool b = (L->gb[p >> 6] >> (p & 63)) & 1u;
-            if (b && ((p >= L->gs && p < L->ge) || p >= TX_CAP)) return LLE_ERROR_CORRUPTION;
+            if (b && ((p >= L->h.gs && p < L->h.ge) || p >= TX_CAP)) return LLE_ERROR_CORRUPTION;
             gbs += b;
         }
         if (cps != L->h.sum.v[F_CPS] || nls != L->h.sum.v[F_NLS] || gbs != L->h.sum.v[F_GBS] ||
-            nlg != L->nlg ||
+            nlg != L->h.nlg ||
             nls > L->rows_cap || (len && (lle__tx_byte(L, 0) & 0xC0) == 0x80) ||
             (!len && t->leaves > 1))
             return LLE_ERROR_CORRUPTION;
