@@ -69,17 +69,26 @@
  * by the system's memset, and memcmp against a page of freed poison.
  *
  * When a freed block's poison and guard bytes are verified:
- *   - when it leaves the quarantine (it was freed long ago: any write after
- *     free since then is reported with its sites; a header overwritten
- *     meanwhile is reported and the slot withheld);
- *   - when its slot is reused: the only time without a quarantine; after a
- *     quarantine, a second time, since the program ran between the two and
- *     may have written there.  An allocation reads a slot only when its
- *     bitmap says it holds a poisoned freed block; the slot is mostly
- *     still in cache (see Slots), the check precedes the fill of the fresh
- *     poison over the same bytes, and guard bytes found intact are not
- *     written again;
+ *   - when its slot is handed out again, always: the check precedes the
+ *     fill of the fresh poison over the same bytes, in one pass, and guard
+ *     bytes found intact are not written again.  An allocation reads a
+ *     slot only when its bitmap says it holds a poisoned freed block;
+ *   - a poisoned block of a class slab that leaves the quarantine (after
+ *     the pool's budget of other frees) has only its header checked then:
+ *     it goes back to its bin with the rest still to be verified, and onto
+ *     the pool's pending ring.  Most such slots are handed out again soon
+ *     (the bins are stacks), and verified then, once: nothing can have
+ *     happened between the two checks they would otherwise get.  The
+ *     others are verified when the pending ring, oldest first, passes half
+ *     the quarantine budget (and again when handed out, since the program
+ *     ran in between), or when their slab goes back to the host.  So a
+ *     write after free is reported, with its sites, at the latest after
+ *     1.5 times the budget of frees, or at the reuse before that;
+ *   - any other block (no poison: its guard bytes; a slab of one block,
+ *     never reused) as it leaves the quarantine;
  *   - by a heap check.
+ * A header found written over in any of these is reported and its slot
+ * withheld (its size is not to be trusted).
  *
  * Times are the kernel tick's clock (CLOCK_MONOTONIC_COARSE: a few
  * milliseconds of resolution), read once per allocation.
@@ -368,6 +377,13 @@ static inline bool slot_used(const lle__slab_t *s, uint32_t i)
 static inline bool slot_seen(const lle__slab_t *s, uint32_t i)
 {
     return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
+           1;
+}
+/* Free slot i holds a block freed with poison, to be verified when the
+ * slot is handed out again. */
+static inline bool slot_poisoned(const lle__slab_t *s, uint32_t i)
+{
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 2], memory_order_relaxed) >> (i & 63)) &
            1;
 }
 static uint64_t mix64(uint64_t x)
@@ -833,9 +849,16 @@ static lle__dslot_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool
     return e;
 }
 
+static bool pend_purge(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp,
+                       lle__slab_t *s, errs_t *x);
+
 /* Give slot i of s back (the block is done with); s belongs to dh.  The
- * slot is the next one its bin hands out. */
-static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+ * slot is the next one its bin hands out.  A class slab left empty goes
+ * back to the host (one per bin is kept), once its slots on the pending
+ * ring are verified (pend_purge: unless one of them is withheld, which
+ * keeps the slab, and may be slot i itself). */
+static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i,
+                     errs_t *x)
 {
     lle__dhdr_t *h = hdr_of(s, i);
     h->state = LLE_BLOCK_FREED;
@@ -855,17 +878,20 @@ static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, 
                               memory_order_relaxed);
     lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
     if (lle_unlikely(s->used == 0) && s != b->carve && b->nslabs > 1) {
-        /* Keep one slab per class; an empty other one goes back, and its
-         * slots (all on the stack) with it. */
-        uint32_t k = 0;
-        for (uint32_t j = 0; j < b->nfree; j++)
-            if (b->free[j].slab != s) b->free[k++] = b->free[j];
-        b->nfree = k;
-        lle__slab_list_unlink(&b->slabs, s);
-        b->nslabs--;
-        b->slots -= s->capacity;
-        dslab_destroy(m, s);
-        return;
+        if (pend_purge(m, dh, dp, s, x)) {
+            /* Keep one slab per class; an empty other one goes back, and
+             * its slots (all on the stack) with it. */
+            uint32_t k = 0;
+            for (uint32_t j = 0; j < b->nfree; j++)
+                if (b->free[j].slab != s) b->free[k++] = b->free[j];
+            b->nfree = k;
+            lle__slab_list_unlink(&b->slabs, s);
+            b->nslabs--;
+            b->slots -= s->capacity;
+            dslab_destroy(m, s);
+            return;
+        }
+        if (slot_used(s, i)) return;   /* withheld by the purge */
     }
     b->free[b->nfree++] = (lle__dslot_t){s, i};
 }
@@ -927,40 +953,139 @@ static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
     return true;
 }
 
-/* The blocks that leave a quarantine were freed long ago: their memory is
- * cold, and reading it for the poison check is most of what a free costs.
- * So the next ones to leave are fetched ahead, in two steps: the header
- * of the one Q_FAR places from the exit, then the lines of the one Q_NEAR
- * places from it, as far as its header (fetched by then) says the block
- * goes, at most PF_LINES lines.  A header written over in the quarantine
- * only makes these hints wrong: they never fault, and the header is
- * checked before it is trusted. */
-#define Q_NEAR 3
-#define Q_FAR 6
+/* Room for one more slot on dp's pending ring (as ring_room). */
+static bool pend_room(lle_memory_manager_t *m, lle__dpool_t *dp)
+{
+    if (lle_likely(dp->pblocks < dp->pcap)) return true;
+    size_t cap = dp->pcap ? dp->pcap * 2 : 256;
+    lle__dslot_t *r = lle__host_alloc(m, cap * sizeof *r, 16, true);
+    if (!r) return false;
+    for (size_t k = 0; k < dp->pblocks; k++) r[k] = dp->pend[(dp->phead + k) & (dp->pcap - 1)];
+    if (dp->pend) lle__host_free(m, dp->pend, dp->pcap * sizeof *r, true);
+    dp->pend = r;
+    dp->pcap = cap;
+    dp->phead = 0;
+    return true;
+}
 
-/* (A macro: GCC takes a function that only prefetches for one without
- * effects and drops its calls.) */
-#define QUARANTINE_PREFETCH(dp)                                                          \
-    do {                                                                                 \
-        size_t mask_ = (dp)->qcap - 1;                                                   \
-        if ((dp)->qblocks > Q_FAR)                                                       \
-            __builtin_prefetch((dp)->ring[((dp)->qhead + Q_FAR) & mask_], 0);            \
-        if ((dp)->qblocks > Q_NEAR) {                                                    \
-            const char *h_ = (dp)->ring[((dp)->qhead + Q_NEAR) & mask_];                 \
-            size_t span_ = HDR_BYTES + 2 * GUARD +                                       \
-                           ((const lle__dhdr_t *)(const void *)h_)->size;                \
-            if (span_ > PF_LINES * LINE) span_ = PF_LINES * LINE;                          \
-            for (size_t off_ = LINE; off_ < span_; off_ += LINE)                         \
-                __builtin_prefetch(h_ + off_, 0);                                        \
-        }                                                                                \
+/* Slot i of class slab s, free (on its bin's stack, or being given back
+ * by slot_put), withheld for good: off the stack, in use again, KEPT. */
+static void slot_withhold(lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+{
+    lle__dpool_t *dp = &dh->pools[s->pool];
+    lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
+    for (uint32_t j = 0; j < b->nfree; j++)
+        if (b->free[j].slab == s && b->free[j].i == i) {
+            memmove(&b->free[j], &b->free[j + 1], (b->nfree - j - 1) * sizeof *b->free);
+            b->nfree--;
+            break;
+        }
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) & ~bit,
+                          memory_order_relaxed);
+    s->used++;
+    hdr_of(s, i)->state = LLE_BLOCK_KEPT;
+    dp->kept_blocks++;
+}
+
+/* Slot i of s came off the pending ring: unless it was handed out since
+ * (or its block was not poisoned), verify the freed block in it now.  The
+ * slot stays poisoned (slot_poisoned), so it is verified again when it is
+ * handed out: the program runs in between.  Returns false when the slot
+ * was withheld (its header was written over, or its damage calls for
+ * LLE_RECOVER_QUARANTINE). */
+static bool pend_verify(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i,
+                        errs_t *x)
+{
+    if (slot_used(s, i) || !slot_poisoned(s, i)) return true;
+    lle__dhdr_t *h = hdr_of(s, i);
+    if (lle_unlikely(!hdr_ok(m->dbg, h) || h->state != LLE_BLOCK_FREED || !(h->feat & F_POISON) ||
+                     user_of(s, i) + h->size > slot_end(s, i))) {
+        lle_site_t none = {0};
+        pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, user_of(s, i), none, none,
+             "the header of freed block %p was overwritten after it was freed (a write after "
+             "free before the block); the block is withheld",
+             (void *)user_of(s, i));
+        slot_withhold(dh, s, i);
+        return false;
+    }
+    lle_result_t bad = verify_freed(m, s, i, h, x);
+    if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
+        slot_withhold(dh, s, i);
+        return false;
+    }
+    return true;
+}
+
+/* Slots stay on the pending ring while their bytes add up to no more than
+ * the quarantine budget >> PEND_SHIFT. */
+#define PEND_SHIFT 1
+
+/* Verify the oldest slots of dp's pending ring until it is within budget
+ * (all of them: budget 0). */
+static void pend_trim(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp, size_t budget,
+                      errs_t *x)
+{
+    while (dp->pblocks && dp->pbytes > budget) {
+        lle__dslot_t e = dp->pend[dp->phead];
+        dp->phead = (dp->phead + 1) & (dp->pcap - 1);
+        dp->pblocks--;
+        dp->pbytes -= e.slab->bsize;
+        pend_verify(m, dh, e.slab, e.i, x);
+    }
+}
+
+/* Class slab s (of dp), every slot free, is about to go back: its slots
+ * on the pending ring are verified now and leave the ring.  Returns false
+ * when one of them was withheld: the slab is in use again, and stays. */
+static bool pend_purge(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp,
+                       lle__slab_t *s, errs_t *x)
+{
+    bool all = true;
+    size_t k = 0, mask = dp->pcap - 1;
+    for (size_t j = 0; j < dp->pblocks; j++) {
+        lle__dslot_t e = dp->pend[(dp->phead + j) & mask];
+        if (e.slab != s) {
+            dp->pend[(dp->phead + k++) & mask] = e;
+            continue;
+        }
+        dp->pbytes -= s->bsize;
+        all &= pend_verify(m, dh, s, e.i, x);
+    }
+    dp->pblocks = k;
+    return all;
+}
+
+/* The next blocks to leave the quarantine were freed long ago: their
+ * memory is cold.  The header of the one Q_AHEAD places from the exit is
+ * fetched ahead (it is read and written as it leaves); the lines of a
+ * block are read there only when its poison is verified on the way out,
+ * which is not the common case (see "When a freed block's poison and guard
+ * bytes are verified" above).  A header written over in the quarantine
+ * only makes the hint wrong: prefetches never fault, and the header is
+ * checked before it is trusted.  (A macro: GCC takes a function that only
+ * prefetches for one without effects and drops its calls.) */
+#define Q_AHEAD 6
+#define QUARANTINE_PREFETCH(dp)                                                            \
+    do {                                                                                   \
+        if ((dp)->qblocks > Q_AHEAD)                                                       \
+            __builtin_prefetch((dp)->ring[((dp)->qhead + Q_AHEAD) & ((dp)->qcap - 1)], 1); \
     } while (0)
 
 /* Leave pool `pool`'s quarantine of dh (oldest first) until within budget
- * (all: budget 0). */
+ * (all: budget 0).  A poisoned block of a class slab goes to its bin's
+ * free stack with its poison and guard bytes to be verified when the slot
+ * is handed out, and onto the pending ring, which verifies it if that has
+ * not happened before the ring is past budget >> PEND_SHIFT; any other
+ * block is verified as it leaves. */
 static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t budget,
                             errs_t *x)
 {
     lle__dpool_t *dp = &dh->pools[pool];
+    size_t pbudget = budget >> PEND_SHIFT;
     while (dp->qblocks && dp->qbytes > budget) {
         QUARANTINE_PREFETCH(dp);
         lle__dhdr_t *h = (lle__dhdr_t *)(void *)dp->ring[dp->qhead];
@@ -981,14 +1106,22 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool,
             dp->kept_blocks++;
             continue;
         }
+        if ((h->feat & F_POISON) && s->cls != LLE__NCLASSES && pbudget &&
+            lle_likely(pend_room(m, dp))) {
+            dp->pend[(dp->phead + dp->pblocks++) & (dp->pcap - 1)] = (lle__dslot_t){s, i};
+            dp->pbytes += s->bsize;
+            slot_put(m, dh, s, i, x);   /* (may verify it at once: pend_purge) */
+            continue;
+        }
         lle_result_t bad = verify_freed(m, s, i, h, x);
         if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
             h->state = LLE_BLOCK_KEPT;   /* withheld for good */
             dp->kept_blocks++;
             continue;
         }
-        slot_put(m, dh, s, i);
+        slot_put(m, dh, s, i, x);
     }
+    pend_trim(m, dh, dp, pbudget, x);
 }
 
 /* ---- sites ----------------------------------------------------------------------- */
@@ -1151,29 +1284,48 @@ static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size
 
     hold_t how = dh_own(dh);
     bool verify;
-    lle__dslot_t e =
-        slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
-    if (!e.slab) {
-        dh_drop(dh, how);
-        return NULL;
+    lle__dslot_t e;
+    lle__slab_t *s;
+    uint32_t i;
+    lle__dhdr_t *h;
+    char *u, *end;
+    for (;;) {
+        e = slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
+        if (!e.slab) {
+            dh_drop(dh, how);
+            flush(m, &x);
+            return NULL;
+        }
+        s = e.slab;
+        i = e.i;
+        h = hdr_of(s, i);
+        u = user_of(s, i);
+        end = slot_end(s, i);
+        /* The whole slot is the debug allocator's to read and write,
+         * whatever its last user (an arena) left poisoned for ASan or
+         * no-access for valgrind. */
+        lle__asan_unpoison(slot_at(s, i), s->bsize);
+        lle__vg_defined(slot_at(s, i), s->bsize);
+        if (!verify || lle_likely(h->state == LLE_BLOCK_FREED && hdr_ok(d, h) &&
+                                  (h->feat & F_POISON) && u + h->size <= end))
+            break;
+        /* The slot of a poisoned freed block whose header was written over
+         * since it was freed: its size is not to be trusted, so neither is
+         * its slot. */
+        lle_site_t none = {0};
+        pend(&x, LLE_ERROR_CORRUPTION, s->pool, 0, u, none, none,
+             "the header of freed block %p was overwritten after it was freed (a write after "
+             "free before the block); the block is withheld",
+             (void *)u);
+        h->state = LLE_BLOCK_KEPT;
+        dh->pools[s->pool].kept_blocks++;
     }
-    lle__slab_t *s = e.slab;
-    uint32_t i = e.i;
-    lle__dhdr_t *h = hdr_of(s, i);
-    char *u = user_of(s, i), *end = slot_end(s, i);
-    /* The whole slot is the debug allocator's to read and write, whatever
-     * its last user (an arena) left poisoned for ASan or no-access for
-     * valgrind. */
-    lle__asan_unpoison(slot_at(s, i), s->bsize);
-    lle__vg_defined(slot_at(s, i), s->bsize);
     /* A slot freed before: its poison must still be intact.  Verified in
      * the pass that writes the fresh poison over it.  When its guard bytes
      * are found intact too, those past max(old size, n) are already what
      * the new block needs. */
     size_t intact = 0, fresh = (feat & F_POISON) ? n : 0;
-    if (verify && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-        u + h->size <= end)
-        fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
+    if (verify) fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
     uint32_t sid = site_id(m, dh, site, pc, frames, nf);
     lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
     if (!cnt) sid = 0;
@@ -1245,17 +1397,16 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
     lle__vg_defined(s->start + (size_t)e.i * b->bsize, b->bsize);
     uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
     if (lle_unlikely(pv & bit)) {
-        /* Freed with poison: it must be intact (as in alloc_general,
-         * which reports what is not). */
-        if (h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-            u + h->size <= end) {
-            if (!uniform_ok(u, h->size, FREED_WORD) ||
-                ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
-                b->free[b->nfree++] = e;
-                goto general;
-            }
-            if (h->feat & F_CANARY) intact = h->size;
+        /* Freed with poison: header, poison and guard bytes must be
+         * intact (alloc_general reports what is not). */
+        if (!(h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
+              u + h->size <= end) ||
+            !uniform_ok(u, h->size, FREED_WORD) ||
+            ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
+            b->free[b->nfree++] = e;
+            goto general;
         }
+        if (h->feat & F_CANARY) intact = h->size;
         atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
     }
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
@@ -1445,13 +1596,13 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
     if (keep) {
         h->state = LLE_BLOCK_KEPT;
         dp->kept_blocks++;
-    } else if (budget && ring_room(m, dp)) {
+    } else if (budget && (lle_likely(dp->qblocks < dp->qcap) || ring_room(m, dp))) {
         h->state = LLE_BLOCK_QUARANTINED;
         dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
         if (dp->qbytes > budget) quarantine_trim(m, dh, h->pool, budget, x);
     } else {   /* (no quarantine, or no memory for its ring) */
-        slot_put(m, dh, s, i);
+        slot_put(m, dh, s, i, x);
     }
     return r;
 #undef FSITE
@@ -1527,7 +1678,7 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t budget = atomic_load_explicit(&set->quarantine, memory_order_relaxed);
-    if (budget && ring_room(m, dp)) {
+    if (budget && (lle_likely(dp->qblocks < dp->qcap) || ring_room(m, dp))) {
         h->state = LLE_BLOCK_QUARANTINED;
         dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
@@ -1935,6 +2086,7 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
             }
             dp->big = NULL;
             dp->qhead = dp->qblocks = dp->qbytes = 0;
+            dp->phead = dp->pblocks = dp->pbytes = 0;
         }
         dh_drop(dh, how);
     }
@@ -1955,6 +2107,7 @@ void lle__dbg_fini(lle_memory_manager_t *m)
         for (int p = 0; p < LLE_POOL_COUNT; p++) {
             lle__dpool_t *dp = &dh->pools[p];
             if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *dp->ring, true);
+            if (dp->pend) lle__host_free(m, dp->pend, dp->pcap * sizeof *dp->pend, true);
             for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
                 lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
                 if (b->free) lle__host_free(m, b->free, b->room * sizeof *b->free, true);
