@@ -65,8 +65,9 @@
  * from them.  They depend on the slot only, not on the block in it.
  * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
  * (lle/config.h).  Regions are checked and filled by fixed sequences of
- * 8-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
- * by the system's memset, and memcmp against a page of freed poison.
+ * 16-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
+ * are filled by the system's memset and checked 64 bytes a step (AVX2
+ * where the processor has it, else memcmp against a page of freed poison).
  *
  * When a freed block's poison and guard bytes are verified:
  *   - when its slot is handed out again, always: the check precedes the
@@ -96,6 +97,7 @@
 #include <execinfo.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,11 @@
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
 #include "sanitizer.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_WIDE 1   /* AVX2 passes over long poison, chosen at run time */
+#endif
 
 #define HDR_BYTES 32
 #define GUARD 16  /* front guard bytes, and the fewest back guard bytes */
@@ -124,18 +131,23 @@ static inline size_t front_of_layout(int g)
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
 /* 32 bytes, right before the front guard or the block (see the layouts
- * above). */
+ * above).  The fields the check word covers come first, in three words
+ * (hdr_check); state and fsite change while it stays. */
 typedef struct lle__dhdr {
     uint64_t time_ns;
-    uint32_t thread;     /* kernel thread id */
-    uint32_t fsite;
     uint32_t asite;
     uint32_t size;
-    uint8_t  state;      /* lle_block_state_t */
-    uint8_t  pool, feat, reserved;
-    uint32_t check;      /* keyed hash of size, sites, pool, features, thread, time */
+    uint32_t thread;     /* kernel thread id */
+    uint8_t  pool, feat;
+    uint8_t  state;      /* lle_block_state_t (not covered) */
+    uint8_t  reserved;   /* 0 */
+    uint32_t fsite;      /* (not covered) */
+    uint32_t check;      /* keyed hash of time, sites, size, thread, pool, features */
 } lle__dhdr_t;
 _Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 32 bytes");
+_Static_assert(offsetof(lle__dhdr_t, asite) == 8 && offsetof(lle__dhdr_t, size) == 12 &&
+                   offsetof(lle__dhdr_t, thread) == 16 && offsetof(lle__dhdr_t, state) == 22,
+               "hdr_check reads the covered fields as three words");
 
 /* ---- errors found under a heap's flag ------------------------------------------- */
 
@@ -396,17 +408,30 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* The check word: each field times its own odd constant, keyed with the
- * secret and the header's address, mixed, the high half kept.  Any change
- * of one covered field changes the mixed word; zeros or text written over
- * the header match the check by chance only (1 in 2^32). */
+/* The check word: each of the header's first three words (time; sites
+ * and size; thread, pool, features and the zero byte, without the state)
+ * times its own odd constant, keyed with the secret and the header's
+ * address, mixed, the high half kept.  Any change of one covered field
+ * changes the mixed word; zeros or text written over the header match the
+ * check by chance only (1 in 2^32). */
 static inline uint32_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
+    const char *c = (const char *)h;
+    uint64_t w2;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&w2, c + 16, sizeof w2);
+    w2 &= ~((uint64_t)0xff << 8 * (offsetof(lle__dhdr_t, state) - 16));
+#else
+    w2 = (uint64_t)h->thread | (uint64_t)h->pool << 32 | (uint64_t)h->feat << 40 |
+         (uint64_t)h->reserved << 56;
+#endif
+    uint64_t w0, w1;
+    memcpy(&w0, c, sizeof w0);
+    memcpy(&w1, c + 8, sizeof w1);
     uint64_t v = d->secret ^ (uintptr_t)h;
-    v ^= ((uint64_t)h->size << 32 | h->asite) * UINT64_C(0xc2b2ae3d27d4eb4f);
-    v ^= ((uint64_t)h->thread << 32 | (uint64_t)h->feat << 8 | h->pool) *
-         UINT64_C(0x165667b19e3779f9);
-    v ^= h->time_ns * UINT64_C(0x27d4eb2f165667c5);
+    v ^= w0 * UINT64_C(0x27d4eb2f165667c5);
+    v ^= w1 * UINT64_C(0xc2b2ae3d27d4eb4f);
+    v ^= w2 * UINT64_C(0x165667b19e3779f9);
     v ^= v >> 29;
     return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
@@ -504,6 +529,62 @@ static const char *poison_find(const char *from, size_t n)
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w);
 static inline void uniform_put(char *c, size_t n, uint64_t w);
 
+/*
+ * Wider vectors for the long passes over freed poison (its check, and its
+ * check and renewal at reuse) where the processor has them: AVX2, 32 bytes
+ * an access, chosen once at run time (wide_setup).  Elsewhere the passes
+ * use the 16-byte vectors above (SSE2 on x86-64).
+ */
+#ifdef HAVE_WIDE
+static _Atomic bool wide;
+
+static void wide_setup(void)
+{
+    __builtin_cpu_init();
+    atomic_store_explicit(&wide, __builtin_cpu_supports("avx2") != 0, memory_order_relaxed);
+}
+
+static inline bool use_wide(void)
+{
+    return atomic_load_explicit(&wide, memory_order_relaxed);
+}
+
+/* From c, the first 64 bytes before `end` that are not all the byte of w,
+ * or where fewer than 64 remain. */
+__attribute__((target("avx2"))) static const char *uniform_skip_wide(const char *c,
+                                                                     const char *end, uint64_t w)
+{
+    const __m256i v = _mm256_set1_epi64x((long long)w);
+    for (; end - c >= 64; c += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)c);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
+        __m256i x = _mm256_or_si256(_mm256_xor_si256(a, v), _mm256_xor_si256(b, v));
+        if (!_mm256_testz_si256(x, x)) break;
+    }
+    return c;
+}
+
+/* poison_renew's loop: from c, 64 bytes a step while they hold the freed
+ * poison, each step overwritten with the fresh one; returns where it
+ * stopped (a step that differs, or fewer than 64 bytes left). */
+__attribute__((target("avx2"))) static char *renew_wide(char *c, const char *end)
+{
+    const __m256i f = _mm256_set1_epi64x((long long)FREED_WORD);
+    const __m256i n = _mm256_set1_epi64x((long long)FRESH_WORD);
+    for (; end - c >= 64; c += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(void *)c);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(void *)(c + 32));
+        __m256i x = _mm256_or_si256(_mm256_xor_si256(a, f), _mm256_xor_si256(b, f));
+        if (!_mm256_testz_si256(x, x)) break;
+        _mm256_storeu_si256((__m256i *)(void *)c, n);
+        _mm256_storeu_si256((__m256i *)(void *)(c + 32), n);
+    }
+    return c;
+}
+#else
+static void wide_setup(void) {}
+#endif
+
 /* A slot being reused: the first `both` bytes at u must still hold the
  * freed poison and get the fresh poison, in one pass.  Returns the first
  * byte that did not hold it (those before it are already fresh, those
@@ -512,6 +593,9 @@ static const char *poison_renew(char *u, size_t both)
 {
     const vec2_t freed = {FREED_WORD, FREED_WORD}, fresh = {FRESH_WORD, FRESH_WORD};
     char *c = u, *end = u + both;
+#ifdef HAVE_WIDE
+    if (use_wide()) c = renew_wide(c, end);
+#endif
     for (; end - c >= 64; c += 64) {
         if (differs64(c, freed)) break;
         store128(c, fresh);
@@ -555,14 +639,16 @@ const char *lle__gbytes_find(uint64_t key, const char *from, const char *to)
 /*
  * Checks and fills of the regions of a slot (guard bytes, poison) with few
  * branches: the sizes are the program's, so a loop whose trip count
- * depends on them ends with a mispredicted branch each time.  Up to 64
- * bytes are done with eight 8-byte accesses at fixed steps, the last ones
- * moved back so as to end where the region ends (they overlap), so the
- * only branch is whether the region is longer than that.  Guard bytes
- * (their pattern depends on the address) are done from the region's end,
- * which is 8-aligned, so only its first access needs a rotated word.
- * These say whether a region is intact; where it is not, the byte for the
- * report is found by the byte-wise functions above.
+ * depends on them ends with a mispredicted branch each time.  From 16 to
+ * 64 bytes they are done with four 16-byte accesses at 0, 16, 32 and
+ * len - 16, the middle ones moved back to len - 16 when the region is
+ * shorter (they overlap), so the only branch is whether the region is
+ * longer than that; from 8 to 15 bytes with two 8-byte accesses.  Guard
+ * bytes (their pattern depends on the address) are done from the first
+ * 8-aligned byte of the region to its end, which is 8-aligned, so every
+ * access is at a multiple of 8 from there; only the bytes before it need
+ * a rotated word.  These say whether a region is intact; where it is not,
+ * the byte for the report is found by the byte-wise functions above.
  */
 
 /* The word an 8-byte access at x reads where each 8-aligned word is w. */
@@ -572,22 +658,26 @@ static inline uint64_t word_at(uint64_t w, const char *x)
     return (w >> r) | (w << ((64 - r) & 63));
 }
 
-/* Offset of the k-th of eight 8-byte accesses over 8 <= len <= 64 bytes. */
-#define STEP(k, len) (8 * (size_t)(k) < (len) - 8 ? 8 * (size_t)(k) : (len) - 8)
+/* The offsets of the middle two of the four 16-byte accesses over
+ * 16 <= len <= 64 bytes (the others are at 0 and len - 16). */
+#define MID1(len) ((len) - 16 < 16 ? (len) - 16 : 16)
+#define MID2(len) ((len) - 16 < 32 ? (len) - 16 : 32)
 
-/* OR of the differences from w of the 8 <= len <= 64 bytes at c (a
- * pattern of one byte). */
-static inline uint64_t diff_le64(const char *c, size_t len, uint64_t w)
+/* OR of the differences from w of the 16 <= len <= 64 bytes at c: a
+ * pattern of one byte, or one of period 8 with c 8-aligned and len a
+ * multiple of 8. */
+static inline vec2_t diff_le64(const char *c, size_t len, vec2_t w)
 {
-    return (load64(c + STEP(0, len)) ^ w) | (load64(c + STEP(1, len)) ^ w) |
-           (load64(c + STEP(2, len)) ^ w) | (load64(c + STEP(3, len)) ^ w) |
-           (load64(c + STEP(4, len)) ^ w) | (load64(c + STEP(5, len)) ^ w) |
-           (load64(c + STEP(6, len)) ^ w) | (load64(c + STEP(7, len)) ^ w);
+    return (load128(c) ^ w) | (load128(c + MID1(len)) ^ w) | (load128(c + MID2(len)) ^ w) |
+           (load128(c + len - 16) ^ w);
 }
 
-static inline void put_le64(char *c, size_t len, uint64_t w)
+static inline void put_le64(char *c, size_t len, vec2_t w)
 {
-    for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
+    store128(c + len - 16, w);
+    store128(c + MID2(len), w);
+    store128(c + MID1(len), w);
+    store128(c, w);
 }
 
 /* A page of freed poison, for the system's memcmp (the widest vectors the
@@ -598,12 +688,21 @@ static const unsigned char freed_page[4096] = {[0 ... 4095] = LLE_POISON_FREED};
  * n > 64). */
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 {
-    if (lle_unlikely(n < 8)) {
-        for (size_t k = 0; k < n; k++)
-            if ((uint8_t)c[k] != (uint8_t)w) return false;
-        return true;
+    if (lle_likely(n - 16 <= 64 - 16)) return !nonzero(diff_le64(c, n, (vec2_t){w, w}));
+    if (n < 16) {
+        if (lle_unlikely(n < 8)) {
+            for (size_t k = 0; k < n; k++)
+                if ((uint8_t)c[k] != (uint8_t)w) return false;
+            return true;
+        }
+        return ((load64(c) ^ w) | (load64(c + n - 8) ^ w)) == 0;
     }
-    if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
+#ifdef HAVE_WIDE
+    if (use_wide()) {   /* (n > 64: the last 64 bytes overlap the steps before) */
+        const char *end = c + n;
+        return end - uniform_skip_wide(c, end, w) < 64 && uniform_skip_wide(end - 64, end, w) == end;
+    }
+#endif
     for (; n > sizeof freed_page; c += sizeof freed_page, n -= sizeof freed_page)
         if (memcmp(c, freed_page, sizeof freed_page) != 0) return false;
     return memcmp(c, freed_page, n) == 0;
@@ -612,10 +711,15 @@ static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 /* Fill the n bytes at c with the byte of w. */
 static inline void uniform_put(char *c, size_t n, uint64_t w)
 {
-    if (lle_unlikely(n < 8)) {
-        for (size_t k = 0; k < n; k++) c[k] = (char)w;
-    } else if (lle_likely(n <= 64)) {
-        put_le64(c, n, w);
+    if (lle_likely(n - 16 <= 64 - 16)) {
+        put_le64(c, n, (vec2_t){w, w});
+    } else if (n < 16) {
+        if (lle_unlikely(n < 8)) {
+            for (size_t k = 0; k < n; k++) c[k] = (char)w;
+        } else {
+            memcpy(c, &w, 8);
+            memcpy(c + n - 8, &w, 8);
+        }
     } else {
         memset(c, (int)(w & 0xff), n);
     }
@@ -628,11 +732,11 @@ static inline bool guard_range_ok(const char *c, const char *end, uint64_t w)
     uint64_t acc = load64(c) ^ word_at(w, c);
     const char *a = (const char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
     size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
-    if (lle_likely(len <= 64)) return (acc | diff_le64(a, len, w)) == 0;
     const vec2_t wv = {w, w};
+    if (lle_likely(len <= 64)) return (acc | (uint64_t)nonzero(diff_le64(a, len, wv))) == 0;
     for (; end - a > 64; a += 64)
         if (differs64(a, wv)) return false;
-    return (acc | diff_le64(end - 64, 64, w)) == 0;
+    return (acc | (uint64_t)nonzero(diff_le64(end - 64, 64, wv))) == 0;
 }
 
 static inline void guard_range_put(char *c, char *end, uint64_t w)
@@ -640,10 +744,19 @@ static inline void guard_range_put(char *c, char *end, uint64_t w)
     uint64_t h = word_at(w, c);
     memcpy(c, &h, 8);
     char *a = (char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
-    size_t len = (size_t)(end - a);
-    if (lle_likely(len <= 64)) put_le64(a, len, w);
-    else
-        for (; a < end; a += 8) memcpy(a, &w, 8);
+    size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
+    const vec2_t wv = {w, w};
+    if (lle_likely(len <= 64)) {
+        put_le64(a, len, wv);
+    } else {
+        for (; end - a > 64; a += 64) {
+            store128(a, wv);
+            store128(a + 16, wv);
+            store128(a + 32, wv);
+            store128(a + 48, wv);
+        }
+        put_le64(end - 64, 64, wv);
+    }
 }
 
 /* Guard bytes over [u - GUARD, u) and [back, end): u 16-aligned, end
@@ -2020,8 +2133,9 @@ static uint64_t fresh_secret(const lle_memory_manager_t *m)
 
 lle_result_t lle__dbg_init(lle_memory_manager_t *m)
 {
-    static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+    static pthread_once_t mb_once = PTHREAD_ONCE_INIT, wide_once = PTHREAD_ONCE_INIT;
     pthread_once(&mb_once, mb_setup);
+    pthread_once(&wide_once, wide_setup);
     lle__dbg_t *d = lle__host_alloc(m, sizeof *d, 64, true);
     if (!d) return LLE_ERROR_OUT_OF_MEMORY;
     memset(d, 0, sizeof *d);
