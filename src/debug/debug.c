@@ -1188,6 +1188,18 @@ static bool pend_purge(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *
             __builtin_prefetch((dp)->ring[((dp)->qhead + Q_AHEAD) & ((dp)->qcap - 1)], 1); \
     } while (0)
 
+/* A block leaving the quarantine unverified (header h, read by now) goes
+ * to the top of its bin's free stack: the slot its bin hands out next,
+ * soon for a busy bin.  Its lines are fetched now (at most PF_LINES), so
+ * that the check at reuse finds them in cache. */
+#define EXIT_PREFETCH(h)                                                                   \
+    do {                                                                                   \
+        const char *h_ = (const char *)(h);                                                \
+        size_t span_ = HDR_BYTES + 2 * GUARD + (h)->size;                                  \
+        if (span_ > PF_LINES * LINE) span_ = PF_LINES * LINE;                              \
+        for (size_t off_ = LINE; off_ < span_; off_ += LINE) __builtin_prefetch(h_ + off_, 1); \
+    } while (0)
+
 /* Leave pool `pool`'s quarantine of dh (oldest first) until within budget
  * (all: budget 0).  A poisoned block of a class slab goes to its bin's
  * free stack with its poison and guard bytes to be verified when the slot
@@ -1223,6 +1235,7 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool,
             lle_likely(pend_room(m, dp))) {
             dp->pend[(dp->phead + dp->pblocks++) & (dp->pcap - 1)] = (lle__dslot_t){s, i};
             dp->pbytes += s->bsize;
+            EXIT_PREFETCH(h);
             slot_put(m, dh, s, i, x);   /* (may verify it at once: pend_purge) */
             continue;
         }
@@ -1768,6 +1781,10 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
         return free_general(m, dh, how, s, p, site, pc);
     lle__dhdr_t *h = hdr_at(u, g);
     char *end = u - set->lead[g] + s->bsize;
+    /* The freed poison is written over the block below: its lines past
+     * the first are fetched now, while the checks run. */
+    size_t span = s->bsize < PF_LINES * LINE ? s->bsize : PF_LINES * LINE;
+    for (size_t off = LINE; off < span; off += LINE) __builtin_prefetch(end - s->bsize + off, 1);
     lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
     lle__vg_defined(end - s->bsize, s->bsize);
     _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
