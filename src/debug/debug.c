@@ -1782,9 +1782,13 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
     lle__dhdr_t *h = hdr_at(u, g);
     char *end = u - set->lead[g] + s->bsize;
     /* The freed poison is written over the block below: its lines past
-     * the first are fetched now, while the checks run. */
-    size_t span = s->bsize < PF_LINES * LINE ? s->bsize : PF_LINES * LINE;
-    for (size_t off = LINE; off < span; off += LINE) __builtin_prefetch(end - s->bsize + off, 1);
+     * the first are fetched now, while the checks run (the header is
+     * trusted only further down: a wrong feat makes a useless hint). */
+    if (h->feat & F_POISON) {
+        size_t span = s->bsize < PF_LINES * LINE ? s->bsize : PF_LINES * LINE;
+        for (size_t off = LINE; off < span; off += LINE)
+            __builtin_prefetch(end - s->bsize + off, 1);
+    }
     lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
     lle__vg_defined(end - s->bsize, s->bsize);
     _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
