@@ -1781,6 +1781,8 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
         return free_general(m, dh, how, s, p, site, pc);
     lle__dhdr_t *h = hdr_at(u, g);
     char *end = u - set->lead[g] + s->bsize;
+    lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
+    lle__vg_defined(end - s->bsize, s->bsize);
     /* The freed poison is written over the block below: its lines past
      * the first are fetched now, while the checks run (the header is
      * trusted only further down: a wrong feat makes a useless hint). */
@@ -1789,8 +1791,6 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
         for (size_t off = LINE; off < span; off += LINE)
             __builtin_prefetch(end - s->bsize + off, 1);
     }
-    lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
-    lle__vg_defined(end - s->bsize, s->bsize);
     _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
     uint64_t bit = (uint64_t)1 << (i & 63), used = atomic_load_explicit(w, memory_order_relaxed);
     if (lle_unlikely(!(used & bit) || h->state != LLE_BLOCK_LIVE || h->check != hdr_check(d, h) ||
