@@ -18,11 +18,12 @@
  * derived from a per-manager random secret and the block's address,
  * checked on free, on realloc and by lle_detect_memory_errors().  Poison
  * fills fresh blocks with LLE_POISON_FRESH and freed ones with
- * LLE_POISON_FREED; a freed block's poison is verified when it leaves the
- * quarantine and before its slot is reused, so a write after free is
- * reported with the block's allocation and free sites.  A double, invalid
- * or interior free of a debug block is reported with both sites of the
- * block concerned.
+ * LLE_POISON_FREED; a freed block's poison is verified when its slot is
+ * handed out again (after the quarantine), and at the latest once half
+ * the quarantine budget more has left the quarantine after it, so a write
+ * after free is reported with the block's allocation and free sites.  A
+ * double, invalid or interior free of a debug block is reported with both
+ * sites of the block concerned.
  *
  * Guard pages (lle_debug_config_t.guard, for every allocation of a pool or
  * one in N sampled; or one block with lle_pool_alloc_guarded): the block

@@ -65,21 +65,31 @@
  * from them.  They depend on the slot only, not on the block in it.
  * Poison: LLE_POISON_FRESH on allocation, LLE_POISON_FREED on free
  * (lle/config.h).  Regions are checked and filled by fixed sequences of
- * 8-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
- * by the system's memset, and memcmp against a page of freed poison.
+ * 16-byte accesses, not loops over their bytes, up to 64 bytes; longer ones
+ * are filled by the system's memset and checked 64 bytes a step (AVX2
+ * where the processor has it, else memcmp against a page of freed poison).
  *
  * When a freed block's poison and guard bytes are verified:
- *   - when it leaves the quarantine (it was freed long ago: any write after
- *     free since then is reported with its sites; a header overwritten
- *     meanwhile is reported and the slot withheld);
- *   - when its slot is reused: the only time without a quarantine; after a
- *     quarantine, a second time, since the program ran between the two and
- *     may have written there.  An allocation reads a slot only when its
- *     bitmap says it holds a poisoned freed block; the slot is mostly
- *     still in cache (see Slots), the check precedes the fill of the fresh
- *     poison over the same bytes, and guard bytes found intact are not
- *     written again;
+ *   - when its slot is handed out again, always: the check precedes the
+ *     fill of the fresh poison over the same bytes, in one pass, and guard
+ *     bytes found intact are not written again.  An allocation reads a
+ *     slot only when its bitmap says it holds a poisoned freed block;
+ *   - a poisoned block of a class slab that leaves the quarantine (after
+ *     the pool's budget of other frees) has only its header checked then:
+ *     it goes back to its bin with the rest still to be verified, and onto
+ *     the pool's pending ring.  Most such slots are handed out again soon
+ *     (the bins are stacks), and verified then, once: nothing can have
+ *     happened between the two checks they would otherwise get.  The
+ *     others are verified when the pending ring, oldest first, passes half
+ *     the quarantine budget (and again when handed out, since the program
+ *     ran in between), or when their slab goes back to the host.  So a
+ *     write after free is reported, with its sites, at the latest after
+ *     1.5 times the budget of frees, or at the reuse before that;
+ *   - any other block (no poison: its guard bytes; a slab of one block,
+ *     never reused) as it leaves the quarantine;
  *   - by a heap check.
+ * A header found written over in any of these is reported and its slot
+ * withheld (its size is not to be trusted).
  *
  * Times are the kernel tick's clock (CLOCK_MONOTONIC_COARSE: a few
  * milliseconds of resolution), read once per allocation.
@@ -87,6 +97,7 @@
 #include <execinfo.h>
 #include <linux/membarrier.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +109,11 @@
 #include "debug/debug_internal.h"
 #include "pool/pool_internal.h"
 #include "sanitizer.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_WIDE 1   /* AVX2 passes over long poison, chosen at run time */
+#endif
 
 #define HDR_BYTES 32
 #define GUARD 16  /* front guard bytes, and the fewest back guard bytes */
@@ -115,18 +131,23 @@ static inline size_t front_of_layout(int g)
 enum { F_CANARY = 1, F_POISON = 2, F_TRACK = 4 };
 
 /* 32 bytes, right before the front guard or the block (see the layouts
- * above). */
+ * above).  The fields the check word covers come first, in three words
+ * (hdr_check); state and fsite change while it stays. */
 typedef struct lle__dhdr {
     uint64_t time_ns;
-    uint32_t thread;     /* kernel thread id */
-    uint32_t fsite;
     uint32_t asite;
     uint32_t size;
-    uint8_t  state;      /* lle_block_state_t */
-    uint8_t  pool, feat, reserved;
-    uint32_t check;      /* keyed hash of size, sites, pool, features, thread, time */
+    uint32_t thread;     /* kernel thread id */
+    uint8_t  pool, feat;
+    uint8_t  state;      /* lle_block_state_t (not covered) */
+    uint8_t  reserved;   /* 0 */
+    uint32_t fsite;      /* (not covered) */
+    uint32_t check;      /* keyed hash of time, sites, size, thread, pool, features */
 } lle__dhdr_t;
 _Static_assert(sizeof(lle__dhdr_t) == HDR_BYTES, "the header is 32 bytes");
+_Static_assert(offsetof(lle__dhdr_t, asite) == 8 && offsetof(lle__dhdr_t, size) == 12 &&
+                   offsetof(lle__dhdr_t, thread) == 16 && offsetof(lle__dhdr_t, state) == 22,
+               "hdr_check reads the covered fields as three words");
 
 /* ---- errors found under a heap's flag ------------------------------------------- */
 
@@ -370,6 +391,13 @@ static inline bool slot_seen(const lle__slab_t *s, uint32_t i)
     return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 1], memory_order_relaxed) >> (i & 63)) &
            1;
 }
+/* Free slot i holds a block freed with poison, to be verified when the
+ * slot is handed out again. */
+static inline bool slot_poisoned(const lle__slab_t *s, uint32_t i)
+{
+    return (atomic_load_explicit(&s->bits[BW * (i >> 6) + 2], memory_order_relaxed) >> (i & 63)) &
+           1;
+}
 static uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -380,17 +408,30 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* The check word: each field times its own odd constant, keyed with the
- * secret and the header's address, mixed, the high half kept.  Any change
- * of one covered field changes the mixed word; zeros or text written over
- * the header match the check by chance only (1 in 2^32). */
+/* The check word: each of the header's first three words (time; sites
+ * and size; thread, pool, features and the zero byte, without the state)
+ * times its own odd constant, keyed with the secret and the header's
+ * address, mixed, the high half kept.  Any change of one covered field
+ * changes the mixed word; zeros or text written over the header match the
+ * check by chance only (1 in 2^32). */
 static inline uint32_t hdr_check(const lle__dbg_t *d, const lle__dhdr_t *h)
 {
+    const char *c = (const char *)h;
+    uint64_t w2;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(&w2, c + 16, sizeof w2);
+    w2 &= ~((uint64_t)0xff << 8 * (offsetof(lle__dhdr_t, state) - 16));
+#else
+    w2 = (uint64_t)h->thread | (uint64_t)h->pool << 32 | (uint64_t)h->feat << 40 |
+         (uint64_t)h->reserved << 56;
+#endif
+    uint64_t w0, w1;
+    memcpy(&w0, c, sizeof w0);
+    memcpy(&w1, c + 8, sizeof w1);
     uint64_t v = d->secret ^ (uintptr_t)h;
-    v ^= ((uint64_t)h->size << 32 | h->asite) * UINT64_C(0xc2b2ae3d27d4eb4f);
-    v ^= ((uint64_t)h->thread << 32 | (uint64_t)h->feat << 8 | h->pool) *
-         UINT64_C(0x165667b19e3779f9);
-    v ^= h->time_ns * UINT64_C(0x27d4eb2f165667c5);
+    v ^= w0 * UINT64_C(0x27d4eb2f165667c5);
+    v ^= w1 * UINT64_C(0xc2b2ae3d27d4eb4f);
+    v ^= w2 * UINT64_C(0x165667b19e3779f9);
     v ^= v >> 29;
     return (uint32_t)((v * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
@@ -488,6 +529,62 @@ static const char *poison_find(const char *from, size_t n)
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w);
 static inline void uniform_put(char *c, size_t n, uint64_t w);
 
+/*
+ * Wider vectors for the long passes over freed poison (its check, and its
+ * check and renewal at reuse) where the processor has them: AVX2, 32 bytes
+ * an access, chosen once at run time (wide_setup).  Elsewhere the passes
+ * use the 16-byte vectors above (SSE2 on x86-64).
+ */
+#ifdef HAVE_WIDE
+static _Atomic bool wide;
+
+static void wide_setup(void)
+{
+    __builtin_cpu_init();
+    atomic_store_explicit(&wide, __builtin_cpu_supports("avx2") != 0, memory_order_relaxed);
+}
+
+static inline bool use_wide(void)
+{
+    return atomic_load_explicit(&wide, memory_order_relaxed);
+}
+
+/* From c, the first 64 bytes before `end` that are not all the byte of w,
+ * or where fewer than 64 remain. */
+__attribute__((target("avx2"))) static const char *uniform_skip_wide(const char *c,
+                                                                     const char *end, uint64_t w)
+{
+    const __m256i v = _mm256_set1_epi64x((long long)w);
+    for (; end - c >= 64; c += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(const void *)c);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(c + 32));
+        __m256i x = _mm256_or_si256(_mm256_xor_si256(a, v), _mm256_xor_si256(b, v));
+        if (!_mm256_testz_si256(x, x)) break;
+    }
+    return c;
+}
+
+/* poison_renew's loop: from c, 64 bytes a step while they hold the freed
+ * poison, each step overwritten with the fresh one; returns where it
+ * stopped (a step that differs, or fewer than 64 bytes left). */
+__attribute__((target("avx2"))) static char *renew_wide(char *c, const char *end)
+{
+    const __m256i f = _mm256_set1_epi64x((long long)FREED_WORD);
+    const __m256i n = _mm256_set1_epi64x((long long)FRESH_WORD);
+    for (; end - c >= 64; c += 64) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(void *)c);
+        __m256i b = _mm256_loadu_si256((const __m256i *)(void *)(c + 32));
+        __m256i x = _mm256_or_si256(_mm256_xor_si256(a, f), _mm256_xor_si256(b, f));
+        if (!_mm256_testz_si256(x, x)) break;
+        _mm256_storeu_si256((__m256i *)(void *)c, n);
+        _mm256_storeu_si256((__m256i *)(void *)(c + 32), n);
+    }
+    return c;
+}
+#else
+static void wide_setup(void) {}
+#endif
+
 /* A slot being reused: the first `both` bytes at u must still hold the
  * freed poison and get the fresh poison, in one pass.  Returns the first
  * byte that did not hold it (those before it are already fresh, those
@@ -496,6 +593,9 @@ static const char *poison_renew(char *u, size_t both)
 {
     const vec2_t freed = {FREED_WORD, FREED_WORD}, fresh = {FRESH_WORD, FRESH_WORD};
     char *c = u, *end = u + both;
+#ifdef HAVE_WIDE
+    if (use_wide()) c = renew_wide(c, end);
+#endif
     for (; end - c >= 64; c += 64) {
         if (differs64(c, freed)) break;
         store128(c, fresh);
@@ -539,14 +639,16 @@ const char *lle__gbytes_find(uint64_t key, const char *from, const char *to)
 /*
  * Checks and fills of the regions of a slot (guard bytes, poison) with few
  * branches: the sizes are the program's, so a loop whose trip count
- * depends on them ends with a mispredicted branch each time.  Up to 64
- * bytes are done with eight 8-byte accesses at fixed steps, the last ones
- * moved back so as to end where the region ends (they overlap), so the
- * only branch is whether the region is longer than that.  Guard bytes
- * (their pattern depends on the address) are done from the region's end,
- * which is 8-aligned, so only its first access needs a rotated word.
- * These say whether a region is intact; where it is not, the byte for the
- * report is found by the byte-wise functions above.
+ * depends on them ends with a mispredicted branch each time.  From 16 to
+ * 64 bytes they are done with four 16-byte accesses at 0, 16, 32 and
+ * len - 16, the middle ones moved back to len - 16 when the region is
+ * shorter (they overlap), so the only branch is whether the region is
+ * longer than that; from 8 to 15 bytes with two 8-byte accesses.  Guard
+ * bytes (their pattern depends on the address) are done from the first
+ * 8-aligned byte of the region to its end, which is 8-aligned, so every
+ * access is at a multiple of 8 from there; only the bytes before it need
+ * a rotated word.  These say whether a region is intact; where it is not,
+ * the byte for the report is found by the byte-wise functions above.
  */
 
 /* The word an 8-byte access at x reads where each 8-aligned word is w. */
@@ -556,22 +658,26 @@ static inline uint64_t word_at(uint64_t w, const char *x)
     return (w >> r) | (w << ((64 - r) & 63));
 }
 
-/* Offset of the k-th of eight 8-byte accesses over 8 <= len <= 64 bytes. */
-#define STEP(k, len) (8 * (size_t)(k) < (len) - 8 ? 8 * (size_t)(k) : (len) - 8)
+/* The offsets of the middle two of the four 16-byte accesses over
+ * 16 <= len <= 64 bytes (the others are at 0 and len - 16). */
+#define MID1(len) ((len) - 16 < 16 ? (len) - 16 : 16)
+#define MID2(len) ((len) - 16 < 32 ? (len) - 16 : 32)
 
-/* OR of the differences from w of the 8 <= len <= 64 bytes at c (a
- * pattern of one byte). */
-static inline uint64_t diff_le64(const char *c, size_t len, uint64_t w)
+/* OR of the differences from w of the 16 <= len <= 64 bytes at c: a
+ * pattern of one byte, or one of period 8 with c 8-aligned and len a
+ * multiple of 8. */
+static inline vec2_t diff_le64(const char *c, size_t len, vec2_t w)
 {
-    return (load64(c + STEP(0, len)) ^ w) | (load64(c + STEP(1, len)) ^ w) |
-           (load64(c + STEP(2, len)) ^ w) | (load64(c + STEP(3, len)) ^ w) |
-           (load64(c + STEP(4, len)) ^ w) | (load64(c + STEP(5, len)) ^ w) |
-           (load64(c + STEP(6, len)) ^ w) | (load64(c + STEP(7, len)) ^ w);
+    return (load128(c) ^ w) | (load128(c + MID1(len)) ^ w) | (load128(c + MID2(len)) ^ w) |
+           (load128(c + len - 16) ^ w);
 }
 
-static inline void put_le64(char *c, size_t len, uint64_t w)
+static inline void put_le64(char *c, size_t len, vec2_t w)
 {
-    for (unsigned k = 0; k < 8; k++) memcpy(c + STEP(k, len), &w, 8);
+    store128(c + len - 16, w);
+    store128(c + MID2(len), w);
+    store128(c + MID1(len), w);
+    store128(c, w);
 }
 
 /* A page of freed poison, for the system's memcmp (the widest vectors the
@@ -582,12 +688,21 @@ static const unsigned char freed_page[4096] = {[0 ... 4095] = LLE_POISON_FREED};
  * n > 64). */
 static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 {
-    if (lle_unlikely(n < 8)) {
-        for (size_t k = 0; k < n; k++)
-            if ((uint8_t)c[k] != (uint8_t)w) return false;
-        return true;
+    if (lle_likely(n - 16 <= 64 - 16)) return !nonzero(diff_le64(c, n, (vec2_t){w, w}));
+    if (n < 16) {
+        if (lle_unlikely(n < 8)) {
+            for (size_t k = 0; k < n; k++)
+                if ((uint8_t)c[k] != (uint8_t)w) return false;
+            return true;
+        }
+        return ((load64(c) ^ w) | (load64(c + n - 8) ^ w)) == 0;
     }
-    if (lle_likely(n <= 64)) return diff_le64(c, n, w) == 0;
+#ifdef HAVE_WIDE
+    if (use_wide()) {   /* (n > 64: the last 64 bytes overlap the steps before) */
+        const char *end = c + n;
+        return end - uniform_skip_wide(c, end, w) < 64 && uniform_skip_wide(end - 64, end, w) == end;
+    }
+#endif
     for (; n > sizeof freed_page; c += sizeof freed_page, n -= sizeof freed_page)
         if (memcmp(c, freed_page, sizeof freed_page) != 0) return false;
     return memcmp(c, freed_page, n) == 0;
@@ -596,10 +711,15 @@ static inline bool uniform_ok(const char *c, size_t n, uint64_t w)
 /* Fill the n bytes at c with the byte of w. */
 static inline void uniform_put(char *c, size_t n, uint64_t w)
 {
-    if (lle_unlikely(n < 8)) {
-        for (size_t k = 0; k < n; k++) c[k] = (char)w;
-    } else if (lle_likely(n <= 64)) {
-        put_le64(c, n, w);
+    if (lle_likely(n - 16 <= 64 - 16)) {
+        put_le64(c, n, (vec2_t){w, w});
+    } else if (n < 16) {
+        if (lle_unlikely(n < 8)) {
+            for (size_t k = 0; k < n; k++) c[k] = (char)w;
+        } else {
+            memcpy(c, &w, 8);
+            memcpy(c + n - 8, &w, 8);
+        }
     } else {
         memset(c, (int)(w & 0xff), n);
     }
@@ -612,11 +732,11 @@ static inline bool guard_range_ok(const char *c, const char *end, uint64_t w)
     uint64_t acc = load64(c) ^ word_at(w, c);
     const char *a = (const char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
     size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
-    if (lle_likely(len <= 64)) return (acc | diff_le64(a, len, w)) == 0;
     const vec2_t wv = {w, w};
+    if (lle_likely(len <= 64)) return (acc | (uint64_t)nonzero(diff_le64(a, len, wv))) == 0;
     for (; end - a > 64; a += 64)
         if (differs64(a, wv)) return false;
-    return (acc | diff_le64(end - 64, 64, w)) == 0;
+    return (acc | (uint64_t)nonzero(diff_le64(end - 64, 64, wv))) == 0;
 }
 
 static inline void guard_range_put(char *c, char *end, uint64_t w)
@@ -624,10 +744,19 @@ static inline void guard_range_put(char *c, char *end, uint64_t w)
     uint64_t h = word_at(w, c);
     memcpy(c, &h, 8);
     char *a = (char *)(((uintptr_t)c + 7) & ~(uintptr_t)7);
-    size_t len = (size_t)(end - a);
-    if (lle_likely(len <= 64)) put_le64(a, len, w);
-    else
-        for (; a < end; a += 8) memcpy(a, &w, 8);
+    size_t len = (size_t)(end - a);   /* >= 16, a multiple of 8 */
+    const vec2_t wv = {w, w};
+    if (lle_likely(len <= 64)) {
+        put_le64(a, len, wv);
+    } else {
+        for (; end - a > 64; a += 64) {
+            store128(a, wv);
+            store128(a + 16, wv);
+            store128(a + 32, wv);
+            store128(a + 48, wv);
+        }
+        put_le64(end - 64, 64, wv);
+    }
 }
 
 /* Guard bytes over [u - GUARD, u) and [back, end): u 16-aligned, end
@@ -833,9 +962,16 @@ static lle__dslot_t slot_get(lle_memory_manager_t *m, lle__dheap_t *dh, int pool
     return e;
 }
 
+static bool pend_purge(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp,
+                       lle__slab_t *s, errs_t *x);
+
 /* Give slot i of s back (the block is done with); s belongs to dh.  The
- * slot is the next one its bin hands out. */
-static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+ * slot is the next one its bin hands out.  A class slab left empty goes
+ * back to the host (one per bin is kept), once its slots on the pending
+ * ring are verified (pend_purge: unless one of them is withheld, which
+ * keeps the slab, and may be slot i itself). */
+static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i,
+                     errs_t *x)
 {
     lle__dhdr_t *h = hdr_of(s, i);
     h->state = LLE_BLOCK_FREED;
@@ -855,17 +991,20 @@ static void slot_put(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, 
                               memory_order_relaxed);
     lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
     if (lle_unlikely(s->used == 0) && s != b->carve && b->nslabs > 1) {
-        /* Keep one slab per class; an empty other one goes back, and its
-         * slots (all on the stack) with it. */
-        uint32_t k = 0;
-        for (uint32_t j = 0; j < b->nfree; j++)
-            if (b->free[j].slab != s) b->free[k++] = b->free[j];
-        b->nfree = k;
-        lle__slab_list_unlink(&b->slabs, s);
-        b->nslabs--;
-        b->slots -= s->capacity;
-        dslab_destroy(m, s);
-        return;
+        if (pend_purge(m, dh, dp, s, x)) {
+            /* Keep one slab per class; an empty other one goes back, and
+             * its slots (all on the stack) with it. */
+            uint32_t k = 0;
+            for (uint32_t j = 0; j < b->nfree; j++)
+                if (b->free[j].slab != s) b->free[k++] = b->free[j];
+            b->nfree = k;
+            lle__slab_list_unlink(&b->slabs, s);
+            b->nslabs--;
+            b->slots -= s->capacity;
+            dslab_destroy(m, s);
+            return;
+        }
+        if (slot_used(s, i)) return;   /* withheld by the purge */
     }
     b->free[b->nfree++] = (lle__dslot_t){s, i};
 }
@@ -927,40 +1066,151 @@ static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
     return true;
 }
 
-/* The blocks that leave a quarantine were freed long ago: their memory is
- * cold, and reading it for the poison check is most of what a free costs.
- * So the next ones to leave are fetched ahead, in two steps: the header
- * of the one Q_FAR places from the exit, then the lines of the one Q_NEAR
- * places from it, as far as its header (fetched by then) says the block
- * goes, at most PF_LINES lines.  A header written over in the quarantine
- * only makes these hints wrong: they never fault, and the header is
- * checked before it is trusted. */
-#define Q_NEAR 3
-#define Q_FAR 6
+/* Room for one more slot on dp's pending ring (as ring_room). */
+static bool pend_room(lle_memory_manager_t *m, lle__dpool_t *dp)
+{
+    if (lle_likely(dp->pblocks < dp->pcap)) return true;
+    size_t cap = dp->pcap ? dp->pcap * 2 : 256;
+    lle__dslot_t *r = lle__host_alloc(m, cap * sizeof *r, 16, true);
+    if (!r) return false;
+    for (size_t k = 0; k < dp->pblocks; k++) r[k] = dp->pend[(dp->phead + k) & (dp->pcap - 1)];
+    if (dp->pend) lle__host_free(m, dp->pend, dp->pcap * sizeof *r, true);
+    dp->pend = r;
+    dp->pcap = cap;
+    dp->phead = 0;
+    return true;
+}
 
-/* (A macro: GCC takes a function that only prefetches for one without
- * effects and drops its calls.) */
-#define QUARANTINE_PREFETCH(dp)                                                          \
-    do {                                                                                 \
-        size_t mask_ = (dp)->qcap - 1;                                                   \
-        if ((dp)->qblocks > Q_FAR)                                                       \
-            __builtin_prefetch((dp)->ring[((dp)->qhead + Q_FAR) & mask_], 0);            \
-        if ((dp)->qblocks > Q_NEAR) {                                                    \
-            const char *h_ = (dp)->ring[((dp)->qhead + Q_NEAR) & mask_];                 \
-            size_t span_ = HDR_BYTES + 2 * GUARD +                                       \
-                           ((const lle__dhdr_t *)(const void *)h_)->size;                \
-            if (span_ > PF_LINES * LINE) span_ = PF_LINES * LINE;                          \
-            for (size_t off_ = LINE; off_ < span_; off_ += LINE)                         \
-                __builtin_prefetch(h_ + off_, 0);                                        \
-        }                                                                                \
+/* Slot i of class slab s, free (on its bin's stack, or being given back
+ * by slot_put), withheld for good: off the stack, in use again, KEPT. */
+static void slot_withhold(lle__dheap_t *dh, lle__slab_t *s, uint32_t i)
+{
+    lle__dpool_t *dp = &dh->pools[s->pool];
+    lle__dbin_t *b = &dp->bins[s->dlayout][s->cls];
+    for (uint32_t j = 0; j < b->nfree; j++)
+        if (b->free[j].slab == s && b->free[j].i == i) {
+            memmove(&b->free[j], &b->free[j + 1], (b->nfree - j - 1) * sizeof *b->free);
+            b->nfree--;
+            break;
+        }
+    _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
+    uint64_t bit = (uint64_t)1 << (i & 63);
+    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
+                          memory_order_relaxed);
+    atomic_store_explicit(w + 2, atomic_load_explicit(w + 2, memory_order_relaxed) & ~bit,
+                          memory_order_relaxed);
+    s->used++;
+    hdr_of(s, i)->state = LLE_BLOCK_KEPT;
+    dp->kept_blocks++;
+}
+
+/* Slot i of s came off the pending ring: unless it was handed out since
+ * (or its block was not poisoned), verify the freed block in it now.  The
+ * slot stays poisoned (slot_poisoned), so it is verified again when it is
+ * handed out: the program runs in between.  Returns false when the slot
+ * was withheld (its header was written over, or its damage calls for
+ * LLE_RECOVER_QUARANTINE). */
+static bool pend_verify(lle_memory_manager_t *m, lle__dheap_t *dh, lle__slab_t *s, uint32_t i,
+                        errs_t *x)
+{
+    if (slot_used(s, i) || !slot_poisoned(s, i)) return true;
+    lle__dhdr_t *h = hdr_of(s, i);
+    if (lle_unlikely(!hdr_ok(m->dbg, h) || h->state != LLE_BLOCK_FREED || !(h->feat & F_POISON) ||
+                     user_of(s, i) + h->size > slot_end(s, i))) {
+        lle_site_t none = {0};
+        pend(x, LLE_ERROR_CORRUPTION, s->pool, 0, user_of(s, i), none, none,
+             "the header of freed block %p was overwritten after it was freed (a write after "
+             "free before the block); the block is withheld",
+             (void *)user_of(s, i));
+        slot_withhold(dh, s, i);
+        return false;
+    }
+    lle_result_t bad = verify_freed(m, s, i, h, x);
+    if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
+        slot_withhold(dh, s, i);
+        return false;
+    }
+    return true;
+}
+
+/* Slots stay on the pending ring while their bytes add up to no more than
+ * the quarantine budget >> PEND_SHIFT. */
+#define PEND_SHIFT 1
+
+/* Verify the oldest slots of dp's pending ring until it is within budget
+ * (all of them: budget 0). */
+static void pend_trim(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp, size_t budget,
+                      errs_t *x)
+{
+    while (dp->pblocks && dp->pbytes > budget) {
+        lle__dslot_t e = dp->pend[dp->phead];
+        dp->phead = (dp->phead + 1) & (dp->pcap - 1);
+        dp->pblocks--;
+        dp->pbytes -= e.slab->bsize;
+        pend_verify(m, dh, e.slab, e.i, x);
+    }
+}
+
+/* Class slab s (of dp), every slot free, is about to go back: its slots
+ * on the pending ring are verified now and leave the ring.  Returns false
+ * when one of them was withheld: the slab is in use again, and stays. */
+static bool pend_purge(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dpool_t *dp,
+                       lle__slab_t *s, errs_t *x)
+{
+    bool all = true;
+    size_t k = 0, mask = dp->pcap - 1;
+    for (size_t j = 0; j < dp->pblocks; j++) {
+        lle__dslot_t e = dp->pend[(dp->phead + j) & mask];
+        if (e.slab != s) {
+            dp->pend[(dp->phead + k++) & mask] = e;
+            continue;
+        }
+        dp->pbytes -= s->bsize;
+        all &= pend_verify(m, dh, s, e.i, x);
+    }
+    dp->pblocks = k;
+    return all;
+}
+
+/* The next blocks to leave the quarantine were freed long ago: their
+ * memory is cold.  The header of the one Q_AHEAD places from the exit is
+ * fetched ahead (it is read and written as it leaves); the lines of a
+ * block are read there only when its poison is verified on the way out,
+ * which is not the common case (see "When a freed block's poison and guard
+ * bytes are verified" above).  A header written over in the quarantine
+ * only makes the hint wrong: prefetches never fault, and the header is
+ * checked before it is trusted.  (A macro: GCC takes a function that only
+ * prefetches for one without effects and drops its calls.) */
+#define Q_AHEAD 6
+#define QUARANTINE_PREFETCH(dp)                                                            \
+    do {                                                                                   \
+        if ((dp)->qblocks > Q_AHEAD)                                                       \
+            __builtin_prefetch((dp)->ring[((dp)->qhead + Q_AHEAD) & ((dp)->qcap - 1)], 1); \
+    } while (0)
+
+/* A block leaving the quarantine unverified (header h, read by now) goes
+ * to the top of its bin's free stack: the slot its bin hands out next,
+ * soon for a busy bin.  Its lines are fetched now (at most PF_LINES), so
+ * that the check at reuse finds them in cache. */
+#define EXIT_PREFETCH(h)                                                                   \
+    do {                                                                                   \
+        const char *h_ = (const char *)(h);                                                \
+        size_t span_ = HDR_BYTES + 2 * GUARD + (h)->size;                                  \
+        if (span_ > PF_LINES * LINE) span_ = PF_LINES * LINE;                              \
+        for (size_t off_ = LINE; off_ < span_; off_ += LINE) __builtin_prefetch(h_ + off_, 1); \
     } while (0)
 
 /* Leave pool `pool`'s quarantine of dh (oldest first) until within budget
- * (all: budget 0). */
+ * (all: budget 0).  A poisoned block of a class slab goes to its bin's
+ * free stack with its poison and guard bytes to be verified when the slot
+ * is handed out, and onto the pending ring, which verifies it if that has
+ * not happened before the ring is past budget >> PEND_SHIFT; any other
+ * block is verified as it leaves. */
 static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool, size_t budget,
                             errs_t *x)
 {
     lle__dpool_t *dp = &dh->pools[pool];
+    size_t pbudget = budget >> PEND_SHIFT;
     while (dp->qblocks && dp->qbytes > budget) {
         QUARANTINE_PREFETCH(dp);
         lle__dhdr_t *h = (lle__dhdr_t *)(void *)dp->ring[dp->qhead];
@@ -981,14 +1231,23 @@ static void quarantine_trim(lle_memory_manager_t *m, lle__dheap_t *dh, int pool,
             dp->kept_blocks++;
             continue;
         }
+        if ((h->feat & F_POISON) && s->cls != LLE__NCLASSES && pbudget &&
+            lle_likely(pend_room(m, dp))) {
+            dp->pend[(dp->phead + dp->pblocks++) & (dp->pcap - 1)] = (lle__dslot_t){s, i};
+            dp->pbytes += s->bsize;
+            EXIT_PREFETCH(h);
+            slot_put(m, dh, s, i, x);   /* (may verify it at once: pend_purge) */
+            continue;
+        }
         lle_result_t bad = verify_freed(m, s, i, h, x);
         if (bad != LLE_SUCCESS && strategy(m, bad) == LLE_RECOVER_QUARANTINE) {
             h->state = LLE_BLOCK_KEPT;   /* withheld for good */
             dp->kept_blocks++;
             continue;
         }
-        slot_put(m, dh, s, i);
+        slot_put(m, dh, s, i, x);
     }
+    pend_trim(m, dh, dp, pbudget, x);
 }
 
 /* ---- sites ----------------------------------------------------------------------- */
@@ -1151,29 +1410,48 @@ static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size
 
     hold_t how = dh_own(dh);
     bool verify;
-    lle__dslot_t e =
-        slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
-    if (!e.slab) {
-        dh_drop(dh, how);
-        return NULL;
+    lle__dslot_t e;
+    lle__slab_t *s;
+    uint32_t i;
+    lle__dhdr_t *h;
+    char *u, *end;
+    for (;;) {
+        e = slot_get(m, dh, pool, n, align, (feat & F_CANARY) ? L_GUARDED : L_BARE, &verify);
+        if (!e.slab) {
+            dh_drop(dh, how);
+            flush(m, &x);
+            return NULL;
+        }
+        s = e.slab;
+        i = e.i;
+        h = hdr_of(s, i);
+        u = user_of(s, i);
+        end = slot_end(s, i);
+        /* The whole slot is the debug allocator's to read and write,
+         * whatever its last user (an arena) left poisoned for ASan or
+         * no-access for valgrind. */
+        lle__asan_unpoison(slot_at(s, i), s->bsize);
+        lle__vg_defined(slot_at(s, i), s->bsize);
+        if (!verify || lle_likely(h->state == LLE_BLOCK_FREED && hdr_ok(d, h) &&
+                                  (h->feat & F_POISON) && u + h->size <= end))
+            break;
+        /* The slot of a poisoned freed block whose header was written over
+         * since it was freed: its size is not to be trusted, so neither is
+         * its slot. */
+        lle_site_t none = {0};
+        pend(&x, LLE_ERROR_CORRUPTION, s->pool, 0, u, none, none,
+             "the header of freed block %p was overwritten after it was freed (a write after "
+             "free before the block); the block is withheld",
+             (void *)u);
+        h->state = LLE_BLOCK_KEPT;
+        dh->pools[s->pool].kept_blocks++;
     }
-    lle__slab_t *s = e.slab;
-    uint32_t i = e.i;
-    lle__dhdr_t *h = hdr_of(s, i);
-    char *u = user_of(s, i), *end = slot_end(s, i);
-    /* The whole slot is the debug allocator's to read and write, whatever
-     * its last user (an arena) left poisoned for ASan or no-access for
-     * valgrind. */
-    lle__asan_unpoison(slot_at(s, i), s->bsize);
-    lle__vg_defined(slot_at(s, i), s->bsize);
     /* A slot freed before: its poison must still be intact.  Verified in
      * the pass that writes the fresh poison over it.  When its guard bytes
      * are found intact too, those past max(old size, n) are already what
      * the new block needs. */
     size_t intact = 0, fresh = (feat & F_POISON) ? n : 0;
-    if (verify && h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-        u + h->size <= end)
-        fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
+    if (verify) fresh = reuse_check(m, s, i, h, fresh, &intact, &x);
     uint32_t sid = site_id(m, dh, site, pc, frames, nf);
     lle__dcount_t *cnt = sid ? count_of(m, dh, sid) : NULL;
     if (!cnt) sid = 0;
@@ -1245,17 +1523,16 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
     lle__vg_defined(s->start + (size_t)e.i * b->bsize, b->bsize);
     uint64_t pv = atomic_load_explicit(w + 2, memory_order_relaxed);
     if (lle_unlikely(pv & bit)) {
-        /* Freed with poison: it must be intact (as in alloc_general,
-         * which reports what is not). */
-        if (h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
-            u + h->size <= end) {
-            if (!uniform_ok(u, h->size, FREED_WORD) ||
-                ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
-                b->free[b->nfree++] = e;
-                goto general;
-            }
-            if (h->feat & F_CANARY) intact = h->size;
+        /* Freed with poison: header, poison and guard bytes must be
+         * intact (alloc_general reports what is not). */
+        if (!(h->state == LLE_BLOCK_FREED && hdr_ok(d, h) && (h->feat & F_POISON) &&
+              u + h->size <= end) ||
+            !uniform_ok(u, h->size, FREED_WORD) ||
+            ((h->feat & F_CANARY) && !guards_ok(d, h, u, end))) {
+            b->free[b->nfree++] = e;
+            goto general;
         }
+        if (h->feat & F_CANARY) intact = h->size;
         atomic_store_explicit(w + 2, pv & ~bit, memory_order_relaxed);
     }
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | bit,
@@ -1445,13 +1722,13 @@ static lle_result_t free_locked(lle_memory_manager_t *m, lle__dheap_t *dh, lle__
     if (keep) {
         h->state = LLE_BLOCK_KEPT;
         dp->kept_blocks++;
-    } else if (budget && ring_room(m, dp)) {
+    } else if (budget && (lle_likely(dp->qblocks < dp->qcap) || ring_room(m, dp))) {
         h->state = LLE_BLOCK_QUARANTINED;
         dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
         if (dp->qbytes > budget) quarantine_trim(m, dh, h->pool, budget, x);
     } else {   /* (no quarantine, or no memory for its ring) */
-        slot_put(m, dh, s, i);
+        slot_put(m, dh, s, i, x);
     }
     return r;
 #undef FSITE
@@ -1506,6 +1783,14 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
     char *end = u - set->lead[g] + s->bsize;
     lle__asan_unpoison(end - s->bsize, s->bsize);   /* see free_locked */
     lle__vg_defined(end - s->bsize, s->bsize);
+    /* The freed poison is written over the block below: its lines past
+     * the first are fetched now, while the checks run (the header is
+     * trusted only further down: a wrong feat makes a useless hint). */
+    if (h->feat & F_POISON) {
+        size_t span = s->bsize < PF_LINES * LINE ? s->bsize : PF_LINES * LINE;
+        for (size_t off = LINE; off < span; off += LINE)
+            __builtin_prefetch(end - s->bsize + off, 1);
+    }
     _Atomic uint64_t *w = &s->bits[BW * (i >> 6)];
     uint64_t bit = (uint64_t)1 << (i & 63), used = atomic_load_explicit(w, memory_order_relaxed);
     if (lle_unlikely(!(used & bit) || h->state != LLE_BLOCK_LIVE || h->check != hdr_check(d, h) ||
@@ -1527,7 +1812,7 @@ static lle_result_t dbg_free(lle_memory_manager_t *m, lle__slab_t *s, void *p,
     errs_t x;
     x.n = x.dropped = 0;   /* only the counts: the records are written when used */
     size_t budget = atomic_load_explicit(&set->quarantine, memory_order_relaxed);
-    if (budget && ring_room(m, dp)) {
+    if (budget && (lle_likely(dp->qblocks < dp->qcap) || ring_room(m, dp))) {
         h->state = LLE_BLOCK_QUARANTINED;
         dp->ring[(dp->qhead + dp->qblocks++) & (dp->qcap - 1)] = (char *)h;
         dp->qbytes += s->bsize;
@@ -1869,8 +2154,9 @@ static uint64_t fresh_secret(const lle_memory_manager_t *m)
 
 lle_result_t lle__dbg_init(lle_memory_manager_t *m)
 {
-    static pthread_once_t mb_once = PTHREAD_ONCE_INIT;
+    static pthread_once_t mb_once = PTHREAD_ONCE_INIT, wide_once = PTHREAD_ONCE_INIT;
     pthread_once(&mb_once, mb_setup);
+    pthread_once(&wide_once, wide_setup);
     lle__dbg_t *d = lle__host_alloc(m, sizeof *d, 64, true);
     if (!d) return LLE_ERROR_OUT_OF_MEMORY;
     memset(d, 0, sizeof *d);
@@ -1935,6 +2221,7 @@ void lle__dbg_release(lle_memory_manager_t *m, size_t *blocks_out, size_t *bytes
             }
             dp->big = NULL;
             dp->qhead = dp->qblocks = dp->qbytes = 0;
+            dp->phead = dp->pblocks = dp->pbytes = 0;
         }
         dh_drop(dh, how);
     }
@@ -1955,6 +2242,7 @@ void lle__dbg_fini(lle_memory_manager_t *m)
         for (int p = 0; p < LLE_POOL_COUNT; p++) {
             lle__dpool_t *dp = &dh->pools[p];
             if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *dp->ring, true);
+            if (dp->pend) lle__host_free(m, dp->pend, dp->pcap * sizeof *dp->pend, true);
             for (unsigned k = 0; k < LLE__DLAYOUTS * LLE__NCLASSES; k++) {
                 lle__dbin_t *b = &dp->bins[k / LLE__NCLASSES][k % LLE__NCLASSES];
                 if (b->free) lle__host_free(m, b->free, b->room * sizeof *b->free, true);

@@ -64,12 +64,17 @@ typedef struct lle__dbin {
 
 /* One pool's part of a debug heap.  The quarantine is a ring of the
  * headers of its blocks, oldest first, outside the blocks (host memory,
- * grown by doubling). */
+ * grown by doubling).  `pend` is a second ring, of the slots whose blocks
+ * left the quarantine with their freed poison not verified yet (debug.c:
+ * "When a freed block's poison and guard bytes are verified"), oldest
+ * first; an entry whose slot was reused since is stale and skipped. */
 typedef struct lle__dpool {
     lle__dbin_t  bins[LLE__DLAYOUTS][LLE__NCLASSES];
     lle__slab_t *big;         /* slabs of one block (large or over-aligned) */
     char       **ring;        /* quarantine: ring[(qhead + k) & (qcap - 1)], k < qblocks */
     size_t       qcap, qhead, qblocks, qbytes;
+    lle__dslot_t *pend;       /* pend[(phead + k) & (pcap - 1)], k < pblocks */
+    size_t       pcap, phead, pblocks, pbytes;   /* pbytes: their slots' bytes */
     size_t       live_blocks, live_bytes, kept_blocks;
     uint64_t     allocs, frees, requested;
 } lle__dpool_t;

@@ -221,6 +221,137 @@ static void header_written_in_quarantine(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A block that leaves the quarantine goes back to its bin with its poison
+ * still to be verified: a write after free made while it waited is
+ * reported, with both sites, when its slot is handed out again - and not
+ * before, when that comes first. */
+static void write_after_free_found_at_reuse(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+canary+quarantine,"
+                                                "pool.event.quarantine=4k");
+    int al = __LINE__ + 1;
+    char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    int fl = __LINE__ + 1;
+    assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+    p[3] = 1;   /* the bug, while p is quarantined */
+    /* 32 frees of 128-byte slots more push p out of the 4 KiB quarantine:
+     * not verified yet (the pending ring holds up to 2 KiB of slots). */
+    void *blk[32];
+    for (int i = 0; i < 32; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 32; i++) LLE_FREE(m, blk[i]);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].quarantined_blocks, 32);
+    assert_int_equal(r.n, 0);
+    /* Its slot is the next one handed out: verified first. */
+    char *q = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    assert_ptr_equal(q, p);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_ptr_equal(r.e[0].address, p);
+    expect_site(&r.e[0].alloc_site, al);
+    expect_site(&r.e[0].free_site, fl);
+    assert_non_null(strstr(r.msg[0], "byte 3 changed"));
+    for (int i = 0; i < 64; i++) assert_int_equal((unsigned char)q[i], LLE_POISON_FRESH);
+    /* A write after the block left the quarantine is caught the same way. */
+    assert_int_equal(LLE_FREE(m, q), LLE_SUCCESS);
+    for (int i = 0; i < 32; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 32; i++) LLE_FREE(m, blk[i]);
+    q[63] = 2;   /* the bug, out of the quarantine, before reuse */
+    assert_int_equal(r.n, 1);
+    char *q2 = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    assert_ptr_equal(q2, q);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.e[1].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_non_null(strstr(r.msg[1], "byte 63 changed"));
+    LLE_FREE(m, q2);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* The header of a freed block written over after the block left the
+ * quarantine: reported, and the slot withheld, when the slot would be
+ * handed out again (by_reuse) or when the pending ring passes its budget. */
+static void header_written_after_quarantine(void **state)
+{
+    (void)state;
+    for (int by_reuse = 0; by_reuse < 2; by_reuse++) {
+        rec_t r;
+        lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+canary+quarantine,"
+                                                    "pool.event.quarantine=4k");
+        char *p = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+        assert_int_equal(LLE_FREE(m, p), LLE_SUCCESS);
+        void *blk[64];
+        for (int i = 0; i < 64; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+        for (int i = 0; i < 32; i++) LLE_FREE(m, blk[i]);   /* p leaves the quarantine */
+        p[-20] ^= 0x55;   /* the bug: in the header's check word */
+        assert_int_equal(r.n, 0);
+        if (by_reuse) {
+            char *q = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+            assert_ptr_not_equal(q, p);
+            LLE_FREE(m, q);
+        } else {
+            /* 16 exits more than the ring's 2 KiB of 128-byte slots. */
+            for (int i = 32; i < 49; i++) LLE_FREE(m, blk[i]);
+        }
+        assert_int_equal(r.n, 1);
+        assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
+        assert_ptr_equal(r.e[0].address, p);
+        assert_non_null(strstr(r.msg[0], "header"));
+        lle_memory_stats_t st;
+        lle_memory_get_stats(m, &st);
+        assert_int_equal(st.pools[LLE_POOL_EVENT].kept_blocks, 1);
+        for (int i = 0; i < 100; i++) {
+            char *x = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+            assert_ptr_not_equal(x, p);
+            LLE_FREE(m, x);
+        }
+        size_t n;
+        assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+        assert_int_equal(r.n, 1);
+        for (int i = by_reuse ? 32 : 49; i < 64; i++) LLE_FREE(m, blk[i]);
+        assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+    }
+}
+
+/* A class slab that empties goes back to the host: its slots whose poison
+ * is still to be verified are verified first. */
+static void write_after_free_found_when_slab_goes(void **state)
+{
+    (void)state;
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+canary+quarantine,"
+                                                "pool.event.quarantine=4k");
+    /* 128-byte slots: the bin's first slab (16 KiB) holds 128, the next
+     * one 256. */
+    static char *a[128], *b[72];
+    int al = __LINE__ + 1;
+    for (int i = 0; i < 128; i++) a[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    for (int i = 0; i < 72; i++) b[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    size_t slabs = st.pools[LLE_POOL_EVENT].debug_slab_bytes;
+    int fl = __LINE__ + 1;
+    for (int i = 0; i < 128; i++) LLE_FREE(m, a[i]);
+    a[120][9] = 3;   /* the bug */
+    /* a[127], the last block of the first slab, leaves the quarantine at
+     * the 32nd free after it; a[120] is then still on the pending ring
+     * (it would leave it 16 exits after its own). */
+    for (int i = 0; i < 31; i++) LLE_FREE(m, b[i]);
+    assert_int_equal(r.n, 0);
+    LLE_FREE(m, b[31]);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.e[0].code, LLE_ERROR_USE_AFTER_FREE);
+    assert_ptr_equal(r.e[0].address, a[120]);
+    expect_site(&r.e[0].alloc_site, al);
+    expect_site(&r.e[0].free_site, fl);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].debug_slab_bytes, slabs - 16384);
+    for (int i = 32; i < 72; i++) LLE_FREE(m, b[i]);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void write_after_free_no_quarantine(void **state)
 {
     (void)state;
@@ -846,6 +977,9 @@ int main(void)
         cmocka_unit_test(write_after_free_quarantine),
         cmocka_unit_test(header_written_in_quarantine),
         cmocka_unit_test(write_after_free_no_quarantine),
+        cmocka_unit_test(write_after_free_found_at_reuse),
+        cmocka_unit_test(header_written_after_quarantine),
+        cmocka_unit_test(write_after_free_found_when_slab_goes),
         cmocka_unit_test(double_triple_invalid_frees),
         cmocka_unit_test(realloc_debug),
         cmocka_unit_test(aligned_and_large),
