@@ -375,8 +375,8 @@ typedef struct lle__large_set {
 /* The 64 KiB spans of address space live large blocks cover: one entry
  * (span number, block) for each span a live block has bytes in, so that any
  * byte of a large block finds the block (lle__large_find_containing).
- * Linear probing by span, several entries per span (blocks are larger than
- * 8 KiB, so a span holds bytes of nine at most).  Made by the first lookup,
+ * Linear probing by span, several entries per span (blocks start at least
+ * 8 KiB apart, so a span holds bytes of nine at most).  Made by the first lookup,
  * kept up to date from then on. */
 typedef struct lle__large_span_entry {
     uintptr_t span;      /* span number; 0: empty (span 0 never holds a block) */

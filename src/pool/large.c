@@ -20,8 +20,10 @@
  * Beside the set, a span index (m->large_spans) maps each 64 KiB span of
  * address space a live block has bytes in to the block, so that a pointer
  * to any byte of a large block finds it in O(1) (lle_memory_check_bounds,
- * lle_block_query: a span holds bytes of nine blocks at most, each larger
- * than 8 KiB).  It is made by the first such lookup and kept from then
+ * lle_block_query: a span holds bytes of nine blocks at most, since large
+ * blocks start at least 8 KiB apart: they are larger than a pool's slab
+ * classes, or aligned to more than a page).  It is made by the first such
+ * lookup and kept from then
  * on: blocks enter it when they become live (from the host, the cache, a
  * realloc) and leave it when freed (to the host or the cache).  A program
  * that never asks pays one test of a flag per large allocation and free.
