@@ -1383,6 +1383,30 @@ static size_t reuse_check(lle_memory_manager_t *m, const lle__slab_t *s, uint32_
 }
 
 /* Any allocation of a debug block: the common case is dbg_alloc's. */
+/* The end of both allocation paths: block u of n bytes, stamped, is
+ * counted at its site (cnt, may be NULL) and in its pool, the debug heap
+ * is let go, and a tracked allocation enters the audit trail. */
+static inline void alloc_counted(lle_memory_manager_t *m, lle__dheap_t *dh, lle__dcount_t *cnt,
+                                 char *u, size_t n, int pool, unsigned feat, uint32_t sid,
+                                 hold_t how)
+{
+    if (lle_likely(cnt != NULL)) {
+        cnt->blocks++;
+        cnt->bytes += n;
+        cnt->allocs++;
+    }
+    lle__dpool_t *dp = &dh->pools[pool];
+    dp->live_blocks++;
+    dp->live_bytes += n;
+    dp->allocs++;
+    dp->requested += n;
+    dh_drop(dh, how);
+    if ((feat & F_TRACK) && m->audit_cap) {
+        lle_site_t st = lle__dsite_site(m->dbg, sid);
+        lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
+    }
+}
+
 static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                                          const lle_site_t *site, const void *pc)
 {
@@ -1457,21 +1481,7 @@ static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size
     if (!cnt) sid = 0;
     block_stamp(d, h, u, end, n, pool, feat, sid, now, tid, intact);
     if (fresh) uniform_put(u + n - fresh, fresh, FRESH_WORD);
-    if (cnt) {
-        cnt->blocks++;
-        cnt->bytes += n;
-        cnt->allocs++;
-    }
-    lle__dpool_t *dp = &dh->pools[pool];
-    dp->live_blocks++;
-    dp->live_bytes += n;
-    dp->allocs++;
-    dp->requested += n;
-    dh_drop(dh, how);
-    if ((feat & F_TRACK) && m->audit_cap) {
-        lle_site_t st = lle__dsite_site(d, sid);
-        lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
-    }
+    alloc_counted(m, dh, cnt, u, n, pool, feat, sid, how);
     flush(m, &x);
     return u;
 }
@@ -1546,21 +1556,7 @@ static void *block_alloc(lle_memory_manager_t *m, int pool, size_t n, size_t ali
     block_stamp(d, h, u, end, n, pool, feat, sid,
                 (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec, dbg_tid, intact);
     if (feat & F_POISON) uniform_put(u, n, FRESH_WORD);
-    if (lle_likely(cnt != NULL)) {
-        cnt->blocks++;
-        cnt->bytes += n;
-        cnt->allocs++;
-    }
-    lle__dpool_t *dp = &dh->pools[pool];
-    dp->live_blocks++;
-    dp->live_bytes += n;
-    dp->allocs++;
-    dp->requested += n;
-    dh_drop(dh, how);
-    if ((feat & F_TRACK) && m->audit_cap) {
-        lle_site_t st = lle__dsite_site(d, sid);
-        lle__audit(m, LLE_AUDIT_ALLOC, LLE_SUCCESS, u, n, pool, &st);
-    }
+    alloc_counted(m, dh, cnt, u, n, pool, feat, sid, how);
     return u;
 general:
     dh_drop(dh, how);
