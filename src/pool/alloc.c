@@ -860,20 +860,11 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         bi.align = m->pools[s->pool].cfg.alignment;
         return bi;
     }
-    if (s && lle__slab_is_debug(s)) {
+    if (s && (lle__slab_is_debug(s) || s->kind == LLE__SLAB_SECURE)) {
+        /* Their own modules know these blocks: p must be one's start. */
         lle_block_info_t info;
-        lle_result_t r = m->dbg_ops->query(m, s, p, &info);
-        if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
-        bi.err = r;
-        if (r == LLE_SUCCESS) {
-            bi.pool = info.pool;
-            bi.usable = info.size;
-        }
-        return bi;
-    }
-    if (s && s->kind == LLE__SLAB_SECURE) {
-        lle_block_info_t info;
-        lle_result_t r = lle__sec_ops(m)->query(m, s, p, &info);
+        lle_result_t r = lle__slab_is_debug(s) ? m->dbg_ops->query(m, s, p, &info)
+                                               : lle__sec_ops(m)->query(m, s, p, &info);
         if (r == LLE_SUCCESS && info.start != p) r = LLE_ERROR_INVALID_POINTER;
         bi.err = r;
         if (r == LLE_SUCCESS) {

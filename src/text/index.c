@@ -64,22 +64,6 @@ size_t lle__tx_utf8_valid(const char *str, size_t n)
     return n;
 }
 
-/* The codepoint at logical offset o of L (whole codepoints live in one
- * leaf) and its length. */
-static int32_t decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
-{
-    unsigned c = lle__tx_byte(L, o);
-    if (c < 0x80) {
-        *len = 1;
-        return (int32_t)c;
-    }
-    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-    uint32_t cp = c & (0x3F >> k);
-    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
-    *len = k + 1;
-    return (int32_t)cp;
-}
-
 /* The logical offset of the highest cluster start of L at or below logical
  * offset i; -1 when none.  (The gap's bits are 0: a search through it
  * finds the bits before it.) */
@@ -144,7 +128,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
         dg++;
     }
     size_t clen;
-    int32_t prev = decode(L, o, &clen);
+    int32_t prev = lle__tx_decode(L, o, &clen);
     x += clen;
     /* the walk goes by physical offset p (a codepoint never straddles the
      * gap: the gap only ever sits at codepoint boundaries) */
@@ -391,7 +375,7 @@ lle_result_t lle__tx_check_graphemes(const lle_text_t *t)
         size_t len = TX_LEN(L);
         for (size_t o = 0; o < len;) {
             size_t clen;
-            int32_t c = decode(L, o, &clen);
+            int32_t c = lle__tx_decode(L, o, &clen);
             bool brk = prev < 0 ? true : utf8proc_grapheme_break_stateful(prev, c, &state);
             if (brk != lle__tx_bit(L, o)) return LLE_ERROR_CORRUPTION;
             for (size_t j = 1; j < clen; j++)

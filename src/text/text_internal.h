@@ -166,6 +166,22 @@ static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
     return (unsigned char)(i < L->h.gs ? L->data[i] : L->data[i + (size_t)(L->h.ge - L->h.gs)]);
 }
+
+/* The codepoint at logical offset o of L (valid UTF-8; whole codepoints
+ * live in one leaf) and its length in bytes. */
+static inline int32_t lle__tx_decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
+{
+    unsigned c = lle__tx_byte(L, o);
+    if (c < 0x80) {
+        *len = 1;
+        return (int32_t)c;
+    }
+    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+    uint32_t cp = c & (0x3F >> k);
+    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
+    *len = k + 1;
+    return (int32_t)cp;
+}
 /* The physical offset of logical offset i (i <= length; the length maps
  * to the end of the data when the gap is last). */
 static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)

@@ -26,20 +26,6 @@ typedef struct scan {
     size_t rows, col;
 } scan_t;
 
-static int32_t decode_at(const lle__tx_leaf_t *L, size_t o, size_t *len)
-{
-    unsigned c = lle__tx_byte(L, o);
-    if (c < 0x80) {
-        *len = 1;
-        return (int32_t)c;
-    }
-    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-    uint32_t cp = c & (0x3F >> k);
-    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
-    *len = k + 1;
-    return (int32_t)cp;
-}
-
 static size_t cp_width(int32_t c)
 {
     int w = utf8proc_charwidth(c);
@@ -73,7 +59,7 @@ static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
         }
         if (!L || x == stop) break;
         size_t clen;
-        int32_t c = decode_at(L, o, &clen);
+        int32_t c = lle__tx_decode(L, o, &clen);
         if (c == '\n') break;
         if (lle__tx_bit(L, o)) {
             if (open) place(&s, w, t->width);
