@@ -28,9 +28,10 @@
  * dry.  A heap whose thread exits is parked and adopted by the next thread
  * that needs one, with its slabs and pending remote frees.
  *
- * Every block has an allocated bit (owner-written) and a remote-free bit
- * (atomic); both are checked on free, which is how double frees are caught
- * without touching the block's memory.
+ * Every block has an allocated bit (owner-written) and a bit that is clear
+ * while a free from another thread is pending (atomic); both are checked on
+ * free, which is how double frees are caught without touching the block's
+ * memory.
  *
  * Pools (lle__pool_t) hold the slabs that are not assigned to a heap bin
  * (empty ones), count what they hold, and decide growth and shrinking under
@@ -43,8 +44,8 @@
  * through the manager's bin_off row for the pool (above 4 KiB, through the
  * pool's small_max and remap table), so a pool switched to a debugging mode
  * (canaries, poisoning, quarantine, call-site records, guard pages) can
- * zero its row and its small_max and have every allocation take the
- * generic path, at no cost to the other pools.  Slab memory and slab
+ * point its row at the heap's `none` bin and have every allocation take
+ * the generic path, at no cost to the other pools.  Slab memory and slab
  * headers are separate and slabs are made in one place (slab_new in
  * pool.c), so a secure pool can take locked, guarded mappings instead of
  * host memory without a change to the block layout.
@@ -162,7 +163,10 @@ struct lle__slab {
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
     /* Bitmap: word 2k holds the allocated bits of blocks 64k..64k+63
-     * (owner-written, relaxed), word 2k+1 their remote-free bits (atomic RMW). */
+     * (owner-written, relaxed), word 2k+1 their no-remote-free bits (atomic
+     * RMW): clear while a free from another thread is pending, set
+     * otherwise (set from the slab's making), so that a block is live
+     * exactly when both its bits are set. */
     _Alignas(64) _Atomic uint64_t bits[];
 };
 
@@ -270,6 +274,9 @@ typedef struct lle__pool_sums {
 } lle__pool_sums_t;
 
 #define LLE__LEAF_CACHE 4   /* ways of a heap's leaf cache (a power of two) */
+/* A front base no pointer lies above by less than a leaf's span (user
+ * addresses are below 2^47). */
+#define LLE__FRONT_NONE ((uintptr_t)1 << 63)
 
 struct lle__heap {
     lle_memory_manager_t *m;
@@ -288,18 +295,59 @@ struct lle__heap {
     struct lle__leaf_ref {
         uintptr_t             key;
         struct lle__map_leaf *leaf;
-    } front, leaves[LLE__LEAF_CACHE];
+    } leaves[LLE__LEAF_CACHE];
+    /* The front leaf by the first address it covers (LLE__FRONT_NONE: no
+     * leaf), so that one subtraction and shift give both the test and the
+     * entry's index. */
+    struct {
+        uintptr_t             base;
+        struct lle__map_leaf *leaf;
+    } front;
     uint64_t              rng;          /* xorshift state: guard-page sampling intervals */
     struct lle__dheap    *dbg;          /* its debug blocks (src/debug), made on first use */
+    /* The bin of the requests the bins do not serve (LLE__NONE_OFF): its
+     * slab is LLE__NO_SLAB, so the fast path finds it dry and takes the
+     * slow path, which sees the bin and routes the request. */
+    lle__bin_t            none;
     lle__bin_t            bins[LLE__NPOOLS][LLE__NCLASSES];
 };
 
 /* Offset of bin (pool, cls) in a heap: what the manager's bin_off table
- * holds (0, never a bin's offset, for "not served from a bin"). */
+ * holds (LLE__NONE_OFF for "not served from a bin"). */
 #define LLE__BIN_OFF(pool, cls) \
     ((uint16_t)(offsetof(lle__heap_t, bins) + \
                 ((size_t)(pool) * LLE__NCLASSES + (cls)) * sizeof(lle__bin_t)))
 _Static_assert(sizeof(lle__heap_t) <= UINT16_MAX, "bin offsets must fit bin_off's uint16_t");
+#define LLE__NONE_OFF ((uint16_t)offsetof(lle__heap_t, none))
+
+/* Add v to a counter only its owner writes and anyone reads with atomic
+ * loads, and tell whether the sum has bit 63 set.  On x86-64 one
+ * memory-destination add: its store is single-copy atomic, which is all a
+ * reader needs, and no lock prefix is wanted since no other thread writes.
+ * Elsewhere, and under ThreadSanitizer (which must see atomic accesses), a
+ * relaxed load and store. */
+#if defined(__SANITIZE_THREAD__)
+#define LLE__CTR_PORTABLE 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LLE__CTR_PORTABLE 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLE__CTR_PORTABLE)
+static inline bool lle__ctr_add(_Atomic uint64_t *c, uint64_t v)
+{
+    bool neg;
+    __asm__("addq %2, %0" : "+m"(*(uint64_t *)(void *)c), "=@ccs"(neg) : "er"(v));
+    return neg;
+}
+#else
+static inline bool lle__ctr_add(_Atomic uint64_t *c, uint64_t v)
+{
+    uint64_t s = atomic_load_explicit(c, memory_order_relaxed) + v;
+    atomic_store_explicit(c, s, memory_order_relaxed);
+    return (int64_t)s < 0;
+}
+#endif
 
 #define LLE__CTR_ADD(field, v) \
     atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (v), \
@@ -463,8 +511,8 @@ struct lle_memory_manager {
     uint64_t              id;           /* unique per process: guards stale TLS caches */
     /* The allocation fast path's table: for a request of n <= LLE__TABLE_MAX bytes
      * from pool p, the offset in the calling thread's heap of the bin that
-     * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; 0: the slow path
-     * decides).  Built with the pools' class tables. */
+     * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; LLE__NONE_OFF:
+     * the slow path decides).  Built with the pools' class tables. */
     _Atomic uint16_t      bin_off[LLE__NPOOLS][LLE__SMALL_ROW];
     lle_host_allocator_t  host;
     lle_memory_config_t   cfg;

@@ -52,10 +52,11 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             if (!h) return NULL;
             memset(h, 0, sizeof *h);
             h->m = m;
-            h->front.key = UINTPTR_MAX;
+            h->front.base = LLE__FRONT_NONE;
             for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             for (int p = 0; p < LLE__NPOOLS; p++)
                 for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;
+            h->none.cur = LLE__NO_SLAB;
             h->rng = ((uintptr_t)h >> 6) ^ (uint64_t)lle__now_ns();
             for (int p = 0; p < LLE__NPOOLS; p++)
                 heap_arm(h, p, atomic_load_explicit(&m->guard_every[p], memory_order_relaxed));
@@ -133,11 +134,12 @@ static void slab_collect(lle__slab_t *s)
         uint32_t i = lle__slab_index(s, blk);
         uint64_t mask = (uint64_t)1 << (i & 63);
         _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-        /* Allocated bit first, then the remote bit: a racing second free sees
-         * the block as not allocated once it could set the remote bit again. */
+        /* Allocated bit first, then the no-remote-free bit: a racing second
+         * free sees the block as not allocated once it could clear that bit
+         * again. */
         atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~mask,
                               memory_order_relaxed);
-        atomic_fetch_and_explicit(w + 1, ~mask, memory_order_acq_rel);
+        atomic_fetch_or_explicit(w + 1, mask, memory_order_acq_rel);
         *(void **)blk = s->free;
         lle__link_close(blk);
         s->free = blk;
@@ -330,10 +332,8 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     _Atomic uint64_t *w = lle__slab_bits(s, i);
     atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
                           memory_order_relaxed);
-    uint64_t v = atomic_load_explicit(&b->acct, memory_order_relaxed) +
-                 (((uint64_t)1 << LLE__ACCT_SHIFT) | n);
-    atomic_store_explicit(&b->acct, v, memory_order_relaxed);
-    if (lle_unlikely((int64_t)v < 0)) return bin_fold(b, blk, n);
+    if (lle_unlikely(lle__ctr_add(&b->acct, ((uint64_t)1 << LLE__ACCT_SHIFT) | n)))
+        return bin_fold(b, blk, n);
     return blk;
 }
 
@@ -482,9 +482,10 @@ static LLE__NOINLINE void *alloc_hierarchy_aligned(lle_memory_manager_t *m, int 
 
 /* Every allocation that is not served by the fast path.  `site` or `pc`
  * (the return address of the public function) names the caller for debug
- * blocks.  Taking pc costs the fast path one load from the stack; relying
- * on a tail call instead lost the caller in builds that make none (-O0,
- * ASan), where distinct call sites then shared one address. */
+ * blocks.  The public functions read pc on their slow paths only
+ * (alloc_inline) and pass it down; relying on a tail call instead lost the
+ * caller in builds that make none (-O0, ASan), where distinct call sites
+ * then shared one address. */
 static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                                          const lle_site_t *site, const void *pc)
 {
@@ -514,22 +515,27 @@ static LLE__NOINLINE void *alloc_generic(lle_memory_manager_t *m, int pool, size
 
 /* The current slab of the calling thread's bin b is dry: refill from the
  * bin's own slabs before the whole hierarchy (which also handles a new
- * slab, the pool's limits and the state). */
+ * slab, the pool's limits and the state).  The `none` bin is always dry:
+ * its requests go to the generic path with their site. */
 static LLE__NOINLINE void *alloc_bin_miss(lle_memory_manager_t *m, lle__bin_t *b, int pool,
-                                          size_t n)
+                                          size_t n, const lle_site_t *site, const void *pc)
 {
+    if (b == &lle__tls.h->none) return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     bin_check_armed(m, lle__tls.h, b, pool);
     void *p = bin_refill(lle__tls.h, b, n);
     return p ? p : alloc_generic(m, pool, n, LLE__MIN_ALIGN, NULL, NULL);
 }
 
-/* The bin's fast path: pop its current slab, else refill. */
-static inline void *bin_alloc(lle_memory_manager_t *m, lle__bin_t *b, int pool, size_t n)
-{
-    lle__slab_t *s = b->cur;
-    if (lle_likely(s->free != NULL)) return slab_pop(b, s, n);
-    return alloc_bin_miss(m, b, pool, n);
-}
+/* The bin's fast path: pop its current slab, else refill (or route, for
+ * the `none` bin).  A macro so that pc_expr, which reads the return
+ * address, is evaluated on the miss path only. */
+#define bin_alloc(m, b, pool, n, site, pc_expr)                                      \
+    __extension__({                                                                  \
+        lle__bin_t *b_ = (b);                                                        \
+        lle__slab_t *s_ = b_->cur;                                                   \
+        lle_likely(s_->free != NULL) ? slab_pop(b_, s_, (n))                         \
+                                     : alloc_bin_miss((m), b_, (pool), (n), (site), (pc_expr)); \
+    })
 
 /* A request above LLE__TABLE_MAX bytes from the calling thread's heap (m, pool
  * checked).  Out of line: it keeps the fast path short and frameless. */
@@ -542,23 +548,27 @@ static LLE__NOINLINE void *alloc_above_table(lle_memory_manager_t *m, int pool, 
         return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
     lle__bin_t *b = (lle__bin_t *)(void *)((char *)lle__tls.h +
                                            LLE__BIN_OFF(pool, pl->remap[lle__class_of(n)]));
-    return bin_alloc(m, b, pool, n);
+    return bin_alloc(m, b, pool, n, site, pc);
 }
 
-/* pc: the caller of the public function (inlined into it), for debug
- * blocks allocated without a site. */
+/* pc: the caller of the public function, for debug blocks allocated
+ * without a site; NULL for the return address of the public function this
+ * is inlined into, read on the slow paths only. */
 static inline __attribute__((always_inline)) void *alloc_inline(lle_memory_manager_t *m, int pool,
                                                                 size_t n, const lle_site_t *site,
                                                                 const void *pc)
 {
+#define PC_OR_CALLER() (pc ? pc : CALLER())
     if (lle_likely(m != NULL && (unsigned)pool < LLE_POOL_COUNT && lle__tls.id == m->id)) {
-        if (lle_unlikely(n > LLE__TABLE_MAX)) return alloc_above_table(m, pool, n, site, pc);
+        if (lle_unlikely(n > LLE__TABLE_MAX))
+            return alloc_above_table(m, pool, n, site, PC_OR_CALLER());
         unsigned off = atomic_load_explicit(&m->bin_off[(unsigned)pool][(n + 15) >> 4],
                                             memory_order_relaxed);
-        if (lle_likely(off != 0))
-            return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n);
+        return bin_alloc(m, (lle__bin_t *)(void *)((char *)lle__tls.h + off), pool, n, site,
+                         PC_OR_CALLER());
     }
-    return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, pc);
+    return alloc_generic(m, pool, n, LLE__MIN_ALIGN, site, PC_OR_CALLER());
+#undef PC_OR_CALLER
 }
 
 
@@ -576,19 +586,18 @@ static void *asan_fresh(lle_memory_manager_t *m, void *p)
 
 void *lle_pool_alloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n)
 {
-    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, CALLER()));
+    return asan_fresh(m, alloc_inline(m, (int)t, n, NULL, NULL));
 }
 
 void *lle_pool_alloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
                         const lle_site_t *site)
 {
-    return asan_fresh(m, alloc_inline(m, (int)t, n, site, CALLER()));
+    return asan_fresh(m, alloc_inline(m, (int)t, n, site, NULL));
 }
 
 static inline __attribute__((always_inline)) void *calloc_inline(lle_memory_manager_t *m, int t,
                                                                  size_t k, size_t n,
-                                                                 const lle_site_t *site,
-                                                                 const void *pc)
+                                                                 const lle_site_t *site)
 {
     size_t bytes;
     if (__builtin_mul_overflow(k, n, &bytes)) {
@@ -597,20 +606,20 @@ static inline __attribute__((always_inline)) void *calloc_inline(lle_memory_mana
         errno = ENOMEM;
         return NULL;
     }
-    void *p = asan_fresh(m, alloc_inline(m, t, bytes, site, pc));
+    void *p = asan_fresh(m, alloc_inline(m, t, bytes, site, NULL));
     if (p) memset(p, 0, bytes);
     return p;
 }
 
 void *lle_pool_calloc(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n)
 {
-    return calloc_inline(m, (int)t, k, n, NULL, CALLER());
+    return calloc_inline(m, (int)t, k, n, NULL);
 }
 
 void *lle_pool_calloc_at(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t k, size_t n,
                          const lle_site_t *site)
 {
-    return calloc_inline(m, (int)t, k, n, site, CALLER());
+    return calloc_inline(m, (int)t, k, n, site);
 }
 
 void *lle_pool_alloc_aligned(lle_memory_manager_t *m, lle_memory_pool_type_t t, size_t n,
@@ -660,13 +669,13 @@ static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab
 {
     uint64_t mask = (uint64_t)1 << (i & 63);
     _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-    /* Claim the remote bit first; only then is the allocated bit read, so a
-     * collection by the owner (which clears allocated, then remote) cannot
-     * be missed. */
-    if (atomic_fetch_or_explicit(w + 1, mask, memory_order_acq_rel) & mask)
+    /* Claim the block by clearing its no-remote-free bit first; only then
+     * is the allocated bit read, so a collection by the owner (which clears
+     * allocated, then sets the other back) cannot be missed. */
+    if (!(atomic_fetch_and_explicit(w + 1, ~mask, memory_order_acq_rel) & mask))
         return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
     if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) {
-        atomic_fetch_and_explicit(w + 1, ~mask, memory_order_relaxed);
+        atomic_fetch_or_explicit(w + 1, mask, memory_order_relaxed);
         return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
     }
     lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
@@ -746,10 +755,15 @@ static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__h
     lle__map_leaf_t *leaf = way->key == key ? way->leaf : lle__map_leaf(m, p);
     if (!leaf) return free_not_local(m, p, NULL, site, pc);
     /* The old front keeps its way; the new one takes (or keeps) its own. */
-    if (h->front.key != UINTPTR_MAX) h->leaves[h->front.key & (LLE__LEAF_CACHE - 1)] = h->front;
+    if (h->front.base != LLE__FRONT_NONE) {
+        uintptr_t okey = h->front.base >> LLE__LEAF_SPAN_SHIFT;
+        h->leaves[okey & (LLE__LEAF_CACHE - 1)].key = okey;
+        h->leaves[okey & (LLE__LEAF_CACHE - 1)].leaf = h->front.leaf;
+    }
     way->key = key;
     way->leaf = leaf;
-    h->front = *way;
+    h->front.base = key << LLE__LEAF_SPAN_SHIFT;
+    h->front.leaf = leaf;
     lle__slab_t *s = lle__leaf_get(leaf, p);
     if (!s || atomic_load_explicit(&s->owner, memory_order_relaxed) != h)
         return free_not_local(m, p, s, site, pc);
@@ -784,9 +798,10 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
     if (lle_unlikely(lle__tls.id != m->id))
         return free_not_local(m, p, lle__map_get(m, p), site, CALLER());
     lle__heap_t *h = lle__tls.h;
-    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    if (lle_unlikely(h->front.key != key)) return free_leaf_miss(m, h, p, site, CALLER());
-    lle__slab_t *s = lle__leaf_entry(h->front.leaf, p);
+    uintptr_t g = ((uintptr_t)p - h->front.base) >> LLE__GRANULE_SHIFT;
+    if (lle_unlikely(g >= ((uintptr_t)1 << LLE__MAP_BITS_LEAF)))
+        return free_leaf_miss(m, h, p, site, CALLER());
+    lle__slab_t *s = atomic_load_explicit(&h->front.leaf->e[g], memory_order_acquire);
     /* Only small slabs ever have an owner (LLE__NO_SLAB's is NULL). */
     if (lle_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         /* p lies in the slab's memory (the map says so): off < 2^19. */
@@ -796,20 +811,18 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
             return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, NULL);
         /* i <= capacity: the bitmap has a bit for it. */
         uint32_t i = (uint32_t)(q >> 64);
-        unsigned sh = i & 63;
+        uint64_t bit = (uint64_t)1 << (i & 63);
         _Atomic uint64_t *w = lle__slab_bits(s, i);
         uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
-        uint64_t r = atomic_load_explicit(w + 1, memory_order_relaxed);
         /* Live: allocated and no free from another thread pending. */
-        if (lle_unlikely(!(((a & ~r) >> sh) & 1)))
+        if (lle_unlikely(!(a & atomic_load_explicit(w + 1, memory_order_relaxed) & bit)))
             return free_local_error(m, s, p, site, NULL);
-        atomic_store_explicit(w, a ^ ((uint64_t)1 << sh), memory_order_relaxed);  /* set: clear it */
+        atomic_store_explicit(w, a ^ bit, memory_order_relaxed);  /* set: clear it */
         *(void **)p = s->free;
         lle__block_back(s, p, s->bsize);
         s->free = p;
-        uint32_t u = --s->used;
-        LLE__CTR_ADD(s->bin->frees, 1);
-        if (lle_unlikely(lle__slab_needs_fixup(u))) return free_fixup(h, s);
+        lle__ctr_add(&s->bin->frees, 1);
+        if (lle_unlikely(lle__slab_needs_fixup(--s->used))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
     return free_not_local(m, p, s != LLE__NO_SLAB ? s : NULL, site, CALLER());
@@ -850,7 +863,7 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         if (i >= s->capacity) return bi;
         uint64_t mask = (uint64_t)1 << (i & 63);
         if (!(atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) & mask) ||
-            (atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) & mask)) {
+            !(atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) & mask)) {
             bi.err = LLE_ERROR_DOUBLE_FREE;
             return bi;
         }

@@ -67,6 +67,9 @@ static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, in
         lle__host_free(m, mem, bytes, false);
         return NULL;
     }
+    /* No block of a new slab has a free from another thread pending. */
+    if (kind == LLE__SLAB_SMALL)
+        for (size_t w = 1; w < words; w += 2) atomic_init(&s->bits[w], ~(uint64_t)0);
     /* One valgrind pool a slab, keyed by its header: the pool lives and
      * dies with the slab, so when the slab goes back to the host valgrind
      * forgets every block of it at once (those a caller never freed
@@ -454,10 +457,11 @@ static void build_class_tables(lle_memory_manager_t *m, int p)
 void lle__pool_route(lle_memory_manager_t *m, int p, bool debug)
 {
     const lle__pool_t *pl = &m->pools[p];
-    for (unsigned i = 0; i < LLE__SMALL_TABLE; i++) {
+    for (unsigned i = 0; i < LLE__SMALL_ROW; i++) {
         size_t n = i == 0 ? 1 : (size_t)i * 16;
-        unsigned c = pl->remap[lle__class_of(n)];
-        uint16_t off = !debug && n <= pl->small_max && c < pl->nclasses ? LLE__BIN_OFF(p, c) : 0;
+        unsigned c = i < LLE__SMALL_TABLE ? pl->remap[lle__class_of(n)] : LLE__NCLASSES;
+        uint16_t off = !debug && n <= pl->small_max && c < pl->nclasses ? LLE__BIN_OFF(p, c)
+                                                                        : LLE__NONE_OFF;
         atomic_store_explicit(&m->bin_off[p][i], off, memory_order_relaxed);
     }
 }
@@ -507,7 +511,7 @@ static size_t slab_live(const lle__slab_t *s)
     size_t n = 0;
     for (size_t w = 0; w < s->words; w += 2)
         n += (size_t)__builtin_popcountll(atomic_load_explicit(&s->bits[w], memory_order_relaxed) &
-                                          ~atomic_load_explicit(&s->bits[w + 1],
+                                          atomic_load_explicit(&s->bits[w + 1],
                                                                 memory_order_relaxed));
     return n;
 }
