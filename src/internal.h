@@ -320,12 +320,15 @@ struct lle__heap {
 _Static_assert(sizeof(lle__heap_t) <= UINT16_MAX, "bin offsets must fit bin_off's uint16_t");
 #define LLE__NONE_OFF ((uint16_t)offsetof(lle__heap_t, none))
 
-/* Add v to a counter only its owner writes and anyone reads with atomic
- * loads, and tell whether the sum has bit 63 set.  On x86-64 one
- * memory-destination add: its store is single-copy atomic, which is all a
- * reader needs, and no lock prefix is wanted since no other thread writes.
- * Elsewhere, and under ThreadSanitizer (which must see atomic accesses), a
- * relaxed load and store. */
+/* Counters one thread at a time writes (a heap's owner, the holder of a
+ * lock) and anyone reads with atomic loads: a relaxed load and store, no
+ * locked instruction.  lle__ctr_add is the fast paths' form for a uint64_t
+ * counter: it also tells whether the sum has bit 63 set, and on x86-64 it
+ * is one memory-destination add (its store is single-copy atomic, which
+ * is all a reader needs; no lock prefix, since no other thread writes),
+ * which the compiler does not make of an atomic load and store.  Under
+ * ThreadSanitizer, which must see atomic accesses, it is the load and
+ * store. */
 #if defined(__SANITIZE_THREAD__)
 #define LLE__CTR_PORTABLE 1
 #elif defined(__has_feature)
