@@ -31,19 +31,13 @@
  *   (lle__tx_reserve_insert); the structural code itself cannot fail.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "text/text_internal.h"
 
 /* ---- bit ranges (TX_WORDS has a spare word for reads past the end) ----- */
-
-static uint64_t bits_get(const uint64_t *b, size_t pos, unsigned n)
-{
-    size_t w = pos >> 6;
-    unsigned s = (unsigned)(pos & 63);
-    uint64_t v = b[w] >> s;
-    if (s && s + n > 64) v |= b[w + 1] << (64 - s);
-    return n == 64 ? v : v & (((uint64_t)1 << n) - 1);
-}
 
 static void bits_put(uint64_t *b, size_t pos, unsigned n, uint64_t v)
 {
@@ -59,44 +53,77 @@ static void bits_put(uint64_t *b, size_t pos, unsigned n, uint64_t v)
     }
 }
 
+/* The 64 bits from bit pos on (the spare word covers pos + 64 past the
+ * last data bit). */
+static inline uint64_t bits_word(const uint64_t *b, size_t pos)
+{
+    size_t w = pos >> 6;
+    unsigned s = (unsigned)(pos & 63);
+    return s ? (b[w] >> s) | (b[w + 1] << (64 - s)) : b[w];
+}
+
 /* Copy len bits from s at sp to d at dp; d and s may be the same array and
- * the ranges may overlap. */
+ * the ranges may overlap.  The destination is written a whole word at a
+ * time between a partial first and last word; each word is read from the
+ * source before any write that could reach it (from the end when the
+ * bits move up within one array). */
 static void bits_move(uint64_t *d, size_t dp, const uint64_t *s, size_t sp, size_t len)
 {
+    if (!len) return;
     if (d == s && dp > sp) {
-        size_t i = len;
-        while (i) {
-            unsigned c = i >= 64 ? 64 : (unsigned)i;
-            i -= c;
-            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
+        size_t e = len;
+        unsigned tail = (unsigned)((dp + len) & 63);
+        if (tail > e) tail = (unsigned)e;
+        if (tail) {
+            e -= tail;
+            bits_put(d, dp + e, tail, bits_word(s, sp + e));
         }
+        while (e >= 64) {
+            e -= 64;
+            d[(dp + e) >> 6] = bits_word(s, sp + e);
+        }
+        if (e) bits_put(d, dp, (unsigned)e, bits_word(s, sp));
     } else {
-        for (size_t i = 0; i < len;) {
-            unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
-            i += c;
-        }
+        size_t i = (64 - (dp & 63)) & 63;
+        if (i > len) i = len;
+        if (i) bits_put(d, dp, (unsigned)i, bits_word(s, sp));
+        for (; len - i >= 64; i += 64) d[(dp + i) >> 6] = bits_word(s, sp + i);
+        if (i < len) bits_put(d, dp + i, (unsigned)(len - i), bits_word(s, sp + i));
     }
+}
+
+/* Masks of a word's bits from bit b (of the array) on, and up to bit b
+ * included. */
+static inline uint64_t bits_from(size_t b)
+{
+    return ~(uint64_t)0 << (b & 63);
+}
+static inline uint64_t bits_upto(size_t b)
+{
+    return ~(uint64_t)0 >> (63 - (b & 63));
 }
 
 static void bits_clear(uint64_t *b, size_t pos, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-        bits_put(b, pos + i, c, 0);
-        i += c;
+    if (!len) return;
+    size_t last = pos + len - 1, w0 = pos >> 6, w1 = last >> 6;
+    if (w0 == w1) {
+        b[w0] &= ~(bits_from(pos) & bits_upto(last));
+        return;
     }
+    b[w0] &= ~bits_from(pos);
+    for (size_t w = w0 + 1; w < w1; w++) b[w] = 0;
+    b[w1] &= ~bits_upto(last);
 }
 
 static uint64_t bits_count(const uint64_t *b, size_t pos, size_t len)
 {
-    uint64_t n = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-        n += (uint64_t)__builtin_popcountll(bits_get(b, pos + i, c));
-        i += c;
-    }
-    return n;
+    if (!len) return 0;
+    size_t last = pos + len - 1, w0 = pos >> 6, w1 = last >> 6;
+    if (w0 == w1) return (uint64_t)__builtin_popcountll(b[w0] & bits_from(pos) & bits_upto(last));
+    uint64_t n = (uint64_t)__builtin_popcountll(b[w0] & bits_from(pos));
+    for (size_t w = w0 + 1; w < w1; w++) n += (uint64_t)__builtin_popcountll(b[w]);
+    return n + (uint64_t)__builtin_popcountll(b[w1] & bits_upto(last));
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -108,14 +135,39 @@ void lle__tx_wipe(lle_text_t *t, void *p, size_t n)
     t->wiped += n;
 }
 
+/* Newlines in s[0, n).  Gap moves count the bytes they move (a few
+ * hundred on average in a large text), so with SSE2 16 bytes at a time:
+ * each compare adds 1 to a byte counter per newline, summed (psadbw)
+ * before it can pass 255 (254 blocks and a last partial one). */
 static size_t count_nl(const char *s, size_t n)
 {
-    size_t k = 0;
-    const char *e = s + n;
-    while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
-        k++;
-        s++;
+    size_t k = 0, i = 0;
+#if defined(__SSE2__)
+    if (n >= 16) {
+        /* the last r < 16 bytes: the block that ends at s + n, its first
+         * 16 - r bytes (counted already) masked off */
+        static const unsigned char last[32] = {
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+        while (i < n) {
+            __m128i acc = zero;
+            for (unsigned b = 0; b < 254 && n - i >= 16; b++, i += 16)
+                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), nl));
+            if (n - i < 16 && i < n) {
+                __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + n - 16)), nl);
+                eq = _mm_and_si128(eq, _mm_loadu_si128((const __m128i *)(last + (n - i))));
+                acc = _mm_sub_epi8(acc, eq);
+                i = n;
+            }
+            __m128i sum = _mm_sad_epu8(acc, zero);
+            k += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+        }
+        return k;
     }
+#endif
+    for (; i < n; i++) k += s[i] == '\n';
     return k;
 }
 
