@@ -705,6 +705,7 @@ static void settle(lle_text_t *t, lle__tx_leaf_t *X)
 
 void lle__tx_settle_at(lle_text_t *t, size_t pos)
 {
+    t->hint = NULL; /* leaves may go or move */
     uint64_t o;
     settle(t, lle__tx_find(t, F_BYTES, pos, &o, NULL, 0));
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
@@ -782,6 +783,7 @@ void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
 
 lle_result_t lle__tx_init_tree(lle_text_t *t)
 {
+    t->hint = NULL;
     lle__tx_leaf_t *L = leaf_alloc(t, 0);
     if (!L) return LLE_ERROR_OUT_OF_MEMORY;
     t->root = &L->h;
@@ -804,6 +806,7 @@ static void free_inners(lle_text_t *t, lle__tx_node_t *n)
 
 void lle__tx_free_tree(lle_text_t *t)
 {
+    t->hint = NULL;
     if (!t->root) return;
     free_inners(t, t->root);
     lle__tx_leaf_t *L = t->first;
@@ -872,6 +875,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
 
 void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
+    t->hint = NULL;
     uint64_t o;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L);
@@ -913,6 +917,7 @@ void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 
 void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
 {
+    t->hint = NULL;
     while (n) {
         uint64_t o;
         lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);

@@ -97,6 +97,13 @@ struct lle_text {
     lle__tx_node_t       *root;
     lle__tx_leaf_t       *first;
     size_t                leaves, inners, depth, rows_cap_total;
+    /* the leaf of the last edit that stayed inside one leaf, with the bytes
+     * and newlines before it: the next edit inside it needs no descent
+     * (textbuf.c, edit).  Valid while only edits inside it change the
+     * text: lle__tx_insert_raw, lle__tx_delete_raw, lle__tx_settle_at and
+     * the tree's creation and release drop it. */
+    lle__tx_leaf_t       *hint;
+    uint64_t              hint_bytes, hint_nls;
     /* reserve for the current edit (see lle__tx_reserve) */
     lle__tx_leaf_t       *spare_leaves;   /* linked through next */
     lle__tx_inner_t      *spare_inners;   /* linked through child[0] */
