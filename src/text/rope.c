@@ -739,12 +739,24 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
      * took off k: no column summed for it */
     bool self = (need & TX_NEED(field)) != 0;
     need &= ~TX_NEED(field);
+    /* One field besides the searched one is summed in the scan itself
+     * (the callers need one at most: a second loop over the same entries
+     * would leave at the same unpredictable point again); any others in
+     * a loop of their own.  With none, the scan sums the searched column
+     * a second time, unused. */
+    bool other = need != 0;
+    int f2 = other ? __builtin_ctz(need) : field;
+    need &= need - 1;
+    uint64_t b2 = 0;
     /* every leaf is at level t->depth (the root is level 1) */
     for (size_t level = 1; level < t->depth; level++) {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
-        const uint64_t *c = I->cs[field];
+        const uint64_t *c = I->cs[field], *c2 = I->cs[f2];
         unsigned i = 0, last = I->h.n - 1u;
-        while (i < last && k >= c[i]) k -= c[i++];
+        while (i < last && k >= c[i]) {
+            k -= c[i];
+            b2 += c2[i++];
+        }
         for (unsigned m = need; m; m &= m - 1) {
             int f = __builtin_ctz(m);
             uint64_t v = 0;
@@ -754,6 +766,7 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
         n = I->child[i];
         if (level + 1 == t->depth && field == F_BYTES) prefetch_leaf(n);
     }
+    if (other) before->v[f2] = b2;
     if (self) before->v[field] = k0 - k;
     *local = k;
     return (lle__tx_leaf_t *)n;
