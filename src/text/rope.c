@@ -138,36 +138,39 @@ void lle__tx_wipe(lle_text_t *t, void *p, size_t n)
 /* Newlines in s[0, n).  Gap moves count the bytes they move (a few
  * hundred on average in a large text), so with SSE2 16 bytes at a time:
  * each compare adds 1 to a byte counter per newline, summed (psadbw)
- * before it can pass 255 (254 blocks and a last partial one). */
+ * every 255 blocks, before it can overflow. */
 static size_t count_nl(const char *s, size_t n)
 {
-    size_t k = 0, i = 0;
+    size_t k = 0;
 #if defined(__SSE2__)
     if (n >= 16) {
-        /* the last r < 16 bytes: the block that ends at s + n, its first
-         * 16 - r bytes (counted already) masked off */
-        static const unsigned char last[32] = {
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
         const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-        while (i < n) {
+        const char *p = s;
+        for (size_t full = n / 16; full;) {
+            size_t b = full < 255 ? full : 255;
+            full -= b;
             __m128i acc = zero;
-            for (unsigned b = 0; b < 254 && n - i >= 16; b++, i += 16)
-                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + i)), nl));
-            if (n - i < 16 && i < n) {
-                __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + n - 16)), nl);
-                eq = _mm_and_si128(eq, _mm_loadu_si128((const __m128i *)(last + (n - i))));
-                acc = _mm_sub_epi8(acc, eq);
-                i = n;
-            }
-            __m128i sum = _mm_sad_epu8(acc, zero);
-            k += (size_t)_mm_cvtsi128_si32(sum) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sum, 8));
+            for (; b; b--, p += 16)
+                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), nl));
+            acc = _mm_sad_epu8(acc, zero);
+            k += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+        }
+        if (n & 15) {
+            /* the last n % 16 bytes: the block that ends at s + n, its
+             * first bytes (counted already) masked off */
+            static const unsigned char last[32] = {
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+            __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + n - 16)), nl);
+            eq = _mm_and_si128(eq, _mm_loadu_si128((const __m128i *)(last + (n & 15))));
+            eq = _mm_sad_epu8(_mm_sub_epi8(zero, eq), zero);
+            k += (size_t)_mm_cvtsi128_si32(eq) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(eq, 8));
         }
         return k;
     }
 #endif
-    for (; i < n; i++) k += s[i] == '\n';
+    for (size_t i = 0; i < n; i++) k += s[i] == '\n';
     return k;
 }
 
