@@ -18,8 +18,9 @@
  *   root with one child is replaced by it.  The depth therefore follows the
  *   leaves the text has now, not the most it ever had.
  * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
- *   deleted bytes for the new ones at the gap and sends one delta up; it
- *   settles the leaf only when it fell under a quarter.
+ *   deleted bytes for the new ones at the gap and sends one delta up, its
+ *   change of clusters included (textbuf.c, edit_in_leaf); it settles the
+ *   leaf only when it fell under a quarter.
  * - Leaves built from new text keep their gap in the middle, and a descent
  *   by bytes asks for every line of the leaf it reaches before it reads any
  *   (prefetch_leaf): a keystroke in a cold part of a large text waits for
@@ -194,14 +195,22 @@ static size_t cut_at(const char *s, size_t n, size_t want)
  * parents' columns. */
 void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
 {
-    for (;;) {
-        for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
-        lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
-        if (!P) return;
+    for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+    lle__tx_propagate_up(n, d);
+}
+
+void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
+{
+    lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
+    if (!P) return;
+    const lle__tx_sum_t d = *delta; /* in registers: the stores below cannot change it */
+    do {
+        unsigned i = n->slot;
         for (int f = 0; f < F_N; f++)
-            if (d->v[f]) P->cs[f][n->slot] += d->v[f]; /* a column's line only when it changes */
+            if (d.v[f]) P->cs[f][i] += d.v[f]; /* a column's line only when it changes */
+        for (int f = 0; f < F_N; f++) P->h.sum.v[f] += d.v[f];
         n = &P->h;
-    }
+    } while ((P = (lle__tx_inner_t *)n->parent) != NULL);
 }
 
 static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
@@ -414,11 +423,13 @@ void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 }
 
 /* The edit of one leaf: the gap is at the edit point (lle__tx_leaf_seek),
- * the `del` bytes after it go, s[0, n) comes in, and the sums change by
- * one delta on the way to the root.  The caller checked that the result
- * fits TX_CAP and the row cache, and does not leave an empty leaf in a
- * text of several. */
-void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n)
+ * the `del` bytes after it go, s[0, n) comes in, and L's sums change by
+ * one delta, which the caller sends up to the root once the new text's
+ * clusters are counted in it too (textbuf.c, edit_in_leaf).  The caller
+ * checked that the result fits TX_CAP and the row cache, and does not
+ * leave an empty leaf in a text of several. */
+void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n,
+                          lle__tx_sum_t *up)
 {
     size_t gs = L->h.gs, ge = L->h.ge, nlb = L->h.nlg;
     size_t nls = (size_t)L->h.sum.v[F_NLS];
@@ -451,7 +462,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     if (knl) memset(L->rows + nlb, 0, knl * sizeof *L->rows);
     d.v[F_BYTES] = (uint64_t)n - del;
     d.v[F_NLS] = (uint64_t)knl - dnl;
-    lle__tx_propagate(&L->h, &d);
+    for (int f = 0; f < F_N; f++) L->h.sum.v[f] += d.v[f];
+    *up = d;
 }
 
 

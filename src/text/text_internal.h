@@ -155,9 +155,11 @@ LLE__HIDDEN bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t n
 LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
 /* Replace the del bytes after L's gap by s[0, n), all inside L (the caller
  * checked room in the leaf and its row cache); new grapheme bits 0, new
- * row caches stale. */
+ * row caches stale.  L's own sums change; the change of its ancestors'
+ * is left in *up for the caller to send up (lle__tx_propagate_up), after
+ * anything else that changes L's counts has added to it. */
 LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
-                                      size_t n);
+                                      size_t n, lle__tx_sum_t *up);
 /* Settle the leaf that holds byte pos (the last one when pos is the end)
  * and its predecessor, the two leaves that meet where an edit cut: one
  * under a quarter full is merged with a neighbour or takes bytes from one
@@ -165,7 +167,10 @@ LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t d
 LLE__HIDDEN void lle__tx_settle_at(lle_text_t *t, size_t pos);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
+/* Add delta to n's sums and its ancestors' (and their columns). */
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
+/* The same for n's ancestors only. */
+LLE__HIDDEN void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta);
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 
@@ -217,9 +222,12 @@ LLE__HIDDEN size_t lle__tx_utf8_valid(const char *s, size_t n);
  * [pos, end): from the last cluster start before pos until the new
  * segmentation meets an old boundary at or after end. */
 LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
-/* The same, pos given as offset o of leaf L, which starts at byte base. */
+/* The same, pos given as offset o of leaf L, which starts at byte base.
+ * up (may be NULL): a change of L's counts not yet sent to its ancestors
+ * (lle__tx_leaf_replace); the change of L's cluster count is added to it
+ * instead of being sent up on its own. */
 LLE__HIDDEN void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t base,
-                                      size_t end);
+                                      size_t end, lle__tx_sum_t *up);
 LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
 LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
 /* Offset of the start of line `line` (line <= newlines). */

@@ -293,8 +293,11 @@ static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
 
     /* nothing fails from here on */
     edit_record(t, &ep, log, pos, del, n, dp);
-    lle__tx_leaf_replace(t, L, del, s, n);
-    lle__tx_resegment_at(t, L, o, (size_t)before->v[F_BYTES], pos + n);
+    /* L's ancestors change once, by the bytes and by the clusters */
+    lle__tx_sum_t up;
+    lle__tx_leaf_replace(t, L, del, s, n, &up);
+    lle__tx_resegment_at(t, L, o, (size_t)before->v[F_BYTES], pos + n, &up);
+    lle__tx_propagate_up(&L->h, &up);
     if (line == 0)
         lle__tx_rows_stale(t, 0);
     else if (nlb)
