@@ -181,7 +181,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                     pc = ch;
                 }
                 uint64_t ob = L->gb[wi] & mask;
-                dg += __builtin_popcountll(nb) - __builtin_popcountll(ob);
+                dg += (int64_t)lle__tx_pop(nb) - (int64_t)lle__tx_pop(ob);
                 L->gb[wi] = (L->gb[wi] & ~mask) | nb;
             }
             x += q - p;
@@ -268,8 +268,8 @@ static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
 {
     size_t p = o <= L->h.gs ? o : lle__tx_phys(L, o);
     size_t k = 0, w = 0;
-    for (; (w + 1) * 64 <= p; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
-    if (p & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
+    for (; (w + 1) * 64 <= p; w++) k += (size_t)lle__tx_pop(L->gb[w]);
+    if (p & 63) k += (size_t)lle__tx_pop(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
     return k;
 }
 
@@ -286,7 +286,7 @@ static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
 {
     for (size_t w = 0; w < TX_WORDS; w++) {
         uint64_t word = L->gb[w];
-        uint64_t c = (uint64_t)__builtin_popcountll(word);
+        uint64_t c = (uint64_t)lle__tx_pop(word);
         if (k < c) {
             while (k--) word &= word - 1;
             return lle__tx_logical(L, w * 64 + (size_t)__builtin_ctzll(word));

@@ -121,10 +121,10 @@ static uint64_t bits_count(const uint64_t *b, size_t pos, size_t len)
 {
     if (!len) return 0;
     size_t last = pos + len - 1, w0 = pos >> 6, w1 = last >> 6;
-    if (w0 == w1) return (uint64_t)__builtin_popcountll(b[w0] & bits_from(pos) & bits_upto(last));
-    uint64_t n = (uint64_t)__builtin_popcountll(b[w0] & bits_from(pos));
-    for (size_t w = w0 + 1; w < w1; w++) n += (uint64_t)__builtin_popcountll(b[w]);
-    return n + (uint64_t)__builtin_popcountll(b[w1] & bits_upto(last));
+    if (w0 == w1) return (uint64_t)lle__tx_pop(b[w0] & bits_from(pos) & bits_upto(last));
+    uint64_t n = (uint64_t)lle__tx_pop(b[w0] & bits_from(pos));
+    for (size_t w = w0 + 1; w < w1; w++) n += (uint64_t)lle__tx_pop(b[w]);
+    return n + (uint64_t)lle__tx_pop(b[w1] & bits_upto(last));
 }
 
 /* ---- small helpers ---------------------------------------------------------- */

@@ -174,6 +174,33 @@ LLE__HIDDEN void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *de
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 
+/* Set bits of x.  Built without -mpopcnt, __builtin_popcountll is a call
+ * to libgcc's __popcountdi2; on x86-64 the text counts with the POPCNT
+ * instruction when the processor has it (lle__tx_have_popcnt, set once
+ * by lle_text_create from __builtin_cpu_supports), else with a few
+ * shifts, masks and a multiply, inline either way. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__POPCNT__)
+LLE__HIDDEN extern bool lle__tx_have_popcnt;
+static inline unsigned lle__tx_pop(uint64_t x)
+{
+    if (lle_likely(lle__tx_have_popcnt)) {
+        uint64_t r;
+        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return (unsigned)r;
+    }
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+#define LLE__TX_POPCNT_SETUP 1
+#else
+static inline unsigned lle__tx_pop(uint64_t x)
+{
+    return (unsigned)__builtin_popcountll(x);
+}
+#endif
+
 static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
     return (unsigned char)(i < L->h.gs ? L->data[i] : L->data[i + (size_t)(L->h.ge - L->h.gs)]);

@@ -22,10 +22,21 @@
  * newest last; undo pops the last one and applies its inverse.  When the
  * log would pass undo_limit its oldest records go.
  */
+#include <pthread.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "text/text_internal.h"
+
+#ifdef LLE__TX_POPCNT_SETUP
+bool lle__tx_have_popcnt;
+
+static void popcnt_setup(void)
+{
+    __builtin_cpu_init();
+    lle__tx_have_popcnt = __builtin_cpu_supports("popcnt") != 0;
+}
+#endif
 
 void lle_text_config_default(lle_text_config_t *cfg)
 {
@@ -48,6 +59,11 @@ lle_result_t lle_text_create(lle_memory_manager_t *m, const lle_text_config_t *c
         c = *cfg;
     else
         lle_text_config_default(&c);
+#ifdef LLE__TX_POPCNT_SETUP
+    /* before the first text exists: every use is an operation on one */
+    static pthread_once_t popcnt_once = PTHREAD_ONCE_INIT;
+    pthread_once(&popcnt_once, popcnt_setup);
+#endif
     if (c.max_size == 0 || c.max_size > LLE_POOL_MAX_REQUEST || c.min_region < 64 ||
         c.min_region > ((size_t)1 << 30) || !(c.growth_factor >= 1.25 && c.growth_factor <= 4.0))
         return LLE_ERROR_INVALID_ARGUMENT;
