@@ -151,8 +151,10 @@ static size_t count_nl(const char *s, size_t n)
             size_t b = full < 255 ? full : 255;
             full -= b;
             __m128i acc = zero;
-            for (; b; b--, p += 16)
-                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)p), nl));
+            for (; b; b--, p += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+            }
             acc = _mm_sad_epu8(acc, zero);
             k += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
         }
@@ -163,8 +165,9 @@ static size_t count_nl(const char *s, size_t n)
                 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-            __m128i eq = _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(s + n - 16)), nl);
-            eq = _mm_and_si128(eq, _mm_loadu_si128((const __m128i *)(last + (n & 15))));
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+            __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(last + (n & 15)));
+            __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(v, nl), m);
             eq = _mm_sad_epu8(_mm_sub_epi8(zero, eq), zero);
             k += (size_t)_mm_cvtsi128_si32(eq) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(eq, 8));
         }

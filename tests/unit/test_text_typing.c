@@ -110,7 +110,8 @@ static void typing(void **state)
         } else if (op == 13) {
             /* rows at a width, then edits go on (row caches drop) */
             size_t rows;
-            assert_int_equal(lle_text_set_wrap_width(t, 20 + (unsigned)(model_rand(&rs) % 60)), LLE_SUCCESS);
+            unsigned width = 20 + (unsigned)(model_rand(&rs) % 60);
+            assert_int_equal(lle_text_set_wrap_width(t, width), LLE_SUCCESS);
             assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
         } else if (op == 14) {
             /* compressed and loaded again: a new tree */
