@@ -87,21 +87,32 @@ static void flip_bit(lle__tx_leaf_t *L, size_t i)
     L->gb[p >> 6] ^= (uint64_t)1 << (p & 63);
 }
 
-static void flush(lle__tx_leaf_t *L, int64_t *dg)
+/* L's cluster count by *dg: sent up, or when L is the leaf `pl` whose
+ * ancestors wait for a change of its counts, added to that (*up). */
+static void flush(lle__tx_leaf_t *L, int64_t *dg, const lle__tx_leaf_t *pl, lle__tx_sum_t *up)
 {
     if (L && *dg) {
         lle__tx_sum_t d = {{0}};
         d.v[F_GBS] = (uint64_t)*dg;
-        lle__tx_propagate(&L->h, &d);
+        if (L == pl) {
+            L->h.sum.v[F_GBS] += d.v[F_GBS];
+            up->v[F_GBS] += d.v[F_GBS];
+        } else {
+            lle__tx_propagate(&L->h, &d);
+        }
     }
     *dg = 0;
 }
 
 /* Re-segment from the last cluster start before offset o of leaf C (which
  * starts at byte base; o may be 0 or C's length). */
-void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t base, size_t end)
+void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t base, size_t end,
+                          lle__tx_sum_t *up)
 {
-    uint64_t total = lle__tx_total(t, F_BYTES);
+    /* the root does not count yet the bytes C's ancestors wait for (unless
+     * C is the root) */
+    uint64_t total = lle__tx_total(t, F_BYTES) + (up && C->h.parent ? up->v[F_BYTES] : 0);
+    const lle__tx_leaf_t *pl = up ? C : NULL;
     if (!total) return;
     lle__tx_leaf_t *L = t->first;
     size_t x = 0;
@@ -138,7 +149,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
     while (x < total) {
         if (p == L->h.gs) p = L->h.ge;
         if (p >= TX_CAP) {
-            flush(L, &dg);
+            flush(L, &dg, pl, up);
             do L = L->next; while (TX_LEN(L) == 0);
             d = (const unsigned char *)L->data;
             p = L->h.gs ? 0 : L->h.ge;
@@ -170,7 +181,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                     pc = ch;
                 }
                 uint64_t ob = L->gb[wi] & mask;
-                dg += __builtin_popcountll(nb) - __builtin_popcountll(ob);
+                dg += (int64_t)lle__tx_pop(nb) - (int64_t)lle__tx_pop(ob);
                 L->gb[wi] = (L->gb[wi] & ~mask) | nb;
             }
             x += q - p;
@@ -211,7 +222,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
         p += clen;
         x += clen;
     }
-    flush(L, &dg);
+    flush(L, &dg, pl, up);
 }
 
 void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
@@ -220,7 +231,7 @@ void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end)
     uint64_t o;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_BYTES));
-    lle__tx_resegment_at(t, L, (size_t)o, (size_t)before.v[F_BYTES], end);
+    lle__tx_resegment_at(t, L, (size_t)o, (size_t)before.v[F_BYTES], end, NULL);
 }
 
 bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
@@ -257,8 +268,8 @@ static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
 {
     size_t p = o <= L->h.gs ? o : lle__tx_phys(L, o);
     size_t k = 0, w = 0;
-    for (; (w + 1) * 64 <= p; w++) k += (size_t)__builtin_popcountll(L->gb[w]);
-    if (p & 63) k += (size_t)__builtin_popcountll(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
+    for (; (w + 1) * 64 <= p; w++) k += (size_t)lle__tx_pop(L->gb[w]);
+    if (p & 63) k += (size_t)lle__tx_pop(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
     return k;
 }
 
@@ -275,7 +286,7 @@ static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
 {
     for (size_t w = 0; w < TX_WORDS; w++) {
         uint64_t word = L->gb[w];
-        uint64_t c = (uint64_t)__builtin_popcountll(word);
+        uint64_t c = (uint64_t)lle__tx_pop(word);
         if (k < c) {
             while (k--) word &= word - 1;
             return lle__tx_logical(L, w * 64 + (size_t)__builtin_ctzll(word));

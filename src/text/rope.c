@@ -18,8 +18,9 @@
  *   root with one child is replaced by it.  The depth therefore follows the
  *   leaves the text has now, not the most it ever had.
  * - An edit that stays inside one leaf (lle__tx_leaf_replace) swaps the
- *   deleted bytes for the new ones at the gap and sends one delta up; it
- *   settles the leaf only when it fell under a quarter.
+ *   deleted bytes for the new ones at the gap and sends one delta up, its
+ *   change of clusters included (textbuf.c, edit_in_leaf); it settles the
+ *   leaf only when it fell under a quarter.
  * - Leaves built from new text keep their gap in the middle, and a descent
  *   by bytes asks for every line of the leaf it reaches before it reads any
  *   (prefetch_leaf): a keystroke in a cold part of a large text waits for
@@ -31,19 +32,13 @@
  *   (lle__tx_reserve_insert); the structural code itself cannot fail.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "text/text_internal.h"
 
 /* ---- bit ranges (TX_WORDS has a spare word for reads past the end) ----- */
-
-static uint64_t bits_get(const uint64_t *b, size_t pos, unsigned n)
-{
-    size_t w = pos >> 6;
-    unsigned s = (unsigned)(pos & 63);
-    uint64_t v = b[w] >> s;
-    if (s && s + n > 64) v |= b[w + 1] << (64 - s);
-    return n == 64 ? v : v & (((uint64_t)1 << n) - 1);
-}
 
 static void bits_put(uint64_t *b, size_t pos, unsigned n, uint64_t v)
 {
@@ -59,44 +54,77 @@ static void bits_put(uint64_t *b, size_t pos, unsigned n, uint64_t v)
     }
 }
 
+/* The 64 bits from bit pos on (the spare word covers pos + 64 past the
+ * last data bit). */
+static inline uint64_t bits_word(const uint64_t *b, size_t pos)
+{
+    size_t w = pos >> 6;
+    unsigned s = (unsigned)(pos & 63);
+    return s ? (b[w] >> s) | (b[w + 1] << (64 - s)) : b[w];
+}
+
 /* Copy len bits from s at sp to d at dp; d and s may be the same array and
- * the ranges may overlap. */
+ * the ranges may overlap.  The destination is written a whole word at a
+ * time between a partial first and last word; each word is read from the
+ * source before any write that could reach it (from the end when the
+ * bits move up within one array). */
 static void bits_move(uint64_t *d, size_t dp, const uint64_t *s, size_t sp, size_t len)
 {
+    if (!len) return;
     if (d == s && dp > sp) {
-        size_t i = len;
-        while (i) {
-            unsigned c = i >= 64 ? 64 : (unsigned)i;
-            i -= c;
-            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
+        size_t e = len;
+        unsigned tail = (unsigned)((dp + len) & 63);
+        if (tail > e) tail = (unsigned)e;
+        if (tail) {
+            e -= tail;
+            bits_put(d, dp + e, tail, bits_word(s, sp + e));
         }
+        while (e >= 64) {
+            e -= 64;
+            d[(dp + e) >> 6] = bits_word(s, sp + e);
+        }
+        if (e) bits_put(d, dp, (unsigned)e, bits_word(s, sp));
     } else {
-        for (size_t i = 0; i < len;) {
-            unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-            bits_put(d, dp + i, c, bits_get(s, sp + i, c));
-            i += c;
-        }
+        size_t i = (64 - (dp & 63)) & 63;
+        if (i > len) i = len;
+        if (i) bits_put(d, dp, (unsigned)i, bits_word(s, sp));
+        for (; len - i >= 64; i += 64) d[(dp + i) >> 6] = bits_word(s, sp + i);
+        if (i < len) bits_put(d, dp + i, (unsigned)(len - i), bits_word(s, sp + i));
     }
+}
+
+/* Masks of a word's bits from bit b (of the array) on, and up to bit b
+ * included. */
+static inline uint64_t bits_from(size_t b)
+{
+    return ~(uint64_t)0 << (b & 63);
+}
+static inline uint64_t bits_upto(size_t b)
+{
+    return ~(uint64_t)0 >> (63 - (b & 63));
 }
 
 static void bits_clear(uint64_t *b, size_t pos, size_t len)
 {
-    for (size_t i = 0; i < len;) {
-        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-        bits_put(b, pos + i, c, 0);
-        i += c;
+    if (!len) return;
+    size_t last = pos + len - 1, w0 = pos >> 6, w1 = last >> 6;
+    if (w0 == w1) {
+        b[w0] &= ~(bits_from(pos) & bits_upto(last));
+        return;
     }
+    b[w0] &= ~bits_from(pos);
+    for (size_t w = w0 + 1; w < w1; w++) b[w] = 0;
+    b[w1] &= ~bits_upto(last);
 }
 
 static uint64_t bits_count(const uint64_t *b, size_t pos, size_t len)
 {
-    uint64_t n = 0;
-    for (size_t i = 0; i < len;) {
-        unsigned c = len - i >= 64 ? 64 : (unsigned)(len - i);
-        n += (uint64_t)__builtin_popcountll(bits_get(b, pos + i, c));
-        i += c;
-    }
-    return n;
+    if (!len) return 0;
+    size_t last = pos + len - 1, w0 = pos >> 6, w1 = last >> 6;
+    if (w0 == w1) return (uint64_t)lle__tx_pop(b[w0] & bits_from(pos) & bits_upto(last));
+    uint64_t n = (uint64_t)lle__tx_pop(b[w0] & bits_from(pos));
+    for (size_t w = w0 + 1; w < w1; w++) n += (uint64_t)lle__tx_pop(b[w]);
+    return n + (uint64_t)lle__tx_pop(b[w1] & bits_upto(last));
 }
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -108,14 +136,45 @@ void lle__tx_wipe(lle_text_t *t, void *p, size_t n)
     t->wiped += n;
 }
 
+/* Newlines in s[0, n).  Gap moves count the bytes they move (a few
+ * hundred on average in a large text), so with SSE2 16 bytes at a time:
+ * each compare adds 1 to a byte counter per newline, summed (psadbw)
+ * every 255 blocks, before it can overflow. */
 static size_t count_nl(const char *s, size_t n)
 {
     size_t k = 0;
-    const char *e = s + n;
-    while (s < e && (s = memchr(s, '\n', (size_t)(e - s))) != NULL) {
-        k++;
-        s++;
+#if defined(__SSE2__)
+    if (n >= 16) {
+        const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+        const char *p = s;
+        for (size_t full = n / 16; full;) {
+            size_t b = full < 255 ? full : 255;
+            full -= b;
+            __m128i acc = zero;
+            for (; b; b--, p += 16) {
+                __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+            }
+            acc = _mm_sad_epu8(acc, zero);
+            k += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+        }
+        if (n & 15) {
+            /* the last n % 16 bytes: the block that ends at s + n, its
+             * first bytes (counted already) masked off */
+            static const unsigned char last[32] = {
+                0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
+            __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(last + (n & 15)));
+            __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(v, nl), m);
+            eq = _mm_sad_epu8(_mm_sub_epi8(zero, eq), zero);
+            k += (size_t)_mm_cvtsi128_si32(eq) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(eq, 8));
+        }
+        return k;
     }
+#endif
+    for (size_t i = 0; i < n; i++) k += s[i] == '\n';
     return k;
 }
 
@@ -139,14 +198,22 @@ static size_t cut_at(const char *s, size_t n, size_t want)
  * parents' columns. */
 void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
 {
-    for (;;) {
-        for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
-        lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
-        if (!P) return;
+    for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+    lle__tx_propagate_up(n, d);
+}
+
+void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
+{
+    lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
+    if (!P) return;
+    const lle__tx_sum_t d = *delta; /* in registers: the stores below cannot change it */
+    do {
+        unsigned i = n->slot;
         for (int f = 0; f < F_N; f++)
-            if (d->v[f]) P->cs[f][n->slot] += d->v[f]; /* a column's line only when it changes */
+            if (d.v[f]) P->cs[f][i] += d.v[f]; /* a column's line only when it changes */
+        for (int f = 0; f < F_N; f++) P->h.sum.v[f] += d.v[f];
         n = &P->h;
-    }
+    } while ((P = (lle__tx_inner_t *)n->parent) != NULL);
 }
 
 static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
@@ -359,11 +426,13 @@ void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
 }
 
 /* The edit of one leaf: the gap is at the edit point (lle__tx_leaf_seek),
- * the `del` bytes after it go, s[0, n) comes in, and the sums change by
- * one delta on the way to the root.  The caller checked that the result
- * fits TX_CAP and the row cache, and does not leave an empty leaf in a
- * text of several. */
-void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n)
+ * the `del` bytes after it go, s[0, n) comes in, and L's sums change by
+ * one delta, which the caller sends up to the root once the new text's
+ * clusters are counted in it too (textbuf.c, edit_in_leaf).  The caller
+ * checked that the result fits TX_CAP and the row cache, and does not
+ * leave an empty leaf in a text of several. */
+void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s, size_t n,
+                          lle__tx_sum_t *up)
 {
     size_t gs = L->h.gs, ge = L->h.ge, nlb = L->h.nlg;
     size_t nls = (size_t)L->h.sum.v[F_NLS];
@@ -396,7 +465,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     if (knl) memset(L->rows + nlb, 0, knl * sizeof *L->rows);
     d.v[F_BYTES] = (uint64_t)n - del;
     d.v[F_NLS] = (uint64_t)knl - dnl;
-    lle__tx_propagate(&L->h, &d);
+    for (int f = 0; f < F_N; f++) L->h.sum.v[f] += d.v[f];
+    *up = d;
 }
 
 
@@ -653,6 +723,7 @@ static void settle(lle_text_t *t, lle__tx_leaf_t *X)
 
 void lle__tx_settle_at(lle_text_t *t, size_t pos)
 {
+    t->hint = NULL; /* leaves may go or move */
     uint64_t o;
     settle(t, lle__tx_find(t, F_BYTES, pos, &o, NULL, 0));
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
@@ -686,12 +757,24 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
      * took off k: no column summed for it */
     bool self = (need & TX_NEED(field)) != 0;
     need &= ~TX_NEED(field);
+    /* One field besides the searched one is summed in the scan itself
+     * (the callers need one at most: a second loop over the same entries
+     * would leave at the same unpredictable point again); any others in
+     * a loop of their own.  With none, the scan sums the searched column
+     * a second time, unused. */
+    bool other = need != 0;
+    int f2 = other ? __builtin_ctz(need) : field;
+    need &= need - 1;
+    uint64_t b2 = 0;
     /* every leaf is at level t->depth (the root is level 1) */
     for (size_t level = 1; level < t->depth; level++) {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
-        const uint64_t *c = I->cs[field];
+        const uint64_t *c = I->cs[field], *c2 = I->cs[f2];
         unsigned i = 0, last = I->h.n - 1u;
-        while (i < last && k >= c[i]) k -= c[i++];
+        while (i < last && k >= c[i]) {
+            k -= c[i];
+            b2 += c2[i++];
+        }
         for (unsigned m = need; m; m &= m - 1) {
             int f = __builtin_ctz(m);
             uint64_t v = 0;
@@ -701,6 +784,7 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
         n = I->child[i];
         if (level + 1 == t->depth && field == F_BYTES) prefetch_leaf(n);
     }
+    if (other) before->v[f2] = b2;
     if (self) before->v[field] = k0 - k;
     *local = k;
     return (lle__tx_leaf_t *)n;
@@ -730,6 +814,7 @@ void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf)
 
 lle_result_t lle__tx_init_tree(lle_text_t *t)
 {
+    t->hint = NULL;
     lle__tx_leaf_t *L = leaf_alloc(t, 0);
     if (!L) return LLE_ERROR_OUT_OF_MEMORY;
     t->root = &L->h;
@@ -752,6 +837,7 @@ static void free_inners(lle_text_t *t, lle__tx_node_t *n)
 
 void lle__tx_free_tree(lle_text_t *t)
 {
+    t->hint = NULL;
     if (!t->root) return;
     free_inners(t, t->root);
     lle__tx_leaf_t *L = t->first;
@@ -820,6 +906,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
 
 void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 {
+    t->hint = NULL;
     uint64_t o;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L);
@@ -861,6 +948,7 @@ void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n)
 
 void lle__tx_delete_raw(lle_text_t *t, size_t pos, size_t n)
 {
+    t->hint = NULL;
     while (n) {
         uint64_t o;
         lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);

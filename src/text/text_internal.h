@@ -97,6 +97,13 @@ struct lle_text {
     lle__tx_node_t       *root;
     lle__tx_leaf_t       *first;
     size_t                leaves, inners, depth, rows_cap_total;
+    /* the leaf of the last edit that stayed inside one leaf, with the bytes
+     * and newlines before it: the next edit inside it needs no descent
+     * (textbuf.c, edit).  Valid while only edits inside it change the
+     * text: lle__tx_insert_raw, lle__tx_delete_raw, lle__tx_settle_at and
+     * the tree's creation and release drop it. */
+    lle__tx_leaf_t       *hint;
+    uint64_t              hint_bytes, hint_nls;
     /* reserve for the current edit (see lle__tx_reserve) */
     lle__tx_leaf_t       *spare_leaves;   /* linked through next */
     lle__tx_inner_t      *spare_inners;   /* linked through child[0] */
@@ -148,9 +155,11 @@ LLE__HIDDEN bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t n
 LLE__HIDDEN void lle__tx_leaf_seek(lle_text_t *t, lle__tx_leaf_t *L, size_t o);
 /* Replace the del bytes after L's gap by s[0, n), all inside L (the caller
  * checked room in the leaf and its row cache); new grapheme bits 0, new
- * row caches stale. */
+ * row caches stale.  L's own sums change; the change of its ancestors'
+ * is left in *up for the caller to send up (lle__tx_propagate_up), after
+ * anything else that changes L's counts has added to it. */
 LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const char *s,
-                                      size_t n);
+                                      size_t n, lle__tx_sum_t *up);
 /* Settle the leaf that holds byte pos (the last one when pos is the end)
  * and its predecessor, the two leaves that meet where an edit cut: one
  * under a quarter full is merged with a neighbour or takes bytes from one
@@ -158,9 +167,39 @@ LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t d
 LLE__HIDDEN void lle__tx_settle_at(lle_text_t *t, size_t pos);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
+/* Add delta to n's sums and its ancestors' (and their columns). */
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
+/* The same for n's ancestors only. */
+LLE__HIDDEN void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta);
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
+
+/* Set bits of x.  Built without -mpopcnt, __builtin_popcountll is a call
+ * to libgcc's __popcountdi2; on x86-64 the text counts with the POPCNT
+ * instruction when the processor has it (lle__tx_have_popcnt, set once
+ * by lle_text_create from __builtin_cpu_supports), else with a few
+ * shifts, masks and a multiply, inline either way. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__POPCNT__)
+LLE__HIDDEN extern bool lle__tx_have_popcnt;
+static inline unsigned lle__tx_pop(uint64_t x)
+{
+    if (lle_likely(lle__tx_have_popcnt)) {
+        uint64_t r;
+        __asm__("popcnt %1, %0" : "=r"(r) : "rm"(x) : "cc");
+        return (unsigned)r;
+    }
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+#define LLE__TX_POPCNT_SETUP 1
+#else
+static inline unsigned lle__tx_pop(uint64_t x)
+{
+    return (unsigned)__builtin_popcountll(x);
+}
+#endif
 
 static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {
@@ -210,9 +249,12 @@ LLE__HIDDEN size_t lle__tx_utf8_valid(const char *s, size_t n);
  * [pos, end): from the last cluster start before pos until the new
  * segmentation meets an old boundary at or after end. */
 LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
-/* The same, pos given as offset o of leaf L, which starts at byte base. */
+/* The same, pos given as offset o of leaf L, which starts at byte base.
+ * up (may be NULL): a change of L's counts not yet sent to its ancestors
+ * (lle__tx_leaf_replace); the change of L's cluster count is added to it
+ * instead of being sent up on its own. */
 LLE__HIDDEN void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t base,
-                                      size_t end);
+                                      size_t end, lle__tx_sum_t *up);
 LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
 LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
 /* Offset of the start of line `line` (line <= newlines). */
