@@ -106,7 +106,11 @@ char *lle_arena_printf(lle_arena_t *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-char *lle_arena_vprintf(lle_arena_t *a, const char *fmt, va_list ap);
+char *lle_arena_vprintf(lle_arena_t *a, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 0)))
+#endif
+    ;
 
 /* Run fn(arg) when a is next reset, rewound past this point, or destroyed.
  * Destructors run in reverse order of registration, once each, and may not

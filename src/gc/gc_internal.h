@@ -83,7 +83,7 @@ _Static_assert(sizeof(lle__obj_t) % 16 == 0, "payload stays 16-aligned");
 
 static inline lle__obj_t *lle__obj_of(const void *payload)
 {
-    return (lle__obj_t *)((char *)(uintptr_t)payload - LLE__OBJ_HDR);
+    return (lle__obj_t *)(void *)((char *)(uintptr_t)payload - LLE__OBJ_HDR);
 }
 static inline void *lle__obj_payload(lle__obj_t *o) { return (char *)o + LLE__OBJ_HDR; }
 static inline size_t lle__obj_bytes(const lle__obj_t *o) { return LLE__OBJ_HDR + o->type->size; }

@@ -96,6 +96,8 @@ static lle_recovery_t record(lle_memory_manager_t *m, lle_memory_error_t *e, con
 }
 
 static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, const char *fmt,
+                              va_list ap) __attribute__((format(printf, 3, 0)));
+static lle_recovery_t vreport(lle_memory_manager_t *m, lle_memory_error_t *e, const char *fmt,
                               va_list ap)
 {
     char msg[512];   /* the callback gets it whole; the history keeps 255 bytes */
