@@ -274,8 +274,10 @@ typedef struct lle__pool_sums {
 } lle__pool_sums_t;
 
 #define LLE__LEAF_CACHE 4   /* ways of a heap's leaf cache (a power of two) */
-/* A front base no pointer lies above by less than a leaf's span (user
- * addresses are below 2^47). */
+/* The front of a heap that has no leaf yet: a base no user address lies
+ * above by less than a leaf's span (they are below 2^47), and a leaf with
+ * no slab anywhere (lle__empty_leaf), so that a stray pointer that does
+ * fall in its span finds LLE__NO_SLAB and takes the slow path. */
 #define LLE__FRONT_NONE ((uintptr_t)1 << 63)
 
 struct lle__heap {
@@ -296,9 +298,9 @@ struct lle__heap {
         uintptr_t             key;
         struct lle__map_leaf *leaf;
     } leaves[LLE__LEAF_CACHE];
-    /* The front leaf by the first address it covers (LLE__FRONT_NONE: no
-     * leaf), so that one subtraction and shift give both the test and the
-     * entry's index. */
+    /* The front leaf by the first address it covers (LLE__FRONT_NONE and
+     * lle__empty_leaf: none yet), so that one subtraction and shift give
+     * both the test and the entry's index. */
     struct {
         uintptr_t             base;
         struct lle__map_leaf *leaf;
@@ -406,6 +408,9 @@ typedef struct lle__map_leaf { _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF
 /* Address bits below a leaf's span: a leaf covers 2^LLE__LEAF_SPAN_SHIFT bytes. */
 #define LLE__LEAF_SPAN_SHIFT (LLE__GRANULE_SHIFT + LLE__MAP_BITS_LEAF)
 typedef struct lle__map_mid { _Atomic(lle__map_leaf_t *) e[1u << LLE__MAP_BITS_MID]; } lle__map_mid_t;
+
+/* A leaf whose every entry is LLE__NO_SLAB (never written: it is const). */
+LLE__HIDDEN extern const lle__map_leaf_t lle__empty_leaf;
 
 /* ---- large blocks ------------------------------------------------------ */
 

@@ -19,6 +19,8 @@
 _Thread_local lle__tls_t lle__tls __attribute__((tls_model("initial-exec")));
 
 const lle__slab_t lle__no_slab;
+const lle__map_leaf_t lle__empty_leaf = {
+    {[0 ...(1u << LLE__MAP_BITS_LEAF) - 1] = LLE__NO_SLAB}};
 
 /* ---- heaps -------------------------------------------------------------- */
 
@@ -53,6 +55,7 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             memset(h, 0, sizeof *h);
             h->m = m;
             h->front.base = LLE__FRONT_NONE;
+            h->front.leaf = (lle__map_leaf_t *)(uintptr_t)&lle__empty_leaf;
             for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             for (int p = 0; p < LLE__NPOOLS; p++)
                 for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;

@@ -239,6 +239,32 @@ static void bad_frees(void **state)
     assert_int_equal(lle_memory_manager_destroy(other), LLE_SUCCESS);
 }
 
+/* Pointers no allocator hands out (above the user half of the address
+ * space, where a heap with no page-map leaf yet keeps its empty front) are
+ * refused as invalid, before the thread's first free and after it. */
+static void stray_high_pointers(void **state)
+{
+    (void)state;
+    static const uintptr_t stray[] = {
+        (uintptr_t)1 << 63, ((uintptr_t)1 << 63) + 16, ((uintptr_t)1 << 63) + 0x10000,
+        ((uintptr_t)1 << 63) + ((uintptr_t)32 << 20) - 16, (uintptr_t)1 << 47,
+        UINTPTR_MAX - 15,
+    };
+    lle_memory_manager_t *m = test_manager(NULL);
+    char *p = lle_pool_alloc(m, LLE_POOL_STRING, 32);   /* the thread's heap, no free yet */
+    assert_non_null(p);
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < sizeof stray / sizeof stray[0]; i++)
+            assert_int_equal(lle_pool_free(m, (void *)stray[i]), LLE_ERROR_INVALID_POINTER);
+        if (round == 0) assert_int_equal(lle_pool_free(m, p), LLE_SUCCESS);  /* now a leaf */
+    }
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.invalid_frees, 2 * sizeof stray / sizeof stray[0]);
+    assert_int_equal(st.total.live_blocks, 0);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* A pointer past a slab's last block, in the bytes its block size leaves
  * over, is refused as invalid whether the owner or another thread frees it:
  * it is a multiple of the block size from the slab's start, so only the
@@ -631,6 +657,7 @@ int main(void)
         cmocka_unit_test(calloc_zeroes_and_overflow),
         cmocka_unit_test(realloc_semantics),
         cmocka_unit_test(bad_frees),
+        cmocka_unit_test(stray_high_pointers),
         cmocka_unit_test(free_in_slab_tail),
         cmocka_unit_test(bad_allocations),
         cmocka_unit_test(blocks_never_move),
