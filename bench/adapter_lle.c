@@ -113,6 +113,7 @@ int bench_lle_report_stats(bench_result_t *r)
     bench_kv(r, "slab_bytes", "%zu", st.total.slab_bytes);
     bench_kv(r, "large_bytes", "%zu", st.total.large_bytes);
     bench_kv(r, "metadata_bytes", "%zu", st.metadata_bytes);
+    bench_kv(r, "map_root_bytes", "%zu", st.map_root_bytes);
     bench_kv(r, "emergency_capacity", "%zu", st.emergency_capacity);
     bench_kv(r, "host_peak", "%zu", st.host_peak);
     bench_kv(r, "secondary_allocations", "%llu", (unsigned long long)st.secondary_allocations);

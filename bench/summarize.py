@@ -234,7 +234,8 @@ def main():
             live = values(runs, "lle", "overhead", "live_requested_bytes")
             inuse = values(runs, "lle", "overhead", "in_use_bytes")
             rows = [
-                ["metadata_overhead (metadata / host bytes)", pct("metadata_overhead")],
+                ["metadata_overhead ((metadata + map root) / (host bytes + map root))",
+                 pct("metadata_overhead")],
                 ["total.internal_fragmentation", pct("internal_fragmentation")],
                 ["total.external_fragmentation", pct("external_fragmentation")],
                 ["total.utilization (in use / reserved)", pct("utilization")],
@@ -244,6 +245,9 @@ def main():
                 ["host_bytes / requested live bytes",
                  cell([h / l for h, l in zip(host, live) if l], 2) + "x"],
                 ["metadata_bytes", mib("metadata_bytes")],
+                ["map_root_bytes (the page map's root, written pages)",
+                 cell([v / 1024 for v in values(runs, "lle", "overhead", "map_root_bytes")], 0)
+                 + " KiB"],
                 ["emergency reserve", mib("emergency_capacity")],
             ]
             table(["figure", "median (min-max)"], rows)

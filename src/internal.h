@@ -13,8 +13,8 @@
  * allocator metadata, and a slab can later be a guarded or locked mapping
  * without changing the block layout.
  *
- * Pointer -> slab is a three-level radix map over granule numbers
- * (lle__pagemap_*): three dependent loads, no lock.  A pointer the map does
+ * Pointer -> slab is a two-level map over granule numbers (pagemap.c): a
+ * flat root, then a leaf, two dependent loads, no lock.  A pointer the map does
  * not know is checked against the large-block table and the emergency
  * reserve, and is otherwise invalid: nothing is ever handed to the host that
  * the host did not give us.
@@ -273,38 +273,12 @@ typedef struct lle__pool_sums {
     uint64_t allocs, frees, requested, granted, freed_bytes;
 } lle__pool_sums_t;
 
-#define LLE__LEAF_CACHE 4   /* ways of a heap's leaf cache (a power of two) */
-/* The front of a heap that has no leaf yet: a base no user address lies
- * above by less than a leaf's span (they are below 2^47), and a leaf with
- * no slab anywhere (lle__empty_leaf), so that a stray pointer that does
- * fall in its span finds LLE__NO_SLAB and takes the slow path. */
-#define LLE__FRONT_NONE ((uintptr_t)1 << 63)
-
 struct lle__heap {
     lle_memory_manager_t *m;
     lle__heap_t          *next_all;     /* m->heaps list */
     lle__heap_t          *next_parked;  /* m->parked list */
     _Atomic(lle__slab_t *) remote_slabs;/* slabs with pending remote frees */
     _Atomic int           parked;
-    /* Page-map leaves this heap's frees used lately, keyed by the address
-     * bits above a leaf's span (key UINTPTR_MAX: empty).  Leaves live as
-     * long as the manager, so an entry never goes stale; a free whose
-     * pointer falls in a cached leaf reads one map entry instead of walking
-     * three levels.  The free fast path looks at `front` only (one compare);
-     * a miss looks in `leaves`, direct-mapped, four ways (slabs and large
-     * blocks come from a few regions of the host: its heap, its mappings),
-     * and moves the leaf it finds to the front. */
-    struct lle__leaf_ref {
-        uintptr_t             key;
-        struct lle__map_leaf *leaf;
-    } leaves[LLE__LEAF_CACHE];
-    /* The front leaf by the first address it covers (LLE__FRONT_NONE and
-     * lle__empty_leaf: none yet), so that one subtraction and shift give
-     * both the test and the entry's index. */
-    struct {
-        uintptr_t             base;
-        struct lle__map_leaf *leaf;
-    } front;
     uint64_t              rng;          /* xorshift state: guard-page sampling intervals */
     struct lle__dheap    *dbg;          /* its debug blocks (src/debug), made on first use */
     /* The bin of the requests the bins do not serve (LLE__NONE_OFF): its
@@ -399,15 +373,23 @@ typedef struct lle__pool {
 
 /* ---- page map ---------------------------------------------------------- */
 
-#define LLE__MAP_BITS_TOP 11
-#define LLE__MAP_BITS_MID 11
+/* Granule number -> slab in two levels: a flat root of one entry per
+ * 32 MiB of the 47-bit user address space (2^22 entries, 32 MiB of address
+ * space of the manager's own, of which only written pages take memory),
+ * and leaves of 2^11 entries from the host.  See pagemap.c. */
 #define LLE__MAP_BITS_LEAF 11
 #define LLE__ADDR_BITS 47
-
-typedef struct lle__map_leaf { _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF]; } lle__map_leaf_t;
+typedef struct lle__map_leaf {
+    _Atomic(lle__slab_t *) e[1u << LLE__MAP_BITS_LEAF];
+    /* The manager's leaves, made first last (m->map_leaves): the root holds
+     * no plain pointer to them (see map_root). */
+    struct lle__map_leaf  *next;
+} lle__map_leaf_t;
 /* Address bits below a leaf's span: a leaf covers 2^LLE__LEAF_SPAN_SHIFT bytes. */
 #define LLE__LEAF_SPAN_SHIFT (LLE__GRANULE_SHIFT + LLE__MAP_BITS_LEAF)
-typedef struct lle__map_mid { _Atomic(lle__map_leaf_t *) e[1u << LLE__MAP_BITS_MID]; } lle__map_mid_t;
+#define LLE__MAP_ROOT_ENTRIES ((uintptr_t)1 << (LLE__ADDR_BITS - LLE__LEAF_SPAN_SHIFT))
+#define LLE__MAP_ROOT_BYTES ((size_t)LLE__MAP_ROOT_ENTRIES * sizeof(uintptr_t))
+#define LLE__MAP_ROOT_PAGES (LLE__MAP_ROOT_BYTES / LLE__PAGE)
 
 /* A leaf whose every entry is LLE__NO_SLAB (never written: it is const). */
 LLE__HIDDEN extern const lle__map_leaf_t lle__empty_leaf;
@@ -517,6 +499,11 @@ LLE__HIDDEN void lle__dbg_pool_stats(lle_memory_manager_t *m, int pool, lle__dbg
 
 struct lle_memory_manager {
     uint64_t              id;           /* unique per process: guards stale TLS caches */
+    /* The page map's root (pagemap.c): entry k, for the addresses whose
+     * bits above LLE__LEAF_SPAN_SHIFT are k, holds the address of their
+     * leaf less that of lle__empty_leaf; 0 (never written) is the empty
+     * leaf.  A thread's heap cache keeps a copy (lle__tls_t). */
+    _Atomic uintptr_t    *map_root;
     /* The allocation fast path's table: for a request of n <= LLE__TABLE_MAX bytes
      * from pool p, the offset in the calling thread's heap of the bin that
      * serves it, bin_off[p][(n + 15) >> 4] (LLE__BIN_OFF; LLE__NONE_OFF:
@@ -541,8 +528,11 @@ struct lle_memory_manager {
     bool                  key_ok;
 
     pthread_mutex_t       map_lock;
-    _Atomic(lle__map_mid_t *) map[1u << LLE__MAP_BITS_TOP];
-    size_t                map_nodes;
+    lle__map_leaf_t      *map_leaves;   /* every leaf, by its `next` */
+    size_t                map_nodes;    /* leaves */
+    size_t                map_root_written;  /* root pages with an entry set */
+    /* Bit i: page i of the root has had an entry set (under map_lock). */
+    uint64_t              map_root_used[LLE__MAP_ROOT_PAGES / 64];
 
     pthread_mutex_t       large_lock;
     lle__large_set_t      large;
@@ -616,6 +606,10 @@ LLE__HIDDEN unsigned long lle__thread_id(void);
  * no access, no memory committed; NULL on failure.  protect: access 0
  * none, 1 read, 3 read and write. */
 LLE__HIDDEN void *lle__os_reserve(size_t bytes, size_t align);
+/* `bytes` of zeroed memory, readable and writable, that takes RAM only for
+ * the pages written (read ones map the system's zero page); NULL on
+ * failure.  Given back with lle__os_release. */
+LLE__HIDDEN void *lle__os_zeroed(size_t bytes);
 LLE__HIDDEN void lle__os_release(void *p, size_t bytes);
 LLE__HIDDEN bool lle__os_protect(void *p, size_t bytes, int access);
 /* Lock [p, p+bytes) in RAM; false (errno set) when the system refuses. */
@@ -699,22 +693,29 @@ LLE__HIDDEN void lle__site_describe(const lle_site_t *s, char *buf, size_t len);
 /* Hand the text to fn and free it. */
 LLE__HIDDEN lle_result_t lle__sbuf_deliver(lle__sbuf_t *b, lle_text_fn fn, void *user);
 
-/* page map */
+/* page map (pagemap.c) */
+/* Map the root; false when the system gives no address space for it. */
+LLE__HIDDEN bool lle__map_init(lle_memory_manager_t *m);
 LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t bytes,
                               lle__slab_t *s);
+/* Give back the leaves and the root. */
 LLE__HIDDEN void lle__map_free_all(lle_memory_manager_t *m);
+
+/* The leaf of entry k < LLE__MAP_ROOT_ENTRIES of a manager's root,
+ * lle__empty_leaf where none was made: one load, no test. */
+static inline const lle__map_leaf_t *lle__root_leaf(_Atomic uintptr_t *root, uintptr_t k)
+{
+    return (const lle__map_leaf_t *)((uintptr_t)&lle__empty_leaf +
+                                     atomic_load_explicit(&root[k], memory_order_acquire));
+}
 
 /* The leaf covering p, or NULL when the map has none there. */
 static inline lle__map_leaf_t *lle__map_leaf(const lle_memory_manager_t *m, const void *p)
 {
-    uintptr_t a = (uintptr_t)p;
-    if (lle_unlikely(a >> LLE__ADDR_BITS)) return NULL;
-    uintptr_t g = a >> LLE__GRANULE_SHIFT;
-    lle__map_mid_t *mid = atomic_load_explicit(
-        &m->map[g >> (LLE__MAP_BITS_MID + LLE__MAP_BITS_LEAF)], memory_order_acquire);
-    if (lle_unlikely(!mid)) return NULL;
-    return atomic_load_explicit(
-        &mid->e[(g >> LLE__MAP_BITS_LEAF) & ((1u << LLE__MAP_BITS_MID) - 1)], memory_order_acquire);
+    uintptr_t k = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    if (lle_unlikely(k >= LLE__MAP_ROOT_ENTRIES)) return NULL;
+    uintptr_t off = atomic_load_explicit(&m->map_root[k], memory_order_acquire);
+    return off ? (lle__map_leaf_t *)((uintptr_t)&lle__empty_leaf + off) : NULL;
 }
 
 /* Entry of p in its leaf as stored: LLE__NO_SLAB where there is no slab
@@ -735,8 +736,8 @@ static inline lle__slab_t *lle__leaf_get(const lle__map_leaf_t *leaf, const void
 
 static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)
 {
-    const lle__map_leaf_t *leaf = lle__map_leaf(m, p);
-    return lle_likely(leaf != NULL) ? lle__leaf_get(leaf, p) : NULL;
+    uintptr_t k = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    return lle_likely(k < LLE__MAP_ROOT_ENTRIES) ? lle__leaf_get(lle__root_leaf(m->map_root, k), p) : NULL;
 }
 
 /* pools (src/pool) */

@@ -30,10 +30,15 @@
  *
  * Totals add the manager's own bookkeeping:
  *   metadata_bytes    slab headers and bitmaps, per-thread heaps, the page
- *                     map, the manager itself, large-block headers
+ *                     map's leaves, the manager itself, large-block headers
  *   host_bytes        everything held from the host (pools + metadata +
  *                     emergency reserve)
- *   metadata_overhead metadata_bytes / host_bytes
+ *   map_root_bytes    the page map's root: a mapping of the manager's own,
+ *                     not host memory, 32 MiB of address space of which
+ *                     only the 4 KiB pages written take memory; this
+ *                     counts those pages
+ *   metadata_overhead (metadata_bytes + map_root_bytes) /
+ *                     (host_bytes + map_root_bytes)
  */
 #ifndef LLE_STATS_H
 #define LLE_STATS_H
@@ -101,6 +106,7 @@ typedef struct lle_memory_stats {
     size_t   host_bytes;
     size_t   host_peak;
     size_t   metadata_bytes;
+    size_t   map_root_bytes;
     uint64_t host_alloc_calls;
     uint64_t host_free_calls;
     uint64_t host_failures;

@@ -228,6 +228,7 @@ lle_result_t lle_memory_manager_create(const lle_memory_config_t *cfg, lle_memor
     m->key_ok = pthread_key_create(&m->key, lle__heap_thread_exit) == 0;
 
     r = lle__errors_init(m);
+    if (r == LLE_SUCCESS && !lle__map_init(m)) r = LLE_ERROR_OUT_OF_MEMORY;
     if (r == LLE_SUCCESS) r = m->key_ok ? lle__pools_init(m) : LLE_ERROR_HOST_FAILURE;
     if (r == LLE_SUCCESS) r = lle__emerg_init(m);
     if (r == LLE_SUCCESS) r = lle__gc_init(m);

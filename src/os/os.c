@@ -43,6 +43,13 @@ void *lle__os_reserve(size_t bytes, size_t align)
     return a;
 }
 
+void *lle__os_zeroed(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 void lle__os_release(void *p, size_t bytes)
 {
     munmap(p, bytes);

@@ -19,8 +19,9 @@
 _Thread_local lle__tls_t lle__tls __attribute__((tls_model("initial-exec")));
 
 const lle__slab_t lle__no_slab;
+/* The leaf a root entry never written reads as (pagemap.c). */
 const lle__map_leaf_t lle__empty_leaf = {
-    {[0 ...(1u << LLE__MAP_BITS_LEAF) - 1] = LLE__NO_SLAB}};
+    {[0 ...(1u << LLE__MAP_BITS_LEAF) - 1] = LLE__NO_SLAB}, NULL};
 
 /* ---- heaps -------------------------------------------------------------- */
 
@@ -54,9 +55,6 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
             if (!h) return NULL;
             memset(h, 0, sizeof *h);
             h->m = m;
-            h->front.base = LLE__FRONT_NONE;
-            h->front.leaf = (lle__map_leaf_t *)(uintptr_t)&lle__empty_leaf;
-            for (int i = 0; i < LLE__LEAF_CACHE; i++) h->leaves[i].key = UINTPTR_MAX;
             for (int p = 0; p < LLE__NPOOLS; p++)
                 for (int c = 0; c < LLE__NCLASSES; c++) h->bins[p][c].cur = LLE__NO_SLAB;
             h->none.cur = LLE__NO_SLAB;
@@ -77,6 +75,7 @@ LLE__NOINLINE lle__heap_t *lle__heap_get_slow(lle_memory_manager_t *m)
     }
     lle__tls.id = m->id;
     lle__tls.h = h;
+    lle__tls.root = m->map_root;
     return h;
 }
 
@@ -745,35 +744,6 @@ static LLE__NOINLINE lle_result_t free_not_local(lle_memory_manager_t *m, void *
     return free_generic(m, p, s, site, pc);
 }
 
-lle_result_t lle_pool_free(lle_memory_manager_t *m, void *p);
-
-/* A free by heap h whose pointer is not in the front leaf: the leaf from
- * the four ways or from the whole map walk, moved to the front, then the
- * free again (which now hits). */
-static LLE__NOINLINE lle_result_t free_leaf_miss(lle_memory_manager_t *m, lle__heap_t *h,
-                                                 void *p, const lle_site_t *site, const void *pc)
-{
-    uintptr_t key = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    struct lle__leaf_ref *way = &h->leaves[key & (LLE__LEAF_CACHE - 1)];
-    lle__map_leaf_t *leaf = way->key == key ? way->leaf : lle__map_leaf(m, p);
-    if (!leaf) return free_not_local(m, p, NULL, site, pc);
-    /* The old front keeps its way; the new one takes (or keeps) its own. */
-    if (h->front.base != LLE__FRONT_NONE) {
-        uintptr_t okey = h->front.base >> LLE__LEAF_SPAN_SHIFT;
-        h->leaves[okey & (LLE__LEAF_CACHE - 1)].key = okey;
-        h->leaves[okey & (LLE__LEAF_CACHE - 1)].leaf = h->front.leaf;
-    }
-    way->key = key;
-    way->leaf = leaf;
-    h->front.base = key << LLE__LEAF_SPAN_SHIFT;
-    h->front.leaf = leaf;
-    lle__slab_t *s = lle__leaf_get(leaf, p);
-    if (!s || atomic_load_explicit(&s->owner, memory_order_relaxed) != h)
-        return free_not_local(m, p, s, site, pc);
-    /* A local block: the fast path, which now hits. */
-    return site ? lle_pool_free_at(m, p, site) : lle_pool_free(m, p);
-}
-
 /* A local free whose block is not live: a second free, or a pointer into
  * the slab's tail (past its last block). */
 static LLE__NOINLINE LLE__COLD lle_result_t free_local_error(lle_memory_manager_t *m,
@@ -801,10 +771,10 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
     if (lle_unlikely(lle__tls.id != m->id))
         return free_not_local(m, p, lle__map_get(m, p), site, CALLER());
     lle__heap_t *h = lle__tls.h;
-    uintptr_t g = ((uintptr_t)p - h->front.base) >> LLE__GRANULE_SHIFT;
-    if (lle_unlikely(g >= ((uintptr_t)1 << LLE__MAP_BITS_LEAF)))
-        return free_leaf_miss(m, h, p, site, CALLER());
-    lle__slab_t *s = atomic_load_explicit(&h->front.leaf->e[g], memory_order_acquire);
+    uintptr_t k = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
+    if (lle_unlikely(k >= LLE__MAP_ROOT_ENTRIES))
+        return free_not_local(m, p, NULL, site, CALLER());
+    lle__slab_t *s = lle__leaf_entry(lle__root_leaf(lle__tls.root, k), p);
     /* Only small slabs ever have an owner (LLE__NO_SLAB's is NULL). */
     if (lle_likely(atomic_load_explicit(&s->owner, memory_order_relaxed) == h)) {
         /* p lies in the slab's memory (the map says so): off < 2^19. */

@@ -7,10 +7,13 @@
 #include "internal.h"
 
 /* The calling thread's heap cache: one entry, keyed by the manager's unique
- * id so that a cache left over from a destroyed manager never matches. */
+ * id so that a cache left over from a destroyed manager never matches.
+ * `root` is the manager's page-map root: the free fast path reads it from
+ * here, in parallel with the id, not through the manager. */
 typedef struct lle__tls {
-    uint64_t     id;
-    lle__heap_t *h;
+    uint64_t           id;
+    lle__heap_t       *h;
+    _Atomic uintptr_t *root;
 } lle__tls_t;
 
 /* initial-exec: an fs-relative load, not a __tls_get_addr call, even in

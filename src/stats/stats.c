@@ -166,7 +166,11 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
     out->host_alloc_calls = atomic_load_explicit(&m->host_allocs, memory_order_relaxed);
     out->host_free_calls = atomic_load_explicit(&m->host_frees, memory_order_relaxed);
     out->host_failures = atomic_load_explicit(&m->host_failures, memory_order_relaxed);
-    out->metadata_overhead = ratio((double)out->metadata_bytes, (double)out->host_bytes);
+    pthread_mutex_lock(&m->map_lock);
+    out->map_root_bytes = m->map_root_written * LLE__PAGE;
+    pthread_mutex_unlock(&m->map_lock);
+    out->metadata_overhead = ratio((double)(out->metadata_bytes + out->map_root_bytes),
+                                   (double)(out->host_bytes + out->map_root_bytes));
     out->uptime_seconds = (double)(lle__now_ns() - m->created_ns) / 1e9;
     out->allocation_rate = ratio((double)t->alloc_count, out->uptime_seconds);
     out->state = atomic_load_explicit(&m->state, memory_order_relaxed);
@@ -234,7 +238,7 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
            "\"emergency\":{\"capacity\":%zu,\"in_use\":%zu,\"refills\":%llu},"
            "\"errors\":{\"invalid_frees\":%llu,\"double_frees\":%llu},"
            "\"host\":{\"bytes\":%zu,\"peak\":%zu,\"metadata_bytes\":%zu,\"alloc_calls\":%llu,"
-           "\"free_calls\":%llu,\"failures\":%llu},\"metadata_overhead\":%.6f,"
+           "\"free_calls\":%llu,\"failures\":%llu},\"map_root_bytes\":%zu,\"metadata_overhead\":%.6f,"
            "\"uptime_seconds\":%.6f,\"allocation_rate\":%.3f,\"threads\":%zu}",
            (unsigned long long)s.primary_allocations, (unsigned long long)s.secondary_allocations,
            (unsigned long long)s.emergency_allocations, (unsigned long long)s.failed_allocations,
@@ -242,7 +246,7 @@ lle_result_t lle_memory_stats_json(lle_memory_manager_t *m, char *buf, size_t le
            (unsigned long long)s.invalid_frees, (unsigned long long)s.double_frees, s.host_bytes,
            s.host_peak, s.metadata_bytes, (unsigned long long)s.host_alloc_calls,
            (unsigned long long)s.host_free_calls, (unsigned long long)s.host_failures,
-           s.metadata_overhead, s.uptime_seconds, s.allocation_rate, s.threads);
+           s.map_root_bytes, s.metadata_overhead, s.uptime_seconds, s.allocation_rate, s.threads);
     return lle__text_done(&w, needed);
 }
 

@@ -239,9 +239,9 @@ static void bad_frees(void **state)
     assert_int_equal(lle_memory_manager_destroy(other), LLE_SUCCESS);
 }
 
-/* Pointers no allocator hands out (above the user half of the address
- * space, where a heap with no page-map leaf yet keeps its empty front) are
- * refused as invalid, before the thread's first free and after it. */
+/* Pointers no allocator hands out (at 2^47 and above, past the page map's
+ * root) are refused as invalid, before the thread's first free and after
+ * it. */
 static void stray_high_pointers(void **state)
 {
     (void)state;
@@ -489,12 +489,11 @@ static size_t spread_usable(void *ctx, const void *p)
 }
 
 /* Frees find their slab whichever leaf of the page map covers the block,
- * in any order: the free fast path looks at one cached leaf, a miss looks
- * in the heap's four ways and then walks the map.  Six leaves, 32 MiB
- * apart, two more than the ways: frees in random order hit the front leaf,
- * another way, and walk the map.  Each free succeeds once, a second free
- * of the same block is a double free, an interior pointer is invalid, and
- * the counts come back to zero. */
+ * in any order: six leaves, 32 MiB apart, with frees in random order
+ * alternating between them.  Each free succeeds once, a second free of
+ * the same block is a double free, an interior pointer is invalid, and the
+ * counts come back to zero.  The map's root counts the pages of it those
+ * six leaves' entries are in (a page covers 16 GiB). */
 static void frees_across_map_leaves(void **state)
 {
     (void)state;
@@ -564,6 +563,10 @@ static void frees_across_map_leaves(void **state)
     assert_true(doubles > N / 14);
     assert_int_equal(st.double_frees, doubles);
     assert_int_equal(st.invalid_frees, interior + invalids);
+    uintptr_t page_first = ((uintptr_t)sh.base >> 25) * sizeof(void *) / 4096;
+    uintptr_t page_last = (((uintptr_t)sh.base + SPREAD_REGIONS * SPREAD_STRIDE - 1) >> 25) *
+                          sizeof(void *) / 4096;
+    assert_int_equal(st.map_root_bytes, (page_last - page_first + 1) * 4096);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
     munmap(sh.base, SPREAD_REGIONS * SPREAD_STRIDE);
 }

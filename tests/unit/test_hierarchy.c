@@ -3,6 +3,18 @@
  * (primary -> secondary -> emergency -> failure), driven by a host that
  * fails on command.
  */
+#include <stdio.h>
+#include <sys/resource.h>
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+#include "child.h"
 #include "faulty_host.h"
 #include "test_util.h"
 
@@ -67,6 +79,57 @@ static void creation_fails_cleanly(void **state)
         assert_int_equal(atomic_load(&fh.outstanding_bytes), 0);
     }
     assert_true(failures >= 10); /* the creation really makes that many calls */
+}
+
+/* The page map's root is 32 MiB of address space of the manager's own.
+ * In a child whose address space is capped 24 MiB above what it uses,
+ * creation is refused with LLE_ERROR_OUT_OF_MEMORY and gives back what it
+ * took from the host; with 33 MiB more it succeeds, so the root is what
+ * did not fit.  Not under sanitizers or valgrind, whose own mappings do not
+ * fit under such a cap. */
+static int cap_address_space(size_t above)
+{
+    unsigned long pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f) return -1;
+    int got = fscanf(f, "%lu", &pages);
+    fclose(f);
+    struct rlimit cap;
+    if (got != 1 || getrlimit(RLIMIT_AS, &cap) != 0) return -1;
+    cap.rlim_cur = (rlim_t)pages * 4096 + above;
+    return setrlimit(RLIMIT_AS, &cap);
+}
+
+static void no_room_for_map_root(int arg)
+{
+    (void)arg;
+    faulty_host_t fh;
+    faulty_host_init(&fh);
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.host = &fh.methods;
+    lle_memory_manager_t *m = NULL;
+    if (cap_address_space((size_t)24 << 20) != 0) _exit(2);
+    lle_result_t r = lle_memory_manager_create(&cfg, &m);
+    if (r != LLE_ERROR_OUT_OF_MEMORY || m) _exit(3);
+    if (atomic_load(&fh.outstanding_blocks) != 0) _exit(4);
+    if (cap_address_space((size_t)(24 + 33) << 20) != 0) _exit(2);
+    if (lle_memory_manager_create(&cfg, &m) != LLE_SUCCESS) _exit(5);
+    lle_memory_manager_destroy(m);
+    _exit(atomic_load(&fh.outstanding_blocks) == 0 ? 0 : 6);
+}
+
+static void creation_without_address_space(void **state)
+{
+    (void)state;
+#ifdef HAVE_ASAN
+    skip();
+#endif
+    if (RUNNING_ON_VALGRIND) skip();
+    char err[256];
+    int status = run_child(no_room_for_map_root, 0, err, sizeof err);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* A full typed pool passes its allocations to the secondary pool. */
@@ -263,6 +326,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(host_bytes_match_host),
         cmocka_unit_test(creation_fails_cleanly),
+        cmocka_unit_test(creation_without_address_space),
         cmocka_unit_test(full_pool_falls_to_secondary),
         cmocka_unit_test(emergency_when_host_fails),
         cmocka_unit_test(idle_refills_reserve),
