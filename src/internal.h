@@ -142,7 +142,7 @@ struct lle__slab {
     /* Live blocks as the owner knows them, +1 while the bin's current slab,
      * + LLE__IN_FULL while on the bin's full list: a free needs the slow
      * path exactly when it leaves `used` at 0 or at LLE__IN_FULL and above,
-     * which one compare tells (lle__slab_needs_fixup). */
+     * which one compare tells (lle__slab_free_count). */
     uint32_t     used;
     uint8_t      pool;
     uint8_t      cls;

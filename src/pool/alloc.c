@@ -795,7 +795,7 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         lle__block_back(s, p, s->bsize);
         s->free = p;
         lle__ctr_add(&s->bin->frees, 1);
-        if (lle_unlikely(lle__slab_needs_fixup(--s->used))) return free_fixup(h, s);
+        if (lle_unlikely(lle__slab_free_count(s))) return free_fixup(h, s);
         return LLE_SUCCESS;
     }
     return free_not_local(m, p, s != LLE__NO_SLAB ? s : NULL, site, CALLER());

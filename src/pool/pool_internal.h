@@ -71,9 +71,25 @@ static inline uint32_t lle__slab_block_at(const lle__slab_t *s, const void *p)
 #define LLE__IN_FULL 0x80000000u
 static inline uint32_t lle__slab_live(const lle__slab_t *s) { return s->used & ~LLE__IN_FULL; }
 static inline bool lle__slab_in_full(const lle__slab_t *s) { return (s->used & LLE__IN_FULL) != 0; }
-/* After a free left `used` at u: whether the slab must be released (empty,
- * not current) or moved off the full list.  u == 0 or u >= LLE__IN_FULL. */
-static inline bool lle__slab_needs_fixup(uint32_t u) { return u - 1u >= LLE__IN_FULL - 1u; }
+/* A local free's count: take one from s->used and tell whether the slab
+ * must now be released (empty, not current) or moved off the full list,
+ * that is whether used is now 0 or at least LLE__IN_FULL: as a signed
+ * number, not above 0.  On x86-64 one memory-destination subtract whose
+ * flags are the answer (the owner alone writes `used`); under
+ * ThreadSanitizer and elsewhere plain C. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(LLE__CTR_PORTABLE)
+static inline bool lle__slab_free_count(lle__slab_t *s)
+{
+    bool le;
+    __asm__("subl $1, %0" : "+m"(s->used), "=@ccle"(le));
+    return le;
+}
+#else
+static inline bool lle__slab_free_count(lle__slab_t *s)
+{
+    return (int32_t)--s->used <= 0;
+}
+#endif
 
 /* Slabs and pools (pool.c). */
 /* An empty slab of at least `bytes`: the smallest such one the pool holds
