@@ -737,7 +737,8 @@ static inline lle__slab_t *lle__leaf_get(const lle__map_leaf_t *leaf, const void
 static inline lle__slab_t *lle__map_get(const lle_memory_manager_t *m, const void *p)
 {
     uintptr_t k = (uintptr_t)p >> LLE__LEAF_SPAN_SHIFT;
-    return lle_likely(k < LLE__MAP_ROOT_ENTRIES) ? lle__leaf_get(lle__root_leaf(m->map_root, k), p) : NULL;
+    if (lle_unlikely(k >= LLE__MAP_ROOT_ENTRIES)) return NULL;
+    return lle__leaf_get(lle__root_leaf(m->map_root, k), p);
 }
 
 /* pools (src/pool) */

@@ -2,11 +2,12 @@
  * pagemap.c - granule number -> slab, a two-level map.
  *
  * User-space addresses have 47 bits; a granule is 16 KiB and a leaf of
- * 2^11 entries (16 KiB, from the host) covers 32 MiB.  The root has one
- * entry per 32 MiB of the address space, 2^22 of them: a mapping of the
- * manager's own of 32 MiB of address space, of which only the pages
- * written take memory (a page of root covers 16 GiB; a process whose host
- * memory lies in its heap and its mapping area writes two or three).
+ * 2^11 entries (16 KiB and a list link, from the host) covers 32 MiB.
+ * The root has one entry per 32 MiB of the address space, 2^22 of them: a
+ * mapping of the manager's own of 32 MiB of address space, of which only
+ * the pages written take memory (a page of root covers 16 GiB; a process
+ * whose host memory lies in its heap and its mapping area writes two or
+ * three).
  *
  * Every lookup is then two dependent loads with no test on the way: an
  * entry holds its leaf's address less that of lle__empty_leaf, so the zero
@@ -21,9 +22,10 @@
  * published (release), and leaves are freed only when the manager is
  * destroyed.  The manager also lists its leaves: the root's entries are
  * not pointers, and a leak checker that scans memory for pointers (a
- * process that dies with its manager alive) must still find them.  Writers hold m->map_lock.  Leaves are metadata and counted
- * as such; the root's written pages are counted apart (they are not host
- * memory): lle_memory_stats_t.map_root_bytes.
+ * process that dies with its manager alive) must still find them.
+ * Writers hold m->map_lock.  Leaves are metadata and counted as such; the
+ * root's written pages are counted apart (they are not host memory):
+ * lle_memory_stats_t.map_root_bytes.
  */
 #include <string.h>
 
