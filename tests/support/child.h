@@ -2,7 +2,8 @@
  * child.h - running a piece of a test in a child process, to check what a
  * sanitizer reports when that piece touches memory it must not (the report
  * ends the child, not the test).  HAVE_ASAN is defined when the tests are
- * built with AddressSanitizer.
+ * built with AddressSanitizer, RUNNING_ON_VALGRIND tells a run under
+ * valgrind.
  */
 #ifndef LLE_TEST_CHILD_H
 #define LLE_TEST_CHILD_H
@@ -18,6 +19,17 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+/* RUNNING_ON_VALGRIND: non-zero under valgrind (0 without its headers),
+ * for the pieces whose deliberate faults valgrind would report itself or
+ * whose limits its own mappings would not fit. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
 
 #include "test_util.h"
 

@@ -5,14 +5,6 @@
  */
 #include <stdio.h>
 #include <sys/resource.h>
-#if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 #include "child.h"
 #include "faulty_host.h"
