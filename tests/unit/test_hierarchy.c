@@ -88,7 +88,7 @@ static int cap_address_space(size_t above)
     fclose(f);
     struct rlimit cap;
     if (got != 1 || getrlimit(RLIMIT_AS, &cap) != 0) return -1;
-    cap.rlim_cur = (rlim_t)pages * 4096 + above;
+    cap.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + above;
     return setrlimit(RLIMIT_AS, &cap);
 }
 
