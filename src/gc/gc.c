@@ -270,33 +270,54 @@ static void report_bad(lle__gc_t *gc, const visit_ctx_t *c)
                     p->type->name ? p->type->name : "?", c->bad_parent, c->bad_child, c->bad);
 }
 
+/* Step 1's scratch word for a member whose reference word is w: its
+ * change count above, its count of references (at least 1, at most
+ * REFS_MASK) below. */
+static inline uint64_t step1_scratch(uint64_t w)
+{
+    uint64_t n = LLE__RC_COUNT(w);
+    if (n == 0) n = 1;  /* being released to death by another thread: its business */
+    if (n > REFS_MASK) n = REFS_MASK;
+    return (CHANGES_OF(w) << 32) | n;
+}
+
 /* Step 1 for one member, the first time the pass meets it. */
 static inline void init_member(lle__obj_t *o)
 {
     if (o->scratch & INIT) return;
-    uint64_t w = atomic_load_explicit(&o->rc, memory_order_relaxed);
-    uint64_t c = LLE__RC_COUNT(w);
-    if (c == 0) c = 1;  /* being released to death by another thread: its business */
-    if (c > REFS_MASK) c = REFS_MASK;
-    o->scratch = INIT | (CHANGES_OF(w) << 32) | c;
+    o->scratch = INIT | step1_scratch(atomic_load_explicit(&o->rc, memory_order_relaxed));
 }
 
-static void visit_sub(void *child, void *arg)
+/* The object a traverse callback reported, or NULL for none or for a bad
+ * pointer (noted). */
+static inline lle__obj_t *checked_child(visit_ctx_t *c, void *child)
 {
-    visit_ctx_t *c = arg;
-    if (!child) return;
+    if (!child) return NULL;
     if (lle_unlikely(!ctx_valid(c, child))) {
         note_bad(c, child, false);
-        return;
+        return NULL;
     }
-    lle__obj_t *co = lle__obj_of(child);
-    if (!(co->gen & c->mask)) return;
-    init_member(co);
+    return lle__obj_of(child);
+}
+
+/* Step 2 for a reference to member co: one of its references is internal
+ * (more internal ones than its count is a bad traverse, noted). */
+static inline void take_internal_ref(visit_ctx_t *c, void *child, lle__obj_t *co)
+{
     if (lle_unlikely((co->scratch & REFS_MASK) == 0)) {
         note_bad(c, child, true);
         return;
     }
     co->scratch--;
+}
+
+static void visit_sub(void *child, void *arg)
+{
+    visit_ctx_t *c = arg;
+    lle__obj_t *co = checked_child(c, child);
+    if (!co || !(co->gen & c->mask)) return;
+    init_member(co);
+    take_internal_ref(c, child, co);
 }
 
 /* Step 3.  The pointers were checked by step 2: traverse callbacks report
@@ -446,28 +467,17 @@ static inline void closure_add(lle__gc_t *gc, visit_ctx_t *c, lle__obj_t *o)
     if (w & LLE__RC_DIRTY)
         w = atomic_fetch_and_explicit(&o->rc, ~LLE__RC_DIRTY, memory_order_relaxed) &
             ~LLE__RC_DIRTY;
-    uint64_t n = LLE__RC_COUNT(w);
-    if (n == 0) n = 1;  /* being released to death by another thread: its business */
-    if (n > REFS_MASK) n = REFS_MASK;
-    o->scratch = (CHANGES_OF(w) << 32) | n;
+    o->scratch = step1_scratch(w);
 }
 
 static inline void visit_closure(void *child, void *arg)
 {
     visit_ctx_t *c = arg;
-    if (!child) return;
-    if (lle_unlikely(!ctx_valid(c, child))) {
-        note_bad(c, child, false);
-        return;
-    }
-    lle__obj_t *co = lle__obj_of(child);
+    lle__obj_t *co = checked_child(c, child);
+    if (!co) return;
     if (co->gen == LLE__GEN_OLD) closure_add(c->gc, c, co);
     else if (co->gen != (LLE__GEN_OLD | LLE__GEN_CAND)) return;   /* not tracked */
-    if (lle_unlikely((co->scratch & REFS_MASK) == 0)) {
-        note_bad(c, child, true);
-        return;
-    }
-    co->scratch--;
+    take_internal_ref(c, child, co);
 }
 
 /* Steps 1-5 over the dirty closure of the old generation (gc->lock held,
@@ -808,13 +818,8 @@ static void cursor_reset(lle__gc_t *gc)
  * phase; NULL for none, an untracked object, or a bad pointer (noted). */
 static inline lle__obj_t *inc_child(visit_ctx_t *c, void *child)
 {
-    if (!child) return NULL;
-    if (lle_unlikely(!ctx_valid(c, child))) {
-        note_bad(c, child, false);
-        return NULL;
-    }
-    lle__obj_t *co = lle__obj_of(child);
-    return co->gen == LLE__GEN_NONE ? NULL : co;
+    lle__obj_t *co = checked_child(c, child);
+    return co && co->gen != LLE__GEN_NONE ? co : NULL;
 }
 
 static void visit_inc_sub(void *child, void *arg)
