@@ -188,6 +188,28 @@ static void write_after_free_quarantine(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* After a header corruption of freed block p: one report, of p, naming
+ * the header; p's slot withheld (kept, never handed out again, reported
+ * no second time, even by a whole-heap check). */
+static void assert_header_kept(lle_memory_manager_t *m, const rec_t *r, const char *p)
+{
+    assert_int_equal(r->n, 1);
+    assert_int_equal(r->e[0].code, LLE_ERROR_CORRUPTION);
+    assert_ptr_equal(r->e[0].address, p);
+    assert_non_null(strstr(r->msg[0], "header"));
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_EVENT].kept_blocks, 1);
+    for (int i = 0; i < 100; i++) {
+        char *x = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
+        assert_ptr_not_equal(x, p);
+        LLE_FREE(m, x);
+    }
+    size_t n;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    assert_int_equal(r->n, 1);
+}
+
 /* A freed block's header written over while it waits in the quarantine:
  * reported as it leaves, its slot withheld (its size is not trusted). */
 static void header_written_in_quarantine(void **state)
@@ -202,22 +224,7 @@ static void header_written_in_quarantine(void **state)
     void *blk[64];
     for (int i = 0; i < 64; i++) blk[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
     for (int i = 0; i < 64; i++) LLE_FREE(m, blk[i]);
-    assert_int_equal(r.n, 1);
-    assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
-    assert_ptr_equal(r.e[0].address, p);
-    assert_non_null(strstr(r.msg[0], "header"));
-    lle_memory_stats_t st;
-    lle_memory_get_stats(m, &st);
-    assert_int_equal(st.pools[LLE_POOL_EVENT].kept_blocks, 1);
-    /* Withheld: never handed out again, and no second report. */
-    for (int i = 0; i < 100; i++) {
-        char *x = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
-        assert_ptr_not_equal(x, p);
-        LLE_FREE(m, x);
-    }
-    size_t n;
-    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
-    assert_int_equal(r.n, 1);
+    assert_header_kept(m, &r, p);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
@@ -295,21 +302,7 @@ static void header_written_after_quarantine(void **state)
             /* 16 exits more than the ring's 2 KiB of 128-byte slots. */
             for (int i = 32; i < 49; i++) LLE_FREE(m, blk[i]);
         }
-        assert_int_equal(r.n, 1);
-        assert_int_equal(r.e[0].code, LLE_ERROR_CORRUPTION);
-        assert_ptr_equal(r.e[0].address, p);
-        assert_non_null(strstr(r.msg[0], "header"));
-        lle_memory_stats_t st;
-        lle_memory_get_stats(m, &st);
-        assert_int_equal(st.pools[LLE_POOL_EVENT].kept_blocks, 1);
-        for (int i = 0; i < 100; i++) {
-            char *x = LLE_ALLOC(m, LLE_POOL_EVENT, 64);
-            assert_ptr_not_equal(x, p);
-            LLE_FREE(m, x);
-        }
-        size_t n;
-        assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
-        assert_int_equal(r.n, 1);
+        assert_header_kept(m, &r, p);
         for (int i = by_reuse ? 32 : 49; i < 64; i++) LLE_FREE(m, blk[i]);
         assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
     }
