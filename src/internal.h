@@ -529,8 +529,6 @@ struct lle_memory_manager {
 
     pthread_mutex_t       map_lock;
     lle__map_leaf_t      *map_leaves;   /* every leaf, by its `next` */
-    size_t                map_nodes;    /* leaves */
-    size_t                map_root_written;  /* root pages with an entry set */
     /* Bit i: page i of the root has had an entry set (under map_lock). */
     uint64_t              map_root_used[LLE__MAP_ROOT_PAGES / 64];
 
@@ -700,6 +698,8 @@ LLE__HIDDEN bool lle__map_set(lle_memory_manager_t *m, const void *start, size_t
                               lle__slab_t *s);
 /* Give back the leaves and the root. */
 LLE__HIDDEN void lle__map_free_all(lle_memory_manager_t *m);
+/* Bytes of the root's pages that have had an entry set. */
+LLE__HIDDEN size_t lle__map_root_bytes(lle_memory_manager_t *m);
 
 /* The leaf of entry k < LLE__MAP_ROOT_ENTRIES of a manager's root,
  * lle__empty_leaf where none was made: one load, no test. */

@@ -49,12 +49,8 @@ static lle__map_leaf_t *leaf_make(lle_memory_manager_t *m, uintptr_t k)
         atomic_init(&leaf->e[i], LLE__NO_SLAB);
     leaf->next = m->map_leaves;
     m->map_leaves = leaf;
-    m->map_nodes++;
     size_t page = k * sizeof(uintptr_t) / LLE__PAGE;
-    if (!(m->map_root_used[page / 64] >> (page % 64) & 1)) {
-        m->map_root_used[page / 64] |= (uint64_t)1 << (page % 64);
-        m->map_root_written++;
-    }
+    m->map_root_used[page / 64] |= (uint64_t)1 << (page % 64);
     atomic_store_explicit(&m->map_root[k], (uintptr_t)leaf - (uintptr_t)&lle__empty_leaf,
                           memory_order_release);
     return leaf;
@@ -104,6 +100,14 @@ void lle__map_free_all(lle_memory_manager_t *m)
     if (m->map_root) lle__os_release(m->map_root, LLE__MAP_ROOT_BYTES);
     m->map_root = NULL;
     memset(m->map_root_used, 0, sizeof m->map_root_used);
-    m->map_root_written = 0;
-    m->map_nodes = 0;
+}
+
+size_t lle__map_root_bytes(lle_memory_manager_t *m)
+{
+    size_t pages = 0;
+    pthread_mutex_lock(&m->map_lock);
+    for (size_t i = 0; i < LLE__MAP_ROOT_PAGES / 64; i++)
+        pages += (size_t)__builtin_popcountll(m->map_root_used[i]);
+    pthread_mutex_unlock(&m->map_lock);
+    return pages * LLE__PAGE;
 }

@@ -166,9 +166,7 @@ lle_result_t lle_memory_get_stats(lle_memory_manager_t *m, lle_memory_stats_t *o
     out->host_alloc_calls = atomic_load_explicit(&m->host_allocs, memory_order_relaxed);
     out->host_free_calls = atomic_load_explicit(&m->host_frees, memory_order_relaxed);
     out->host_failures = atomic_load_explicit(&m->host_failures, memory_order_relaxed);
-    pthread_mutex_lock(&m->map_lock);
-    out->map_root_bytes = m->map_root_written * LLE__PAGE;
-    pthread_mutex_unlock(&m->map_lock);
+    out->map_root_bytes = lle__map_root_bytes(m);
     out->metadata_overhead = ratio((double)(out->metadata_bytes + out->map_root_bytes),
                                    (double)(out->host_bytes + out->map_root_bytes));
     out->uptime_seconds = (double)(lle__now_ns() - m->created_ns) / 1e9;
