@@ -23,15 +23,18 @@
  * owns slabs outright.  Allocation pops the owning heap's free list of the
  * current slab of its (pool, class) bin: no lock, no atomic read-modify-write.
  * A free on the owning thread pushes back the same way.  A free from another
- * thread marks the block in the slab's remote bitmap and pushes it on the
- * slab's atomic thread_free list; the owner collects those when its bin runs
- * dry.  A heap whose thread exits is parked and adopted by the next thread
- * that needs one, with its slabs and pending remote frees.
+ * thread marks the block REMOTE (compare-and-swap of its state byte) and
+ * pushes it on the slab's atomic thread_free list; the owner collects those
+ * when its bin runs dry.  A heap whose thread exits is parked and adopted by
+ * the next thread that needs one, with its slabs and pending remote frees.
  *
- * Every block has an allocated bit (owner-written) and a bit that is clear
- * while a free from another thread is pending (atomic); both are checked on
- * free, which is how double frees are caught without touching the block's
- * memory.
+ * Every block has a state byte in its slab's header - FREE, LIVE, or REMOTE
+ * while a free from another thread is pending (pool_internal.h) - written by
+ * the owner with plain atomic stores and by other threads by CAS.  A free
+ * is valid only of a LIVE block, which is how double frees are caught
+ * without touching the block's memory.  A slab has state bytes for the
+ * blocks of the class it was made for (the pool's initial slabs, for
+ * 16-byte blocks), and an empty slab goes only to a class that fits.
  *
  * Pools (lle__pool_t) hold the slabs that are not assigned to a heap bin
  * (empty ones), count what they hold, and decide growth and shrinking under
@@ -133,7 +136,7 @@ struct lle__bin;
 
 struct lle__slab {
     /* First cache line: everything the fast paths read (an owner's free
-     * touches this line, one bitmap line and the block). */
+     * touches this line, one line of state bytes and the block). */
     char        *start;       /* first block (the slab's memory, granule-aligned) */
     void        *free;        /* local free list, linked through blocks */
     uint64_t     magic;       /* UINT64_MAX / bsize + 1: index and divisibility by one multiply */
@@ -157,16 +160,13 @@ struct lle__slab {
     lle__slab_t *next, *prev; /* bin list or pool empty list */
     size_t       bytes;       /* slab size */
     void        *aux;         /* EMERGENCY: its lle__emerg_t; DEBUG: its slot lead (src/debug) */
-    size_t       words;       /* bitmap words (2 per 64 blocks) */
+    size_t       tail;        /* bytes of bits[] after the header (see below) */
     uint32_t     hint;        /* DEBUG: its first never-used slot */
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
-    /* Bitmap: word 2k holds the allocated bits of blocks 64k..64k+63
-     * (owner-written, relaxed), word 2k+1 their no-remote-free bits (atomic
-     * RMW): clear while a free from another thread is pending, set
-     * otherwise (set from the slab's making), so that a block is live
-     * exactly when both its bits are set. */
+    /* SMALL: one state byte a block (lle__slab_state), for the `tail`
+     * blocks the slab can ever hold; DEBUG: src/debug's bitmap words. */
     _Alignas(64) _Atomic uint64_t bits[];
 };
 

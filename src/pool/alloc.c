@@ -3,9 +3,9 @@
  *
  * Fast paths (inline, no lock, no atomic read-modify-write):
  *   alloc: pop the free list of the current slab of the calling thread's
- *          (pool, class) bin and set the block's allocated bit.
- *   free:  page map -> slab; the calling thread owns it: check the two bits,
- *          clear the allocated bit, push on the slab's free list.
+ *          (pool, class) bin and mark the block LIVE.
+ *   free:  page map -> slab; the calling thread owns it: check that the
+ *          block is LIVE, mark it FREE, push on the slab's free list.
  * Everything else - first use by a thread, an empty bin, a slab that became
  * empty or full, a free from another thread, large blocks, the hierarchy
  * fallback, errors - is out of line in *_slow / *_generic functions.
@@ -133,15 +133,8 @@ static void slab_collect(lle__slab_t *s)
     while (blk) {
         lle__link_open(blk);
         void *next = *(void **)blk;
-        uint32_t i = lle__slab_index(s, blk);
-        uint64_t mask = (uint64_t)1 << (i & 63);
-        _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-        /* Allocated bit first, then the no-remote-free bit: a racing second
-         * free sees the block as not allocated once it could clear that bit
-         * again. */
-        atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~mask,
-                              memory_order_relaxed);
-        atomic_fetch_or_explicit(w + 1, mask, memory_order_acq_rel);
+        /* REMOTE -> FREE: a second free of it from now on is refused. */
+        lle__slab_state_set(s, lle__slab_index(s, blk), LLE__ST_FREE);
         *(void **)blk = s->free;
         lle__link_close(blk);
         s->free = blk;
@@ -311,10 +304,7 @@ static LLE__NOINLINE LLE__COLD void *bin_fold(lle__bin_t *b, void *blk, size_t n
     bin_settle(b, every > 1 ? bin_draw(h, every) : 0, g ? 1 : 0, g ? n : 0);
     if (!g) return blk;
     /* Undo the pop, as a local free would. */
-    uint32_t i = lle__slab_index(s, blk);
-    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) & ~((uint64_t)1 << (i & 63)),
-                          memory_order_relaxed);
+    lle__slab_state_set(s, lle__slab_index(s, blk), LLE__ST_FREE);
     *(void **)blk = s->free;
     lle__block_back(s, blk, s->bsize);
     s->free = blk;
@@ -330,10 +320,7 @@ static inline void *slab_pop(lle__bin_t *b, lle__slab_t *s, size_t n)
     s->free = *(void **)blk;
     lle__block_out(s, blk, s->bsize);
     s->used++;
-    uint32_t i = lle__slab_index(s, blk);
-    _Atomic uint64_t *w = lle__slab_bits(s, i);
-    atomic_store_explicit(w, atomic_load_explicit(w, memory_order_relaxed) | ((uint64_t)1 << (i & 63)),
-                          memory_order_relaxed);
+    lle__slab_state_set(s, lle__slab_index(s, blk), LLE__ST_LIVE);
     if (lle_unlikely(lle__ctr_add(&b->acct, ((uint64_t)1 << LLE__ACCT_SHIFT) | n)))
         return bin_fold(b, blk, n);
     return blk;
@@ -378,11 +365,12 @@ static LLE__NOINLINE void *small_alloc_slow(lle_memory_manager_t *m, lle__heap_t
     const lle__pool_t *pl = &m->pools[pool];
     size_t base = (size_t)LLE__GRANULE << pl->tier[cls], bytes = base;
     for (uint32_t k = 0; k < b->nslabs && bytes < pl->max_slab; k++) bytes *= 2;
-    lle__slab_t *s = lle__pool_take_slab(m, pool, bytes);
-    if (!s && bytes > base) s = lle__pool_take_slab(m, pool, base);  /* near the limit */
+    size_t bsize = lle__class_size(cls);
+    lle__slab_t *s = lle__pool_take_slab(m, pool, bytes, bsize);
+    if (!s && bytes > base) s = lle__pool_take_slab(m, pool, base, bsize);  /* near the limit */
     if (!s && atomic_load_explicit(&pl->large_cached, memory_order_relaxed) &&
         lle__large_cache_release(m, pool))       /* cached large blocks hold the limit */
-        s = lle__pool_take_slab(m, pool, base);
+        s = lle__pool_take_slab(m, pool, base, bsize);
     if (!s) return NULL;
     slab_assign(s, h, cls);
     b->nslabs++;
@@ -669,17 +657,12 @@ static LLE__NOINLINE LLE__COLD lle_result_t free_error(lle_memory_manager_t *m, 
 static LLE__NOINLINE lle_result_t free_remote(lle_memory_manager_t *m, lle__slab_t *s, void *p,
                                               uint32_t i, const lle_site_t *site, const void *pc)
 {
-    uint64_t mask = (uint64_t)1 << (i & 63);
-    _Atomic uint64_t *w = &s->bits[2 * (i >> 6)];
-    /* Claim the block by clearing its no-remote-free bit first; only then
-     * is the allocated bit read, so a collection by the owner (which clears
-     * allocated, then sets the other back) cannot be missed. */
-    if (!(atomic_fetch_and_explicit(w + 1, ~mask, memory_order_acq_rel) & mask))
+    /* Claim the block: LIVE -> REMOTE in one step, so of two frees of it
+     * racing from other threads one wins and the other is refused. */
+    uint8_t live = LLE__ST_LIVE;
+    if (!atomic_compare_exchange_strong_explicit(lle__slab_state(s, i), &live, LLE__ST_REMOTE,
+                                                 memory_order_acq_rel, memory_order_relaxed))
         return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
-    if (!(atomic_load_explicit(w, memory_order_relaxed) & mask)) {
-        atomic_fetch_or_explicit(w + 1, mask, memory_order_relaxed);
-        return free_error(m, p, LLE_ERROR_DOUBLE_FREE, s->pool, site, pc);
-    }
     lle__heap_t *owner = atomic_load_explicit(&s->owner, memory_order_acquire);
     lle__pool_t *pl = &m->pools[s->pool];
     atomic_fetch_add_explicit(&pl->remote_frees, 1, memory_order_relaxed);
@@ -782,15 +765,11 @@ static inline __attribute__((always_inline)) lle_result_t free_inline(lle_memory
         lle__u128 q = (lle__u128)off * s->magic;
         if (lle_unlikely((uint64_t)q >= s->magic))  /* not the start of a block */
             return free_error(m, p, LLE_ERROR_INVALID_POINTER, s->pool, site, NULL);
-        /* i <= capacity: the bitmap has a bit for it. */
+        /* i <= capacity: the slab has a state byte for it. */
         uint32_t i = (uint32_t)(q >> 64);
-        uint64_t bit = (uint64_t)1 << (i & 63);
-        _Atomic uint64_t *w = lle__slab_bits(s, i);
-        uint64_t a = atomic_load_explicit(w, memory_order_relaxed);
-        /* Live: allocated and no free from another thread pending. */
-        if (lle_unlikely(!(a & atomic_load_explicit(w + 1, memory_order_relaxed) & bit)))
+        if (lle_unlikely(lle__slab_state_get(s, i) != LLE__ST_LIVE))
             return free_local_error(m, s, p, site, NULL);
-        atomic_store_explicit(w, a ^ bit, memory_order_relaxed);  /* set: clear it */
+        lle__slab_state_set(s, i, LLE__ST_FREE);
         *(void **)p = s->free;
         lle__block_back(s, p, s->bsize);
         s->free = p;
@@ -834,9 +813,7 @@ static block_info_t block_info(lle_memory_manager_t *m, const void *p)
         if (!owner) return bi;
         uint32_t i = lle__slab_block_at(s, p);
         if (i >= s->capacity) return bi;
-        uint64_t mask = (uint64_t)1 << (i & 63);
-        if (!(atomic_load_explicit(&s->bits[2 * (i >> 6)], memory_order_relaxed) & mask) ||
-            !(atomic_load_explicit(&s->bits[2 * (i >> 6) + 1], memory_order_relaxed) & mask)) {
+        if (lle__slab_state_get(s, i) != LLE__ST_LIVE) {
             bi.err = LLE_ERROR_DOUBLE_FREE;
             return bi;
         }

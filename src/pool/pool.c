@@ -20,29 +20,42 @@
 #include "pool/pool_internal.h"
 #include "sanitizer.h"
 
-static size_t bitmap_words(size_t slab_bytes)
+/* src/debug's bitmap for a DEBUG slab of slab_bytes: 2 words per 64
+ * granules of 16 bytes (its slots are larger), in bytes. */
+static size_t debug_bitmap_bytes(size_t slab_bytes)
 {
     size_t blocks = slab_bytes / LLE__MIN_ALIGN;
-    return 2 * ((blocks + 63) / 64);
+    return 2 * ((blocks + 63) / 64) * sizeof(uint64_t);
 }
 
-static size_t slab_header_bytes(size_t words)
+static size_t slab_header_bytes(size_t tail)
 {
-    return sizeof(lle__slab_t) + words * sizeof(uint64_t);
+    return sizeof(lle__slab_t) + tail;
 }
 
-/* A slab header (hb bytes, `words` bitmap words) for `bytes` at mem,
- * registered in the page map; NULL (nothing kept) when that fails. */
+/* A SMALL slab has a state byte for every STATE_UNIT bytes at least. */
+#define STATE_UNIT ((size_t)64)
+
+/* State bytes for `blocks` blocks and the byte past them (a pointer into
+ * the slab's tail), to a whole line: the tail of a SMALL slab made to hold
+ * that many. */
+static size_t state_tail(size_t blocks)
+{
+    return (blocks + 1 + 63) & ~(size_t)63;
+}
+
+/* A slab header (hb bytes, `tail` of them after the struct) for `bytes` at
+ * mem, registered in the page map; NULL (nothing kept) when that fails. */
 static lle__slab_t *slab_header(lle_memory_manager_t *m, int pool, char *mem, size_t bytes,
-                                int kind, size_t words)
+                                int kind, size_t tail)
 {
-    size_t hb = slab_header_bytes(words);
+    size_t hb = slab_header_bytes(tail);
     lle__slab_t *s = lle__host_alloc(m, hb, 64, true);
     if (!s) return NULL;
-    memset(s, 0, hb);
+    memset(s, 0, hb);   /* SMALL: every block FREE */
     s->start = mem;
     s->bytes = bytes;
-    s->words = words;
+    s->tail = tail;
     s->pool = (uint8_t)pool;
     s->kind = (uint8_t)kind;
     atomic_init(&s->owner, NULL);
@@ -55,21 +68,18 @@ static lle__slab_t *slab_header(lle_memory_manager_t *m, int pool, char *mem, si
     return s;
 }
 
-/* A new slab for pool `pool`, registered in the page map. */
-static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
+/* A new slab for pool `pool` with `tail` bytes after its header,
+ * registered in the page map. */
+static lle__slab_t *slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind,
+                             size_t tail)
 {
     char *mem = lle__host_alloc(m, bytes, LLE__GRANULE, false);
     if (!mem) return NULL;
-    /* A debug slab larger than any slab holds one block: two words. */
-    size_t words = kind == LLE__SLAB_DEBUG && bytes > LLE__MAX_SLAB ? 2 : bitmap_words(bytes);
-    lle__slab_t *s = slab_header(m, pool, mem, bytes, kind, words);
+    lle__slab_t *s = slab_header(m, pool, mem, bytes, kind, tail);
     if (!s) {
         lle__host_free(m, mem, bytes, false);
         return NULL;
     }
-    /* No block of a new slab has a free from another thread pending. */
-    if (kind == LLE__SLAB_SMALL)
-        for (size_t w = 1; w < words; w += 2) atomic_init(&s->bits[w], ~(uint64_t)0);
     /* One valgrind pool a slab, keyed by its header: the pool lives and
      * dies with the slab, so when the slab goes back to the host valgrind
      * forgets every block of it at once (those a caller never freed
@@ -102,12 +112,16 @@ void lle__slab_destroy(lle_memory_manager_t *m, lle__slab_t *s)
     lle__mem_fresh(s->start, s->bytes);   /* as the host handed it out */
     lle__map_set(m, s->start, s->bytes, NULL);
     lle__host_free(m, s->start, s->bytes, false);
-    lle__host_free(m, s, slab_header_bytes(s->words), true);
+    lle__host_free(m, s, slab_header_bytes(s->tail), true);
 }
 
 lle__slab_t *lle__slab_new(lle_memory_manager_t *m, int pool, size_t bytes, int kind)
 {
-    return slab_new(m, pool, bytes, kind);
+    /* A debug slab larger than any slab holds one block: two words. */
+    size_t tail = kind != LLE__SLAB_DEBUG  ? 0
+                  : bytes > LLE__MAX_SLAB ? 2 * sizeof(uint64_t)
+                                          : debug_bitmap_bytes(bytes);
+    return slab_new(m, pool, bytes, kind, tail);
 }
 
 bool lle__pool_may_grow(const lle_memory_manager_t *m)
@@ -131,27 +145,33 @@ static void empty_push(lle__pool_t *pl, lle__slab_t *s)
     pl->empty_bytes += s->bytes;
 }
 
-/* The smallest empty slab of at least tier t, or NULL. */
-static lle__slab_t *empty_pop(lle__pool_t *pl, unsigned t)
+/* The smallest empty slab of at least tier t with a state byte for each
+ * of its blocks of bsize bytes, or NULL. */
+static lle__slab_t *empty_pop(lle__pool_t *pl, unsigned t, size_t bsize)
 {
-    for (; t < LLE__NTIERS; t++) {
-        lle__slab_t *s = pl->empty[t];
-        if (s) {
-            pl->empty[t] = s->next;
+    for (; t < LLE__NTIERS; t++)
+        for (lle__slab_t **at = &pl->empty[t]; *at; at = &(*at)->next) {
+            lle__slab_t *s = *at;
+            if (s->tail < state_tail(s->bytes / bsize)) continue;
+            *at = s->next;
             s->next = NULL;
             pl->empty_count--;
             pl->empty_bytes -= s->bytes;
             return s;
         }
-    }
     return NULL;
 }
 
-/* A new slab counted in the pool (lock held). */
-static lle__slab_t *pool_new_slab(lle_memory_manager_t *m, int pool, size_t bytes)
+/* A new slab counted in the pool (lock held), with a state byte for each
+ * of its blocks of bsize bytes. */
+static lle__slab_t *pool_new_slab(lle_memory_manager_t *m, int pool, size_t bytes, size_t bsize)
 {
     lle__pool_t *pl = &m->pools[pool];
-    lle__slab_t *s = slab_new(m, pool, bytes, LLE__SLAB_SMALL);
+    /* At least a state byte per 64 bytes (1/64 of the slab), so that a
+     * slab made for any class can serve every class of 64 bytes and more
+     * once it is empty. */
+    size_t unit = bsize < STATE_UNIT ? bsize : STATE_UNIT;
+    lle__slab_t *s = slab_new(m, pool, bytes, LLE__SLAB_SMALL, state_tail(bytes / unit));
     if (s) {
         pl->slab_count++;
         pl->slab_bytes += bytes;
@@ -270,7 +290,7 @@ void lle__notify_resize(lle_memory_manager_t *m, const lle_resize_event_t *ev, s
         for (size_t i = 0; i < k; i++) fns[i](users[i], &ev[e]);
 }
 
-lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes)
+lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes, size_t bsize)
 {
     lle__pool_t *pl = &m->pools[pool];
     lle_resize_event_t ev;
@@ -278,7 +298,7 @@ lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes
     bool grew = false;
 
     pthread_mutex_lock(&pl->lock);
-    got = empty_pop(pl, lle__tier_of(bytes));
+    got = empty_pop(pl, lle__tier_of(bytes), bsize);
     if (got) {
         pthread_mutex_unlock(&pl->lock);
         return got;
@@ -311,7 +331,7 @@ lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes
     }
     size_t before = pool_slab_bytes(pl);
     for (size_t i = 0; i < want; i++) {
-        lle__slab_t *s = pool_new_slab(m, pool, bytes);
+        lle__slab_t *s = pool_new_slab(m, pool, bytes, bsize);
         if (!s) break;
         if (!got) got = s;
         else empty_push(pl, s);
@@ -491,7 +511,7 @@ lle_result_t lle__pools_init(lle_memory_manager_t *m)
         while (pl->slab_bytes < pl->cfg.initial_size) {
             size_t left = pl->cfg.initial_size - pl->slab_bytes, bytes = pl->max_slab;
             while (bytes > left && bytes > LLE__MIN_SLAB) bytes /= 2;
-            lle__slab_t *s = pool_new_slab(m, p, bytes);
+            lle__slab_t *s = pool_new_slab(m, p, bytes, LLE__MIN_ALIGN);
             if (!s) {
                 pthread_mutex_unlock(&pl->lock);
                 return LLE_ERROR_OUT_OF_MEMORY;
@@ -505,14 +525,11 @@ lle_result_t lle__pools_init(lle_memory_manager_t *m)
     return LLE_SUCCESS;
 }
 
-/* Live blocks of a slab: allocated and not pending a remote free. */
-static size_t slab_live(const lle__slab_t *s)
+/* Live blocks of a slab: LIVE, not pending a remote free. */
+static size_t slab_live(lle__slab_t *s)
 {
     size_t n = 0;
-    for (size_t w = 0; w < s->words; w += 2)
-        n += (size_t)__builtin_popcountll(atomic_load_explicit(&s->bits[w], memory_order_relaxed) &
-                                          atomic_load_explicit(&s->bits[w + 1],
-                                                                memory_order_relaxed));
+    for (uint32_t i = 0; i < s->capacity; i++) n += lle__slab_state_get(s, i) == LLE__ST_LIVE;
     return n;
 }
 

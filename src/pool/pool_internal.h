@@ -50,16 +50,37 @@ static inline uint32_t lle__slab_index(const lle__slab_t *s, const void *p)
     return (uint32_t)(((lle__u128)off * s->magic) >> 64);
 }
 
-/* The pair of bitmap words that holds block i's bits (allocated, then
- * remote), addressed by its byte offset: 16 bytes per 64 blocks. */
-static inline _Atomic uint64_t *lle__slab_bits(lle__slab_t *s, uint32_t i)
+/* The state of each block of a SMALL slab, one byte a block, indexed by
+ * block number (i <= capacity < tail: the byte past the last block, for a
+ * pointer into the slab's tail, is always FREE).  A byte rather than bits:
+ * the fast paths read and write it with one instruction, no mask, and
+ * another thread's free changes it by compare-and-swap without touching
+ * its neighbours.
+ *   FREE    on a free list, never used, or past the last block;
+ *   LIVE    handed out (the owner writes it, relaxed);
+ *   REMOTE  freed by another thread (LIVE -> REMOTE by CAS), on the slab's
+ *           thread_free list until the owner collects it (-> FREE).
+ * A free is valid exactly when the byte is LIVE. */
+enum { LLE__ST_FREE = 0, LLE__ST_LIVE = 1, LLE__ST_REMOTE = 2 };
+
+static inline _Atomic uint8_t *lle__slab_state(lle__slab_t *s, uint32_t i)
 {
-    return (_Atomic uint64_t *)(void *)((char *)s->bits + ((i >> 2) & ~(uint32_t)15));
+    return (_Atomic uint8_t *)(void *)s->bits + i;
+}
+
+static inline unsigned lle__slab_state_get(lle__slab_t *s, uint32_t i)
+{
+    return atomic_load_explicit(lle__slab_state(s, i), memory_order_relaxed);
+}
+
+static inline void lle__slab_state_set(lle__slab_t *s, uint32_t i, unsigned st)
+{
+    atomic_store_explicit(lle__slab_state(s, i), (uint8_t)st, memory_order_relaxed);
 }
 
 /* Index of the block of s that starts at p, or UINT32_MAX when p (inside
  * the slab's memory) is not the first byte of a block.  The index may be
- * `capacity` (p in the slab's tail): its allocated bit is never set. */
+ * `capacity` (p in the slab's tail): its state is always FREE. */
 static inline uint32_t lle__slab_block_at(const lle__slab_t *s, const void *p)
 {
     uint64_t off = (uint64_t)((const char *)p - s->start);
@@ -92,10 +113,13 @@ static inline bool lle__slab_free_count(lle__slab_t *s)
 #endif
 
 /* Slabs and pools (pool.c). */
-/* An empty slab of at least `bytes`: the smallest such one the pool holds
- * (its initial slabs are its largest), else a new one of exactly `bytes`;
- * NULL when the pool may not grow, is full, or the host failed. */
-LLE__HIDDEN lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes);
+/* An empty slab of at least `bytes` with a state byte for each of its
+ * blocks of bsize bytes: the smallest such one the pool holds (its initial
+ * slabs are its largest, made for blocks of 16 bytes), else a new one of
+ * exactly `bytes` made for bsize; NULL when the pool may not grow, is
+ * full, or the host failed. */
+LLE__HIDDEN lle__slab_t *lle__pool_take_slab(lle_memory_manager_t *m, int pool, size_t bytes,
+                                             size_t bsize);
 LLE__HIDDEN void lle__pool_put_slab(lle_memory_manager_t *m, lle__slab_t *s);
 LLE__HIDDEN bool lle__pool_may_grow(const lle_memory_manager_t *m);
 /* Smallest class >= class_of(n) whose size is a multiple of align, or

@@ -11,7 +11,7 @@
 #include "sanitizer.h"
 
 /* What lle_weak_new hands out: one per call, so a double lle_weak_free is
- * caught by its magic (and by the pool's allocated bit). */
+ * caught by its magic (and by the pool's state byte for the block). */
 #define WEAK_MAGIC UINT64_C(0x57ea4b0b1ec75eed)
 struct lle_weak {
     uint64_t       magic;

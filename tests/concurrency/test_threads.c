@@ -576,11 +576,11 @@ typedef struct df {
  * Steps of case k (base = k * DF_STEPS_PER_CASE):
  *   +0 A: allocate keeper, p, q, keeper (so p and q share a slab with a keeper)
  *   +1 B: free p (success: a remote free, pending)
- *   +2 C: free p again -> DOUBLE_FREE (remote bit already set)
- *   +3 A: free p again -> DOUBLE_FREE (the owner sees the remote bit)
+ *   +2 C: free p again -> DOUBLE_FREE (its state already REMOTE)
+ *   +3 A: free p again -> DOUBLE_FREE (the owner sees REMOTE)
  *   +4 B: free q (success)
  *   +5 A: trim: the owner collects q's remote free
- *   +6 C: free q again -> DOUBLE_FREE (allocated bit now clear)
+ *   +6 C: free q again -> DOUBLE_FREE (its state now FREE)
  *   +7 A: free q again -> DOUBLE_FREE
  */
 static void *df_thread_a(void *arg)

@@ -244,6 +244,58 @@ static void bin_slabs_double(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A slab keeps the state bytes it was made with (one a block, at least
+ * one per 64 bytes).  Emptied, it serves any class of 64 bytes and more,
+ * and a class of smaller blocks gets a slab of its own. */
+static void empty_slab_serves_classes_it_has_states_for(void **state)
+{
+    (void)state;
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    lle_pool_config_t *pc = &cfg.pools[LLE_POOL_CUSTOM];
+    pc->initial_size = 0;
+    pc->block_size = 64 * KB;
+    pc->shrink_threshold = 1e-9;   /* the pool keeps its empty slabs */
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    /* Slab A (16 KiB) made for 16 blocks of 1 KiB; the 17th is in slab B. */
+    void *p[17];
+    for (int i = 0; i < 17; i++) assert_non_null(p[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, 1024));
+    for (int i = 0; i < 16; i++) assert_int_equal(lle_pool_free(m, p[i]), LLE_SUCCESS);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].slabs, 2);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].empty_slabs, 1);
+    uint64_t calls = st.host_alloc_calls;
+    size_t meta = st.metadata_bytes;
+    /* 16-byte blocks: A has state bytes for 256 blocks, not 1024. */
+    void *small = lle_pool_alloc(m, LLE_POOL_CUSTOM, 16);
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].slabs, 3);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].empty_slabs, 1);
+    assert_true(st.host_alloc_calls > calls);
+    assert_true(st.metadata_bytes >= meta + 1024);   /* its state bytes at least */
+    calls = st.host_alloc_calls;
+    meta = st.metadata_bytes;
+    /* 64-byte blocks: 256 of them in A, which serves them. */
+    void *q[256];
+    for (int i = 0; i < 256; i++) {
+        assert_non_null(q[i] = lle_pool_alloc(m, LLE_POOL_CUSTOM, 64));
+        assert_true((char *)q[i] >= (char *)p[0] && (char *)q[i] < (char *)p[0] + 16 * KB);
+    }
+    lle_memory_get_stats(m, &st);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].slabs, 3);
+    assert_int_equal(st.pools[LLE_POOL_CUSTOM].empty_slabs, 0);
+    assert_int_equal(st.host_alloc_calls, calls);
+    assert_int_equal(st.metadata_bytes, meta);
+    /* Every state byte in use: each block frees once, and only once. */
+    for (int i = 0; i < 256; i++) assert_int_equal(lle_pool_free(m, q[i]), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, q[255]), LLE_ERROR_DOUBLE_FREE);
+    assert_int_equal(lle_pool_free(m, small), LLE_SUCCESS);
+    assert_int_equal(lle_pool_free(m, p[16]), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +304,7 @@ int main(void)
         cmocka_unit_test(history_ring_and_bad_input),
         cmocka_unit_test(slab_size_follows_class),
         cmocka_unit_test(bin_slabs_double),
+        cmocka_unit_test(empty_slab_serves_classes_it_has_states_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
