@@ -165,8 +165,8 @@ struct lle__slab {
     /* Written by other threads: a line of their own. */
     _Alignas(64) _Atomic(void *) thread_free;  /* blocks freed by other threads */
     _Atomic(lle__slab_t *)  remote_next;  /* link in owner->remote_slabs */
-    /* SMALL: one state byte a block (lle__slab_state), for the `tail`
-     * blocks the slab can ever hold; DEBUG: src/debug's bitmap words. */
+    /* SMALL: `tail` state bytes, one a block (lle__slab_state), enough for
+     * every class the slab may serve; DEBUG: src/debug's bitmap words. */
     _Alignas(64) _Atomic uint64_t bits[];
 };
 
