@@ -1050,35 +1050,47 @@ static lle_result_t verify_freed(lle_memory_manager_t *m, const lle__slab_t *s, 
     return bad ? freed_bad(m, u, h, bad, LLE_ERROR_CORRUPTION, x) : LLE_SUCCESS;
 }
 
+/* Double a ring of elements of `size` bytes, *cap of them (a power of two,
+ * or 0) with n in use from *head, into a new array in order from index 0;
+ * false, ring unchanged, when the host has no memory for it. */
+static bool ring_grow(lle_memory_manager_t *m, void **ring, size_t size, size_t *cap,
+                      size_t *head, size_t n)
+{
+    size_t ncap = *cap ? *cap * 2 : 256;
+    char *r = lle__host_alloc(m, ncap * size, 16, true);
+    if (!r) return false;
+    /* The n elements from *head, wrapping once past the end. */
+    size_t first = n < *cap - *head ? n : *cap - *head;
+    if (n) {
+        memcpy(r, (char *)*ring + *head * size, first * size);
+        memcpy(r + first * size, *ring, (n - first) * size);
+    }
+    if (*ring) lle__host_free(m, *ring, *cap * size, true);
+    *ring = r;
+    *cap = ncap;
+    *head = 0;
+    return true;
+}
+
 /* Room for one more block in dp's quarantine ring; false when the ring is
  * full and the host has no memory to grow it. */
 static bool ring_room(lle_memory_manager_t *m, lle__dpool_t *dp)
 {
     if (lle_likely(dp->qblocks < dp->qcap)) return true;
-    size_t cap = dp->qcap ? dp->qcap * 2 : 256;
-    char **r = lle__host_alloc(m, cap * sizeof *r, 16, true);
-    if (!r) return false;
-    for (size_t k = 0; k < dp->qblocks; k++) r[k] = dp->ring[(dp->qhead + k) & (dp->qcap - 1)];
-    if (dp->ring) lle__host_free(m, dp->ring, dp->qcap * sizeof *r, true);
+    void *r = dp->ring;
+    bool ok = ring_grow(m, &r, sizeof *dp->ring, &dp->qcap, &dp->qhead, dp->qblocks);
     dp->ring = r;
-    dp->qcap = cap;
-    dp->qhead = 0;
-    return true;
+    return ok;
 }
 
 /* Room for one more slot on dp's pending ring (as ring_room). */
 static bool pend_room(lle_memory_manager_t *m, lle__dpool_t *dp)
 {
     if (lle_likely(dp->pblocks < dp->pcap)) return true;
-    size_t cap = dp->pcap ? dp->pcap * 2 : 256;
-    lle__dslot_t *r = lle__host_alloc(m, cap * sizeof *r, 16, true);
-    if (!r) return false;
-    for (size_t k = 0; k < dp->pblocks; k++) r[k] = dp->pend[(dp->phead + k) & (dp->pcap - 1)];
-    if (dp->pend) lle__host_free(m, dp->pend, dp->pcap * sizeof *r, true);
+    void *r = dp->pend;
+    bool ok = ring_grow(m, &r, sizeof *dp->pend, &dp->pcap, &dp->phead, dp->pblocks);
     dp->pend = r;
-    dp->pcap = cap;
-    dp->phead = 0;
-    return true;
+    return ok;
 }
 
 /* Slot i of class slab s, free (on its bin's stack, or being given back

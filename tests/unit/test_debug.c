@@ -277,6 +277,62 @@ static void write_after_free_found_at_reuse(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return (x > y) - (x < y);
+}
+
+/* The quarantine ring grows while its oldest entry is not at its start:
+ * big blocks freed first move the ring's head on, then small ones fill it
+ * past its 256 entries.  Every entry keeps its place: each block leaves the
+ * quarantine once, so no slot is handed out twice, the poison of every
+ * freed block is intact, and a write after free into the newest block is
+ * reported for that block only.  (The order in which entries leave is not
+ * seen from outside: the slots go to the pending ring first.) */
+static void quarantine_ring_grows_across_its_end(void **state)
+{
+    (void)state;
+    enum { BIG = 100, SMALL = 300, AGAIN = 600 };
+    rec_t r;
+    lle_memory_manager_t *m = debug_manager(&r, "pool.event.debug=poison+quarantine,"
+                                                "pool.event.quarantine=64k");
+    char *big[BIG], *small[SMALL];
+    for (int i = 0; i < BIG; i++) assert_non_null(big[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 2048));
+    for (int i = 0; i < SMALL; i++) assert_non_null(small[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 16));
+    for (int i = 0; i < BIG; i++) assert_int_equal(LLE_FREE(m, big[i]), LLE_SUCCESS);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    size_t held = st.pools[LLE_POOL_EVENT].quarantined_blocks;
+    assert_true(held > 0 && held < BIG);   /* the head has moved on */
+    for (int i = 0; i < SMALL; i++) assert_int_equal(LLE_FREE(m, small[i]), LLE_SUCCESS);
+    lle_memory_get_stats(m, &st);
+    assert_true(st.pools[LLE_POOL_EVENT].quarantined_blocks > 256);   /* it grew */
+    size_t n;
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    assert_int_equal(n, 0);
+    small[SMALL - 1][5] = 1;   /* the bug, in the newest entry */
+    /* Big blocks again, live together: they push every entry out. */
+    void **again = malloc(AGAIN * sizeof *again);
+    assert_non_null(again);
+    for (int i = 0; i < AGAIN; i++) assert_non_null(again[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 2048));
+    for (int i = 0; i < AGAIN; i++) assert_int_equal(LLE_FREE(m, again[i]), LLE_SUCCESS);
+    for (int i = 0; i < AGAIN; i++) assert_non_null(again[i] = LLE_ALLOC(m, LLE_POOL_EVENT, 16));
+    qsort(again, AGAIN, sizeof *again, cmp_ptr);
+    for (int i = 1; i < AGAIN; i++) assert_ptr_not_equal(again[i - 1], again[i]);
+    assert_int_equal(lle_detect_memory_errors(m, &n), LLE_SUCCESS);
+    /* Reported as it left the quarantine, and as its slot came back. */
+    assert_int_equal(r.n, 2);
+    for (int i = 0; i < r.n; i++) {
+        assert_int_equal(r.e[i].code, LLE_ERROR_USE_AFTER_FREE);
+        assert_ptr_equal(r.e[i].address, small[SMALL - 1]);
+        assert_non_null(strstr(r.msg[i], "byte 5 changed"));
+    }
+    for (int i = 0; i < AGAIN; i++) assert_int_equal(LLE_FREE(m, again[i]), LLE_SUCCESS);
+    free(again);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* The header of a freed block written over after the block left the
  * quarantine: reported, and the slot withheld, when the slot would be
  * handed out again (by_reuse) or when the pending ring passes its budget. */
@@ -971,6 +1027,7 @@ int main(void)
         cmocka_unit_test(header_written_in_quarantine),
         cmocka_unit_test(write_after_free_no_quarantine),
         cmocka_unit_test(write_after_free_found_at_reuse),
+        cmocka_unit_test(quarantine_ring_grows_across_its_end),
         cmocka_unit_test(header_written_after_quarantine),
         cmocka_unit_test(write_after_free_found_when_slab_goes),
         cmocka_unit_test(double_triple_invalid_frees),
