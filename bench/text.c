@@ -21,6 +21,10 @@
  *   cursor     10,000 moves by one grapheme cluster forward from the middle
  *              (ns per move; readline has no cluster motion here: 0)
  *   index      bytes of index per byte of text (rope only)
+ *   read       the latency of one read at a random place of a SIZE-byte
+ *              array (a chase of dependent reads, ns a read): what any
+ *              buffer pays at least once to touch a place of the text not
+ *              touched lately, the floor under an edit at a new point
  * and prints one line: RESULT impl=... size=... key=value...
  */
 #ifndef _GNU_SOURCE
@@ -192,6 +196,38 @@ static size_t cp_start(buf_t *b, const char *model, size_t pos)
     return pos;
 }
 
+/* ns per read of a chase through the 64-byte lines of a `bytes`-byte
+ * array in a random cyclic order (Sattolo's shuffle), each read's address
+ * taken from the one before, after one untimed lap: the latency of a read
+ * at a place of a buffer of that size when the places follow no pattern
+ * (the hardware prefetchers cannot guess them). */
+static double read_latency_ns(size_t bytes, uint64_t seed)
+{
+    size_t n = bytes / 64 < 2 ? 2 : bytes / 64;
+    size_t *a = aligned_alloc(64, n * 64);
+    size_t *perm = malloc(n * sizeof *perm);
+    if (!a || !perm) abort();
+    for (size_t i = 0; i < n; i++) perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)(rnd(&seed) % i), x = perm[i];
+        perm[i] = perm[j];
+        perm[j] = x;
+    }
+    for (size_t i = 0; i < n; i++) a[perm[i] * 8] = perm[(i + 1) % n] * 8;
+    volatile size_t sink;
+    size_t x = 0;
+    for (size_t i = 0; i < n; i++) x = a[x];
+    const size_t reads = 200000;
+    uint64_t t0 = now_ns();
+    for (size_t i = 0; i < reads; i++) x = a[x];
+    double ns = (double)(now_ns() - t0) / (double)reads;
+    sink = x;
+    (void)sink;
+    free(perm);
+    free(a);
+    return ns;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -314,10 +350,11 @@ int main(int argc, char **argv)
     buf_close(&b);
     free(text);
     free(lat);
+    double read = read_latency_ns(size, seed + 2);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f cursor_ns=%.1f "
-           "index_per_byte=%.4f\n",
-           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, cursor, index);
+           "index_per_byte=%.4f read_ns=%.1f\n",
+           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, cursor, index, read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }
