@@ -254,12 +254,13 @@ bool lle__tx_is_boundary(const lle_text_t *t, size_t pos)
     return lle__tx_bit(L, (size_t)o);
 }
 
-/* Lead bytes in L's [0, o). */
+/* Codepoint starts in L's logical [0, o): before the gap, and after it
+ * when o is past it. */
 static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < o; i++) k += (lle__tx_byte(L, i) & 0xC0) != 0x80;
-    return k;
+    size_t gs = L->h.gs;
+    if (o <= gs) return lle__tx_count_cps(L->data, o);
+    return lle__tx_count_cps(L->data, gs) + lle__tx_count_cps(L->data + L->h.ge, o - gs);
 }
 
 /* Cluster starts in L's logical [0, o): the set bits before its physical
@@ -271,15 +272,6 @@ static size_t leaf_gbs_before(const lle__tx_leaf_t *L, size_t o)
     for (; (w + 1) * 64 <= p; w++) k += (size_t)lle__tx_pop(L->gb[w]);
     if (p & 63) k += (size_t)lle__tx_pop(L->gb[w] & (((uint64_t)1 << (p & 63)) - 1));
     return k;
-}
-
-/* Offset in L of the (k+1)-th byte for which pred holds. */
-static size_t leaf_nth_cp(const lle__tx_leaf_t *L, uint64_t k)
-{
-    size_t len = TX_LEN(L);
-    for (size_t i = 0; i < len; i++)
-        if ((lle__tx_byte(L, i) & 0xC0) != 0x80 && k-- == 0) return i;
-    return len;
 }
 
 static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
@@ -296,31 +288,25 @@ static size_t leaf_nth_bit(const lle__tx_leaf_t *L, uint64_t k)
     return TX_LEN(L);
 }
 
-static size_t leaf_nth_nl(const lle__tx_leaf_t *L, uint64_t k)
-{
-    size_t len = TX_LEN(L);
-    for (size_t i = 0; i < len; i++)
-        if (lle__tx_byte(L, i) == '\n' && k-- == 0) return i;
-    return len;
-}
-
 size_t lle__tx_line_start(const lle_text_t *t, size_t line)
 {
     if (line == 0) return 0;
     uint64_t k;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_BYTES));
-    return (size_t)before.v[F_BYTES] + leaf_nth_nl(L, k) + 1;
+    return (size_t)before.v[F_BYTES] + lle__tx_leaf_nth(L, k, false) + 1;
 }
 
 /* ---- public position calls (the text is loaded by the caller) ------------- */
 
 lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, size_t *cp)
 {
-    if (!lle__tx_is_cp_start(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    if (pos > lle__tx_total(t, F_BYTES)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_CPS));
+    /* the end of the text (o == the last leaf's length) is a start */
+    if (o < TX_LEN(L) && (lle__tx_byte(L, (size_t)o) & 0xC0) == 0x80) return LLE_ERROR_INVALID_POSITION;
     *cp = (size_t)before.v[F_CPS] + leaf_cps_before(L, (size_t)o);
     return LLE_SUCCESS;
 }
@@ -336,16 +322,18 @@ lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos)
     uint64_t k;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_CPS, cp, &k, &before, TX_NEED(F_BYTES));
-    *pos = (size_t)before.v[F_BYTES] + leaf_nth_cp(L, k);
+    *pos = (size_t)before.v[F_BYTES] + lle__tx_leaf_nth(L, k, true);
     return LLE_SUCCESS;
 }
 
 lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g)
 {
-    if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    if (pos > lle__tx_total(t, F_BYTES)) return LLE_ERROR_INVALID_POSITION;
     uint64_t o;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_GBS));
+    /* the end of the text is a boundary */
+    if (o < TX_LEN(L) && !lle__tx_bit(L, (size_t)o)) return LLE_ERROR_INVALID_POSITION;
     *g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, (size_t)o);
     return LLE_SUCCESS;
 }

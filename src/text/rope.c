@@ -136,16 +136,33 @@ void lle__tx_wipe(lle_text_t *t, void *p, size_t n)
     t->wiped += n;
 }
 
-/* Newlines in s[0, n).  Gap moves count the bytes they move (a few
- * hundred on average in a large text), so with SSE2 16 bytes at a time:
- * each compare adds 1 to a byte counter per newline, summed (psadbw)
- * every 255 blocks, before it can overflow. */
-static size_t count_nl(const char *s, size_t n)
+/* The bytes a leaf counts and searches: newlines, or codepoint starts
+ * (every byte but a continuation byte 10xxxxxx, which as a signed char
+ * is -128..-65). */
+static inline bool byte_is(char c, bool lead)
+{
+    return lead ? (signed char)c > -65 : c == '\n';
+}
+#if defined(__SSE2__)
+/* 0xff in the bytes of v that are such bytes, 0 in the others. */
+static inline __m128i bytes_are(__m128i v, bool lead)
+{
+    return lead ? _mm_cmpgt_epi8(v, _mm_set1_epi8(-65)) : _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+}
+#endif
+
+/* Newlines (lead false) or codepoint starts (lead true) in s[0, n).  Gap
+ * moves count the newlines of the bytes they move (a few hundred on
+ * average in a large text) and conversions the codepoints of up to a
+ * leaf, so with SSE2 16 bytes at a time: each compare adds 1 to a byte
+ * counter per match, summed (psadbw) every 255 blocks, before it can
+ * overflow. */
+static inline size_t count_bytes(const char *s, size_t n, bool lead)
 {
     size_t k = 0;
 #if defined(__SSE2__)
     if (n >= 16) {
-        const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+        const __m128i zero = _mm_setzero_si128();
         const char *p = s;
         for (size_t full = n / 16; full;) {
             size_t b = full < 255 ? full : 255;
@@ -153,7 +170,7 @@ static size_t count_nl(const char *s, size_t n)
             __m128i acc = zero;
             for (; b; b--, p += 16) {
                 __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-                acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, nl));
+                acc = _mm_sub_epi8(acc, bytes_are(v, lead));
             }
             acc = _mm_sad_epu8(acc, zero);
             k += (size_t)_mm_cvtsi128_si32(acc) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
@@ -167,22 +184,58 @@ static size_t count_nl(const char *s, size_t n)
                 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + n - 16));
             __m128i m = _mm_loadu_si128((const __m128i *)(const void *)(last + (n & 15)));
-            __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(v, nl), m);
+            __m128i eq = _mm_and_si128(bytes_are(v, lead), m);
             eq = _mm_sad_epu8(_mm_sub_epi8(zero, eq), zero);
             k += (size_t)_mm_cvtsi128_si32(eq) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(eq, 8));
         }
         return k;
     }
 #endif
-    for (size_t i = 0; i < n; i++) k += s[i] == '\n';
+    for (size_t i = 0; i < n; i++) k += byte_is(s[i], lead);
     return k;
 }
 
-static size_t count_cps(const char *s, size_t n)
+size_t lle__tx_count_nl(const char *s, size_t n)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return k;
+    return count_bytes(s, n, false);
+}
+
+size_t lle__tx_count_cps(const char *s, size_t n)
+{
+    return count_bytes(s, n, true);
+}
+
+/* The offset of the (*k + 1)-th such byte of s[0, n); n when there are
+ * *k or fewer, and *k then less their number.  With SSE2 a block of 16
+ * bytes at a time: the matches' bit mask (movemask), its set bits
+ * counted, and only in the block that holds the one sought, its lowest
+ * *k bits cleared. */
+static inline size_t nth_byte(const char *s, size_t n, uint64_t *k, bool lead)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(bytes_are(v, lead));
+        unsigned c = lle__tx_pop(m);
+        if (*k < c) {
+            for (uint64_t j = *k; j; j--) m &= m - 1;
+            return i + (size_t)__builtin_ctz(m);
+        }
+        *k -= c;
+    }
+#endif
+    for (; i < n; i++)
+        if (byte_is(s[i], lead) && (*k)-- == 0) return i;
+    return n;
+}
+
+size_t lle__tx_leaf_nth(const lle__tx_leaf_t *L, uint64_t k, bool lead)
+{
+    size_t gs = L->h.gs;
+    size_t i = nth_byte(L->data, gs, &k, lead);
+    if (i < gs) return i;
+    return gs + nth_byte(L->data + L->h.ge, TX_CAP - L->h.ge, &k, lead);
 }
 
 /* The largest cut <= want of s[0, n) at a codepoint start (n when want >= n). */
@@ -225,8 +278,8 @@ static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)
  * the bytes between the gap and o. */
 size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o)
 {
-    if (o <= L->h.gs) return L->h.nlg - count_nl(L->data + o, L->h.gs - o);
-    return L->h.nlg + count_nl(L->data + L->h.ge, o - L->h.gs);
+    if (o <= L->h.gs) return L->h.nlg - lle__tx_count_nl(L->data + o, L->h.gs - o);
+    return L->h.nlg + lle__tx_count_nl(L->data + L->h.ge, o - L->h.gs);
 }
 
 /* ---- allocation -------------------------------------------------------------- */
@@ -335,7 +388,7 @@ static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
     if (o < gs) {
         size_t d = gs - o;
         memmove(L->data + ge - d, L->data + o, d);
-        L->h.nlg = (uint16_t)(L->h.nlg - count_nl(L->data + ge - d, d));
+        L->h.nlg = (uint16_t)(L->h.nlg - lle__tx_count_nl(L->data + ge - d, d));
         bits_move(L->gb, ge - d, L->gb, o, d);
         size_t end = o + d < ge - d ? o + d : ge - d;
         bits_clear(L->gb, o, end - o);
@@ -345,7 +398,7 @@ static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
     } else if (o > gs) {
         size_t d = o - gs;
         memmove(L->data + gs, L->data + ge, d);
-        L->h.nlg = (uint16_t)(L->h.nlg + count_nl(L->data + gs, d));
+        L->h.nlg = (uint16_t)(L->h.nlg + lle__tx_count_nl(L->data + gs, d));
         bits_move(L->gb, gs, L->gb, ge, d);
         size_t beg = ge > o ? ge : o;
         bits_clear(L->gb, beg, ge + d - beg);
@@ -370,8 +423,8 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
         d.v[F_GBS] = bits_count(L->gb, at, k);
     }
     d.v[F_BYTES] = k;
-    d.v[F_CPS] = count_cps(s, k);
-    size_t knl = count_nl(s, k);
+    d.v[F_CPS] = lle__tx_count_cps(s, k);
+    size_t knl = lle__tx_count_nl(s, k);
     d.v[F_NLS] = knl;
     L->h.gs = (uint16_t)(at + k);
     L->h.nlg = (uint16_t)(nlb + knl);
@@ -400,8 +453,8 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
     const char *del = L->data + ge;
     lle__tx_sum_t s = {{0}};
     s.v[F_BYTES] = k;
-    s.v[F_CPS] = count_cps(del, k);
-    size_t knl = count_nl(del, k);
+    s.v[F_CPS] = lle__tx_count_cps(del, k);
+    size_t knl = lle__tx_count_nl(del, k);
     s.v[F_NLS] = knl;
     s.v[F_GBS] = bits_count(L->gb, ge, k);
     if (knl) {
@@ -440,8 +493,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     lle__tx_sum_t d = {{0}};
     size_t dnl = 0, knl = 0;
     if (del) {
-        dnl = count_nl(dp, del);
-        d.v[F_CPS] = (uint64_t)0 - count_cps(dp, del);
+        dnl = lle__tx_count_nl(dp, del);
+        d.v[F_CPS] = (uint64_t)0 - lle__tx_count_cps(dp, del);
         d.v[F_GBS] = (uint64_t)0 - bits_count(L->gb, ge, del);
         for (size_t i = nlb; i < nlb + dnl; i++) {
             d.v[F_ROWS] -= L->rows[i];
@@ -454,8 +507,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     }
     if (n) {
         memcpy(L->data + gs, s, n);
-        knl = count_nl(s, n);
-        d.v[F_CPS] += count_cps(s, n);
+        knl = lle__tx_count_nl(s, n);
+        d.v[F_CPS] += lle__tx_count_cps(s, n);
         L->h.gs = (uint16_t)(gs + n);
         L->h.nlg = (uint16_t)(nlb + knl);
         d.v[F_STALE] += knl;
@@ -868,11 +921,11 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
     size_t len = TX_LEN(L), nls = (size_t)L->h.sum.v[F_NLS];
     if (len + n <= TX_CAP) {
-        return lle__tx_rows_reserve(t, L, nls + count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
+        return lle__tx_rows_reserve(t, L, nls + lle__tx_count_nl(s, n)) ? LLE_SUCCESS : LLE_ERROR_OUT_OF_MEMORY;
     }
     size_t tail_nl = nls - lle__tx_leaf_nl_before(L, o);
     size_t a = plan_first(o, s, n);
-    if (!lle__tx_rows_reserve(t, L, nls - tail_nl + count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
+    if (!lle__tx_rows_reserve(t, L, nls - tail_nl + lle__tx_count_nl(s, a))) return LLE_ERROR_OUT_OF_MEMORY;
     /* the leaves, in the order the insertion takes them: tail, then chunks */
     lle__tx_leaf_t **endp = &t->spare_leaves;
     size_t made = 0;
@@ -888,7 +941,7 @@ lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, si
     }
     for (size_t from = a; r == LLE_SUCCESS && from < n;) {
         size_t c = cut_at(s + from, n - from, TX_FILL);
-        lle__tx_leaf_t *N = leaf_alloc(t, count_nl(s + from, c));
+        lle__tx_leaf_t *N = leaf_alloc(t, lle__tx_count_nl(s + from, c));
         if (!N) {
             r = LLE_ERROR_OUT_OF_MEMORY;
             break;

@@ -165,6 +165,13 @@ LLE__HIDDEN void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t d
  * under a quarter full is merged with a neighbour or takes bytes from one
  * (rope.c, settle).  Leaf pointers held across the call may be stale. */
 LLE__HIDDEN void lle__tx_settle_at(lle_text_t *t, size_t pos);
+/* Newlines, and codepoint starts (bytes that are not 10xxxxxx), in
+ * s[0, n): 16 bytes at a time where SSE2 is there. */
+LLE__HIDDEN size_t lle__tx_count_nl(const char *s, size_t n);
+LLE__HIDDEN size_t lle__tx_count_cps(const char *s, size_t n);
+/* The logical offset in L of its (k + 1)-th codepoint start (lead) or
+ * newline (!lead); TX_LEN(L) when it has k or fewer. */
+LLE__HIDDEN size_t lle__tx_leaf_nth(const lle__tx_leaf_t *L, uint64_t k, bool lead);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 /* Add delta to n's sums and its ancestors' (and their columns). */

@@ -405,6 +405,89 @@ static void ascii_runs(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Every codepoint from U+0001 to U+07FF (so every byte value but those
+ * UTF-8 never uses: every continuation byte 0x80-0xBF, every 2-byte lead)
+ * and a sample of 3- and 4-byte ones, inserted in pieces at random
+ * points, so that leaves end and gaps sit at every kind of place; then at
+ * every byte the conversions by codepoint, and every line's start, against
+ * the model.  The leaf's counts and searches go 16 bytes at a time, with a
+ * different path for the tail of a run: this reaches both with each byte
+ * value. */
+static void every_byte_value_counted(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    static char all[8192];
+    size_t n = 0;
+    for (uint32_t c = 1; c < 0x800; c++) {
+        if (c < 0x80) {
+            all[n++] = (char)c;
+        } else {
+            all[n++] = (char)(0xC0 | (c >> 6));
+            all[n++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    for (uint32_t c = 0x800; c < 0x10000; c += 0x3F7) {
+        if (c >= 0xD800 && c < 0xE000) continue;
+        all[n++] = (char)(0xE0 | (c >> 12));
+        all[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        all[n++] = (char)(0x80 | (c & 0x3F));
+    }
+    for (uint32_t c = 0x10000; c < 0x110000; c += 0x3FF1) {
+        all[n++] = (char)(0xF0 | (c >> 18));
+        all[n++] = (char)(0x80 | ((c >> 12) & 0x3F));
+        all[n++] = (char)(0x80 | ((c >> 6) & 0x3F));
+        all[n++] = (char)(0x80 | (c & 0x3F));
+    }
+    assert_true(n < sizeof all);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 77;
+    for (size_t at = 0; at < n;) {
+        size_t k = 1 + (size_t)(model_rand(&rs) % 60);
+        if (at + k > n) k = n - at;
+        while (at + k < n && ((unsigned char)all[at + k] & 0xC0) == 0x80) k++;
+        size_t p = model_cp_pos(&md, &rs);
+        assert_int_equal(lle_text_insert(t, p, all + at, k), LLE_SUCCESS);
+        model_replace(&md, p, 0, all + at, k);
+        at += k;
+    }
+    for (int round = 0; round < 2; round++) {
+        size_t cps = 0, line = 0;
+        for (size_t p = 0; p <= md.n; p++) {
+            bool start = p == md.n || ((unsigned char)md.b[p] & 0xC0) != 0x80;
+            size_t got;
+            if (start) {
+                assert_int_equal(lle_text_byte_to_codepoint(t, p, &got), LLE_SUCCESS);
+                assert_int_equal(got, cps);
+                assert_int_equal(lle_text_codepoint_to_byte(t, cps, &got), LLE_SUCCESS);
+                assert_int_equal(got, p);
+                cps++;
+            } else {
+                assert_int_equal(lle_text_byte_to_codepoint(t, p, &got), LLE_ERROR_INVALID_POSITION);
+            }
+            if (p == 0 || md.b[p - 1] == '\n') {
+                size_t ls, len;
+                assert_int_equal(lle_text_line_span(t, line, &ls, &len), LLE_SUCCESS);
+                assert_int_equal(ls, p);
+                line++;
+            }
+        }
+        assert_int_equal(lle_text_line_count(t), line);
+        /* move every gap: delete a codepoint at random points */
+        for (int i = 0; i < 40; i++) {
+            size_t p = model_cp_pos(&md, &rs), e = p + 1;
+            if (p == md.n) continue;
+            while (e < md.n && ((unsigned char)md.b[e] & 0xC0) == 0x80) e++;
+            assert_int_equal(lle_text_delete(t, p, e - p), LLE_SUCCESS);
+            model_replace(&md, p, e - p, "", 0);
+        }
+    }
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* ---- bad input ------------------------------------------------------------------ */
 
 static void bad_input(void **state)
@@ -830,6 +913,7 @@ int main(void)
         cmocka_unit_test(deep_tree),
         cmocka_unit_test(grapheme_break_conformance),
         cmocka_unit_test(ascii_runs),
+        cmocka_unit_test(every_byte_value_counted),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
