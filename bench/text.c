@@ -18,6 +18,12 @@
  *              of what it inserted; each edit timed alone (median, p99 ns);
  *              the rope's modified-line marks are cleared after each pair,
  *              untimed, as a redraw would
+ *   convert    after the edits, at the position of each pair in turn:
+ *              byte offset to codepoint index and back
+ *              (lle_text_byte_to_codepoint and lle_text_codepoint_to_byte;
+ *              the flat buffer counts the codepoint starts before the
+ *              offset, then walks them from the start; readline keeps no
+ *              such index: 0), timed together (median ns)
  *   cursor     10,000 moves by one grapheme cluster forward from the middle
  *              (ns per move; readline has no cluster motion here: 0)
  *   index      bytes of index per byte of text (rope only)
@@ -290,6 +296,8 @@ int main(int argc, char **argv)
     buf_insert(&b, 0, text, size);
     static const char *const ins[] = {"x", "\xc3\xa9", "\xcc\x81"};
     uint64_t *lat = malloc(edits * sizeof *lat);
+    uint64_t *conv = malloc(edits * sizeof *conv);
+    size_t nconv = 0;
     uint64_t rs = seed * 2654435761u + 1;
     size_t done = 0;
     while (done + 1 < edits) {
@@ -305,6 +313,7 @@ int main(int argc, char **argv)
         lat[done++] = t1 - t0;
         lat[done++] = t2 - t1;
         if (b.impl == READLINE && done % 512 == 0) rl_free_undo_list();
+        if (b.impl != READLINE) conv[nconv++] = pos;
         /* a renderer redraws the marked lines after a keystroke and clears
          * the marks (untimed, like the peers' redraw) */
         if (b.impl == ROPE) lle_text_clear_modified(b.t);
@@ -319,6 +328,26 @@ int main(int argc, char **argv)
     qsort(part, half, sizeof *part, cmp_u64);
     double del_med = half ? (double)part[half / 2] : 0;
     free(part);
+    /* conversions at the edits' positions, in a pass of their own (a
+     * flat buffer's scan would flush the caches between its edits) */
+    for (size_t i = 0; i < nconv; i++) {
+        size_t pos = (size_t)conv[i], cp = 0, back = 0;
+        t0 = now_ns();
+        if (b.impl == ROPE) {
+            if (lle_text_byte_to_codepoint(b.t, pos, &cp) != LLE_SUCCESS ||
+                lle_text_codepoint_to_byte(b.t, cp, &back) != LLE_SUCCESS)
+                abort();
+        } else {
+            for (size_t j = 0; j < pos; j++) cp += ((unsigned char)b.f.b[j] & 0xC0) != 0x80;
+            for (size_t left = cp + 1; left; back++) left -= ((unsigned char)b.f.b[back] & 0xC0) != 0x80;
+            back--;
+        }
+        conv[i] = now_ns() - t0;
+        if (back != pos) abort();
+    }
+    qsort(conv, nconv, sizeof *conv, cmp_u64);
+    double conv_med = nconv ? (double)conv[nconv / 2] : 0;
+    free(conv);
     qsort(lat, done, sizeof *lat, cmp_u64);
     double med = (double)lat[done / 2], p99 = (double)lat[done * 99 / 100];
 
@@ -352,9 +381,10 @@ int main(int argc, char **argv)
     free(lat);
     double read = read_latency_ns(size, seed + 2);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
-           "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f cursor_ns=%.1f "
+           "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f cursor_ns=%.1f "
            "index_per_byte=%.4f read_ns=%.1f\n",
-           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, cursor, index, read);
+           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, conv_med, cursor, index,
+           read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }
