@@ -62,16 +62,17 @@ def med(impl, size, key):
 sizes = [100, 100000, 10000000]
 names = {100: "100 B", 100000: "100 KB", 10000000: "10 MB"}
 print(f"- rounds: {rounds} (medians over the rounds)\n")
-print("| impl | size | edit median (ns) | insertions (ns) | deletions (ns) | edit p99 (ns) | edits a run | byte -> codepoint -> byte (ns) | cursor move (ns) | index bytes / text byte |")
-print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+print("| impl | size | edit median (ns) | insertions (ns) | deletions (ns) | edit p99 (ns) | edits a run | byte -> codepoint -> byte (ns) | byte -> line, column (ns) | cursor move (ns) | index bytes / text byte |")
+print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for impl in ("rope", "flat", "readline"):
     for s in sizes:
         ed = rows[(impl, s)][0]["edits"]
         cur = med(impl, s, "cursor_ns")
         idx = med(impl, s, "index_per_byte")
         conv = "-" if impl == "readline" else f"{med(impl, s, 'convert_ns'):.0f}"
+        lc = f"{med(impl, s, 'linecol_ns'):.0f}" if impl == "rope" else "-"
         print(f"| {impl} | {names[s]} | {med(impl, s, 'edit_median_ns'):.0f} | {med(impl, s, 'insert_median_ns'):.0f} | "
-              f"{med(impl, s, 'delete_median_ns'):.0f} | {med(impl, s, 'edit_p99_ns'):.0f} | {ed} | {conv} | "
+              f"{med(impl, s, 'delete_median_ns'):.0f} | {med(impl, s, 'edit_p99_ns'):.0f} | {ed} | {conv} | {lc} | "
               f"{'-' if impl == 'readline' else f'{cur:.1f}'} | {f'{idx:.3f}' if impl == 'rope' else '-'} |")
 print("\n| impl | paste 1 MiB, one insertion (ms) | paste 1 MiB in 4 KiB pieces (ms) |")
 print("|---|--:|--:|")

@@ -24,6 +24,10 @@
  *              the flat buffer counts the codepoint starts before the
  *              offset, then walks them from the start; readline keeps no
  *              such index: 0), timed together (median ns)
+ *   linecol    the rope, at the same positions in a pass of its own: byte
+ *              offset to (line, column) (lle_text_byte_to_line_col;
+ *              positions inside a cluster, refused, are left out; median
+ *              ns; the peers: 0)
  *   cursor     10,000 moves by one grapheme cluster forward from the middle
  *              (ns per move; readline has no cluster motion here: 0)
  *   index      bytes of index per byte of text (rope only)
@@ -330,8 +334,10 @@ int main(int argc, char **argv)
     free(part);
     /* conversions at the edits' positions, in a pass of their own (a
      * flat buffer's scan would flush the caches between its edits) */
+    size_t *pos_of = malloc((nconv ? nconv : 1) * sizeof *pos_of);
+    for (size_t i = 0; i < nconv; i++) pos_of[i] = (size_t)conv[i];
     for (size_t i = 0; i < nconv; i++) {
-        size_t pos = (size_t)conv[i], cp = 0, back = 0;
+        size_t pos = pos_of[i], cp = 0, back = 0;
         t0 = now_ns();
         if (b.impl == ROPE) {
             if (lle_text_byte_to_codepoint(b.t, pos, &cp) != LLE_SUCCESS ||
@@ -347,7 +353,24 @@ int main(int argc, char **argv)
     }
     qsort(conv, nconv, sizeof *conv, cmp_u64);
     double conv_med = nconv ? (double)conv[nconv / 2] : 0;
+    /* the rope: byte offset -> (line, column) at the same positions, in a
+     * pass of its own (those inside a cluster are refused and left out) */
+    double lc_med = 0;
+    if (b.impl == ROPE) {
+        size_t nlc = 0;
+        for (size_t i = 0; i < nconv; i++) {
+            size_t line, col;
+            t0 = now_ns();
+            lle_result_t r = lle_text_byte_to_line_col(b.t, pos_of[i], &line, &col);
+            uint64_t dt = now_ns() - t0;
+            if (r == LLE_SUCCESS) conv[nlc++] = dt;
+            else if (r != LLE_ERROR_INVALID_POSITION) abort();
+        }
+        qsort(conv, nlc, sizeof *conv, cmp_u64);
+        lc_med = nlc ? (double)conv[nlc / 2] : 0;
+    }
     free(conv);
+    free(pos_of);
     qsort(lat, done, sizeof *lat, cmp_u64);
     double med = (double)lat[done / 2], p99 = (double)lat[done * 99 / 100];
 
@@ -381,10 +404,10 @@ int main(int argc, char **argv)
     free(lat);
     double read = read_latency_ns(size, seed + 2);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
-           "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f cursor_ns=%.1f "
-           "index_per_byte=%.4f read_ns=%.1f\n",
-           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, conv_med, cursor, index,
-           read);
+           "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
+           "cursor_ns=%.1f index_per_byte=%.4f read_ns=%.1f\n",
+           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
+           index, read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }

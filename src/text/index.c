@@ -244,16 +244,6 @@ bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos)
     return (lle__tx_byte(L, (size_t)o) & 0xC0) != 0x80;
 }
 
-bool lle__tx_is_boundary(const lle_text_t *t, size_t pos)
-{
-    uint64_t total = lle__tx_total(t, F_BYTES);
-    if (pos > total) return false;
-    if (pos == total) return true;
-    uint64_t o;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, NULL, 0);
-    return lle__tx_bit(L, (size_t)o);
-}
-
 /* Codepoint starts in L's logical [0, o): before the gap, and after it
  * when o is past it. */
 static size_t leaf_cps_before(const lle__tx_leaf_t *L, size_t o)
@@ -360,6 +350,97 @@ size_t lle__tx_line_of(const lle_text_t *t, size_t pos)
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o, &before, TX_NEED(F_NLS));
     return (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(L, (size_t)o);
+}
+
+/* The lowest cluster start of L at a logical offset >= i (i <= its
+ * length); TX_LEN(L) when none.  (The gap's bits are 0.) */
+static size_t first_bit_from(const lle__tx_leaf_t *L, size_t i)
+{
+    if (i >= TX_LEN(L)) return TX_LEN(L);
+    size_t p = lle__tx_phys(L, i), w = p >> 6;
+    uint64_t word = L->gb[w] & (~(uint64_t)0 << (p & 63));
+    for (;;) {
+        if (word) return lle__tx_logical(L, w * 64 + (size_t)__builtin_ctzll(word));
+        if (++w >= TX_CAP / 64) return TX_LEN(L);
+        word = L->gb[w];
+    }
+}
+
+/* The cluster after (dir > 0) or before (dir < 0) the one that starts at
+ * pos: found in pos's leaf or the neighbour, one descent; a cluster that
+ * covers the whole neighbour costs two more (by cluster index). */
+lle_result_t lle__tx_step_g(const lle_text_t *t, size_t pos, int dir, size_t *to)
+{
+    uint64_t total = lle__tx_total(t, F_BYTES);
+    if (pos > total || (dir > 0 ? pos == total : pos == 0)) return LLE_ERROR_INVALID_POSITION;
+    uint64_t o64;
+    const lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, pos, &o64, NULL, 0);
+    size_t o = (size_t)o64, base = pos - o;
+    /* the end of the text is a boundary */
+    if (o < TX_LEN(L) && !lle__tx_bit(L, o)) return LLE_ERROR_INVALID_POSITION;
+    if (dir > 0) {
+        size_t q = first_bit_from(L, o + 1);
+        if (q < TX_LEN(L)) {
+            *to = base + q;
+            return LLE_SUCCESS;
+        }
+        const lle__tx_leaf_t *N = L->next;
+        if (!N) {
+            *to = (size_t)total;
+            return LLE_SUCCESS;
+        }
+        q = first_bit_from(N, 0);
+        if (q < TX_LEN(N)) {
+            *to = base + TX_LEN(L) + q;
+            return LLE_SUCCESS;
+        }
+    } else {
+        long b = o ? last_bit_at_or_below(L, o - 1) : -1;
+        if (b >= 0) {
+            *to = base + (size_t)b;
+            return LLE_SUCCESS;
+        }
+        const lle__tx_leaf_t *P = L->prev;
+        if (P && TX_LEN(P) && (b = last_bit_at_or_below(P, TX_LEN(P) - 1)) >= 0) {
+            *to = base - TX_LEN(P) + (size_t)b;
+            return LLE_SUCCESS;
+        }
+    }
+    size_t g;
+    lle_result_t r = lle__tx_byte_to_g(t, pos, &g);
+    if (r != LLE_SUCCESS) return r;
+    return lle__tx_g_to_byte(t, dir > 0 ? g + 1 : g - 1, to);
+}
+
+lle_result_t lle__tx_locate(const lle_text_t *t, size_t pos, lle__tx_where_t *w)
+{
+    if (pos > lle__tx_total(t, F_BYTES)) return LLE_ERROR_INVALID_POSITION;
+    uint64_t o64;
+    lle__tx_sum_t before;
+    const lle__tx_leaf_t *L =
+        lle__tx_find(t, F_BYTES, pos, &o64, &before, TX_NEED(F_GBS) | TX_NEED(F_NLS));
+    size_t o = (size_t)o64;
+    if (o < TX_LEN(L) && !lle__tx_bit(L, o)) return LLE_ERROR_INVALID_POSITION;
+    size_t nl = lle__tx_leaf_nl_before(L, o);
+    w->g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, o);
+    w->line = (size_t)before.v[F_NLS] + nl;
+    if (nl) {
+        /* the line starts in L, after its nl-th newline */
+        size_t s = lle__tx_leaf_nth(L, nl - 1, false) + 1;
+        w->line_start = pos - o + s;
+        w->line_g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, s);
+    } else if (w->line == 0) {
+        w->line_start = 0;
+        w->line_g = 0;
+    } else {
+        uint64_t k;
+        const lle__tx_leaf_t *S =
+            lle__tx_find(t, F_NLS, w->line - 1, &k, &before, TX_NEED(F_BYTES) | TX_NEED(F_GBS));
+        size_t s = lle__tx_leaf_nth(S, k, false) + 1;
+        w->line_start = (size_t)before.v[F_BYTES] + s;
+        w->line_g = (size_t)before.v[F_GBS] + leaf_gbs_before(S, s);
+    }
+    return LLE_SUCCESS;
 }
 
 /* ---- full recomputation (lle_text_check) ------------------------------------- */

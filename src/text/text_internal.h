@@ -263,7 +263,6 @@ LLE__HIDDEN void lle__tx_resegment(lle_text_t *t, size_t pos, size_t end);
 LLE__HIDDEN void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t base,
                                       size_t end, lle__tx_sum_t *up);
 LLE__HIDDEN bool lle__tx_is_cp_start(const lle_text_t *t, size_t pos);
-LLE__HIDDEN bool lle__tx_is_boundary(const lle_text_t *t, size_t pos);
 /* Offset of the start of line `line` (line <= newlines). */
 LLE__HIDDEN size_t lle__tx_line_start(const lle_text_t *t, size_t line);
 /* The line pos is in (newlines before pos). */
@@ -273,6 +272,17 @@ LLE__HIDDEN lle_result_t lle__tx_byte_to_cp(const lle_text_t *t, size_t pos, siz
 LLE__HIDDEN lle_result_t lle__tx_cp_to_byte(const lle_text_t *t, size_t cp, size_t *pos);
 LLE__HIDDEN lle_result_t lle__tx_byte_to_g(const lle_text_t *t, size_t pos, size_t *g);
 LLE__HIDDEN lle_result_t lle__tx_g_to_byte(const lle_text_t *t, size_t g, size_t *pos);
+/* The start of the cluster after (dir > 0) or before (dir < 0) the one
+ * at cluster start pos; LLE_ERROR_INVALID_POSITION when pos is not a
+ * cluster start or there is none that way. */
+LLE__HIDDEN lle_result_t lle__tx_step_g(const lle_text_t *t, size_t pos, int dir, size_t *to);
+/* Where cluster start pos is: its cluster index, its line, and the byte
+ * offset and cluster index of that line's start.  One descent when the
+ * line starts in pos's leaf (or is line 0), else two. */
+typedef struct lle__tx_where {
+    size_t g, line, line_start, line_g;
+} lle__tx_where_t;
+LLE__HIDDEN lle_result_t lle__tx_locate(const lle_text_t *t, size_t pos, lle__tx_where_t *w);
 /* Every grapheme bit against a segmentation of the whole text. */
 LLE__HIDDEN lle_result_t lle__tx_check_graphemes(const lle_text_t *t);
 

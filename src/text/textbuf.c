@@ -579,35 +579,24 @@ lle_result_t lle_text_grapheme_to_byte(lle_text_t *t, size_t g, size_t *pos)
 lle_result_t lle_text_next_grapheme(lle_text_t *t, size_t pos, size_t *next)
 {
     LOAD_OR_RETURN(t, next);
-    size_t g;
-    lle_result_t r = lle__tx_byte_to_g(t, pos, &g);
-    if (r != LLE_SUCCESS) return r;
-    if (g == lle__tx_total(t, F_GBS)) return LLE_ERROR_INVALID_POSITION;
-    return lle__tx_g_to_byte(t, g + 1, next);
+    return lle__tx_step_g(t, pos, 1, next);
 }
 
 lle_result_t lle_text_prev_grapheme(lle_text_t *t, size_t pos, size_t *prev)
 {
     LOAD_OR_RETURN(t, prev);
-    size_t g;
-    lle_result_t r = lle__tx_byte_to_g(t, pos, &g);
-    if (r != LLE_SUCCESS) return r;
-    if (g == 0) return LLE_ERROR_INVALID_POSITION;
-    return lle__tx_g_to_byte(t, g - 1, prev);
+    return lle__tx_step_g(t, pos, -1, prev);
 }
 
 lle_result_t lle_text_byte_to_line_col(lle_text_t *t, size_t pos, size_t *line, size_t *col)
 {
     LOAD_OR_RETURN(t, line);
     if (!col) return LLE_ERROR_NULL_PARAMETER;
-    size_t g, g0;
-    lle_result_t r = lle__tx_byte_to_g(t, pos, &g);
+    lle__tx_where_t w;
+    lle_result_t r = lle__tx_locate(t, pos, &w);
     if (r != LLE_SUCCESS) return r;
-    size_t ln = lle__tx_line_of(t, pos);
-    r = lle__tx_byte_to_g(t, lle__tx_line_start(t, ln), &g0);
-    if (r != LLE_SUCCESS) return r;
-    *line = ln;
-    *col = g - g0;
+    *line = w.line;
+    *col = w.g - w.line_g;
     return LLE_SUCCESS;
 }
 

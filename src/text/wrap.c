@@ -300,11 +300,12 @@ lle_result_t lle_text_byte_to_row_col(lle_text_t *t, size_t pos, size_t *row, si
     if (!t || !row || !col) return LLE_ERROR_NULL_PARAMETER;
     lle_result_t r = lle__tx_load(t);
     if (r != LLE_SUCCESS) return r;
-    if (!lle__tx_is_boundary(t, pos)) return LLE_ERROR_INVALID_POSITION;
+    lle__tx_where_t w;
+    r = lle__tx_locate(t, pos, &w);
+    if (r != LLE_SUCCESS) return r;
     refresh(t);
-    size_t line = lle__tx_line_of(t, pos);
-    scan_t s = wrap_scan(t, lle__tx_line_start(t, line), pos);
-    *row = line_row(t, line) + s.rows - 1;
+    scan_t s = wrap_scan(t, w.line_start, pos);
+    *row = line_row(t, w.line) + s.rows - 1;
     *col = s.col;
     return LLE_SUCCESS;
 }

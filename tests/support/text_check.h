@@ -57,6 +57,25 @@ static inline void text_verify(lle_text_t *t, const model_t *md, uint64_t *rs, i
         assert_int_equal(got, gb);
         assert_int_equal(lle_text_grapheme_to_byte(t, gb, &back), LLE_SUCCESS);
         assert_int_equal(back, p);
+        /* the cursor calls: the next and the previous cluster start */
+        size_t nx = p + 1, pv = p;
+        while (nx < md->n && !bnd[nx]) nx++;
+        while (pv > 0 && !bnd[--pv]) {
+        }
+        r = lle_text_next_grapheme(t, p, &got);
+        if (p == md->n) {
+            assert_int_equal(r, LLE_ERROR_INVALID_POSITION);
+        } else {
+            assert_int_equal(r, LLE_SUCCESS);
+            assert_int_equal(got, nx);
+        }
+        r = lle_text_prev_grapheme(t, p, &got);
+        if (p == 0) {
+            assert_int_equal(r, LLE_ERROR_INVALID_POSITION);
+        } else {
+            assert_int_equal(r, LLE_SUCCESS);
+            assert_int_equal(got, pv);
+        }
         size_t line, col, g0 = 0;
         for (size_t i = 0; i < ls; i++) g0 += bnd[i];
         assert_int_equal(lle_text_byte_to_line_col(t, p, &line, &col), LLE_SUCCESS);

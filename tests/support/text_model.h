@@ -100,13 +100,15 @@ static inline void model_boundaries(const model_t *m, unsigned char *bnd)
     bnd[m->n] = 1;
 }
 
-/* Rows of the line starting at byte s (greedy fill, as lle/text.h defines it). */
-static inline size_t model_line_rows(const model_t *m, const unsigned char *bnd, size_t s,
-                                     unsigned width)
+/* Rows of the line starting at byte s up to byte stop (the whole line when
+ * stop is past its end; greedy fill, as lle/text.h defines it), and the
+ * column after its last cluster (*col, may be NULL). */
+static inline size_t model_line_scan(const model_t *m, const unsigned char *bnd, size_t s,
+                                     size_t stop, unsigned width, size_t *col_out)
 {
     size_t rows = 1, col = 0, w = 0;
     bool open = false;
-    for (size_t i = s; i < m->n && m->b[i] != '\n';) {
+    for (size_t i = s; i < m->n && i < stop && m->b[i] != '\n';) {
         int32_t c;
         size_t k = model_decode(m->b, m->n, i, &c);
         if (bnd[i]) {
@@ -121,8 +123,18 @@ static inline size_t model_line_rows(const model_t *m, const unsigned char *bnd,
         if (cw > (int)w) w = (size_t)cw;
         i += k;
     }
-    if (open && col + w > width && col > 0) rows++;
+    if (open) {
+        if (col + w > width && col > 0) rows++, col = 0;
+        col += w;
+    }
+    if (col_out) *col_out = col;
     return rows;
+}
+
+static inline size_t model_line_rows(const model_t *m, const unsigned char *bnd, size_t s,
+                                     unsigned width)
+{
+    return model_line_scan(m, bnd, s, SIZE_MAX, width, NULL);
 }
 
 #endif

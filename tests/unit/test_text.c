@@ -405,6 +405,74 @@ static void ascii_runs(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* The cursor calls and the line of a position where what they look for is
+ * leaves away: a line that started three leaves before the position, and
+ * a cluster (a base and 1,200 combining marks) that covers whole leaves,
+ * where the leaf after a cluster start, or before the next one, holds no
+ * cluster start at all. */
+static void positions_across_leaves(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 977;
+    size_t n = 2 + 6000 + 1 + 1 + 2400 + 1;
+    char *buf = malloc(n), *q = buf;
+    *q++ = 'x';
+    *q++ = '\n';
+    for (int i = 0; i < 3000; i++) *q++ = 'a', *q++ = 'b';
+    *q++ = '\n';
+    size_t base = (size_t)(q - buf);
+    *q++ = 'a';
+    for (int i = 0; i < 1200; i++) *q++ = '\xcc', *q++ = '\x81';
+    size_t after = (size_t)(q - buf);
+    *q++ = 'b';
+    assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+    model_replace(&md, 0, 0, buf, n);
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_true(st.leaves >= 10);
+    size_t line, col, row, to;
+    assert_int_equal(lle_text_byte_to_line_col(t, 2 + 5000, &line, &col), LLE_SUCCESS);
+    assert_int_equal(line, 1);
+    assert_int_equal(col, 5000);
+    /* width 80: line 0 takes a row; 5,000 columns fill 62 rows and 40 more */
+    assert_int_equal(lle_text_set_wrap_width(t, 80), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_row_col(t, 2 + 5000, &row, &col), LLE_SUCCESS);
+    assert_int_equal(row, 1 + 62);
+    assert_int_equal(col, 40);
+    assert_int_equal(lle_text_byte_to_line_col(t, after + 1, &line, &col), LLE_SUCCESS);
+    assert_int_equal(line, 2);
+    assert_int_equal(col, 2);
+    assert_int_equal(lle_text_next_grapheme(t, base, &to), LLE_SUCCESS);
+    assert_int_equal(to, after);
+    assert_int_equal(lle_text_prev_grapheme(t, after, &to), LLE_SUCCESS);
+    assert_int_equal(to, base);
+    assert_int_equal(lle_text_next_grapheme(t, after, &to), LLE_SUCCESS);
+    assert_int_equal(to, n);
+    assert_int_equal(lle_text_prev_grapheme(t, n, &to), LLE_SUCCESS);
+    assert_int_equal(to, after);
+    assert_int_equal(lle_text_next_grapheme(t, base + 1, &to), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_prev_grapheme(t, after - 2, &to), LLE_ERROR_INVALID_POSITION);
+    text_verify(t, &md, &rs, 200);
+    /* every cluster start, both ways, over every leaf border */
+    unsigned char *bnd = malloc(n + 1);
+    model_boundaries(&md, bnd);
+    for (size_t p = 0, nx; p < n; p = nx) {
+        assert_int_equal(lle_text_next_grapheme(t, p, &nx), LLE_SUCCESS);
+        assert_true(nx > p && bnd[nx]);
+        for (size_t i = p + 1; i < nx; i++) assert_false(bnd[i]);
+        assert_int_equal(lle_text_prev_grapheme(t, nx, &to), LLE_SUCCESS);
+        assert_int_equal(to, p);
+    }
+    free(bnd);
+    free(buf);
+    free(md.b);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* Every codepoint from U+0001 to U+07FF (so every byte value but those
  * UTF-8 never uses: every continuation byte 0x80-0xBF, every 2-byte lead)
  * and a sample of 3- and 4-byte ones, inserted in pieces at random
@@ -653,10 +721,19 @@ static void check_rows(lle_text_t *t, const model_t *md, unsigned width)
         assert_int_equal(lle_text_row_to_line(t, total + want - 1, &ln, &in), LLE_SUCCESS);
         assert_int_equal(ln, line);
         assert_int_equal(in, want - 1);
-        total += want;
+        /* the row and column of the cluster start nearest the middle */
         const char *nl = memchr(md->b + s, '\n', md->n - s);
+        size_t e = nl ? (size_t)(nl - md->b) : md->n, p = s + (e - s) / 2, col, r, c;
+        while (p < e && !bnd[p]) p++;
+        if (bnd[p]) {
+            r = model_line_scan(md, bnd, s, p, width, &col);
+            assert_int_equal(lle_text_byte_to_row_col(t, p, &row, &c), LLE_SUCCESS);
+            assert_int_equal(row, total + r - 1);
+            assert_int_equal(c, col);
+        }
+        total += want;
         if (!nl) break;
-        s = (size_t)(nl - md->b) + 1;
+        s = e + 1;
     }
     size_t all;
     assert_int_equal(lle_text_wrap_rows(t, &all), LLE_SUCCESS);
@@ -914,6 +991,7 @@ int main(void)
         cmocka_unit_test(grapheme_break_conformance),
         cmocka_unit_test(ascii_runs),
         cmocka_unit_test(every_byte_value_counted),
+        cmocka_unit_test(positions_across_leaves),
         cmocka_unit_test(bad_input),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
