@@ -62,7 +62,7 @@ def med(impl, size, key):
 sizes = [100, 100000, 10000000]
 names = {100: "100 B", 100000: "100 KB", 10000000: "10 MB"}
 print(f"- rounds: {rounds} (medians over the rounds)\n")
-print("| impl | size | edit median (ns) | insertions (ns) | deletions (ns) | edit p99 (ns) | edits a run | byte -> codepoint -> byte (ns) | byte -> line, column (ns) | cursor move (ns) | index bytes / text byte |")
+print("| impl | size | edit median (ns) | insertions (ns) | deletions (ns) | edit p99 (ns) | edits a run | byte -> codepoint -> byte (ns) | byte -> line, column -> byte (ns) | cursor move (ns) | index bytes / text byte |")
 print("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 for impl in ("rope", "flat", "readline"):
     for s in sizes:

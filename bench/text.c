@@ -25,9 +25,10 @@
  *              offset, then walks them from the start; readline keeps no
  *              such index: 0), timed together (median ns)
  *   linecol    the rope, at the same positions in a pass of its own: byte
- *              offset to (line, column) (lle_text_byte_to_line_col;
- *              positions inside a cluster, refused, are left out; median
- *              ns; the peers: 0)
+ *              offset to (line, column) and back (lle_text_byte_to_line_col
+ *              and lle_text_line_col_to_byte, timed together; positions
+ *              inside a cluster, refused, are left out; median ns; the
+ *              peers: 0)
  *   cursor     10,000 moves by one grapheme cluster forward from the middle
  *              (ns per move; readline has no cluster motion here: 0)
  *   index      bytes of index per byte of text (rope only)
@@ -353,17 +354,19 @@ int main(int argc, char **argv)
     }
     qsort(conv, nconv, sizeof *conv, cmp_u64);
     double conv_med = nconv ? (double)conv[nconv / 2] : 0;
-    /* the rope: byte offset -> (line, column) at the same positions, in a
-     * pass of its own (those inside a cluster are refused and left out) */
+    /* the rope: byte offset -> (line, column) -> byte offset at the same
+     * positions, in a pass of its own (those inside a cluster are refused
+     * and left out) */
     double lc_med = 0;
     if (b.impl == ROPE) {
         size_t nlc = 0;
         for (size_t i = 0; i < nconv; i++) {
-            size_t line, col;
+            size_t line, col, back = 0;
             t0 = now_ns();
             lle_result_t r = lle_text_byte_to_line_col(b.t, pos_of[i], &line, &col);
+            if (r == LLE_SUCCESS) r = lle_text_line_col_to_byte(b.t, line, col, &back);
             uint64_t dt = now_ns() - t0;
-            if (r == LLE_SUCCESS) conv[nlc++] = dt;
+            if (r == LLE_SUCCESS && back == pos_of[i]) conv[nlc++] = dt;
             else if (r != LLE_ERROR_INVALID_POSITION) abort();
         }
         qsort(conv, nlc, sizeof *conv, cmp_u64);

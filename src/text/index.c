@@ -425,8 +425,8 @@ lle_result_t lle__tx_locate(const lle_text_t *t, size_t pos, lle__tx_where_t *w)
     w->g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, o);
     w->line = (size_t)before.v[F_NLS] + nl;
     if (nl) {
-        /* the line starts in L, after its nl-th newline */
-        size_t s = lle__tx_leaf_nth(L, nl - 1, false) + 1;
+        /* the line starts in L, after its last newline before o */
+        size_t s = (size_t)lle__tx_leaf_nl_below(L, o) + 1;
         w->line_start = pos - o + s;
         w->line_g = (size_t)before.v[F_GBS] + leaf_gbs_before(L, s);
     } else if (w->line == 0) {
@@ -440,6 +440,43 @@ lle_result_t lle__tx_locate(const lle_text_t *t, size_t pos, lle__tx_where_t *w)
         w->line_start = (size_t)before.v[F_BYTES] + s;
         w->line_g = (size_t)before.v[F_GBS] + leaf_gbs_before(S, s);
     }
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle__tx_line_col_to_byte(const lle_text_t *t, size_t line, size_t col, size_t *pos)
+{
+    uint64_t nls = lle__tx_total(t, F_NLS);
+    if (line > nls) return LLE_ERROR_INVALID_LINE_INDEX;
+    /* S: the leaf where the line starts, at offset s */
+    uint64_t k;
+    lle__tx_sum_t before;
+    const lle__tx_leaf_t *S;
+    size_t s = 0;
+    if (line == 0) {
+        S = lle__tx_find(t, F_BYTES, 0, &k, &before, TX_NEED(F_GBS));
+    } else {
+        S = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_BYTES) | TX_NEED(F_GBS));
+        s = lle__tx_leaf_nth(S, k, false) + 1;
+    }
+    size_t gs = leaf_gbs_before(S, s), g0 = (size_t)before.v[F_GBS] + gs;
+    if (col > lle__tx_total(t, F_GBS) - g0) return LLE_ERROR_INVALID_POSITION;
+    /* the col-th cluster start from s, and the newline that ends the line,
+     * when S holds them (else TX_LEN(S)); after the last leaf, the end of
+     * the text (col was checked against the clusters left) */
+    size_t len = TX_LEN(S), q = leaf_nth_bit(S, gs + col), e = lle__tx_leaf_nl_from(S, s);
+    if (q < len || !S->next) {
+        if (q > e) return LLE_ERROR_INVALID_POSITION;
+        *pos = (size_t)before.v[F_BYTES] + q;
+        return LLE_SUCCESS;
+    }
+    if (e < len) return LLE_ERROR_INVALID_POSITION;
+    /* the line goes on past S: by cluster index, and the line's end */
+    size_t p;
+    lle_result_t r = lle__tx_g_to_byte(t, g0 + col, &p);
+    if (r != LLE_SUCCESS) return r;
+    size_t end = line == nls ? (size_t)lle__tx_total(t, F_BYTES) : lle__tx_line_start(t, line + 1) - 1;
+    if (p > end) return LLE_ERROR_INVALID_POSITION;
+    *pos = p;
     return LLE_SUCCESS;
 }
 

@@ -233,9 +233,40 @@ static inline size_t nth_byte(const char *s, size_t n, uint64_t *k, bool lead)
 size_t lle__tx_leaf_nth(const lle__tx_leaf_t *L, uint64_t k, bool lead)
 {
     size_t gs = L->h.gs;
-    size_t i = nth_byte(L->data, gs, &k, lead);
-    if (i < gs) return i;
+    /* the newlines before the gap are counted (nlg): a search for a later
+     * one starts after the gap */
+    if (!lead && k >= L->h.nlg) {
+        k -= L->h.nlg;
+    } else {
+        size_t i = nth_byte(L->data, gs, &k, lead);
+        if (i < gs) return i;
+    }
     return gs + nth_byte(L->data + L->h.ge, TX_CAP - L->h.ge, &k, lead);
+}
+
+size_t lle__tx_leaf_nl_from(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t gs = L->h.gs;
+    if (o < gs) {
+        const char *q = memchr(L->data + o, '\n', gs - o);
+        if (q) return (size_t)(q - L->data);
+        o = gs;
+    }
+    size_t ge = L->h.ge, po = o - gs + ge;
+    const char *q = memchr(L->data + po, '\n', TX_CAP - po);
+    return q ? (size_t)(q - L->data) - ge + gs : TX_LEN(L);
+}
+
+long lle__tx_leaf_nl_below(const lle__tx_leaf_t *L, size_t o)
+{
+    size_t gs = L->h.gs, ge = L->h.ge;
+    if (o > gs) {
+        const char *q = memrchr(L->data + ge, '\n', o - gs);
+        if (q) return (long)((size_t)(q - L->data) - ge + gs);
+        o = gs;
+    }
+    const char *q = memrchr(L->data, '\n', o);
+    return q ? (long)(q - L->data) : -1;
 }
 
 /* The largest cut <= want of s[0, n) at a codepoint start (n when want >= n). */

@@ -172,6 +172,10 @@ LLE__HIDDEN size_t lle__tx_count_cps(const char *s, size_t n);
 /* The logical offset in L of its (k + 1)-th codepoint start (lead) or
  * newline (!lead); TX_LEN(L) when it has k or fewer. */
 LLE__HIDDEN size_t lle__tx_leaf_nth(const lle__tx_leaf_t *L, uint64_t k, bool lead);
+/* The logical offset of L's first newline at or after o (TX_LEN(L) when
+ * none), and of its last newline before o (-1 when none). */
+LLE__HIDDEN size_t lle__tx_leaf_nl_from(const lle__tx_leaf_t *L, size_t o);
+LLE__HIDDEN long lle__tx_leaf_nl_below(const lle__tx_leaf_t *L, size_t o);
 /* Newlines in L's bytes [0, o). */
 LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 /* Add delta to n's sums and its ancestors' (and their columns). */
@@ -283,6 +287,12 @@ typedef struct lle__tx_where {
     size_t g, line, line_start, line_g;
 } lle__tx_where_t;
 LLE__HIDDEN lle_result_t lle__tx_locate(const lle_text_t *t, size_t pos, lle__tx_where_t *w);
+/* The byte offset of cluster `col` of line `line` (col may be the line's
+ * cluster count: its end); one descent when the leaf where the line
+ * starts holds that cluster or the line's end.  LLE_ERROR_INVALID_LINE_INDEX
+ * or LLE_ERROR_INVALID_POSITION as documented in lle/text.h. */
+LLE__HIDDEN lle_result_t lle__tx_line_col_to_byte(const lle_text_t *t, size_t line, size_t col,
+                                                  size_t *pos);
 /* Every grapheme bit against a segmentation of the whole text. */
 LLE__HIDDEN lle_result_t lle__tx_check_graphemes(const lle_text_t *t);
 

@@ -610,16 +610,7 @@ static size_t line_end(const lle_text_t *t, size_t line)
 lle_result_t lle_text_line_col_to_byte(lle_text_t *t, size_t line, size_t col, size_t *pos)
 {
     LOAD_OR_RETURN(t, pos);
-    if (line > lle__tx_total(t, F_NLS)) return LLE_ERROR_INVALID_LINE_INDEX;
-    size_t start = lle__tx_line_start(t, line), g0, p;
-    lle_result_t r = lle__tx_byte_to_g(t, start, &g0);
-    if (r != LLE_SUCCESS) return r;
-    if (col > lle__tx_total(t, F_GBS) - g0) return LLE_ERROR_INVALID_POSITION;
-    r = lle__tx_g_to_byte(t, g0 + col, &p);
-    if (r != LLE_SUCCESS) return r;
-    if (p > line_end(t, line)) return LLE_ERROR_INVALID_POSITION;
-    *pos = p;
-    return LLE_SUCCESS;
+    return lle__tx_line_col_to_byte(t, line, col, pos);
 }
 
 /* ---- lines -------------------------------------------------------------------------------- */

@@ -83,7 +83,18 @@ static inline void text_verify(lle_text_t *t, const model_t *md, uint64_t *rs, i
         assert_int_equal(col, gb - g0);
         assert_int_equal(lle_text_line_col_to_byte(t, ln, col, &back), LLE_SUCCESS);
         assert_int_equal(back, p);
+        /* the last column of the line (the last cluster start at or before
+         * its newline, or the end), and one past it */
+        size_t le = p, last = 0, cmax = 0;
+        while (le < md->n && md->b[le] != '\n') le++;
+        for (size_t i = ls; i <= le; i++)
+            if (bnd[i]) last = i, cmax++;
+        assert_int_equal(lle_text_line_col_to_byte(t, ln, cmax - 1, &back), LLE_SUCCESS);
+        assert_int_equal(back, last);
+        assert_int_equal(lle_text_line_col_to_byte(t, ln, cmax, &back), LLE_ERROR_INVALID_POSITION);
     }
+    size_t back;
+    assert_int_equal(lle_text_line_col_to_byte(t, nls + 1, 0, &back), LLE_ERROR_INVALID_LINE_INDEX);
     free(bnd);
 }
 
