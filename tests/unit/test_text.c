@@ -406,7 +406,7 @@ static void ascii_runs(void **state)
 }
 
 /* The cursor calls and the line of a position where what they look for is
- * leaves away: a line that started three leaves before the position, and
+ * leaves away: a line that started six leaves before the position, and
  * a cluster (a base and 1,200 combining marks) that covers whole leaves,
  * where the leaf after a cluster start, or before the next one, holds no
  * cluster start at all. */
