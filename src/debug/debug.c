@@ -1394,7 +1394,6 @@ static size_t reuse_check(lle_memory_manager_t *m, const lle__slab_t *s, uint32_
     return fresh - both;
 }
 
-/* Any allocation of a debug block: the common case is dbg_alloc's. */
 /* The end of both allocation paths: block u of n bytes, stamped, is
  * counted at its site (cnt, may be NULL) and in its pool, the debug heap
  * is let go, and a tracked allocation enters the audit trail. */
@@ -1419,6 +1418,7 @@ static inline void alloc_counted(lle_memory_manager_t *m, lle__dheap_t *dh, lle_
     }
 }
 
+/* Any allocation of a debug block: the common case is dbg_alloc's. */
 static LLE__NOINLINE void *alloc_general(lle_memory_manager_t *m, int pool, size_t n, size_t align,
                                          const lle_site_t *site, const void *pc)
 {

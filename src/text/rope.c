@@ -842,10 +842,10 @@ lle__tx_leaf_t *lle__tx_find(const lle_text_t *t, int field, uint64_t k, uint64_
     bool self = (need & TX_NEED(field)) != 0;
     need &= ~TX_NEED(field);
     /* One field besides the searched one is summed in the scan itself
-     * (the callers need one at most: a second loop over the same entries
-     * would leave at the same unpredictable point again); any others in
-     * a loop of their own.  With none, the scan sums the searched column
-     * a second time, unused. */
+     * (a second loop over the same entries would leave at the same
+     * unpredictable point again); any others (lle__tx_locate and the
+     * line/column lookup need two) in a loop of their own.  With none, the
+     * scan sums the searched column a second time, unused. */
     bool other = need != 0;
     int f2 = other ? __builtin_ctz(need) : field;
     need &= need - 1;

@@ -1,0 +1,147 @@
+/*
+ * test_text_check.c - lle_text_check, the text buffer's consistency check,
+ * catches each kind of damage it looks for.  The test reaches into the
+ * tree (src/text/text_internal.h) to inject one fault at a time into an
+ * otherwise sound text, asks lle_text_check for LLE_ERROR_CORRUPTION, then
+ * undoes the fault and asks for LLE_SUCCESS again: a leaf's count, an
+ * inner node's column, a leaf link, a grapheme bit (with every sum made
+ * to agree with it, so only the segmentation can tell), a cached row count
+ * (sums agreeing), the edit hint, and the modified-line ranges.
+ */
+#include "test_util.h"
+
+#include "text/text_internal.h"
+
+static void expect_caught(lle_text_t *t)
+{
+    assert_int_equal(lle_text_check(t), LLE_ERROR_CORRUPTION);
+}
+
+static void expect_sound(lle_text_t *t)
+{
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+}
+
+/* A text of several leaves and two inner levels: lines of words. */
+static lle_text_t *sound_text(lle_memory_manager_t *m)
+{
+    lle_text_t *t = NULL;
+    assert_int_equal(lle_text_create(m, NULL, &t), LLE_SUCCESS);
+    static char buf[40000];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = i % 41 == 40 ? '\n' : (char)('a' + i % 26);
+    assert_int_equal(lle_text_insert(t, 0, buf, sizeof buf), LLE_SUCCESS);
+    assert_true(t->depth >= 3);
+    expect_sound(t);
+    return t;
+}
+
+static void counts_links_and_bits(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = sound_text(m);
+    lle__tx_leaf_t *L = t->first->next;
+
+    /* a leaf's codepoint count */
+    L->h.sum.v[F_CPS]++;
+    expect_caught(t);
+    L->h.sum.v[F_CPS]--;
+    expect_sound(t);
+
+    /* an inner node's copy of a child's newline count */
+    lle__tx_inner_t *I = (lle__tx_inner_t *)L->h.parent;
+    I->cs[F_NLS][L->h.slot]++;
+    expect_caught(t);
+    I->cs[F_NLS][L->h.slot]--;
+    expect_sound(t);
+
+    /* a back link of the leaf list */
+    lle__tx_leaf_t *P = L->next->prev;
+    L->next->prev = t->first;
+    expect_caught(t);
+    L->next->prev = P;
+    expect_sound(t);
+
+    /* a cluster start taken away from a byte in the middle of L, its leaf
+     * and every ancestor told: the sums agree, the segmentation does not */
+    size_t p = lle__tx_phys(L, TX_LEN(L) / 2);
+    assert_true(lle__tx_bit(L, TX_LEN(L) / 2));
+    L->gb[p >> 6] ^= (uint64_t)1 << (p & 63);
+    lle__tx_sum_t d = {{0}};
+    d.v[F_GBS] = (uint64_t)0 - 1;
+    lle__tx_propagate(&L->h, &d);
+    expect_caught(t);
+    L->gb[p >> 6] ^= (uint64_t)1 << (p & 63);
+    d.v[F_GBS] = 1;
+    lle__tx_propagate(&L->h, &d);
+    expect_sound(t);
+
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+static void rows_hint_and_marks(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = sound_text(m);
+
+    /* a cached row count, wrong by one, with the sums that hold it */
+    assert_int_equal(lle_text_set_wrap_width(t, 16), LLE_SUCCESS);
+    size_t rows;
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    expect_sound(t);
+    lle__tx_leaf_t *L = t->first->next;
+    assert_true(L->h.sum.v[F_NLS] > 0 && L->rows[0] > 0);
+    lle__tx_sum_t d = {{0}};
+    L->rows[0]++;
+    d.v[F_ROWS] = 1;
+    lle__tx_propagate(&L->h, &d);
+    expect_caught(t);
+    L->rows[0]--;
+    d.v[F_ROWS] = (uint64_t)0 - 1;
+    lle__tx_propagate(&L->h, &d);
+    expect_sound(t);
+
+    /* the edit hint: a keystroke in the middle sets it */
+    assert_int_equal(lle_text_insert(t, 20000, "x", 1), LLE_SUCCESS);
+    assert_non_null(t->hint);
+    expect_sound(t);
+    t->hint_nls++;
+    expect_caught(t);
+    t->hint_nls--;
+    t->hint_bytes++;
+    expect_caught(t);
+    t->hint_bytes--;
+    lle__tx_leaf_t *H = t->hint;
+    t->hint = H->next;
+    expect_caught(t);
+    t->hint = H;
+    expect_sound(t);
+
+    /* the modified-line ranges: a second one that overlaps the first, and
+     * one past the last line */
+    assert_int_equal(lle_text_insert(t, 30000, "y", 1), LLE_SUCCESS);
+    assert_true(t->nmod >= 2);
+    size_t first = t->mod[1].first;
+    t->mod[1].first = t->mod[0].first;
+    expect_caught(t);
+    t->mod[1].first = first;
+    size_t count = t->mod[t->nmod - 1].count;
+    t->mod[t->nmod - 1].count = (size_t)lle__tx_total(t, F_NLS) + 2;
+    expect_caught(t);
+    t->mod[t->nmod - 1].count = count;
+    expect_sound(t);
+
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(counts_links_and_bits),
+        cmocka_unit_test(rows_hint_and_marks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
