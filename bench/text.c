@@ -302,7 +302,7 @@ int main(int argc, char **argv)
     static const char *const ins[] = {"x", "\xc3\xa9", "\xcc\x81"};
     uint64_t *lat = malloc(edits * sizeof *lat);
     uint64_t *conv = malloc(edits * sizeof *conv);
-    size_t nconv = 0;
+    size_t *pos_of = malloc(edits * sizeof *pos_of), nconv = 0;
     uint64_t rs = seed * 2654435761u + 1;
     size_t done = 0;
     while (done + 1 < edits) {
@@ -318,7 +318,7 @@ int main(int argc, char **argv)
         lat[done++] = t1 - t0;
         lat[done++] = t2 - t1;
         if (b.impl == READLINE && done % 512 == 0) rl_free_undo_list();
-        if (b.impl != READLINE) conv[nconv++] = pos;
+        if (b.impl != READLINE) pos_of[nconv++] = pos;
         /* a renderer redraws the marked lines after a keystroke and clears
          * the marks (untimed, like the peers' redraw) */
         if (b.impl == ROPE) lle_text_clear_modified(b.t);
@@ -335,8 +335,6 @@ int main(int argc, char **argv)
     free(part);
     /* conversions at the edits' positions, in a pass of their own (a
      * flat buffer's scan would flush the caches between its edits) */
-    size_t *pos_of = malloc((nconv ? nconv : 1) * sizeof *pos_of);
-    for (size_t i = 0; i < nconv; i++) pos_of[i] = (size_t)conv[i];
     for (size_t i = 0; i < nconv; i++) {
         size_t pos = pos_of[i], cp = 0, back = 0;
         t0 = now_ns();
