@@ -12,6 +12,7 @@
  * with skin-tone modifiers and ZWJ sequences, combining marks, newlines):
  *   paste1     1 MiB inserted in one call into an empty buffer (ms)
  *   paste4k    the same 1 MiB appended in 4 KiB pieces (ms)
+ *   paste_log  1 MiB of ASCII log lines inserted in one call (ms)
  *   edit       EDITS single-character edits at random positions in the
  *              middle half of a SIZE-byte text: pairs of an insertion (of
  *              'x', U+00E9 or a combining U+0301, in turn) and the deletion
@@ -92,6 +93,27 @@ static char *mixed_text(size_t n, uint64_t seed)
     while (k > 0 && ((unsigned char)b[k] & 0xC0) == 0x80) k--;
     memset(b + k, ' ', n - k);
     b[n] = 0;
+    return b;
+}
+
+/* n bytes of ASCII log lines ("2026-11-21 12:00:07 INFO worker 17: ..."),
+ * each ended by a newline: what a pasted log mostly is. */
+static char *log_text(size_t n, uint64_t seed)
+{
+    static const char *const msgs[] = {
+        "connection accepted from 10.0.3.17:52114", "request GET /api/v1/items?page=3 200 12ms",
+        "cache miss for key user:4711:profile", "retrying upload (attempt 2 of 5)",
+        "worker pool resized to 8 threads", "checkpoint written: 1048576 bytes in 3.2 ms",
+    };
+    static const char *const lv[] = {"INFO", "WARN", "DEBUG", "ERROR"};
+    char *b = malloc(n + 256);
+    size_t k = 0;
+    while (k < n) {
+        unsigned r = (unsigned)rnd(&seed);
+        k += (size_t)sprintf(b + k, "2026-11-21 12:%02u:%02u %s worker %u: %s\n", r % 60, r / 60 % 60,
+                             lv[r / 3600 % 4], r / 14400 % 32, msgs[r / 460800 % 6]);
+    }
+    memset(b + n, 0, 1);
     return b;
 }
 
@@ -277,6 +299,13 @@ int main(int argc, char **argv)
     buf_insert(&b, 0, mb, MB);
     double paste1 = (double)(now_ns() - t0) / 1e6;
     buf_close(&b);
+    char *lg = log_text(MB, seed);
+    buf_open(&b);
+    t0 = now_ns();
+    buf_insert(&b, 0, lg, MB);
+    double paste_log = (double)(now_ns() - t0) / 1e6;
+    buf_close(&b);
+    free(lg);
     buf_open(&b);
     double paste4k = 0;
     for (size_t off = 0; off < MB;) {
@@ -404,10 +433,11 @@ int main(int argc, char **argv)
     free(text);
     free(lat);
     double read = read_latency_ns(size, seed + 2);
-    printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f edit_median_ns=%.0f "
+    printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f "
+           "edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
            "cursor_ns=%.1f index_per_byte=%.4f read_ns=%.1f\n",
-           argv[1], size, done, paste1, paste4k, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
+           argv[1], size, done, paste1, paste4k, paste_log, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
            index, read);
     lle_memory_manager_destroy(b.m);
     return 0;

@@ -16,6 +16,9 @@
  */
 #include <string.h>
 #include <utf8proc.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "text/text_internal.h"
 
@@ -24,6 +27,18 @@ size_t lle__tx_utf8_valid(const char *str, size_t n)
     const unsigned char *p = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+#if defined(__SSE2__)
+        /* ASCII 16 bytes at a time: to the first byte that is not */
+        if (i + 16 <= n) {
+            unsigned hi = (unsigned)_mm_movemask_epi8(
+                _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+            if (!hi) {
+                i += 16;
+                continue;
+            }
+            i += (size_t)__builtin_ctz(hi);
+        }
+#else
         if (i + 8 <= n) {
             uint64_t w;
             memcpy(&w, p + i, 8);
@@ -32,6 +47,7 @@ size_t lle__tx_utf8_valid(const char *str, size_t n)
                 continue;
             }
         }
+#endif
         unsigned c = p[i];
         if (c < 0x80) {
             i++;
@@ -79,6 +95,35 @@ static long last_bit_at_or_below(const lle__tx_leaf_t *L, size_t i)
         if (--w < 0) return -1;
         word = L->gb[w];
     }
+}
+
+/* The cluster starts of s[0, 64) when all 64 bytes are ASCII, *pc being
+ * the codepoint before s[0] (then set to s[63]): a bit for every byte but
+ * a LF after a CR.  False, nothing set, when a byte is not ASCII.  With
+ * SSE2 the whole word is four compares of 16 bytes, instead of a test and
+ * a bit per byte. */
+static inline bool ascii_word(const unsigned char *s, int32_t *pc, uint64_t *bits)
+{
+#if defined(__SSE2__)
+    uint64_t hi = 0, lf = 0, cr = 0;
+    for (unsigned j = 0; j < 4; j++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + 16 * j));
+        hi |= (uint64_t)(unsigned)_mm_movemask_epi8(v) << (16 * j);
+        lf |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')))
+              << (16 * j);
+        cr |= (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')))
+              << (16 * j);
+    }
+    if (hi) return false;
+    *bits = ~(lf & ((cr << 1) | (uint64_t)(*pc == '\r')));
+    *pc = s[63];
+    return true;
+#else
+    (void)s;
+    (void)pc;
+    (void)bits;
+    return false;
+#endif
 }
 
 static void flip_bit(lle__tx_leaf_t *L, size_t i)
@@ -169,6 +214,10 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                 size_t wi = q >> 6, wend = (wi + 1) << 6;
                 if (wend > lim) wend = lim;
                 uint64_t nb = 0, mask = 0;
+                if (!(q & 63) && wend == q + 64 && ascii_word(d + q, &pc, &nb)) {
+                    mask = ~(uint64_t)0;
+                    q = wend;
+                }
                 for (; q < wend; q++) {
                     int32_t ch = d[q];
                     if (ch >= 0x80) {

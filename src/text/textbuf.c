@@ -371,7 +371,10 @@ static lle_result_t edit(lle_text_t *t, size_t pos, size_t del, const char *s, s
     if (n > t->cfg.max_size || total - del > t->cfg.max_size - n) return LLE_ERROR_SIZE_LIMIT;
     if (!del && !n) return LLE_SUCCESS;
     size_t ki = 0;
-    for (size_t i = 0; i < n; i++) ki += s[i] == '\n';
+    if (n < 16)
+        for (size_t i = 0; i < n; i++) ki += s[i] == '\n';
+    else
+        ki = lle__tx_count_nl(s, n);
     if (lle_likely(local)) return edit_in_leaf(t, Lf, o, &before, pos, del, s, n, ki, log);
 
     size_t line = (size_t)before.v[F_NLS] + lle__tx_leaf_nl_before(Lf, o);

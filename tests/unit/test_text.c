@@ -587,6 +587,21 @@ static void bad_input(void **state)
     for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
         assert_int_equal(lle_text_insert(t, 0, invalid[i], strlen(invalid[i])),
                          LLE_ERROR_INVALID_ENCODING);
+    /* the same at every offset of 40 bytes of ASCII, and after a valid
+     * codepoint: validation skips ASCII 16 bytes at a time */
+    for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++) {
+        size_t k = strlen(invalid[i]);
+        for (size_t at = 0; at + k <= 40; at++) {
+            char s[40];
+            memset(s, 'a', sizeof s);
+            memcpy(s + at, invalid[i], k);
+            assert_int_equal(lle_text_insert(t, 0, s, sizeof s), LLE_ERROR_INVALID_ENCODING);
+            if (at >= 2) {
+                memcpy(s + at - 2, "\xc3\xa9", 2);
+                assert_int_equal(lle_text_insert(t, 0, s, sizeof s), LLE_ERROR_INVALID_ENCODING);
+            }
+        }
+    }
     assert_int_equal(lle_text_insert(t, 10, "x", 1), LLE_ERROR_INVALID_POSITION);
     assert_int_equal(lle_text_insert(t, 5, "x", 1), LLE_ERROR_INVALID_POSITION); /* inside 中 */
     assert_int_equal(lle_text_delete(t, 0, 10), LLE_ERROR_INVALID_POSITION);
