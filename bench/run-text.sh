@@ -74,11 +74,11 @@ for impl in ("rope", "flat", "readline"):
         print(f"| {impl} | {names[s]} | {med(impl, s, 'edit_median_ns'):.0f} | {med(impl, s, 'insert_median_ns'):.0f} | "
               f"{med(impl, s, 'delete_median_ns'):.0f} | {med(impl, s, 'edit_p99_ns'):.0f} | {ed} | {conv} | {lc} | "
               f"{'-' if impl == 'readline' else f'{cur:.1f}'} | {f'{idx:.3f}' if impl == 'rope' else '-'} |")
-print("\n| impl | paste 1 MiB, one insertion (ms) | paste 1 MiB in 4 KiB pieces (ms) | paste 1 MiB of ASCII log lines (ms) |")
-print("|---|--:|--:|--:|")
+print("\n| impl | paste 1 MiB, one insertion (ms) | paste 1 MiB in 4 KiB pieces (ms) | paste 1 MiB of ASCII log lines (ms) | paste 1 MiB of Cyrillic, Greek and Han (ms) |")
+print("|---|--:|--:|--:|--:|")
 for impl in ("rope", "flat", "readline"):
     print(f"| {impl} | {med(impl, 100, 'paste1_ms'):.2f} | {med(impl, 100, 'paste4k_ms'):.2f} | "
-          f"{med(impl, 100, 'paste_log_ms'):.2f} |")
+          f"{med(impl, 100, 'paste_log_ms'):.2f} | {med(impl, 100, 'paste_script_ms'):.2f} |")
 # one read at a random place of an array of the text's size: the same for
 # every buffer, so the medians of all the runs of that size
 def read_med(s):

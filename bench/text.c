@@ -13,6 +13,7 @@
  *   paste1     1 MiB inserted in one call into an empty buffer (ms)
  *   paste4k    the same 1 MiB appended in 4 KiB pieces (ms)
  *   paste_log  1 MiB of ASCII log lines inserted in one call (ms)
+ *   paste_script  1 MiB of Cyrillic, Greek and Han words in one call (ms)
  *   edit       EDITS single-character edits at random positions in the
  *              middle half of a SIZE-byte text: pairs of an insertion (of
  *              'x', U+00E9 or a combining U+0301, in turn) and the deletion
@@ -114,6 +115,38 @@ static char *log_text(size_t n, uint64_t seed)
                              lv[r / 3600 % 4], r / 14400 % 32, msgs[r / 460800 % 6]);
     }
     memset(b + n, 0, 1);
+    return b;
+}
+
+/* n bytes of words in Cyrillic, Greek and Han (letters of 2 or 3 bytes
+ * whose clusters are single codepoints), separated by spaces, commas and
+ * newlines: a paste of prose in scripts other than Latin. */
+static char *script_text(size_t n, uint64_t seed)
+{
+    static const struct {
+        uint32_t lo, count;
+    } scripts[] = {{0x0430, 32}, {0x03B1, 25}, {0x4E00, 20902}};
+    char *b = malloc(n + 64);
+    size_t k = 0;
+    while (k < n) {
+        uint64_t r = rnd(&seed);
+        unsigned sc = (unsigned)(r % 3), len = 2 + (unsigned)(r / 3 % 7);
+        for (unsigned i = 0; i < len; i++) {
+            uint32_t c = scripts[sc].lo + (uint32_t)(rnd(&seed) % scripts[sc].count);
+            if (c < 0x800) {
+                b[k++] = (char)(0xC0 | (c >> 6));
+            } else {
+                b[k++] = (char)(0xE0 | (c >> 12));
+                b[k++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            }
+            b[k++] = (char)(0x80 | (c & 0x3F));
+        }
+        b[k++] = r / 21 % 9 == 0 ? '\n' : r / 21 % 9 == 1 ? ',' : ' ';
+    }
+    k = n;
+    while (k > 0 && ((unsigned char)b[k] & 0xC0) == 0x80) k--;
+    memset(b + k, ' ', n - k);
+    b[n] = 0;
     return b;
 }
 
@@ -306,6 +339,13 @@ int main(int argc, char **argv)
     double paste_log = (double)(now_ns() - t0) / 1e6;
     buf_close(&b);
     free(lg);
+    char *sc = script_text(MB, seed);
+    buf_open(&b);
+    t0 = now_ns();
+    buf_insert(&b, 0, sc, MB);
+    double paste_script = (double)(now_ns() - t0) / 1e6;
+    buf_close(&b);
+    free(sc);
     buf_open(&b);
     double paste4k = 0;
     for (size_t off = 0; off < MB;) {
@@ -433,11 +473,11 @@ int main(int argc, char **argv)
     free(text);
     free(lat);
     double read = read_latency_ns(size, seed + 2);
-    printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f "
+    printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f paste_script_ms=%.3f "
            "edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
            "cursor_ns=%.1f index_per_byte=%.4f read_ns=%.1f\n",
-           argv[1], size, done, paste1, paste4k, paste_log, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
+           argv[1], size, done, paste1, paste4k, paste_log, paste_script, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
            index, read);
     lle_memory_manager_destroy(b.m);
     return 0;

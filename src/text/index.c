@@ -126,6 +126,29 @@ static inline bool ascii_word(const unsigned char *s, int32_t *pc, uint64_t *bit
 #endif
 }
 
+/* "Plain" codepoints: ASCII, and those whose Grapheme_Cluster_Break is
+ * Other (Extended_Pictographic is a class of its own in utf8proc) and,
+ * where utf8proc knows the property (2.9 on), whose Indic_Conjunct_Break
+ * is None: most letters of most scripts, CJK ideographs.  Between two
+ * plain codepoints there is always a break: GB999 decides it, or GB4/GB5
+ * when one is an ASCII control (two ASCII codepoints, CR LF among them,
+ * never come to this test).  And utf8proc's state after a plain codepoint
+ * says what a fresh state says (its class, no emoji sequence, regional
+ * indicator pair or conjunct pending).  So the walk below decides plain
+ * pairs itself and calls utf8proc_grapheme_break_stateful for the others;
+ * lle__tx_check_graphemes, which tests every bit, calls it for all. */
+#if UTF8PROC_VERSION_MAJOR > 2 || (UTF8PROC_VERSION_MAJOR == 2 && UTF8PROC_VERSION_MINOR >= 9)
+#define TX_ICB_NONE(pr) ((pr)->indic_conjunct_break == UTF8PROC_INDIC_CONJUNCT_BREAK_NONE)
+#else
+#define TX_ICB_NONE(pr) 1
+#endif
+static inline bool cp_plain(int32_t c)
+{
+    if (c < 0x80) return true;
+    const utf8proc_property_t *pr = utf8proc_get_property(c);
+    return pr->boundclass == UTF8PROC_BOUNDCLASS_OTHER && TX_ICB_NONE(pr);
+}
+
 static void flip_bit(lle__tx_leaf_t *L, size_t i)
 {
     size_t p = lle__tx_phys(L, i);
@@ -185,6 +208,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
     }
     size_t clen;
     int32_t prev = lle__tx_decode(L, o, &clen);
+    bool prev_plain = cp_plain(prev);
     x += clen;
     /* the walk goes by physical offset p (a codepoint never straddles the
      * gap: the gap only ever sits at codepoint boundaries) */
@@ -236,6 +260,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
             x += q - p;
             p = q;
             prev = pc;
+            prev_plain = true;
             state = 0;
             continue;
         }
@@ -247,6 +272,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
              * non-ASCII codepoint right before the break it decides. */
             clen = 1;
             brk = !(prev == '\r' && c == '\n');
+            prev_plain = true;
             state = 0;
         } else {
             if (c < 0x80) {
@@ -258,7 +284,14 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                 c = (int32_t)cp;
                 clen = k + 1;
             }
-            brk = utf8proc_grapheme_break_stateful(prev, c, &state);
+            bool plain = cp_plain(c);
+            if (plain && prev_plain) {
+                brk = true;
+                state = 0;
+            } else {
+                brk = utf8proc_grapheme_break_stateful(prev, c, &state);
+            }
+            prev_plain = plain;
         }
         uint64_t *w = &L->gb[p >> 6], m = (uint64_t)1 << (p & 63);
         bool old = (*w & m) != 0;
