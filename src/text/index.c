@@ -27,55 +27,62 @@ size_t lle__tx_utf8_valid(const char *str, size_t n)
     const unsigned char *p = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
-#if defined(__SSE2__)
-        /* ASCII 16 bytes at a time: to the first byte that is not */
-        if (i + 16 <= n) {
-            unsigned hi = (unsigned)_mm_movemask_epi8(
-                _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
-            if (!hi) {
-                i += 16;
-                continue;
-            }
-            i += (size_t)__builtin_ctz(hi);
-        }
-#else
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
-        }
-#endif
         unsigned c = p[i];
         if (c < 0x80) {
+            /* ASCII: with SSE2 16 bytes at a time, to the first byte that
+             * is not */
+#if defined(__SSE2__)
+            if (i + 16 <= n) {
+                for (; i + 16 <= n; i += 16) {
+                    unsigned hi = (unsigned)_mm_movemask_epi8(
+                        _mm_loadu_si128((const __m128i *)(const void *)(p + i)));
+                    if (hi) {
+                        i += (size_t)__builtin_ctz(hi);
+                        break;
+                    }
+                }
+                continue;
+            }
+#else
+            if (i + 8 <= n) {
+                uint64_t w;
+                memcpy(&w, p + i, 8);
+                if (!(w & 0x8080808080808080ull)) {
+                    i += 8;
+                    continue;
+                }
+            }
+#endif
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
+        /* Well-formed sequences (Unicode, table 3-7): the lead byte fixes
+         * the length and the range of the second byte (which rules out
+         * overlong forms, surrogates and codepoints past U+10FFFF); every
+         * other byte is 80..BF.  No codepoint is assembled. */
+        size_t avail = n - i;
+        if (c < 0xC2) return i;
+        if (c < 0xE0) {
+            if (avail < 2 || (p[i + 1] & 0xC0) != 0x80) return i;
+            i += 2;
+            continue;
         }
-        if (n - i - 1 < need) return i;
-        for (size_t j = 1; j <= need; j++) {
-            unsigned b = p[i + j];
-            if ((b & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (b & 0x3F);
+        unsigned b1 = avail > 1 ? p[i + 1] : 0;
+        if (c < 0xF0) {
+            unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+            if (avail < 3 || b1 < lo || b1 > hi || (p[i + 2] & 0xC0) != 0x80) return i;
+            i += 3;
+            continue;
         }
-        if (need == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return i;
-        if (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) return i;
-        i += need + 1;
+        if (c < 0xF5) {
+            unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+            if (avail < 4 || b1 < lo || b1 > hi || (p[i + 2] & 0xC0) != 0x80 ||
+                (p[i + 3] & 0xC0) != 0x80)
+                return i;
+            i += 4;
+            continue;
+        }
+        return i;
     }
     return n;
 }

@@ -558,6 +558,78 @@ static void every_byte_value_counted(void **state)
 
 /* ---- bad input ------------------------------------------------------------------ */
 
+/* Whether s[0, n) is UTF-8, the slow way: each sequence decoded to its
+ * codepoint, which must need that many bytes and be a scalar value. */
+static bool ref_utf8(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        size_t k = c < 0x80 ? 0 : c >= 0xC0 && c < 0xE0 ? 1 : c >= 0xE0 && c < 0xF0 ? 2
+                 : c >= 0xF0 && c < 0xF8 ? 3 : 9;
+        if (k == 9 || n - i < k + 1) return false;
+        uint32_t cp = k ? c & (0x7Fu >> (k + 1)) : c;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < least[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+/* Every sequence of one and two bytes; of three and four bytes, every
+ * lead byte that starts them with every second byte and the bytes after
+ * at the edges of 80..BF; alone and after 17 bytes of ASCII (the ASCII
+ * skip): insertion accepts exactly the UTF-8 the slow decoder accepts, and
+ * refused, leaves the text empty as it was. */
+static void utf8_every_sequence(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    static const unsigned char tails[] = {0x7F, 0x80, 0xBF, 0xC0};
+    static const struct {
+        unsigned len, lead_lo, lead_hi;
+    } kinds[] = {{1, 0, 255}, {2, 0, 255}, {3, 0xE0, 0xEF}, {4, 0xF0, 0xF7}};
+    unsigned char s[32];
+    size_t tried = 0, valid = 0;
+    for (size_t pre = 0; pre <= 17; pre += 17) {
+        memset(s, 'a', pre);
+        for (size_t kd = 0; kd < sizeof kinds / sizeof kinds[0]; kd++) {
+            unsigned len = kinds[kd].len;
+            size_t combos = len == 4 ? 16 : len == 3 ? 4 : 1;
+            for (unsigned b0 = kinds[kd].lead_lo; b0 <= kinds[kd].lead_hi; b0++) {
+                for (unsigned b1 = 0; b1 < (len > 1 ? 256u : 1u); b1++) {
+                    for (size_t x = 0; x < combos; x++) {
+                        unsigned char *q = s + pre;
+                        q[0] = (unsigned char)b0;
+                        q[1] = (unsigned char)b1;
+                        q[2] = tails[x % 4];
+                        q[3] = tails[x / 4];
+                        size_t n = pre + len;
+                        bool want = ref_utf8(s, n);
+                        lle_result_t r = lle_text_insert(t, 0, (const char *)s, n);
+                        assert_int_equal(r, want ? LLE_SUCCESS : LLE_ERROR_INVALID_ENCODING);
+                        if (want) assert_int_equal(lle_text_delete(t, 0, n), LLE_SUCCESS);
+                        assert_int_equal(lle_text_length(t), 0);
+                        tried++;
+                        valid += want;
+                    }
+                }
+            }
+        }
+    }
+    assert_int_equal(tried, 2 * (256 + 65536 + 16 * 256 * 4 + 8 * 256 * 16));
+    /* UTF-8 per prefix: 128 single bytes; 128 * 128 ASCII pairs and 30 * 64
+     * two-byte sequences; 960 lead and second bytes of three, with 2 of
+     * the 4 last bytes; 256 of four, with 2 * 2 of the 16 */
+    assert_int_equal(valid, 2 * (128 + 128 * 128 + 30 * 64 + 960 * 2 + 256 * 4));
+    assert_int_equal(lle_text_destroy(t), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void bad_input(void **state)
 {
     (void)state;
@@ -1008,6 +1080,7 @@ int main(void)
         cmocka_unit_test(every_byte_value_counted),
         cmocka_unit_test(positions_across_leaves),
         cmocka_unit_test(bad_input),
+        cmocka_unit_test(utf8_every_sequence),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
         cmocka_unit_test(undo_and_regions),
