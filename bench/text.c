@@ -294,6 +294,17 @@ static double read_latency_ns(size_t bytes, uint64_t seed)
     return ns;
 }
 
+/* The time of one insertion of s[0, n) into a new empty buffer (ms). */
+static double paste_once(buf_t *b, const char *s, size_t n)
+{
+    buf_open(b);
+    uint64_t t0 = now_ns();
+    buf_insert(b, 0, s, n);
+    double ms = (double)(now_ns() - t0) / 1e6;
+    buf_close(b);
+    return ms;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -324,28 +335,18 @@ int main(int argc, char **argv)
     if (lle_memory_manager_create(&mc, &b.m) != LLE_SUCCESS) return 1;
     if (b.impl == READLINE) rl_initialize();
 
-    /* paste 1 MiB: one insertion, then 4 KiB pieces */
+    /* paste 1 MiB: the mixed text, log lines and other scripts in one
+     * insertion each, then the mixed text in 4 KiB pieces */
     const size_t MB = 1 << 20;
     char *mb = mixed_text(MB, seed);
-    buf_open(&b);
-    uint64_t t0 = now_ns();
-    buf_insert(&b, 0, mb, MB);
-    double paste1 = (double)(now_ns() - t0) / 1e6;
-    buf_close(&b);
+    double paste1 = paste_once(&b, mb, MB);
     char *lg = log_text(MB, seed);
-    buf_open(&b);
-    t0 = now_ns();
-    buf_insert(&b, 0, lg, MB);
-    double paste_log = (double)(now_ns() - t0) / 1e6;
-    buf_close(&b);
+    double paste_log = paste_once(&b, lg, MB);
     free(lg);
     char *sc = script_text(MB, seed);
-    buf_open(&b);
-    t0 = now_ns();
-    buf_insert(&b, 0, sc, MB);
-    double paste_script = (double)(now_ns() - t0) / 1e6;
-    buf_close(&b);
+    double paste_script = paste_once(&b, sc, MB);
     free(sc);
+    uint64_t t0;
     buf_open(&b);
     double paste4k = 0;
     for (size_t off = 0; off < MB;) {
