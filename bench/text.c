@@ -33,6 +33,16 @@
  *              peers: 0)
  *   cursor     10,000 moves by one grapheme cluster forward from the middle
  *              (ns per move; readline has no cluster motion here: 0)
+ *   redraw     a line of SIZE bytes without a newline, of ASCII log text
+ *              (redraw_ascii) or of the mixed text (redraw_mixed), wrapped
+ *              at 80 columns: after a keystroke at a random point of its
+ *              middle half (an 'x' before an ASCII character, untimed, taken
+ *              out again after), what a redraw asks: the line's rows and
+ *              the row and column of the cursor, timed together (median of
+ *              7 keystrokes, us).  The rope: lle_text_line_rows and
+ *              lle_text_byte_to_row_col.  The flat buffer: one fill of the
+ *              line from its start, cluster by cluster with utf8proc (its
+ *              own code, as a flat buffer keeps no rows).  readline: 0
  *   index      bytes of index per byte of text (rope only)
  *   read       the latency of one read at a random place of a SIZE-byte
  *              array (a chase of dependent reads, ns a read): what any
@@ -254,6 +264,35 @@ static void buf_delete(buf_t *b, size_t pos, size_t k)
     }
 }
 
+/* The flat buffer's line [0, n) at width w, filled cluster by cluster
+ * (utf8proc segmentation and widths, the rule of lle/text.h): its rows,
+ * and in *row, *col the row and column of the cluster that starts at cur. */
+static size_t flat_rows(const flat_t *f, size_t cur, unsigned w, size_t *row, size_t *col)
+{
+    size_t rows = 1, c = 0, pos = 0, cw = 0;
+    utf8proc_int32_t prev = -1, cp, st = 0;
+    while (pos <= f->n) {
+        bool brk = pos == f->n;
+        utf8proc_ssize_t k = 0;
+        if (!brk) {
+            k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &cp);
+            brk = prev < 0 || utf8proc_grapheme_break_stateful(prev, cp, &st);
+        }
+        if (brk && prev >= 0) {
+            if (c + cw > w && c > 0) rows++, c = 0;
+            c += cw;
+            cw = 0;
+        }
+        if (brk && pos == cur) *row = rows - 1, *col = c;
+        if (pos == f->n) break;
+        int x = utf8proc_charwidth(cp);
+        if (x > (int)cw) cw = (size_t)x;
+        prev = cp;
+        pos += (size_t)k;
+    }
+    return rows;
+}
+
 /* A codepoint start at or before pos, found outside the timed region. */
 static size_t cp_start(buf_t *b, const char *model, size_t pos)
 {
@@ -309,6 +348,43 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* The redraw after a keystroke in a line of `size` bytes (us, median of 7
+ * keystrokes; see the top of the file).  line: the text, its newlines
+ * made spaces here. */
+static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed)
+{
+    if (b->impl == READLINE) return 0;
+    for (size_t i = 0; i < size; i++)
+        if (line[i] == '\n') line[i] = ' ';
+    buf_open(b);
+    buf_insert(b, 0, line, size);
+    size_t rows, row = 0, col = 0;
+    if (b->impl == ROPE) {
+        if (lle_text_set_wrap_width(b->t, 80) != LLE_SUCCESS) abort();
+        lle_text_line_rows(b->t, 0, &rows); /* the first redraw, untimed */
+    }
+    uint64_t lat[7];
+    for (int k = 0; k < 7; k++) {
+        size_t pos = size / 4 + (size_t)(rnd(&seed) % (size / 2 + 1));
+        while (pos > 0 && (unsigned char)line[pos] >= 0x80) pos--;
+        buf_insert(b, pos, "x", 1);
+        uint64_t t0 = now_ns();
+        if (b->impl == ROPE) {
+            if (lle_text_line_rows(b->t, 0, &rows) != LLE_SUCCESS ||
+                lle_text_byte_to_row_col(b->t, pos + 1, &row, &col) != LLE_SUCCESS)
+                abort();
+        } else {
+            rows = flat_rows(&b->f, pos + 1, 80, &row, &col);
+        }
+        lat[k] = now_ns() - t0;
+        if (row >= rows) abort();
+        buf_delete(b, pos, 1);
+    }
+    buf_close(b);
+    qsort(lat, 7, sizeof *lat, cmp_u64);
+    return (double)lat[3] / 1e3;
 }
 
 int main(int argc, char **argv)
@@ -471,15 +547,20 @@ int main(int argc, char **argv)
         index = (double)st.index_bytes / (double)st.bytes;
     }
     buf_close(&b);
-    free(text);
     free(lat);
+    /* redraws after a keystroke in one long line: log text, mixed text */
+    char *ln = log_text(size, seed + 3);
+    double redraw_ascii = redraw_us(&b, ln, size, seed + 4);
+    free(ln);
+    double redraw_mixed = redraw_us(&b, text, size, seed + 5);
+    free(text);
     double read = read_latency_ns(size, seed + 2);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f paste_script_ms=%.3f "
            "edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
-           "cursor_ns=%.1f index_per_byte=%.4f read_ns=%.1f\n",
+           "cursor_ns=%.1f index_per_byte=%.4f redraw_ascii_us=%.2f redraw_mixed_us=%.2f read_ns=%.1f\n",
            argv[1], size, done, paste1, paste4k, paste_log, paste_script, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
-           index, read);
+           index, redraw_ascii, redraw_mixed, read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }

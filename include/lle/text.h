@@ -212,6 +212,7 @@ typedef struct lle_text_stats {
     double compression_ratio;         /* compressed / original of the last attempt (0: none) */
     size_t compression_saved;         /* bytes saved by the last kept compression */
     size_t stale_rows;                /* lines whose row count is not cached */
+    size_t wrap_scanned_bytes;        /* bytes row queries have read cluster by cluster */
 } lle_text_stats_t;
 lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out);
 

@@ -208,6 +208,9 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
         o = 0;
     }
     while (TX_LEN(L) == 0) L = L->next; /* only an empty first leaf when text follows */
+    /* the width of the clusters of each leaf the walk enters may change
+     * (pl's summaries are dropped by the caller's edit) */
+    if (L != pl) lle__tx_wdirty(&L->h);
     int64_t dg = 0;
     if (!lle__tx_bit(L, o)) {
         flip_bit(L, o);
@@ -227,6 +230,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
         if (p >= TX_CAP) {
             flush(L, &dg, pl, up);
             do L = L->next; while (TX_LEN(L) == 0);
+            if (L != pl) lle__tx_wdirty(&L->h);
             d = (const unsigned char *)L->data;
             p = L->h.gs ? 0 : L->h.ge;
         }

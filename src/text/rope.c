@@ -279,9 +279,12 @@ static size_t cut_at(const char *s, size_t n, size_t want)
 }
 
 /* Add d to n's sums and its ancestors', and to their copies in the
- * parents' columns. */
+ * parents' columns.  Their width summaries are out of date: everything that
+ * changes a node's bytes sends a delta up (lle__tx_leaf_replace leaves it to
+ * its caller). */
 void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
 {
+    n->wok = 0;
     for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
     lle__tx_propagate_up(n, d);
 }
@@ -296,6 +299,7 @@ void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
         for (int f = 0; f < F_N; f++)
             if (d.v[f]) P->cs[f][i] += d.v[f]; /* a column's line only when it changes */
         for (int f = 0; f < F_N; f++) P->h.sum.v[f] += d.v[f];
+        P->h.wok = 0;
         n = &P->h;
     } while ((P = (lle__tx_inner_t *)n->parent) != NULL);
 }
@@ -550,6 +554,7 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
     d.v[F_BYTES] = (uint64_t)n - del;
     d.v[F_NLS] = (uint64_t)knl - dnl;
     for (int f = 0; f < F_N; f++) L->h.sum.v[f] += d.v[f];
+    L->h.wok = 0;
     *up = d;
 }
 
@@ -573,6 +578,7 @@ static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_l
 static void put_child(lle__tx_inner_t *P, unsigned i, lle__tx_node_t *c)
 {
     P->child[i] = c;
+    P->h.wok = 0;
     c->parent = &P->h;
     c->slot = (uint8_t)i;
     for (int f = 0; f < F_N; f++) P->cs[f][i] = c->sum.v[f];
@@ -580,6 +586,7 @@ static void put_child(lle__tx_inner_t *P, unsigned i, lle__tx_node_t *c)
 
 static void recompute(lle__tx_inner_t *I)
 {
+    I->h.wok = 0;
     for (int f = 0; f < F_N; f++) {
         uint64_t v = 0;
         for (unsigned i = 0; i < I->h.n; i++) v += I->cs[f][i];
@@ -600,6 +607,7 @@ static void split_inner(lle_text_t *t, lle__tx_inner_t *P, unsigned last)
     Q->h.n = (uint8_t)(P->h.n - half);
     for (unsigned i = 0; i < Q->h.n; i++) put_child(Q, i, P->child[half + i]);
     P->h.n = (uint8_t)half;
+    P->h.wok = 0;
     recompute(Q);
     for (int f = 0; f < F_N; f++) P->h.sum.v[f] -= Q->h.sum.v[f];
     if (P->h.parent) {
@@ -648,6 +656,7 @@ static void drop_slot(lle__tx_inner_t *P, unsigned i)
 {
     for (unsigned j = i; j + 1u < P->h.n; j++) put_child(P, j, P->child[j + 1]);
     P->h.n--;
+    P->h.wok = 0;
 }
 
 /* Rebalance inner node P after it lost children: while it has fewer than

@@ -28,6 +28,16 @@
  * owns at the current width, 0 when not known (stale).  Nodes sum the
  * known rows and count the stale entries.
  *
+ * Width summaries: every node may cache the display columns of the
+ * clusters that start in its subtree and how many of them are 2 columns
+ * wide (wcols, wwide; valid while h.wok), so that a line that spans many
+ * leaves is measured a subtree at a time (wrap.c).  They do not depend on
+ * the wrap width.  Whatever changes a node's bytes or grapheme bits, or
+ * the children it has, clears h.wok of that node and of its ancestors
+ * (lle__tx_propagate and lle__tx_propagate_up do it on the way up, the
+ * re-segmentation walk for each leaf it enters).  A cluster that runs
+ * past the end of its leaf is counted, whole, in the leaf where it starts.
+ *
  * Every structural change that may need memory takes it from a reserve
  * filled before the text is touched (lle__tx_reserve), so an edit either
  * fails before any change or completes.
@@ -64,6 +74,7 @@ struct lle__tx_node {
     uint8_t         leaf;
     uint8_t         n;     /* children (inner nodes) */
     uint8_t         slot;  /* index in the parent's child[] */
+    uint8_t         wok;   /* the width summary below is up to date (wrap.c) */
     uint16_t        gs, ge; /* leaves: the gap, data[gs, ge) */
     uint16_t        nlg;   /* leaves: newlines in data[0, gs) */
     lle__tx_node_t *parent;
@@ -77,6 +88,7 @@ typedef struct lle__tx_inner {
     lle__tx_node_t  h;
     uint64_t        cs[F_N][TX_FANOUT + 1];
     lle__tx_node_t *child[TX_FANOUT + 1]; /* +1: room while a split is pending */
+    uint64_t        wcols, wwide; /* width summary (wrap.c), valid while h.wok */
 } lle__tx_inner_t;
 
 typedef struct lle__tx_leaf lle__tx_leaf_t;
@@ -85,6 +97,7 @@ struct lle__tx_leaf {
     lle__tx_leaf_t *prev, *next;
     uint32_t       *rows;        /* one per newline held (see above) */
     uint32_t        rows_cap;
+    uint16_t        wcols, wwide; /* width summary (wrap.c), valid while h.wok */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };
@@ -130,6 +143,7 @@ struct lle_text {
     double                zratio;
     /* counters */
     size_t                region_grows, region_shrinks, wiped;
+    size_t                wrap_scanned;   /* bytes row queries read cluster by cluster */
 };
 
 /* ---- rope.c ---------------------------------------------------------------- */
@@ -247,6 +261,11 @@ static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {
     size_t p = lle__tx_phys(L, i);
     return (L->gb[p >> 6] >> (p & 63)) & 1u;
+}
+/* Mark the width summaries of n and its ancestors out of date. */
+static inline void lle__tx_wdirty(lle__tx_node_t *n)
+{
+    for (; n; n = n->parent) n->wok = 0;
 }
 static inline uint64_t lle__tx_total(const lle_text_t *t, int f)
 {

@@ -776,6 +776,7 @@ lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out)
     out->stale_rows = t->root && !t->rows_all_stale
                           ? (size_t)lle__tx_total(t, F_STALE) + (t->line0_rows == 0)
                           : out->lines;
+    out->wrap_scanned_bytes = t->wrap_scanned;
     return LLE_SUCCESS;
 }
 

@@ -16,6 +16,23 @@
  * combining marks is 2, marks alone 0, control characters 0); a cluster
  * that does not fit the rest of a row starts the next one, unless the row
  * is empty (a cluster wider than the width has a row of its own).
+ *
+ * Long lines.  A fill that crosses a leaf's end does not read every
+ * cluster (line_scan).  At a width W of 2 or more, count the columns of
+ * the fill "padded": a cluster that does not fit adds the columns it
+ * leaves empty at the end of the row.  Only a cluster 2 columns wide can
+ * leave one, and only when it comes at column W - 1 (a cluster of 1 fits
+ * wherever a row has room; at column W the row is exactly full).  After
+ * padded columns P, the fill has used max(1, ceil(P / W)) rows and stands
+ * at column P - W * (rows - 1).  A subtree whose clusters are all 0 or 1
+ * column wide therefore adds its column count to P, whatever P was: the
+ * fill adds the cached summaries of such subtrees (text_internal.h) and
+ * places the clusters one at a time only in the leaves at the two ends of
+ * the range and in those that hold a wide cluster.  Summaries are
+ * recomputed only where an edit dropped them, so after a keystroke in a
+ * line of megabytes of such text its rows cost O(log n) again.  Width 1
+ * (a wide cluster then overflows its row) and short lines use the plain
+ * fill (wrap_scan), which is also the reference the checks use.
  */
 #include <string.h>
 #include <utf8proc.h>
@@ -24,6 +41,7 @@
 
 typedef struct scan {
     size_t rows, col;
+    size_t bytes; /* read cluster by cluster (lle_text_stats_t.wrap_scanned_bytes) */
 } scan_t;
 
 static size_t cp_width(int32_t c)
@@ -41,15 +59,15 @@ static void place(scan_t *s, size_t w, size_t width)
     s->col += w;
 }
 
-/* Fill the line that starts at `start` (leaf L, offset o) until its '\n',
- * the end of the text, or byte `stop` (a cluster start; SIZE_MAX: none).
- * Result: rows used and the column after the last cluster placed. */
-static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
+/* Fill the line that starts at `start` (offset o of leaf L) until its
+ * '\n', the end of the text, or byte `stop` (a cluster start; SIZE_MAX:
+ * none), cluster by cluster.  Result: rows used and the column after the
+ * last cluster placed. */
+static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
+                           size_t stop)
 {
-    scan_t s = {1, 0};
-    uint64_t lo;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &lo, NULL, 0);
-    size_t o = (size_t)lo, x = start, w = 0;
+    scan_t s = {1, 0, 0};
+    size_t x = start, w = 0;
     bool open = false;
     for (;;) {
         if (L && o >= TX_LEN(L)) {
@@ -72,7 +90,211 @@ static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
         x += clen;
     }
     if (open) place(&s, w, t->width);
+    s.bytes = x - start;
     return s;
+}
+
+static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
+{
+    uint64_t o;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &o, NULL, 0);
+    return wrap_scan_at(t, L, (size_t)o, start, stop);
+}
+
+/* ---- long lines ---------------------------------------------------------------- */
+
+/* A run of clusters: columns, clusters 2 (or more) wide, and when `place`
+ * the padded column count of a fill at width `width` (see above). */
+typedef struct wrun {
+    uint64_t cols, wide, pad;
+    uint64_t bytes; /* read cluster by cluster */
+    unsigned width;
+    bool     place;
+} wrun_t;
+
+static inline unsigned cl_width(int32_t c)
+{
+    if (c < 0x80) return c >= 0x20 && c < 0x7f; /* utf8proc: controls and DEL 0 */
+    return (unsigned)cp_width(c);
+}
+
+static void run_add(wrun_t *r, unsigned w)
+{
+    r->cols += w;
+    if (w < 2) {
+        r->pad += w;
+        return;
+    }
+    r->wide++;
+    if (r->place && r->pad) {
+        uint64_t col = (r->pad - 1) % r->width + 1;
+        if (col + w > r->width) r->pad += r->width - col;
+    }
+    r->pad += w;
+}
+
+/* The clusters that start in L's logical bytes [a, b), added to r in
+ * order.  Bytes before the first cluster start in [a, b) belong to a
+ * cluster added before; the last cluster, when b is L's length, runs on
+ * into the next leaves up to the next cluster start. */
+static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
+{
+    bool open = false;
+    unsigned w = 0;
+    for (size_t o = a; o < b;) {
+        size_t clen;
+        int32_t c = lle__tx_decode(L, o, &clen);
+        if (lle__tx_bit(L, o)) {
+            if (open) run_add(r, w);
+            open = true;
+            w = 0;
+        }
+        unsigned cw = cl_width(c);
+        if (cw > w) w = cw;
+        o += clen;
+    }
+    r->bytes += b - a;
+    if (!open) return;
+    if (b == TX_LEN(L)) {
+        for (const lle__tx_leaf_t *N = L->next; N; N = N->next) {
+            size_t len = TX_LEN(N), o = 0;
+            while (o < len && !lle__tx_bit(N, o)) {
+                size_t clen;
+                unsigned cw = cl_width(lle__tx_decode(N, o, &clen));
+                if (cw > w) w = cw;
+                o += clen;
+            }
+            r->bytes += o;
+            if (o < len) break;
+        }
+    }
+    run_add(r, w);
+}
+
+/* n's summary, computed where it is out of date (bytes read added to
+ * *scanned). */
+static void node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint64_t *scanned)
+{
+    if (n->leaf) {
+        lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
+        if (!n->wok) {
+            wrun_t r = {0};
+            leaf_run(L, 0, TX_LEN(L), &r);
+            *scanned += r.bytes;
+            L->wcols = (uint16_t)r.cols;
+            L->wwide = (uint16_t)r.wide;
+            n->wok = 1;
+        }
+        *cols = L->wcols;
+        *wide = L->wwide;
+        return;
+    }
+    lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+    if (!n->wok) {
+        uint64_t c = 0, w = 0;
+        for (unsigned i = 0; i < I->h.n; i++) {
+            uint64_t cc, cw;
+            node_summary(I->child[i], &cc, &cw, scanned);
+            c += cc;
+            w += cw;
+        }
+        I->wcols = c;
+        I->wwide = w;
+        n->wok = 1;
+    }
+    *cols = I->wcols;
+    *wide = I->wwide;
+}
+
+/* Add to r the clusters that start in [lo, hi) of subtree n (which starts
+ * at byte base): whole subtrees without a wide cluster by their summary,
+ * the rest cluster by cluster. */
+static void fold(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, wrun_t *r)
+{
+    if (n->leaf) {
+        lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
+        uint64_t len = TX_LEN(L);
+        leaf_run(L, lo > base ? (size_t)(lo - base) : 0,
+                 hi - base < len ? (size_t)(hi - base) : (size_t)len, r);
+        return;
+    }
+    lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+    for (unsigned i = 0; i < I->h.n && base < hi; i++) {
+        uint64_t end = base + I->cs[F_BYTES][i];
+        if (end > lo) {
+            lle__tx_node_t *c = I->child[i];
+            uint64_t cols, wide;
+            if (lo <= base && end <= hi && (node_summary(c, &cols, &wide, &r->bytes), !wide)) {
+                r->cols += cols;
+                r->pad += cols;
+            } else {
+                fold(c, base, lo, hi, r);
+            }
+        }
+        base = end;
+    }
+}
+
+/* wrap_scan's result, the fill of a long line measured through the tree
+ * when the width is 2 or more. */
+static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
+{
+    uint64_t lo;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &lo, NULL, 0);
+    size_t room = TX_LEN(L) - (size_t)lo, end = stop;
+    bool plain = t->width < 2;
+    if (!plain && stop == SIZE_MAX) {
+        plain = lle__tx_leaf_nl_from(L, (size_t)lo) < TX_LEN(L) || !L->next;
+        if (!plain) {
+            size_t line = lle__tx_line_of(t, start);
+            end = line < lle__tx_total(t, F_NLS) ? lle__tx_line_start(t, line + 1) - 1
+                                                  : (size_t)lle__tx_total(t, F_BYTES);
+        }
+    } else if (!plain) {
+        plain = stop - start <= room;
+    }
+    if (plain) {
+        scan_t s = wrap_scan_at(t, L, (size_t)lo, start, stop);
+        t->wrap_scanned += s.bytes;
+        return s;
+    }
+    wrun_t r = {0};
+    r.width = t->width;
+    r.place = true;
+    fold(t->root, 0, start, end, &r);
+    t->wrap_scanned += r.bytes;
+    scan_t s = {1, 0, 0};
+    if (r.pad) {
+        s.rows = (size_t)((r.pad - 1) / t->width + 1);
+        s.col = (size_t)(r.pad - (uint64_t)(s.rows - 1) * t->width);
+    }
+    return s;
+}
+
+/* Every width summary marked up to date against a fresh computation. */
+static bool summaries_ok(const lle__tx_node_t *n, uint64_t *cols, uint64_t *wide)
+{
+    uint64_t c = 0, w = 0;
+    if (n->leaf) {
+        const lle__tx_leaf_t *L = (const lle__tx_leaf_t *)n;
+        wrun_t r = {0};
+        leaf_run(L, 0, TX_LEN(L), &r);
+        c = r.cols;
+        w = r.wide;
+        if (n->wok && (L->wcols != c || L->wwide != w)) return false;
+    } else {
+        const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
+        for (unsigned i = 0; i < I->h.n; i++) {
+            uint64_t cc, cw;
+            if (!summaries_ok(I->child[i], &cc, &cw)) return false;
+            c += cc;
+            w += cw;
+        }
+        if (n->wok && (I->wcols != c || I->wwide != w)) return false;
+    }
+    *cols = c;
+    *wide = w;
+    return true;
 }
 
 static void set_entry(lle__tx_leaf_t *L, size_t i, uint32_t rows)
@@ -128,7 +350,7 @@ static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
     size_t len = TX_LEN(L), k = 0;
     for (size_t o = 0; o < len && L->h.sum.v[F_STALE]; o++) {
         if (lle__tx_byte(L, o) != '\n') continue;
-        if (!L->rows[k]) set_entry(L, k, clamp_rows(wrap_scan(t, base + o + 1, SIZE_MAX).rows));
+        if (!L->rows[k]) set_entry(L, k, clamp_rows(line_scan(t, base + o + 1, SIZE_MAX).rows));
         k++;
     }
 }
@@ -140,10 +362,10 @@ static void refresh_all(lle_text_t *t)
     size_t x = 0;
     for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
         size_t len = TX_LEN(L), k = 0;
-        if (L == t->first) t->line0_rows = clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows);
+        if (L == t->first) t->line0_rows = clamp_rows(line_scan(t, 0, SIZE_MAX).rows);
         for (size_t o = 0; o < len; o++)
             if (lle__tx_byte(L, o) == '\n')
-                L->rows[k++] = clamp_rows(wrap_scan(t, x + o + 1, SIZE_MAX).rows);
+                L->rows[k++] = clamp_rows(line_scan(t, x + o + 1, SIZE_MAX).rows);
         x += len;
     }
     /* the leaves' sums; the inner nodes' follow in resum() */
@@ -178,12 +400,14 @@ static void refresh(lle_text_t *t)
         t->rows_all_stale = false;
         return;
     }
-    if (!t->line0_rows) t->line0_rows = clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows);
+    if (!t->line0_rows) t->line0_rows = clamp_rows(line_scan(t, 0, SIZE_MAX).rows);
     refresh_node(t, t->root, 0);
 }
 
 lle_result_t lle__tx_rows_check(const lle_text_t *t)
 {
+    uint64_t cols, wide;
+    if (!summaries_ok(t->root, &cols, &wide)) return LLE_ERROR_CORRUPTION;
     if (t->rows_all_stale) return LLE_SUCCESS;
     if (t->line0_rows && t->line0_rows != clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows))
         return LLE_ERROR_CORRUPTION;
@@ -304,7 +528,7 @@ lle_result_t lle_text_byte_to_row_col(lle_text_t *t, size_t pos, size_t *row, si
     r = lle__tx_locate(t, pos, &w);
     if (r != LLE_SUCCESS) return r;
     refresh(t);
-    scan_t s = wrap_scan(t, w.line_start, pos);
+    scan_t s = line_scan(t, w.line_start, pos);
     *row = line_row(t, w.line) + s.rows - 1;
     *col = s.col;
     return LLE_SUCCESS;

@@ -720,7 +720,9 @@ static void bad_input(void **state)
     /* nothing changed */
     text_verify(t, &md, &rs, 16);
     assert_int_equal(lle_text_get_stats(t, &after), LLE_SUCCESS);
-    after.stale_rows = before.stale_rows; /* the row queries filled the cache */
+    /* the row queries filled the cache, reading lines to do it */
+    after.stale_rows = before.stale_rows;
+    after.wrap_scanned_bytes = before.wrap_scanned_bytes;
     assert_memory_equal(&before, &after, sizeof before);
     lle_text_destroy(t);
     /* undo with nothing to undo */
@@ -887,6 +889,204 @@ static void wrapped_rows(void **state)
 }
 
 /* ---- undo and the regions ---------------------------------------------------------------- */
+
+/* Random pieces (model_pieces) without newlines: text that stays in its line. */
+static size_t line_text(uint64_t *rs, char *buf, size_t want)
+{
+    size_t n = model_random_text(rs, buf, want);
+    for (size_t i = 0; i < n; i++)
+        if (buf[i] == '\n') buf[i] = 'n';
+    return n;
+}
+
+/* The row and column of a few random cluster starts, against the model. */
+static void check_row_cols(lle_text_t *t, const model_t *md, unsigned width, uint64_t *rs)
+{
+    unsigned char *bnd = malloc(md->n + 1);
+    model_boundaries(md, bnd);
+    for (int k = 0; k < 6; k++) {
+        size_t p = (size_t)(model_rand(rs) % (md->n + 1));
+        while (!bnd[p]) p--;
+        size_t s = p, line = 0, first, row, col, want_col;
+        while (s > 0 && md->b[s - 1] != '\n') s--;
+        for (size_t i = 0; i < s; i++) line += md->b[i] == '\n';
+        size_t r = model_line_scan(md, bnd, s, p, width, &want_col);
+        assert_int_equal(lle_text_line_to_row(t, line, &first), LLE_SUCCESS);
+        assert_int_equal(lle_text_byte_to_row_col(t, p, &row, &col), LLE_SUCCESS);
+        assert_int_equal(row, first + r - 1);
+        assert_int_equal(col, want_col);
+    }
+    free(bnd);
+}
+
+/* Lines longer than a leaf are measured through the tree's width summaries
+ * (wrap.c, line_scan): rows, first rows and row/column positions against
+ * the model's greedy fill after every edit, at widths 1 to 80.  The edits
+ * insert and delete anywhere in long lines (wide clusters, marks that join
+ * the cluster before them, pieces of several KiB), split lines and join
+ * them again; lle_text_check compares every cached summary with a fresh
+ * one after each. */
+static void long_line_rows(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 0x5eed;
+    static char buf[8192];
+    /* letters, mixed pieces, letters; a short line; a long mixed line */
+    size_t n = 0;
+    for (; n < 5000; n++) buf[n] = (char)('a' + n % 26);
+    n += line_text(&rs, buf + n, 2500);
+    for (size_t k = 0; k < 3000; k++, n++) buf[n] = (char)('a' + k % 26);
+    buf[n++] = '\n';
+    memcpy(buf + n, "short\n", 6);
+    n += 6;
+    n += line_text(&rs, buf + n, 4000);
+    assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+    model_replace(&md, 0, 0, buf, n);
+    static const unsigned widths[] = {80, 2, 3, 7, 1, 16};
+    unsigned width = 0;
+    for (int i = 0; i < 120; i++) {
+        if (i % 20 == 0) {
+            width = widths[i / 20];
+            assert_int_equal(lle_text_set_wrap_width(t, width), LLE_SUCCESS);
+        }
+        unsigned op = (unsigned)(model_rand(&rs) % 20);
+        size_t a = model_cp_pos(&md, &rs);
+        if (op < 10) {
+            size_t want = op == 0 ? 3000 : 1 + (size_t)(model_rand(&rs) % 24);
+            size_t k = line_text(&rs, buf, want);
+            assert_int_equal(lle_text_insert(t, a, buf, k), LLE_SUCCESS);
+            model_replace(&md, a, 0, buf, k);
+        } else if (op < 17) {
+            size_t b = a + (op == 10 ? 3000 : (size_t)(model_rand(&rs) % 40));
+            if (b > md.n) b = md.n;
+            while (b < md.n && ((unsigned char)md.b[b] & 0xC0) == 0x80) b++;
+            assert_int_equal(lle_text_delete(t, a, b - a), LLE_SUCCESS);
+            model_replace(&md, a, b - a, "", 0);
+        } else if (op < 18) {
+            assert_int_equal(lle_text_insert(t, a, "\n", 1), LLE_SUCCESS);
+            model_replace(&md, a, 0, "\n", 1);
+        } else {
+            const char *nl = memchr(md.b + a, '\n', md.n - a);
+            if (nl) {
+                size_t p = (size_t)(nl - md.b);
+                assert_int_equal(lle_text_delete(t, p, 1), LLE_SUCCESS);
+                model_replace(&md, p, 1, "", 0);
+            }
+        }
+        check_rows(t, &md, width);
+        check_row_cols(t, &md, width, &rs);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* Rows of a line of clusters of the given widths at width w, and the row
+ * and column before its last cluster (greedy fill, as lle/text.h says). */
+static size_t fill_rows(const unsigned char *wd, size_t n, unsigned w, size_t *row_last,
+                        size_t *col_last)
+{
+    size_t rows = 1, col = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == n - 1) {
+            *row_last = rows - 1;
+            *col_last = col;
+        }
+        if (col + wd[i] > w && col > 0) rows++, col = 0;
+        col += wd[i];
+    }
+    return rows;
+}
+
+/* A skin-tone modifier (Grapheme_Cluster_Break Extend, 2 columns) typed
+ * after a letter joins the letter's cluster and makes it 2 columns wide.
+ * At every position around the first leaf borders of a line of letters it
+ * goes in and comes out again, the rows and the row and column of the
+ * line's last letter compared with a fill of the widths each time: where
+ * the modifier starts a leaf, the cluster it widens starts in the leaf
+ * before, whose width summary must be dropped too. */
+static void wide_extend_across_leaves(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    enum { N = 3000 };
+    static char b[N];
+    static unsigned char wd[N];
+    for (size_t i = 0; i < N; i++) b[i] = (char)('a' + i % 26), wd[i] = 1;
+    assert_int_equal(lle_text_insert(t, 0, b, N), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 7), LLE_SUCCESS);
+    static const char mod[] = "\xf0\x9f\x8f\xbd";
+    for (size_t p = 700; p < 1600; p++) {
+        for (int in = 0; in < 2; in++) {
+            size_t rows, row, col, want_row, want_col;
+            size_t want = fill_rows(wd, N, 7, &want_row, &want_col);
+            assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+            assert_int_equal(rows, want);
+            assert_int_equal(lle_text_byte_to_row_col(t, N - 1 + 4 * (size_t)wd[p - 1] - 4, &row, &col),
+                             LLE_SUCCESS);
+            assert_int_equal(row, want_row);
+            assert_int_equal(col, want_col);
+            if (!in) {
+                assert_int_equal(lle_text_insert(t, p, mod, 4), LLE_SUCCESS);
+                wd[p - 1] = 2;
+            } else {
+                assert_int_equal(lle_text_delete(t, p, 4), LLE_SUCCESS);
+                wd[p - 1] = 1;
+            }
+        }
+        if (p % 100 == 0) assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* After a keystroke in a line of 300,000 letters, its rows and the row of a
+ * position at its end read about a leaf cluster by cluster, not the line
+ * (lle_text_stats_t.wrap_scanned_bytes); also when the keystroke put a
+ * wide character there. */
+static void long_line_reads_a_leaf(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    size_t n = 300000;
+    char *b = malloc(2 * n + 1);
+    for (size_t i = 0; i < 2 * n + 1; i++) b[i] = (char)('a' + i % 26);
+    b[n] = '\n';
+    assert_int_equal(lle_text_insert(t, 0, b, 2 * n + 1), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 80), LLE_SUCCESS);
+    size_t rows, row, col;
+    lle_text_stats_t s0, s1;
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(rows, 2 * (n / 80));
+    assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+    assert_true(s0.wrap_scanned_bytes >= 2 * n); /* the first time, every byte */
+    static const char *const keys[] = {"x", "\xe4\xb8\xad"};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(lle_text_insert(t, 150000, keys[k], strlen(keys[k])), LLE_SUCCESS);
+        assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+        /* line 0: 300,000 columns, then one more, then a wide one (which
+         * fits: 300,001 is not at the end of a row) */
+        assert_int_equal(rows, (n + 1 + 2 * (size_t)k + 79) / 80 + n / 80);
+        assert_int_equal(lle_text_byte_to_row_col(t, n - 1 + 1 + 3 * (size_t)k, &row, &col), LLE_SUCCESS);
+        /* before the line's last letter, n + 2k columns: a full row ends at
+         * column 80, the letter goes to the next */
+        assert_int_equal(row, (n + 2 * (size_t)k - 1) / 80);
+        assert_int_equal(col, (n + 2 * (size_t)k - 1) % 80 + 1);
+        assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+        assert_true(s1.wrap_scanned_bytes - s0.wrap_scanned_bytes < 4 * 1024);
+        s0 = s1;
+    }
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    free(b);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
 
 static void undo_and_regions(void **state)
 {
@@ -1087,6 +1287,9 @@ int main(void)
         cmocka_unit_test(utf8_every_sequence),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
+        cmocka_unit_test(long_line_rows),
+        cmocka_unit_test(long_line_reads_a_leaf),
+        cmocka_unit_test(wide_extend_across_leaves),
         cmocka_unit_test(undo_and_regions),
         cmocka_unit_test(compression),
         cmocka_unit_test(secure_wipes),

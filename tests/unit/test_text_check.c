@@ -6,7 +6,8 @@
  * undoes the fault and asks for LLE_SUCCESS again: a leaf's count, an
  * inner node's column, a leaf link, a grapheme bit (with every sum made
  * to agree with it, so only the segmentation can tell), a cached row count
- * (sums agreeing), the edit hint, and the modified-line ranges.
+ * (sums agreeing), a cached width summary, the edit hint, and the
+ * modified-line ranges.
  */
 #include "test_util.h"
 
@@ -101,6 +102,25 @@ static void rows_hint_and_marks(void **state)
     L->rows[0]--;
     d.v[F_ROWS] = (uint64_t)0 - 1;
     lle__tx_propagate(&L->h, &d);
+    expect_sound(t);
+
+    /* a width summary (a line longer than a leaf was measured through
+     * them): a leaf's columns, an inner node's count of wide clusters */
+    for (size_t k = 601; k-- > 0;) /* lines 0 to 601 join into one of 24 KiB */
+        assert_int_equal(lle_text_delete(t, 40 + 41 * k, 1), LLE_SUCCESS);
+    L = t->first->next;
+    size_t row, col;
+    assert_int_equal(lle_text_byte_to_row_col(t, 24000, &row, &col), LLE_SUCCESS);
+    assert_true(L->h.wok);
+    expect_sound(t);
+    L->wcols++;
+    expect_caught(t);
+    L->wcols--;
+    lle__tx_inner_t *I = (lle__tx_inner_t *)L->h.parent;
+    assert_true(I->h.wok);
+    I->wwide++;
+    expect_caught(t);
+    I->wwide--;
     expect_sound(t);
 
     /* the edit hint: a keystroke in the middle sets it */
