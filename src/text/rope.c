@@ -362,6 +362,15 @@ bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
     return true;
 }
 
+void lle__tx_inner_free(lle_text_t *t, lle__tx_inner_t *I)
+{
+    if (I->wtab) {
+        lle_pool_free(t->m, I->wtab);
+        t->wtab_bytes -= I->wtab_cap * sizeof *I->wtab;
+    }
+    lle_pool_free(t->m, I);
+}
+
 static lle__tx_leaf_t *take_leaf(lle_text_t *t)
 {
     lle__tx_leaf_t *L = t->spare_leaves;
@@ -681,7 +690,7 @@ static void inner_fix(lle_text_t *t, lle__tx_inner_t *P)
             A->h.n = (uint8_t)(na + nb);
             resum(A);
             drop_slot(G, B->h.slot);
-            lle_pool_free(t->m, B);
+            lle__tx_inner_free(t, B);
             t->inners--;
             P = G;
             continue;
@@ -717,7 +726,7 @@ static void detach(lle_text_t *t, lle__tx_node_t *N)
     N->parent = NULL;
     if (P->h.n == 0 && P->h.parent) {
         detach(t, &P->h);
-        lle_pool_free(t->m, P);
+        lle__tx_inner_free(t, P);
         t->inners--;
     } else {
         inner_fix(t, P);
@@ -726,7 +735,7 @@ static void detach(lle_text_t *t, lle__tx_node_t *N)
         lle__tx_inner_t *R = (lle__tx_inner_t *)t->root;
         t->root = R->child[0];
         t->root->parent = NULL;
-        lle_pool_free(t->m, R);
+        lle__tx_inner_free(t, R);
         t->inners--;
         t->depth--;
     }
@@ -924,7 +933,7 @@ static void free_inners(lle_text_t *t, lle__tx_node_t *n)
     if (n->leaf) return;
     lle__tx_inner_t *I = (lle__tx_inner_t *)n;
     for (unsigned i = 0; i < I->h.n; i++) free_inners(t, I->child[i]);
-    lle_pool_free(t->m, I);
+    lle__tx_inner_free(t, I);
     t->inners--;
 }
 

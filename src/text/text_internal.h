@@ -37,6 +37,8 @@
  * (lle__tx_propagate and lle__tx_propagate_up do it on the way up, the
  * re-segmentation walk for each leaf it enters).  A cluster that runs
  * past the end of its leaf is counted, whole, in the leaf where it starts.
+ * An inner node may also keep a table for the current wrap width (wtab,
+ * wrap.c), valid only while its summary is not recomputed.
  *
  * Every structural change that may need memory takes it from a reserve
  * filled before the text is touched (lle__tx_reserve), so an edit either
@@ -89,6 +91,11 @@ typedef struct lle__tx_inner {
     uint64_t        cs[F_N][TX_FANOUT + 1];
     lle__tx_node_t *child[TX_FANOUT + 1]; /* +1: room while a split is pending */
     uint64_t        wcols, wwide; /* width summary (wrap.c), valid while h.wok */
+    /* wrap.c: the empty columns a fill of the subtree at width wtab_w adds,
+     * by the padded column it starts at modulo the width; wtab_w 0 when
+     * out of date (reset whenever the summary is recomputed) */
+    uint32_t       *wtab;
+    uint32_t        wtab_w, wtab_cap;
 } lle__tx_inner_t;
 
 typedef struct lle__tx_leaf lle__tx_leaf_t;
@@ -144,6 +151,7 @@ struct lle_text {
     /* counters */
     size_t                region_grows, region_shrinks, wiped;
     size_t                wrap_scanned;   /* bytes row queries read cluster by cluster */
+    size_t                wtab_bytes;     /* of the inner nodes' wtab */
 };
 
 /* ---- rope.c ---------------------------------------------------------------- */
@@ -152,6 +160,8 @@ LLE__HIDDEN void lle__tx_free_tree(lle_text_t *t);
 /* Fill the reserve with what an insertion of s[0, n) at pos needs. */
 LLE__HIDDEN lle_result_t lle__tx_reserve_insert(lle_text_t *t, size_t pos, const char *s, size_t n);
 LLE__HIDDEN void lle__tx_release_reserve(lle_text_t *t);
+/* Free an inner node taken out of the tree, its wtab with it. */
+LLE__HIDDEN void lle__tx_inner_free(lle_text_t *t, lle__tx_inner_t *I);
 /* Structural edits (counts, bitmaps with new bits 0, row caches); the
  * grapheme bits are fixed afterwards by lle__tx_resegment. */
 LLE__HIDDEN void lle__tx_insert_raw(lle_text_t *t, size_t pos, const char *s, size_t n);

@@ -759,7 +759,7 @@ lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out)
     out->index_bytes = sizeof *t + out->leaves * (sizeof(lle__tx_leaf_t) - TX_CAP) +
                        out->nodes * sizeof(lle__tx_inner_t) +
                        (t->root ? t->rows_cap_total : 0) * sizeof(uint32_t) +
-                       t->nmod * sizeof(lle_text_line_range_t);
+                       t->nmod * sizeof(lle_text_line_range_t) + t->wtab_bytes;
     out->undo_bytes = t->undo_cap;
     out->undo_used = t->undo_used;
     out->undo_steps = t->undo_steps;

@@ -26,11 +26,15 @@
  * padded columns P, the fill has used max(1, ceil(P / W)) rows and stands
  * at column P - W * (rows - 1).  A subtree whose clusters are all 0 or 1
  * column wide therefore adds its column count to P, whatever P was: the
- * fill adds the cached summaries of such subtrees (text_internal.h) and
- * places the clusters one at a time only in the leaves at the two ends of
- * the range and in those that hold a wide cluster.  Summaries are
- * recomputed only where an edit dropped them, so after a keystroke in a
- * line of megabytes of such text its rows cost O(log n) again.  Width 1
+ * fill adds the cached summaries of such subtrees (text_internal.h).  An
+ * inner node with wide clusters adds them through a table of the empty
+ * columns it leaves by P modulo W (below, "tables"), made for the current
+ * width the second time a fill finds the node unchanged.  Clusters are
+ * placed one at a time only in the leaves at the two ends of the range,
+ * in leaves with a wide cluster whose parent has no table, and under the
+ * nodes an edit went through since the last fill.  So after a keystroke
+ * in a line of megabytes, its rows cost O(log n) summaries and tables and
+ * the clusters of about one lowest inner node (16 leaves) again.  Width 1
  * (a wide cluster then overflows its row) and short lines use the plain
  * fill (wrap_scan), which is also the reference the checks use.
  */
@@ -110,7 +114,17 @@ typedef struct wrun {
     uint64_t bytes; /* read cluster by cluster */
     unsigned width;
     bool     place;
+    uint32_t *wpos;  /* when not NULL: the columns before each wide cluster */
+    size_t   nw;
+    lle_text_t *t;   /* for the tables (fold, build_table) */
+    uint32_t *scr;   /* scratch of 2 * width entries, taken when first needed */
 } wrun_t;
+
+/* Tables (wtab) are kept for widths up to this: 4 bytes a column in each
+ * inner node of a long line that holds wide clusters (a node of the lowest
+ * inner level holds about 12 KB of text: at most about 0.17 byte of table
+ * per byte of text). */
+#define WTAB_MAX 512
 
 static inline unsigned cl_width(int32_t c)
 {
@@ -118,18 +132,17 @@ static inline unsigned cl_width(int32_t c)
     return (unsigned)cp_width(c);
 }
 
+/* A cluster of w columns (utf8proc_charwidth gives 0, 1 or 2): one that
+ * is 2 wide leaves a column empty when it comes at column W - 1, which is
+ * when the padded count is W - 1 modulo W. */
 static void run_add(wrun_t *r, unsigned w)
 {
+    if (w >= 2) {
+        if (r->wpos) r->wpos[r->nw++] = (uint32_t)r->cols;
+        r->wide++;
+        if (r->place && r->pad % r->width == r->width - 1u) r->pad++;
+    }
     r->cols += w;
-    if (w < 2) {
-        r->pad += w;
-        return;
-    }
-    r->wide++;
-    if (r->place && r->pad) {
-        uint64_t col = (r->pad - 1) % r->width + 1;
-        if (col + w > r->width) r->pad += r->width - col;
-    }
     r->pad += w;
 }
 
@@ -172,9 +185,11 @@ static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
 }
 
 /* n's summary, computed where it is out of date (bytes read added to
- * *scanned). */
-static void node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint64_t *scanned)
+ * *scanned).  True when n's own was (its table, if any, is then out of
+ * date too). */
+static bool node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint64_t *scanned)
 {
+    bool fresh = !n->wok;
     if (n->leaf) {
         lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
         if (!n->wok) {
@@ -187,7 +202,7 @@ static void node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint
         }
         *cols = L->wcols;
         *wide = L->wwide;
-        return;
+        return fresh;
     }
     lle__tx_inner_t *I = (lle__tx_inner_t *)n;
     if (!n->wok) {
@@ -200,15 +215,111 @@ static void node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint
         }
         I->wcols = c;
         I->wwide = w;
+        I->wtab_w = 0;
         n->wok = 1;
     }
     *cols = I->wcols;
     *wide = I->wwide;
+    return fresh;
+}
+
+/* ---- tables: the empty columns of a subtree by where its fill starts ----------
+ *
+ * At width W the empty columns a fill of a subtree adds depend only on the
+ * padded column it starts at modulo W (run_add).  An inner node's table
+ * (wtab) holds them for each of the W residues, so that a fill adds a whole
+ * subtree with wide clusters in O(1) too.  A leaf's function comes from its
+ * wide clusters, last to first: with g_k(q) the empty columns from wide
+ * cluster k on when it comes at residue q, and d_k the columns before it,
+ * g_k(q) = g_k+1(q + d_k+1 - d_k) for q != W - 1, and
+ * g_k(W - 1) = 1 + g_k+1(d_k+1 - d_k): one array read through a moving
+ * offset, with one entry written per wide cluster (leaf_table).  A node's
+ * table chains its children's functions for every residue: O(W) a child. */
+
+/* Leaf L's function at width W: the empty columns of a fill that starts at
+ * residue q are A[(q + *c0) % W]. */
+static void leaf_table(const lle__tx_leaf_t *L, unsigned W, uint32_t *A, unsigned *c0,
+                       uint64_t *scanned)
+{
+    uint32_t pos[TX_CAP];
+    wrun_t r = {0};
+    r.wpos = pos;
+    leaf_run(L, 0, TX_LEN(L), &r);
+    *scanned += r.bytes;
+    memset(A, 0, W * sizeof *A);
+    unsigned off = 0;
+    for (size_t k = r.nw; k-- > 0;) {
+        if (k + 1 < r.nw) off = (unsigned)((off + (pos[k + 1] - pos[k])) % W);
+        A[(off + W - 1) % W] = 1 + A[off];
+    }
+    *c0 = r.nw ? (unsigned)((pos[0] + off) % W) : 0;
+}
+
+/* Make I's table for width r->width (I's summary up to date).  False when
+ * memory is short (the fill then goes into I). */
+static bool build_table(wrun_t *r, lle__tx_inner_t *I)
+{
+    unsigned W = r->width;
+    lle_text_t *t = r->t;
+    /* the children's tables first: the scratch is shared */
+    for (unsigned i = 0; i < I->h.n; i++) {
+        lle__tx_node_t *c = I->child[i];
+        uint64_t cols, wide;
+        node_summary(c, &cols, &wide, &r->bytes);
+        if (wide && !c->leaf && ((lle__tx_inner_t *)c)->wtab_w != W &&
+            !build_table(r, (lle__tx_inner_t *)c))
+            return false;
+    }
+    if (!r->scr && !(r->scr = lle_pool_alloc(t->m, LLE_POOL_TEMP, 2 * (size_t)W * sizeof *r->scr)))
+        return false;
+    if (I->wtab_cap < W) {
+        uint32_t *tab = I->wtab ? lle_pool_realloc(t->m, I->wtab, W * sizeof *tab)
+                                : lle_pool_alloc(t->m, LLE_POOL_BUFFER, W * sizeof *tab);
+        if (!tab) return false;
+        t->wtab_bytes += (W - I->wtab_cap) * sizeof *tab;
+        I->wtab = tab;
+        I->wtab_cap = W;
+    }
+    uint32_t *tab = I->wtab, *cur = r->scr, *A = r->scr + W;
+    for (unsigned q = 0; q < W; q++) {
+        cur[q] = q;
+        tab[q] = 0;
+    }
+    unsigned off = 0; /* columns still to add to every cur[] */
+    for (unsigned i = 0; i < I->h.n; i++) {
+        lle__tx_node_t *c = I->child[i];
+        uint64_t cols, wide;
+        node_summary(c, &cols, &wide, &r->bytes);
+        unsigned cm = (unsigned)(cols % W);
+        if (!wide) {
+            off = (off + cm) % W;
+            continue;
+        }
+        const uint32_t *f = A;
+        unsigned c0 = 0;
+        if (c->leaf) leaf_table((const lle__tx_leaf_t *)c, W, A, &c0, &r->bytes);
+        else f = ((const lle__tx_inner_t *)c)->wtab;
+        for (unsigned q = 0; q < W; q++) {
+            unsigned x = cur[q] + off;
+            if (x >= W) x -= W;
+            unsigned y = x + c0;
+            if (y >= W) y -= W;
+            uint32_t e = f[y];
+            tab[q] += e;
+            cur[q] = (unsigned)(((uint64_t)x + cm + e) % W);
+        }
+        off = 0;
+    }
+    I->wtab_w = W;
+    return true;
 }
 
 /* Add to r the clusters that start in [lo, hi) of subtree n (which starts
  * at byte base): whole subtrees without a wide cluster by their summary,
- * the rest cluster by cluster. */
+ * whole inner nodes with a table by it, the rest cluster by cluster.  A
+ * node whose summary had to be recomputed (an edit went through it) gets
+ * no table now: the fill goes into it, and the table is made at the next
+ * fill that finds the node unchanged. */
 static void fold(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, wrun_t *r)
 {
     if (n->leaf) {
@@ -224,9 +335,17 @@ static void fold(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, wru
         if (end > lo) {
             lle__tx_node_t *c = I->child[i];
             uint64_t cols, wide;
-            if (lo <= base && end <= hi && (node_summary(c, &cols, &wide, &r->bytes), !wide)) {
+            bool whole = lo <= base && end <= hi, fresh = whole && node_summary(c, &cols, &wide, &r->bytes);
+            lle__tx_inner_t *C = (lle__tx_inner_t *)c;
+            if (whole && !wide) {
                 r->cols += cols;
                 r->pad += cols;
+            } else if (whole && !c->leaf && r->width <= WTAB_MAX &&
+                       (C->wtab_w == r->width || (!fresh && build_table(r, C)))) {
+                uint32_t e = C->wtab[r->pad % r->width];
+                r->cols += cols;
+                r->wide += wide;
+                r->pad += cols + e;
             } else {
                 fold(c, base, lo, hi, r);
             }
@@ -261,7 +380,9 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
     wrun_t r = {0};
     r.width = t->width;
     r.place = true;
+    r.t = t;
     fold(t->root, 0, start, end, &r);
+    if (r.scr) lle_pool_free(t->m, r.scr);
     t->wrap_scanned += r.bytes;
     scan_t s = {1, 0, 0};
     if (r.pad) {
@@ -271,7 +392,40 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
     return s;
 }
 
-/* Every width summary marked up to date against a fresh computation. */
+/* The padded count after a fill of subtree n's clusters at width W that
+ * starts at pad, cluster by cluster. */
+static uint64_t subtree_fill(const lle__tx_node_t *n, unsigned W, uint64_t pad)
+{
+    if (n->leaf) {
+        const lle__tx_leaf_t *L = (const lle__tx_leaf_t *)n;
+        wrun_t r = {0};
+        r.width = W;
+        r.place = true;
+        r.pad = pad;
+        leaf_run(L, 0, TX_LEN(L), &r);
+        return r.pad;
+    }
+    const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
+    for (unsigned i = 0; i < I->h.n; i++) pad = subtree_fill(I->child[i], W, pad);
+    return pad;
+}
+
+/* An up-to-date table against fills cluster by cluster: from every residue
+ * when that is cheap, else from five. */
+static bool table_ok(const lle__tx_inner_t *I, uint64_t cols)
+{
+    unsigned W = I->wtab_w;
+    bool all = I->h.sum.v[F_BYTES] * W <= ((uint64_t)1 << 18);
+    unsigned some[] = {0, 1, W / 2, W - 2, W - 1};
+    for (unsigned k = 0; k < (all ? W : 5u); k++) {
+        unsigned q = all ? k : some[k];
+        if (subtree_fill(&I->h, W, q) - q - cols != I->wtab[q]) return false;
+    }
+    return true;
+}
+
+/* Every width summary and table marked up to date against a fresh
+ * computation. */
 static bool summaries_ok(const lle__tx_node_t *n, uint64_t *cols, uint64_t *wide)
 {
     uint64_t c = 0, w = 0;
@@ -291,6 +445,7 @@ static bool summaries_ok(const lle__tx_node_t *n, uint64_t *cols, uint64_t *wide
             w += cw;
         }
         if (n->wok && (I->wcols != c || I->wwide != w)) return false;
+        if (n->wok && I->wtab_w && !table_ok(I, c)) return false;
     }
     *cols = c;
     *wide = w;

@@ -1048,7 +1048,8 @@ static void wide_extend_across_leaves(void **state)
 /* After a keystroke in a line of 300,000 letters, its rows and the row of a
  * position at its end read about a leaf cluster by cluster, not the line
  * (lle_text_stats_t.wrap_scanned_bytes); also when the keystroke put a
- * wide character there. */
+ * wide character there.  In a line of 300 KB of wide characters, about
+ * the leaves under the lowest inner node the keystroke went through. */
 static void long_line_reads_a_leaf(void **state)
 {
     (void)state;
@@ -1083,6 +1084,44 @@ static void long_line_reads_a_leaf(void **state)
         s0 = s1;
     }
     assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    free(b);
+    lle_text_destroy(t);
+
+    /* a line of 100,000 CJK characters (2 columns each): after a keystroke
+     * the fill goes through the few nodes the keystroke changed, the rest
+     * by their tables (made at the second query) */
+    t = new_text(m, NULL);
+    enum { K = 100000 };
+    b = malloc(3 * K);
+    unsigned char *wd = malloc(K + 2);
+    for (size_t i = 0; i < K; i++) memcpy(b + 3 * i, "\xe4\xb8\xad", 3), wd[i] = 2;
+    assert_int_equal(lle_text_insert(t, 0, b, 3 * K), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 79), LLE_SUCCESS);
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_row_col(t, 3 * (K - 1), &row, &col), LLE_SUCCESS);
+    size_t nw = K;
+    for (int k = 0; k < 6; k++) {
+        /* an 'x' in the middle; the row of the last character, twice */
+        size_t at = K / 2 + (size_t)k * 1001; /* clusters before it, k of them 'x' */
+        assert_int_equal(lle_text_insert(t, 3 * (at - (size_t)k) + (size_t)k, "x", 1), LLE_SUCCESS);
+        memmove(wd + at + 1, wd + at, nw - at);
+        wd[at] = 1;
+        nw++;
+        assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+        size_t want_row, want_col, want = fill_rows(wd, nw, 79, &want_row, &want_col);
+        for (int q = 0; q < 2; q++) {
+            assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+            assert_int_equal(rows, want);
+            assert_int_equal(lle_text_byte_to_row_col(t, 3 * (K - 1) + (size_t)k + 1, &row, &col),
+                             LLE_SUCCESS);
+            assert_int_equal(row, want_row);
+            assert_int_equal(col, want_col);
+        }
+        assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+        assert_true(s1.wrap_scanned_bytes - s0.wrap_scanned_bytes < 64 * 1024);
+    }
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    free(wd);
     free(b);
     lle_text_destroy(t);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
