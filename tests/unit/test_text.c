@@ -933,7 +933,7 @@ static void long_line_rows(void **state)
     lle_text_t *t = new_text(m, NULL);
     model_t md = {0};
     uint64_t rs = 0x5eed;
-    static char buf[8192];
+    static char buf[32768];
     /* letters, mixed pieces, letters; a short line; a long mixed line */
     size_t n = 0;
     for (; n < 5000; n++) buf[n] = (char)('a' + n % 26);
@@ -1093,7 +1093,7 @@ static void long_line_reads_a_leaf(void **state)
     t = new_text(m, NULL);
     enum { K = 100000 };
     b = malloc(3 * K);
-    unsigned char *wd = malloc(K + 2);
+    unsigned char *wd = malloc(K + 8); /* and the 6 x typed in */
     for (size_t i = 0; i < K; i++) memcpy(b + 3 * i, "\xe4\xb8\xad", 3), wd[i] = 2;
     assert_int_equal(lle_text_insert(t, 0, b, 3 * K), LLE_SUCCESS);
     assert_int_equal(lle_text_set_wrap_width(t, 79), LLE_SUCCESS);
