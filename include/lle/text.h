@@ -172,7 +172,12 @@ uint64_t lle_text_modification_count(lle_text_t *t);
 /* ---- wrapped lines ---------------------------------------------------------
  * Rows are computed per line and cached in the tree; an edit drops the
  * cache of the lines it touched, a new width drops them all; they are
- * recomputed on the next query that needs them.  Width 0 or above 65535:
+ * recomputed on the next query that needs them.  A line longer than a leaf
+ * (1 KiB) is measured through width summaries kept in the tree's nodes, at
+ * widths of 2 or more: after an edit in it, its rows and the row and
+ * column of a position in it cost O(log n) plus the text of about 16
+ * leaves read again, not the whole line (at widths above 512, the leaves
+ * that hold a 2-column character are read every time).  Width 0 or above 65535:
  * LLE_ERROR_INVALID_ARGUMENT, nothing changed. */
 lle_result_t lle_text_set_wrap_width(lle_text_t *t, unsigned width);
 /* Rows of the whole text, and of one line. */

@@ -32,10 +32,12 @@
  * clusters that start in its subtree and how many of them are 2 columns
  * wide (wcols, wwide; valid while h.wok), so that a line that spans many
  * leaves is measured a subtree at a time (wrap.c).  They do not depend on
- * the wrap width.  Whatever changes a node's bytes or grapheme bits, or
- * the children it has, clears h.wok of that node and of its ancestors
- * (lle__tx_propagate and lle__tx_propagate_up do it on the way up, the
- * re-segmentation walk for each leaf it enters).  A cluster that runs
+ * the wrap width.  Whatever changes a leaf's bytes or grapheme bits
+ * clears h.wok of the leaf and of its ancestors (lle__tx_propagate and
+ * lle__tx_propagate_up on the way up, the re-segmentation walk for each
+ * leaf it enters); an inner node whose children change clears its own
+ * (put_child, recompute, drop_slot, split_inner: the nodes above it cover
+ * the same bytes as before).  A cluster that runs
  * past the end of its leaf is counted, whole, in the leaf where it starts.
  * An inner node may also keep a table for the current wrap width (wtab,
  * wrap.c), valid only while its summary is not recomputed.
