@@ -415,7 +415,7 @@ static uint64_t subtree_fill(const lle__tx_node_t *n, unsigned W, uint64_t pad)
 static bool table_ok(const lle__tx_inner_t *I, uint64_t cols)
 {
     unsigned W = I->wtab_w;
-    bool all = I->h.sum.v[F_BYTES] * W <= ((uint64_t)1 << 18);
+    bool all = I->h.sum.v[F_BYTES] * W <= ((uint64_t)1 << 16);
     unsigned some[] = {0, 1, W / 2, W - 2, W - 1};
     for (unsigned k = 0; k < (all ? W : 5u); k++) {
         unsigned q = all ? k : some[k];
@@ -425,11 +425,14 @@ static bool table_ok(const lle__tx_inner_t *I, uint64_t cols)
 }
 
 /* Every width summary and table marked up to date against a fresh
- * computation. */
-static bool summaries_ok(const lle__tx_node_t *n, uint64_t *cols, uint64_t *wide)
+ * computation.  need: n's own counts are wanted (its parent's summary is
+ * up to date), else only those below it are checked, and a subtree where
+ * nothing is up to date is not read. */
+static bool summaries_ok(const lle__tx_node_t *n, bool need, uint64_t *cols, uint64_t *wide)
 {
     uint64_t c = 0, w = 0;
     if (n->leaf) {
+        if (!need && !n->wok) return true;
         const lle__tx_leaf_t *L = (const lle__tx_leaf_t *)n;
         wrun_t r = {0};
         leaf_run(L, 0, TX_LEN(L), &r);
@@ -439,8 +442,8 @@ static bool summaries_ok(const lle__tx_node_t *n, uint64_t *cols, uint64_t *wide
     } else {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
         for (unsigned i = 0; i < I->h.n; i++) {
-            uint64_t cc, cw;
-            if (!summaries_ok(I->child[i], &cc, &cw)) return false;
+            uint64_t cc = 0, cw = 0;
+            if (!summaries_ok(I->child[i], need || n->wok, &cc, &cw)) return false;
             c += cc;
             w += cw;
         }
@@ -562,7 +565,7 @@ static void refresh(lle_text_t *t)
 lle_result_t lle__tx_rows_check(const lle_text_t *t)
 {
     uint64_t cols, wide;
-    if (!summaries_ok(t->root, &cols, &wide)) return LLE_ERROR_CORRUPTION;
+    if (!summaries_ok(t->root, false, &cols, &wide)) return LLE_ERROR_CORRUPTION;
     if (t->rows_all_stale) return LLE_SUCCESS;
     if (t->line0_rows && t->line0_rows != clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows))
         return LLE_ERROR_CORRUPTION;
