@@ -3,10 +3,12 @@
  * with every index compared to a full recomputation after each edit, the
  * Unicode grapheme break conformance cases, positions, lines and their
  * modification marks, wrapped rows, undo and the regions, compression,
- * secure wiping, statistics, and every kind of bad input.
+ * secure wiping, statistics, and every kind of bad input, no memory
+ * included.
  */
 #include "test_util.h"
 
+#include "faulty_host.h"
 #include "text_check.h"
 
 static lle_text_t *new_text(lle_memory_manager_t *m, const lle_text_config_t *cfg)
@@ -1127,6 +1129,77 @@ static void long_line_reads_a_leaf(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* No memory during an edit: LLE_ERROR_OUT_OF_MEMORY before anything
+ * changed (README, "Bad input").  Every other edit is made while the host
+ * refuses every allocation: insertions, deletions and replacements, small
+ * and of several KB (the new text without newlines half of the time: one
+ * long line), with the undo log on.  Each either succeeds from memory the pools already hold or
+ * fails with the text and every index as the model says; row queries made
+ * while the host refuses (their tables then cannot be made) still give the
+ * model's rows.  Everything is given back at the end. */
+static void out_of_memory_edits(void **state)
+{
+    (void)state;
+    faulty_host_t fh;
+    faulty_host_init(&fh);
+    err_log_t log;
+    lle_memory_config_t cfg;
+    test_config(&cfg, &log);
+    cfg.host = &fh.methods;
+    cfg.emergency_reserve = 0; /* no reserve, no cache of large blocks: */
+    cfg.large_cache = 0;       /* what the host refuses is not there */
+    lle_memory_manager_t *m = NULL;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    lle_text_config_t tc;
+    lle_text_config_default(&tc);
+    tc.undo_limit = (size_t)1 << 20;
+    lle_text_t *t = new_text(m, &tc);
+    assert_int_equal(lle_text_set_wrap_width(t, 40), LLE_SUCCESS);
+    model_t md = {0};
+    uint64_t rs = 0xbad0;
+    static char buf[32768];
+    size_t refused = 0, made = 0;
+    for (int i = 0; i < 240; i++) {
+        bool refuse = i % 2 != 0;
+        unsigned op = (unsigned)(model_rand(&rs) % 8);
+        size_t a = model_cp_pos(&md, &rs), b = a, n = 0;
+        if (op >= 5 || op == 0) {
+            b = a + (size_t)(model_rand(&rs) % (op == 5 ? 8000 : op == 0 ? 3000 : 40));
+            if (b > md.n) b = md.n;
+            while (b < md.n && ((unsigned char)md.b[b] & 0xC0) == 0x80) b++;
+        }
+        if (op < 3 || op == 7) {
+            size_t want = op == 0 ? 6000 : 1 + (size_t)(model_rand(&rs) % 30);
+            n = model_rand(&rs) % 2 ? line_text(&rs, buf, want) : model_random_text(&rs, buf, want);
+        }
+        fh.fail_all = refuse;
+        lle_result_t r = lle_text_replace(t, a, b - a, buf, n);
+        fh.fail_all = 0;
+        if (r == LLE_SUCCESS) {
+            model_replace(&md, a, b - a, buf, n);
+            made += refuse;
+        } else {
+            assert_int_equal(r, LLE_ERROR_OUT_OF_MEMORY);
+            assert_true(refuse);
+            refused++;
+        }
+        /* after each refusal; damage from an edit made would last to the
+         * next look */
+        if (r != LLE_SUCCESS || i % 6 == 0) text_verify(t, &md, &rs, 2);
+        if (i % 40 == 0) {
+            fh.fail_all = 1;
+            check_rows(t, &md, 40);
+            fh.fail_all = 0;
+        }
+    }
+    assert_true(refused >= 10); /* the host's refusals reached edits */
+    assert_true(made >= 10);    /* and edits went on from the pools' memory */
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+    assert_int_equal(atomic_load(&fh.outstanding_blocks), 0);
+}
+
 static void undo_and_regions(void **state)
 {
     (void)state;
@@ -1329,6 +1402,7 @@ int main(void)
         cmocka_unit_test(long_line_rows),
         cmocka_unit_test(long_line_reads_a_leaf),
         cmocka_unit_test(wide_extend_across_leaves),
+        cmocka_unit_test(out_of_memory_edits),
         cmocka_unit_test(undo_and_regions),
         cmocka_unit_test(compression),
         cmocka_unit_test(secure_wipes),
