@@ -606,7 +606,8 @@ LLE__HIDDEN unsigned long lle__thread_id(void);
 LLE__HIDDEN void *lle__os_reserve(size_t bytes, size_t align);
 /* `bytes` of zeroed memory, readable and writable, that takes RAM only for
  * the pages written (read ones map the system's zero page); NULL on
- * failure.  Given back with lle__os_release. */
+ * failure.  Given back with lle__os_release, which also clears what
+ * AddressSanitizer was told of the range (a block poisoned in it). */
 LLE__HIDDEN void *lle__os_zeroed(size_t bytes);
 LLE__HIDDEN void lle__os_release(void *p, size_t bytes);
 LLE__HIDDEN bool lle__os_protect(void *p, size_t bytes, int access);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "sanitizer.h"
 
 uint64_t lle__now_ns(void)
 {
@@ -52,6 +53,10 @@ void *lle__os_zeroed(size_t bytes)
 
 void lle__os_release(void *p, size_t bytes)
 {
+    /* AddressSanitizer keeps the poison of an unmapped range: a later
+     * mapping at the same addresses (another manager's page map root, say)
+     * would read as poisoned.  Given back as it was mapped. */
+    lle__asan_unpoison(p, bytes);
     munmap(p, bytes);
 }
 
