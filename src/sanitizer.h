@@ -27,7 +27,9 @@
  *   - arenas mark their free space no-access and each allocation
  *     accessible but undefined over the bytes asked for (arena.c).
  * Memory given back to the host is first made accessible again, as the
- * host handed it out.
+ * host handed it out, and so is every mapping given back to the system
+ * (lle__os_release): AddressSanitizer would keep its poison for the next
+ * mapping at the same addresses.
  */
 #ifndef LLE_SANITIZER_H
 #define LLE_SANITIZER_H
