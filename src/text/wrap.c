@@ -30,11 +30,13 @@
  * inner node with wide clusters adds them through a table of the empty
  * columns it leaves by P modulo W (below, "tables"), made for the current
  * width the second time a fill finds the node unchanged.  Clusters are
- * placed one at a time only in the leaves at the two ends of the range,
- * in leaves with a wide cluster whose parent has no table, and under the
- * nodes an edit went through since the last fill.  So after a keystroke
- * in a line of megabytes, its rows cost O(log n) summaries and tables and
- * the clusters of about one lowest inner node (16 leaves) again.  Width 1
+ * placed one at a time only in the two leaves where the range starts and
+ * ends, in the leaves with a wide cluster under the lowest inner nodes
+ * those two are in, and under the nodes an edit went through since the
+ * last fill (at widths above WTAB_MAX: in every leaf with a wide
+ * cluster).  So after a keystroke in a line of megabytes, its rows cost
+ * O(log n) summaries and tables and the clusters of about one lowest
+ * inner node (16 leaves) again.  Width 1
  * (a wide cluster then overflows its row) and short lines use the plain
  * fill (wrap_scan), which is also the reference the checks use.
  */
