@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# scripts/fuzz.sh - build the libFuzzer driver and run it.
+# scripts/fuzz.sh - build the libFuzzer drivers and run them.
 #
 #   scripts/fuzz.sh [SECONDS]         (default 60)
 #
 # Configures build-fuzz/ with clang (-DLLE_BUILD_FUZZ=ON), builds
-# lle-fuzz-ops (fuzz/ops.c, the library compiled with ASan+UBSan and the
-# fuzzer's instrumentation), and runs it for SECONDS on the seed inputs of
-# fuzz/corpus/ops plus the inputs earlier runs found (build-fuzz/corpus/ops,
-# kept between runs).  Prints the run's final stats line.  Fails when the
-# build fails, or when the fuzzer found a crash, a sanitizer report, a leak,
-# a timeout or a broken invariant: the input is then in build-fuzz/artifacts/
-# and can be replayed with
+# lle-fuzz-ops (fuzz/ops.c: the pools, arenas, debugging and guard pages)
+# and lle-fuzz-text (fuzz/text.c: the text buffer), the library compiled
+# with ASan+UBSan and the fuzzer's instrumentation, and runs each for
+# SECONDS in turn on the seed inputs of fuzz/corpus/NAME plus the inputs
+# earlier runs found (build-fuzz/corpus/NAME, kept between runs).  Prints
+# each run's final stats line.  Fails when the build fails, or when a
+# driver found a crash, a sanitizer report, a leak, a timeout or a broken
+# invariant: the input is then in build-fuzz/artifacts/ (ops) or
+# build-fuzz/artifacts-text/ (text) and can be replayed with
 #
 #   build-fuzz/fuzz/lle-fuzz-ops build-fuzz/artifacts/crash-...
 #
-# (LLE_FUZZ_VERBOSE=1 lists the operations as they run).
+# (LLE_FUZZ_VERBOSE=1 lists the operations of lle-fuzz-ops as they run).
 #
 # Environment: LLE_JOBS (default 2) build jobs; LLE_FUZZ_WORKERS (default 1)
 # fuzzing processes run side by side on the same corpus; LLE_FUZZ_ARGS: more
@@ -30,7 +32,6 @@ esac
 jobs=${LLE_JOBS:-2}
 workers=${LLE_FUZZ_WORKERS:-1}
 dir=build-fuzz
-bin=$dir/fuzz/lle-fuzz-ops
 
 note() { printf 'fuzz: %s\n' "$*"; }
 
@@ -55,52 +56,60 @@ log=$dir/fuzz-build.log
 note "configuring and building $dir"
 if ! { CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLLE_BUILD_FUZZ=ON \
            -DLLE_BUILD_TESTS=OFF -DLLE_BUILD_BENCH=OFF -DLLE_BUILD_TOOLS=OFF -DLLE_SANITIZE= &&
-       cmake --build "$dir" --target lle-fuzz-ops -j "$jobs"; } > "$log" 2>&1; then
+       cmake --build "$dir" --target lle-fuzz-ops lle-fuzz-text -j "$jobs"; } > "$log" 2>&1; then
     cat "$log"
     note "build FAILED (log above, kept in $log)"
     exit 1
 fi
 
-corpus=$root/$dir/corpus/ops
-artifacts=$root/$dir/artifacts
-mkdir -p "$corpus" "$artifacts"
-rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
-rm -f "$dir"/fuzz-[0-9]*.log
-
 # Ours last: they win over the same options set in the environment.
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:allocator_may_return_null=0
-
-args=(-max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1
-      -artifact_prefix="$artifacts/")
-if [ "$workers" -gt 1 ]; then
-    args+=(-workers="$workers" -jobs="$workers")
-fi
 # shellcheck disable=SC2206
 extra=(${LLE_FUZZ_ARGS:-})
-run_log=$dir/fuzz-run.log
-note "running lle-fuzz-ops for ${secs}s ($workers process(es)), log in $run_log"
-# From build-fuzz/: with -jobs each worker writes its own fuzz-N.log there.
-(cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "$root/fuzz/corpus/ops") \
-    > "$run_log" 2>&1
-rc=$?
 
-# The final stats of each process (the main log also gets each worker's
-# log when it ends).
-for f in "$dir"/fuzz-[0-9]*.log; do
-    [ -f "$f" ] || continue
-    echo "  worker $(basename "$f" .log):"
-    grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$f" | sed 's/^/    /'
-done
-if [ "$workers" -le 1 ]; then
-    grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
-fi
-found=$(find "$artifacts" -type f | head -n 5)
-if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
-    grep -E 'invariant failed|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
-        "$run_log" | head -n 20 | sed 's/^/  /'
-    note "FAILED (exit $rc); inputs kept:"
-    for f in $found; do printf '  %s\n' "$f"; done
-    exit 1
-fi
-note "no crash, no invariant failure in ${secs}s; corpus: $(find "$corpus" -type f | wc -l) inputs"
+# run NAME ARTIFACTS RUN_LOG: lle-fuzz-NAME for $secs seconds; 1 on a finding.
+run() {
+    local name=$1 artifacts=$root/$dir/$2 run_log=$dir/$3
+    local corpus=$root/$dir/corpus/$name bin=$dir/fuzz/lle-fuzz-$name
+    mkdir -p "$corpus" "$artifacts"
+    rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
+    rm -f "$dir"/fuzz-[0-9]*.log
+    local args=(-max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1
+                -artifact_prefix="$artifacts/")
+    if [ "$workers" -gt 1 ]; then
+        args+=(-workers="$workers" -jobs="$workers")
+    fi
+    local seeds=()
+    [ -d "$root/fuzz/corpus/$name" ] && seeds=("$root/fuzz/corpus/$name")
+    note "running lle-fuzz-$name for ${secs}s ($workers process(es)), log in $run_log"
+    # From build-fuzz/: with -jobs each worker writes its own fuzz-N.log there.
+    (cd "$dir" && "$root/$bin" "${args[@]}" "${extra[@]}" "$corpus" "${seeds[@]}") \
+        > "$run_log" 2>&1
+    local rc=$?
+    # The final stats of each process (the main log also gets each worker's
+    # log when it ends).
+    for f in "$dir"/fuzz-[0-9]*.log; do
+        [ -f "$f" ] || continue
+        echo "  worker $(basename "$f" .log):"
+        grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$f" | sed 's/^/    /'
+    done
+    if [ "$workers" -le 1 ]; then
+        grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
+    fi
+    local found
+    found=$(find "$artifacts" -type f | head -n 5)
+    if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
+        grep -E 'invariant failed|text fuzz:|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
+            "$run_log" | head -n 20 | sed 's/^/  /'
+        note "lle-fuzz-$name FAILED (exit $rc); inputs kept:"
+        for f in $found; do printf '  %s\n' "$f"; done
+        return 1
+    fi
+    note "lle-fuzz-$name: no crash, no invariant failure in ${secs}s; corpus: $(find "$corpus" -type f | wc -l) inputs"
+}
+
+status=0
+run ops artifacts fuzz-run.log || status=1
+run text artifacts-text fuzz-run-text.log || status=1
+exit $status

@@ -13,8 +13,9 @@
 #             the test), then those labelled valgrind (tests/wrong: each
 #             runs a deliberate bug under valgrind and passes only when
 #             valgrind reports it)
-#   fuzz      scripts/fuzz.sh: the libFuzzer driver fuzz/ops.c built with
-#             clang in build-fuzz/, run for LLE_FUZZ_SECONDS (default 60)
+#   fuzz      scripts/fuzz.sh: the libFuzzer drivers fuzz/ops.c and
+#             fuzz/text.c built with clang in build-fuzz/, each run for
+#             LLE_FUZZ_SECONDS (default 60)
 #
 # Dependencies are installed first (scripts/install-deps.sh: only what is
 # missing).  Every stage runs even when an earlier one failed, and the last
