@@ -16,10 +16,11 @@
  *                 or inside a codepoint), a length, and the new bytes: raw
  *                 input bytes (any byte, so invalid UTF-8 too) or pieces
  *                 of text rich in clusters (emoji, flags, marks, Hangul,
- *                 CJK, CR LF), sometimes thousands of them while the text
- *                 is under 100 KB (lines longer than a leaf, measured
- *                 through the tree's summaries and tables), sometimes
- *                 with their newlines made spaces; the expected result is worked out from the
+ *                 CJK, CR LF), sometimes up to 32 KiB of them while the
+ *                 text is under 100 KB (lines longer than a leaf,
+ *                 measured through the tree's summaries and tables),
+ *                 sometimes with their newlines made spaces; the
+ *                 expected result is worked out from the
  *                 model: LLE_ERROR_INVALID_POSITION, then
  *                 LLE_ERROR_INVALID_ENCODING, then LLE_ERROR_SIZE_LIMIT,
  *                 else success (on any error the text must be unchanged)
@@ -141,21 +142,22 @@ typedef struct fz {
     size_t      npast;
 } fz_t;
 
-/* New text for an edit: raw input bytes, or pieces of text; with `big`,
- * sometimes thousands of pieces (lines longer than a leaf, leaves split
- * and merged). */
+/* New text for an edit: up to 63 raw input bytes, or pieces of text (a
+ * sequence of up to 16 read from the input, repeated) up to 63 bytes or,
+ * with `big`, up to 32 KiB (lines longer than a leaf, leaves split and
+ * merged, from a few input bytes). */
 static size_t new_text(in_t *in, char *buf, size_t cap, bool big)
 {
     unsigned how = byte(in), n = byte(in) % 64;
-    if (big && (how & 4)) n = 64 * (n + 1);
+    size_t want = big && (how & 4) ? (size_t)(n + 1) * 512 : n, k = 0;
     if (how & 1) {
-        size_t k = 0;
         for (; k < n && k < cap; k++) buf[k] = (char)byte(in);
         return k;
     }
-    size_t k = 0;
-    while (k < n && k + 32 < cap) {
-        const char *p = model_pieces[byte(in) % MODEL_NPIECES];
+    unsigned seq[16], np = 1 + byte(in) % 16;
+    for (unsigned i = 0; i < np; i++) seq[i] = byte(in) % MODEL_NPIECES;
+    for (unsigned i = 0; k < want && k + 32 < cap; i++) {
+        const char *p = model_pieces[seq[i % np]];
         size_t l = strlen(p);
         memcpy(buf + k, p, l);
         k += l;
