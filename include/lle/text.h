@@ -224,7 +224,7 @@ lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out);
 /* Recompute every index of t from its bytes and compare: the tree's sums
  * and links, each leaf's counts, every grapheme boundary against a
  * segmentation of the whole text from its start, every cached row count,
- * the modified-line ranges.  O(n); for tests and debugging.
+ * every cached width summary and table, the modified-line ranges.  O(n); for tests and debugging.
  * LLE_ERROR_CORRUPTION at the first difference.  A compressed text is not
  * decompressed (LLE_SUCCESS). */
 lle_result_t lle_text_check(lle_text_t *t);
