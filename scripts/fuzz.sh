@@ -73,7 +73,8 @@ run() {
     local name=$1 artifacts=$root/$dir/$2 run_log=$dir/$3
     local corpus=$root/$dir/corpus/$name bin=$dir/fuzz/lle-fuzz-$name
     mkdir -p "$corpus" "$artifacts"
-    rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-*
+    rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* \
+          "$artifacts"/slow-unit-*
     rm -f "$dir"/fuzz-[0-9]*.log
     local args=(-max_total_time="$secs" -timeout=30 -rss_limit_mb=4096 -print_final_stats=1
                 -artifact_prefix="$artifacts/")
@@ -97,8 +98,11 @@ run() {
     if [ "$workers" -le 1 ]; then
         grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|^stat::' "$run_log" | sed 's/^/  /'
     fi
-    local found
-    found=$(find "$artifacts" -type f | head -n 5)
+    # slow-unit-*: inputs that took long, kept for a look but not findings
+    local found slow
+    found=$(find "$artifacts" -type f ! -name 'slow-unit-*' | head -n 5)
+    slow=$(find "$artifacts" -type f -name 'slow-unit-*' | wc -l)
+    [ "$slow" -gt 0 ] && note "lle-fuzz-$name: $slow slow input(s) kept in $artifacts (not a failure)"
     if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
         grep -E 'invariant failed|text fuzz:|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|SUMMARY' \
             "$run_log" | head -n 20 | sed 's/^/  /'
