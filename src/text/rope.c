@@ -354,7 +354,9 @@ bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
     size_t cap = L->rows_cap + L->rows_cap / 2;
     if (cap < need) cap = need;
     if (cap < 8) cap = 8;
-    uint32_t *r = lle_pool_realloc(t->m, L->rows, cap * sizeof *r);
+    /* lle_pool_realloc of NULL would take it from the CUSTOM pool */
+    uint32_t *r = L->rows ? lle_pool_realloc(t->m, L->rows, cap * sizeof *r)
+                          : lle_pool_alloc(t->m, LLE_POOL_BUFFER, cap * sizeof *r);
     if (!r) return false;
     t->rows_cap_total += cap - L->rows_cap;
     L->rows = r;

@@ -1350,6 +1350,35 @@ static void secure_wipes(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A text takes its memory from the pools the README names: leaves, row
+ * caches, tables from BUFFER, the undo log from HISTORY, temporaries and
+ * the scratch region from TEMP; nothing from CUSTOM.  A leaf that had no
+ * newline and gets one grows its row cache from nothing (this took it
+ * from CUSTOM, where lle_pool_realloc of NULL allocates). */
+static void memory_from_its_pools(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    assert_int_equal(lle_text_insert(t, 0, "abc", 3), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 1, "\n", 1), LLE_SUCCESS);
+    static char buf[20000];
+    for (size_t i = 0; i < sizeof buf; i++) buf[i] = (char)('a' + i % 26);
+    assert_int_equal(lle_text_insert(t, 4, buf, sizeof buf), LLE_SUCCESS);
+    for (size_t p = 5000; p < 20000; p += 3000) assert_int_equal(lle_text_insert(t, p, "\n", 1), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 7), LLE_SUCCESS);
+    size_t rows;
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(lle_text_undo(t), LLE_SUCCESS);
+    lle_memory_stats_t ms;
+    assert_int_equal(lle_memory_get_stats(m, &ms), LLE_SUCCESS);
+    assert_int_equal(ms.pools[LLE_POOL_CUSTOM].alloc_count, 0);
+    assert_true(ms.pools[LLE_POOL_BUFFER].alloc_count > 0);
+    assert_true(ms.pools[LLE_POOL_HISTORY].alloc_count > 0);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 static void stats_counted(void **state)
 {
     (void)state;
@@ -1407,6 +1436,7 @@ int main(void)
         cmocka_unit_test(compression),
         cmocka_unit_test(secure_wipes),
         cmocka_unit_test(stats_counted),
+        cmocka_unit_test(memory_from_its_pools),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
