@@ -6,8 +6,8 @@
  * undoes the fault and asks for LLE_SUCCESS again: a leaf's count, an
  * inner node's column, a leaf link, a grapheme bit (with every sum made
  * to agree with it, so only the segmentation can tell), a cached row count
- * (sums agreeing), a cached width summary, the edit hint, and the
- * modified-line ranges.
+ * (sums agreeing), a cached width summary or table, the edit hint, and
+ * the modified-line ranges.
  */
 #include "test_util.h"
 
@@ -157,11 +157,44 @@ static void rows_hint_and_marks(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* A width table (wrap.c) wrong at one residue: a line of 30,000 CJK
+ * characters measured twice at width 80, so that its nodes have tables. */
+static void width_table(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = NULL;
+    assert_int_equal(lle_text_create(m, NULL, &t), LLE_SUCCESS);
+    static char buf[90000];
+    for (size_t i = 0; i < sizeof buf; i += 3) memcpy(buf + i, "\xe4\xb8\xad", 3);
+    assert_int_equal(lle_text_insert(t, 0, buf, sizeof buf), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 80), LLE_SUCCESS);
+    size_t rows, row, col;
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_row_col(t, sizeof buf - 3, &row, &col), LLE_SUCCESS);
+    assert_int_equal(rows, 30000 * 2 / 80); /* 40 characters a row, no column left empty */
+    assert_false(t->root->leaf);
+    lle__tx_inner_t *I = (lle__tx_inner_t *)((lle__tx_inner_t *)t->root)->child[0];
+    assert_false(I->h.leaf);
+    assert_int_equal(I->wtab_w, 80);
+    expect_sound(t);
+    I->wtab[79]++;
+    expect_caught(t);
+    I->wtab[79]--;
+    I->wtab[0]++;
+    expect_caught(t);
+    I->wtab[0]--;
+    expect_sound(t);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counts_links_and_bits),
         cmocka_unit_test(rows_hint_and_marks),
+        cmocka_unit_test(width_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
