@@ -441,6 +441,51 @@ static void large_block_cache(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* The system host keeps every alignment it is asked for, through realloc
+ * too, and keeps the bytes a realloc carries; a manager given it by name
+ * makes its host calls through it. */
+static void system_host(void **state)
+{
+    (void)state;
+    const lle_host_allocator_t *h = lle_host_system();
+    assert_non_null(h);
+    assert_ptr_equal(h, lle_host_system());
+    static const size_t aligns[] = {8, 16, 64, 4096};
+    for (size_t i = 0; i < sizeof aligns / sizeof aligns[0]; i++) {
+        size_t a = aligns[i];
+        unsigned char *p = h->alloc(h->ctx, 100, a);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % (a < 16 ? 16 : a), 0);
+        assert_true(h->usable_size(h->ctx, p) >= 100);
+        for (int k = 0; k < 100; k++) p[k] = (unsigned char)(k + i);
+        unsigned char *q = h->realloc(h->ctx, p, 100, 20000, a);
+        assert_non_null(q);
+        assert_int_equal((uintptr_t)q % (a < 16 ? 16 : a), 0);
+        for (int k = 0; k < 100; k++) assert_int_equal(q[k], (unsigned char)(k + i));
+        q = h->realloc(h->ctx, q, 20000, 40, a);
+        assert_non_null(q);
+        assert_int_equal((uintptr_t)q % (a < 16 ? 16 : a), 0);
+        for (int k = 0; k < 40; k++) assert_int_equal(q[k], (unsigned char)(k + i));
+        h->free(h->ctx, q, 40);
+    }
+
+    lle_memory_config_t cfg;
+    test_config(&cfg, NULL);
+    cfg.host = h;
+    lle_memory_manager_t *m;
+    assert_int_equal(lle_memory_manager_create(&cfg, &m), LLE_SUCCESS);
+    lle_memory_stats_t st;
+    lle_memory_get_stats(m, &st);
+    uint64_t calls = st.host_alloc_calls;
+    assert_true(calls > 0);
+    void *big = lle_pool_alloc(m, LLE_POOL_BUFFER, 1 << 20);
+    assert_non_null(big);
+    lle_memory_get_stats(m, &st);
+    assert_true(st.host_alloc_calls > calls);
+    assert_int_equal(lle_pool_free(m, big), LLE_SUCCESS);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* A host that hands out its memory from SPREAD_REGIONS regions 32 MiB
  * apart (one page-map leaf each), in turn, so that a manager's slabs and
  * large blocks lie under several leaves.  Bump allocation; free does
@@ -667,6 +712,7 @@ int main(void)
         cmocka_unit_test(large_block_cache),
         cmocka_unit_test(frees_across_map_leaves),
         cmocka_unit_test(large_block_interior_pointers),
+        cmocka_unit_test(system_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

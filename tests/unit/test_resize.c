@@ -296,6 +296,21 @@ static void empty_slab_serves_classes_it_has_states_for(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Every reason has its own name; a value outside the enum is "unknown". */
+static void reason_names(void **state)
+{
+    (void)state;
+    static const struct {
+        lle_resize_reason_t r;
+        const char         *name;
+    } names[] = {{LLE_RESIZE_INITIAL, "initial"},     {LLE_RESIZE_GROW_DEMAND, "grow-demand"},
+                 {LLE_RESIZE_GROW_FACTOR, "grow-factor"}, {LLE_RESIZE_SHRINK, "shrink"},
+                 {LLE_RESIZE_TRIM, "trim"},           {LLE_RESIZE_RELEASE, "release"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        assert_string_equal(lle_resize_reason_name(names[i].r), names[i].name);
+    assert_string_equal(lle_resize_reason_name((lle_resize_reason_t)99), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +320,7 @@ int main(void)
         cmocka_unit_test(slab_size_follows_class),
         cmocka_unit_test(bin_slabs_double),
         cmocka_unit_test(empty_slab_serves_classes_it_has_states_for),
+        cmocka_unit_test(reason_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
