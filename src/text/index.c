@@ -22,7 +22,7 @@
 
 #include "text/text_internal.h"
 
-size_t lle__tx_utf8_valid(const char *str, size_t n)
+static size_t utf8_valid_scalar(const char *str, size_t n)
 {
     const unsigned char *p = (const unsigned char *)str;
     size_t i = 0;
@@ -87,6 +87,126 @@ size_t lle__tx_utf8_valid(const char *str, size_t n)
     return n;
 }
 
+#if defined(LLE__TX_CPU_SETUP)
+#include <tmmintrin.h>
+
+/* Validation 16 bytes at a time (SSSE3).  Every error of UTF-8 shows in a
+ * pair of bytes (the byte before, the byte) or in the continuation bytes
+ * a lead promised: three table lookups, by the high and low halves of the
+ * byte before and the high half of the byte, ANDed, leave a bit for each
+ * error the pair makes:
+ *
+ *   SHORT  a lead, then no continuation       LONG   ASCII, then a continuation
+ *   OVER2  C0 or C1, then a continuation      OVER3  E0, then 80..9F
+ *   SURR   ED, then A0..BF                    BIG    F4..FF, then 90..BF
+ *   OVER4  F0, or F5..FF, then 80..8F         CONT2  a continuation, then one
+ *
+ * CONT2 is right exactly where the byte two before is a lead of 3 or 4
+ * bytes or the byte three before one of 4: an XOR with that leaves it set
+ * where the two disagree.  The end of the input counts as ASCII bytes
+ * after it (a sequence cut short there is SHORT or a missing CONT2).  On
+ * an error the scalar validator finds where the valid prefix ends, from
+ * the last codepoint start at or before the first block that failed. */
+#define U8_SHORT 0x01
+#define U8_LONG 0x02
+#define U8_OVER3 0x04
+#define U8_BIG 0x08
+#define U8_SURR 0x10
+#define U8_OVER2 0x20
+#define U8_OVER4 0x40
+#define U8_CONT2 0x80
+#define U8_T16(a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)                              \
+    _mm_setr_epi8((char)(a), (char)(b), (char)(c), (char)(d), (char)(e), (char)(f), (char)(g), \
+                  (char)(h), (char)(i), (char)(j), (char)(k), (char)(l), (char)(m), (char)(n), \
+                  (char)(o), (char)(p))
+
+__attribute__((target("ssse3"))) static __m128i u8_block(__m128i in, __m128i before)
+{
+    const __m128i lo4 = _mm_set1_epi8(0x0F);
+    /* the byte before each byte, and the two and three before */
+    __m128i p1 = _mm_alignr_epi8(in, before, 15);
+    __m128i p2 = _mm_alignr_epi8(in, before, 14);
+    __m128i p3 = _mm_alignr_epi8(in, before, 13);
+    const int L = U8_LONG, S = U8_SHORT, C2 = U8_CONT2;
+    /* by the byte before: high half 0-7 ASCII, 8-B continuation, C-F lead */
+    const __m128i b1_hi = U8_T16(L, L, L, L, L, L, L, L, C2, C2, C2, C2, S | U8_OVER2, S,
+                                 S | U8_OVER3 | U8_SURR, S | U8_BIG | U8_OVER4);
+    const int all = S | L | C2;
+    const __m128i b1_lo = U8_T16(all | U8_OVER2 | U8_OVER3 | U8_OVER4, all | U8_OVER2, all, all,
+                                 all | U8_BIG, all | U8_BIG | U8_OVER4, all | U8_BIG | U8_OVER4,
+                                 all | U8_BIG | U8_OVER4, all | U8_BIG | U8_OVER4,
+                                 all | U8_BIG | U8_OVER4, all | U8_BIG | U8_OVER4,
+                                 all | U8_BIG | U8_OVER4, all | U8_BIG | U8_OVER4,
+                                 all | U8_BIG | U8_OVER4 | U8_SURR, all | U8_BIG | U8_OVER4,
+                                 all | U8_BIG | U8_OVER4);
+    /* by the byte: 8 (80..8F), 9, A-B continuations; the rest not */
+    const int cont = L | U8_OVER2 | C2;
+    const __m128i b2_hi = U8_T16(S, S, S, S, S, S, S, S, cont | U8_OVER3 | U8_OVER4,
+                                 cont | U8_OVER3 | U8_BIG, cont | U8_SURR | U8_BIG,
+                                 cont | U8_SURR | U8_BIG, S, S, S, S);
+    __m128i e = _mm_and_si128(
+        _mm_and_si128(_mm_shuffle_epi8(b1_hi, _mm_and_si128(_mm_srli_epi16(p1, 4), lo4)),
+                      _mm_shuffle_epi8(b1_lo, _mm_and_si128(p1, lo4))),
+        _mm_shuffle_epi8(b2_hi, _mm_and_si128(_mm_srli_epi16(in, 4), lo4)));
+    /* 0x80 where the byte must be a second or third continuation */
+    __m128i need = _mm_or_si128(_mm_subs_epu8(p2, _mm_set1_epi8((char)0xDF)),
+                                _mm_subs_epu8(p3, _mm_set1_epi8((char)0xEF)));
+    need = _mm_and_si128(_mm_cmpgt_epi8(need, _mm_setzero_si128()), _mm_set1_epi8((char)0x80));
+    return _mm_xor_si128(e, need);
+}
+
+__attribute__((target("ssse3"))) static size_t utf8_valid_ssse3(const char *str, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)str;
+    const __m128i zero = _mm_setzero_si128();
+    /* subtracted from a block, nonzero where one of its last three bytes
+     * starts a sequence that goes on past it */
+    const __m128i open_at = U8_T16(0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                   0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF);
+    bool open = false; /* the block before i ends inside a sequence */
+    size_t i = 0;
+    for (;;) {
+        /* ASCII after a block that ended with a whole codepoint: nothing
+         * can be wrong */
+        if (!open)
+            while (i + 16 <= n &&
+                   !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i))))
+                i += 16;
+        __m128i before =
+            i ? _mm_loadu_si128((const __m128i *)(const void *)(p + i - 16)) : zero, in;
+        bool last = i + 16 > n;
+        if (last) {
+            /* the rest, 0 to 15 bytes, followed by ASCII: a sequence cut
+             * short by the end fails here */
+            unsigned char tail[16] = {0};
+            memcpy(tail, p + i, n - i);
+            in = _mm_loadu_si128((const __m128i *)(const void *)tail);
+        } else {
+            in = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        }
+        if (_mm_movemask_epi8(_mm_cmpeq_epi8(u8_block(in, before), zero)) != 0xFFFF) break;
+        if (last) return n;
+        open = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_subs_epu8(in, open_at), zero)) != 0xFFFF;
+        i += 16;
+    }
+    /* the block at i failed, every byte before it passed: a sequence that
+     * starts more than 3 bytes before i ends before i, so the scalar
+     * validator goes on from the first byte at or after i - 3 that is not
+     * a continuation */
+    size_t from = i >= 3 ? i - 3 : 0;
+    while (from < i && (p[from] & 0xC0) == 0x80) from++;
+    return from + utf8_valid_scalar(str + from, n - from);
+}
+#endif
+
+size_t lle__tx_utf8_valid(const char *str, size_t n)
+{
+#if defined(LLE__TX_CPU_SETUP)
+    if (n >= 16 && lle__tx_have_ssse3) return utf8_valid_ssse3(str, n);
+#endif
+    return utf8_valid_scalar(str, n);
+}
+
 /* The logical offset of the highest cluster start of L at or below logical
  * offset i; -1 when none.  (The gap's bits are 0: a search through it
  * finds the bits before it.) */
@@ -136,24 +256,50 @@ static inline bool ascii_word(const unsigned char *s, int32_t *pc, uint64_t *bit
 /* "Plain" codepoints: ASCII, and those whose Grapheme_Cluster_Break is
  * Other (Extended_Pictographic is a class of its own in utf8proc) and,
  * where utf8proc knows the property (2.9 on), whose Indic_Conjunct_Break
- * is None: most letters of most scripts, CJK ideographs.  Between two
- * plain codepoints there is always a break: GB999 decides it, or GB4/GB5
- * when one is an ASCII control (two ASCII codepoints, CR LF among them,
- * never come to this test).  And utf8proc's state after a plain codepoint
- * says what a fresh state says (its class, no emoji sequence, regional
- * indicator pair or conjunct pending).  So the walk below decides plain
- * pairs itself and calls utf8proc_grapheme_break_stateful for the others;
- * lle__tx_check_graphemes, which tests every bit, calls it for all. */
+ * is None: most letters of most scripts, CJK ideographs.  Before a plain
+ * codepoint there is always a break, unless the codepoint before is a
+ * Prepend (GB9b) or it is CR LF (GB3): every other rule that keeps two
+ * codepoints together asks for a class the second one does not have
+ * (Extend, ZWJ, SpacingMark, a Hangul jamo or syllable, a regional
+ * indicator, Extended_Pictographic, an Indic consonant, a control), and
+ * GB999 breaks.  And utf8proc's state after a plain codepoint says what a
+ * fresh state says (its class, no emoji sequence, regional indicator pair
+ * or conjunct pending).  So the walk below decides the breaks before
+ * plain codepoints itself and calls utf8proc_grapheme_break_stateful for
+ * the others; lle__tx_check_graphemes, which tests every bit, calls it
+ * for all. */
 #if UTF8PROC_VERSION_MAJOR > 2 || (UTF8PROC_VERSION_MAJOR == 2 && UTF8PROC_VERSION_MINOR >= 9)
 #define TX_ICB_NONE(pr) ((pr)->indic_conjunct_break == UTF8PROC_INDIC_CONJUNCT_BREAK_NONE)
 #else
 #define TX_ICB_NONE(pr) 1
 #endif
-static inline bool cp_plain(int32_t c)
+_Atomic unsigned char lle__tx_prop_tab[TX_PROP_TAB];
+
+static unsigned prop_of(int32_t c)
 {
-    if (c < 0x80) return true;
     const utf8proc_property_t *pr = utf8proc_get_property(c);
-    return pr->boundclass == UTF8PROC_BOUNDCLASS_OTHER && TX_ICB_NONE(pr);
+    unsigned v = TX_PROP_SET;
+    if (c < 0x80 || (pr->boundclass == UTF8PROC_BOUNDCLASS_OTHER && TX_ICB_NONE(pr)))
+        v |= TX_PROP_PLAIN;
+    if (c >= 0x80 && pr->boundclass == UTF8PROC_BOUNDCLASS_PREPEND) v |= TX_PROP_PREPEND;
+    int w = utf8proc_charwidth(c);
+    v |= (unsigned)(w < 0 ? 0 : w > 7 ? 7 : w) << 1;
+    return v;
+}
+
+unsigned lle__tx_prop_slow(int32_t c)
+{
+    if (c < 0 || c >= TX_PROP_TAB) return prop_of(c);
+    int32_t b = c & ~0xFF;
+    for (int32_t i = 0; i < 0x100; i++)
+        atomic_store_explicit(&lle__tx_prop_tab[b + i], (unsigned char)prop_of(b + i),
+                              memory_order_relaxed);
+    return prop_of(c);
+}
+
+static inline unsigned cp_prop(int32_t c)
+{
+    return c < 0x80 ? TX_PROP_PLAIN : lle__tx_prop(c);
 }
 
 static void flip_bit(lle__tx_leaf_t *L, size_t i)
@@ -218,7 +364,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
     }
     size_t clen;
     int32_t prev = lle__tx_decode(L, o, &clen);
-    bool prev_plain = cp_plain(prev);
+    bool prev_pre = (cp_prop(prev) & TX_PROP_PREPEND) != 0;
     x += clen;
     /* the walk goes by physical offset p (a codepoint never straddles the
      * gap: the gap only ever sits at codepoint boundaries) */
@@ -236,33 +382,53 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
         }
         int32_t c = d[p];
         bool brk;
-        if (c < 0x80 && prev < 0x80 && x < end) {
-            /* a run of ASCII in the new text: no break test can stop the
-             * walk before `end`, so its bits are set a word at a time (the
-             * rule is the one below) */
+        if (x < end) {
+            /* new text (up to `end` no break test can stop the walk): its
+             * codepoints up to the gap or the leaf's end, without the
+             * checks of the walk below, their bits gathered a word at a
+             * time; 64 bytes of ASCII after a codepoint other than a
+             * Prepend take four SSE2 compares.  The rules are the ones
+             * below. */
             size_t lim = p + (end - x), seg = p < L->h.gs ? L->h.gs : TX_CAP;
             if (lim > seg) lim = seg;
             size_t q = p;
-            int32_t pc = prev;
-            bool more = true;
-            while (more && q < lim) {
+            while (q < lim) {
                 size_t wi = q >> 6, wend = (wi + 1) << 6;
                 if (wend > lim) wend = lim;
                 uint64_t nb = 0, mask = 0;
-                if (!(q & 63) && wend == q + 64 && ascii_word(d + q, &pc, &nb)) {
+                if (!(q & 63) && wend == q + 64 && !prev_pre && ascii_word(d + q, &prev, &nb)) {
                     mask = ~(uint64_t)0;
                     q = wend;
+                    state = 0;
                 }
-                for (; q < wend; q++) {
+                /* a codepoint that starts before wend may end past it: it
+                 * still ends at or before lim (new text is whole
+                 * codepoints, and none straddles the gap) */
+                while (q < wend) {
                     int32_t ch = d[q];
+                    size_t len = 1;
+                    unsigned pr = TX_PROP_PLAIN;
                     if (ch >= 0x80) {
-                        more = false;
-                        break;
+                        size_t k = ch >= 0xF0 ? 3 : ch >= 0xE0 ? 2 : 1;
+                        uint32_t cp = (uint32_t)ch & (0x3Fu >> k);
+                        for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (d[q + j] & 0x3Fu);
+                        ch = (int32_t)cp;
+                        len = k + 1;
+                        pr = lle__tx_prop(ch);
+                    }
+                    bool cut;
+                    if ((pr & TX_PROP_PLAIN) && !prev_pre) {
+                        cut = !(prev == '\r' && ch == '\n');
+                        state = 0;
+                    } else {
+                        cut = utf8proc_grapheme_break_stateful(prev, ch, &state);
                     }
                     uint64_t bit = (uint64_t)1 << (q & 63);
                     mask |= bit;
-                    nb |= (pc == '\r' && ch == '\n') ? 0 : bit;
-                    pc = ch;
+                    nb |= cut ? bit : 0;
+                    prev = ch;
+                    prev_pre = (pr & TX_PROP_PREPEND) != 0;
+                    q += len;
                 }
                 uint64_t ob = L->gb[wi] & mask;
                 dg += (int64_t)lle__tx_pop(nb) - (int64_t)lle__tx_pop(ob);
@@ -270,9 +436,6 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
             }
             x += q - p;
             p = q;
-            prev = pc;
-            prev_plain = true;
-            state = 0;
             continue;
         }
         if (c < 0x80 && prev < 0x80) {
@@ -283,7 +446,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
              * non-ASCII codepoint right before the break it decides. */
             clen = 1;
             brk = !(prev == '\r' && c == '\n');
-            prev_plain = true;
+            prev_pre = false;
             state = 0;
         } else {
             if (c < 0x80) {
@@ -295,14 +458,14 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                 c = (int32_t)cp;
                 clen = k + 1;
             }
-            bool plain = cp_plain(c);
-            if (plain && prev_plain) {
-                brk = true;
+            unsigned pr = cp_prop(c);
+            if ((pr & TX_PROP_PLAIN) && !prev_pre) {
+                brk = true; /* not both ASCII: not CR LF */
                 state = 0;
             } else {
                 brk = utf8proc_grapheme_break_stateful(prev, c, &state);
             }
-            prev_plain = plain;
+            prev_pre = (pr & TX_PROP_PREPEND) != 0;
         }
         uint64_t *w = &L->gb[p >> 6], m = (uint64_t)1 << (p & 63);
         bool old = (*w & m) != 0;

@@ -211,11 +211,20 @@ LLE__HIDDEN void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *de
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 
+/* Processor features the text uses where it finds them, found once by
+ * lle_text_create (__builtin_cpu_supports) on x86-64 builds of GCC and
+ * clang.  lle__tx_have_ssse3: UTF-8 validation 16 bytes at a time
+ * (index.c). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LLE__TX_CPU_SETUP 1
+LLE__HIDDEN extern bool lle__tx_have_ssse3;
+#endif
+
 /* Set bits of x.  Built without -mpopcnt, __builtin_popcountll is a call
  * to libgcc's __popcountdi2; on x86-64 the text counts with the POPCNT
- * instruction when the processor has it (lle__tx_have_popcnt, set once
- * by lle_text_create from __builtin_cpu_supports), else with a few
- * shifts, masks and a multiply, inline either way. */
+ * instruction when the processor has it (lle__tx_have_popcnt, set with
+ * the features above), else with a few shifts, masks and a multiply,
+ * inline either way. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && !defined(__POPCNT__)
 LLE__HIDDEN extern bool lle__tx_have_popcnt;
 static inline unsigned lle__tx_pop(uint64_t x)
@@ -237,6 +246,33 @@ static inline unsigned lle__tx_pop(uint64_t x)
     return (unsigned)__builtin_popcountll(x);
 }
 #endif
+
+/* What the walks need to know of a codepoint, from utf8proc: whether it is
+ * "plain" (TX_PROP_PLAIN; index.c says what that means), whether its
+ * Grapheme_Cluster_Break is Prepend (TX_PROP_PREPEND), and its display
+ * width, utf8proc_charwidth clamped to 0..7 (TX_PROP_WIDTH).  An entry of
+ * the first two planes (most scripts, CJK, emoji) is kept in
+ * lle__tx_prop_tab once its block of 256 codepoints was first asked for
+ * (TX_PROP_SET marks it filled; the entries never change after; 128 KiB
+ * of zeroed memory, of which only the pages of blocks in use are ever
+ * touched); a codepoint above them is looked up each time.  Thread-safe:
+ * each entry is a relaxed atomic byte, and two threads filling one block
+ * write the same values. */
+#define TX_PROP_SET 0x80u
+#define TX_PROP_PLAIN 0x01u
+#define TX_PROP_PREPEND 0x10u
+#define TX_PROP_WIDTH(p) (((p) >> 1) & 7u)
+#define TX_PROP_TAB 0x20000
+LLE__HIDDEN extern _Atomic unsigned char lle__tx_prop_tab[TX_PROP_TAB];
+LLE__HIDDEN unsigned lle__tx_prop_slow(int32_t c);
+static inline unsigned lle__tx_prop(int32_t c)
+{
+    if ((uint32_t)c < TX_PROP_TAB) {
+        unsigned v = atomic_load_explicit(&lle__tx_prop_tab[c], memory_order_relaxed);
+        if (lle_likely(v)) return v;
+    }
+    return lle__tx_prop_slow(c);
+}
 
 static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
 {

@@ -28,13 +28,19 @@
 
 #include "text/text_internal.h"
 
+#ifdef LLE__TX_CPU_SETUP
 #ifdef LLE__TX_POPCNT_SETUP
 bool lle__tx_have_popcnt;
+#endif
+bool lle__tx_have_ssse3;
 
-static void popcnt_setup(void)
+static void cpu_setup(void)
 {
     __builtin_cpu_init();
+#ifdef LLE__TX_POPCNT_SETUP
     lle__tx_have_popcnt = __builtin_cpu_supports("popcnt") != 0;
+#endif
+    lle__tx_have_ssse3 = __builtin_cpu_supports("ssse3") != 0;
 }
 #endif
 
@@ -59,10 +65,10 @@ lle_result_t lle_text_create(lle_memory_manager_t *m, const lle_text_config_t *c
         c = *cfg;
     else
         lle_text_config_default(&c);
-#ifdef LLE__TX_POPCNT_SETUP
+#ifdef LLE__TX_CPU_SETUP
     /* before the first text exists: every use is an operation on one */
-    static pthread_once_t popcnt_once = PTHREAD_ONCE_INIT;
-    pthread_once(&popcnt_once, popcnt_setup);
+    static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+    pthread_once(&cpu_once, cpu_setup);
 #endif
     if (c.max_size == 0 || c.max_size > LLE_POOL_MAX_REQUEST || c.min_region < 64 ||
         c.min_region > ((size_t)1 << 30) || !(c.growth_factor >= 1.25 && c.growth_factor <= 4.0))

@@ -41,7 +41,6 @@
  * fill (wrap_scan), which is also the reference the checks use.
  */
 #include <string.h>
-#include <utf8proc.h>
 
 #include "text/text_internal.h"
 
@@ -52,8 +51,7 @@ typedef struct scan {
 
 static size_t cp_width(int32_t c)
 {
-    int w = utf8proc_charwidth(c);
-    return w < 0 ? 0 : (size_t)w;
+    return TX_PROP_WIDTH(lle__tx_prop(c));
 }
 
 static void place(scan_t *s, size_t w, size_t width)
