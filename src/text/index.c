@@ -405,6 +405,31 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                  * still ends at or before lim (new text is whole
                  * codepoints, and none straddles the gap) */
                 while (q < wend) {
+#if defined(__SSE2__)
+                    if (q + 16 <= wend && d[q] < 0x80 && d[q + 1] < 0x80 && !prev_pre) {
+                        /* the ASCII bytes that start the next 16 (words
+                         * between letters of other scripts; a single one,
+                         * a space between two, goes below): each starts
+                         * a cluster but a LF after a CR */
+                        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + q));
+                        unsigned hi = (unsigned)_mm_movemask_epi8(v);
+                        unsigned run = hi ? (unsigned)__builtin_ctz(hi) : 16;
+                        if (run) {
+                            unsigned lf = (unsigned)_mm_movemask_epi8(
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                                     cr = (unsigned)_mm_movemask_epi8(
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\r')));
+                            unsigned rm = (1u << run) - 1u; /* run <= 16 */
+                            unsigned starts = rm & ~(lf & ((cr << 1) | (unsigned)(prev == '\r')));
+                            mask |= (uint64_t)rm << (q & 63);
+                            nb |= (uint64_t)starts << (q & 63);
+                            prev = d[q + run - 1];
+                            state = 0;
+                            q += run;
+                            continue;
+                        }
+                    }
+#endif
                     int32_t ch = d[q];
                     size_t len = 1;
                     unsigned pr = TX_PROP_PLAIN;

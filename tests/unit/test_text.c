@@ -327,7 +327,8 @@ static void grapheme_break_conformance(void **state)
  * boundary but LF after CR); check them where that shortcut meets its
  * edges: CR LF on a 64-bit word border, on a leaf border and split across
  * insertions, and ASCII after the non-ASCII codepoints whose rules reach
- * over it (combining mark, ZWJ, Prepend, regional indicator). */
+ * over it (combining mark, ZWJ, Prepend, regional indicator), in short
+ * insertions and between long runs of one paste. */
 static void ascii_runs(void **state)
 {
     (void)state;
@@ -400,6 +401,36 @@ static void ascii_runs(void **state)
                              LLE_SUCCESS);
             model_replace(&md, after + strlen(ascii[j]), strlen(ascii[j]), "", 0);
             text_verify(t, &md, &rs, 8);
+            lle_text_destroy(t);
+            free(md.b);
+        }
+    }
+    /* the same codepoints between runs of ASCII longer than 16 bytes, in
+     * one paste, at every alignment of a 16-byte block and with CR LF
+     * split at each place across the blocks' borders (the runs are
+     * segmented 16 bytes at a time after a codepoint that is not a
+     * Prepend) */
+    for (size_t k = 0; k < 20; k++) {
+        for (size_t i = 0; i < sizeof ctx / sizeof ctx[0]; i++) {
+            size_t n = 0;
+            memset(buf, 'p', k);
+            n = k;
+            for (int rep = 0; rep < 3; rep++) {
+                size_t l = strlen(ctx[i]);
+                memcpy(buf + n, ctx[i], l);
+                n += l;
+                for (size_t r = 0; r < 37; r++) buf[n + r] = (char)('a' + r % 26);
+                buf[n + (k + 12 * (size_t)rep) % 36] = '\r';
+                buf[n + (k + 12 * (size_t)rep) % 36 + 1] = '\n';
+                buf[n + 36] = rep == 1 ? '\r' : 'z'; /* a CR before the next codepoint */
+                n += 37;
+            }
+            buf[n++] = '\n';
+            t = new_text(m, NULL);
+            md = (model_t){0};
+            assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+            model_replace(&md, 0, 0, buf, n);
+            text_verify(t, &md, &rs, 4);
             lle_text_destroy(t);
             free(md.b);
         }
