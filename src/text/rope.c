@@ -282,14 +282,10 @@ static size_t cut_at(const char *s, size_t n, size_t want)
  * parents' columns.  Their width summaries are out of date: everything that
  * changes a node's bytes sends a delta up (lle__tx_leaf_replace leaves it to
  * its caller). */
-void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
-{
-    n->wok = 0;
-    for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
-    lle__tx_propagate_up(n, d);
-}
-
-void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
+/* delta up n's ancestors; `widths`: what changed may change the columns
+ * of clusters, so the width summaries on the way are dropped (a change of
+ * cached row counts alone keeps them) */
+static inline void propagate_from(lle__tx_node_t *n, const lle__tx_sum_t *delta, bool widths)
 {
     lle__tx_inner_t *P = (lle__tx_inner_t *)n->parent;
     if (!P) return;
@@ -299,9 +295,28 @@ void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
         for (int f = 0; f < F_N; f++)
             if (d.v[f]) P->cs[f][i] += d.v[f]; /* a column's line only when it changes */
         for (int f = 0; f < F_N; f++) P->h.sum.v[f] += d.v[f];
-        P->h.wok = 0;
+        if (widths) P->h.wok = 0;
         n = &P->h;
     } while ((P = (lle__tx_inner_t *)n->parent) != NULL);
+}
+
+void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *d)
+{
+    n->wok = 0;
+    for (int f = 0; f < F_N; f++) n->sum.v[f] += d->v[f];
+    propagate_from(n, d, true);
+}
+
+void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta)
+{
+    propagate_from(n, delta, true);
+}
+
+void lle__tx_propagate_rows(lle__tx_node_t *n, const lle__tx_sum_t *d)
+{
+    n->sum.v[F_ROWS] += d->v[F_ROWS];
+    n->sum.v[F_STALE] += d->v[F_STALE];
+    propagate_from(n, d, false);
 }
 
 static void sum_neg(lle__tx_sum_t *d, const lle__tx_sum_t *s)

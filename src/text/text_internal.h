@@ -35,7 +35,8 @@
  * the wrap width.  Whatever changes a leaf's bytes or grapheme bits
  * clears h.wok of the leaf and of its ancestors (lle__tx_propagate and
  * lle__tx_propagate_up on the way up, the re-segmentation walk for each
- * leaf it enters); an inner node whose children change clears its own
+ * leaf it enters; a cached row count set alone, lle__tx_propagate_rows,
+ * keeps them); an inner node whose children change clears its own
  * (put_child, recompute, drop_slot, split_inner: the nodes above it cover
  * the same bytes as before).  A cluster that runs
  * past the end of its leaf is counted, whole, in the leaf where it starts.
@@ -208,6 +209,9 @@ LLE__HIDDEN size_t lle__tx_leaf_nl_before(const lle__tx_leaf_t *L, size_t o);
 LLE__HIDDEN void lle__tx_propagate(lle__tx_node_t *n, const lle__tx_sum_t *delta);
 /* The same for n's ancestors only. */
 LLE__HIDDEN void lle__tx_propagate_up(lle__tx_node_t *n, const lle__tx_sum_t *delta);
+/* The same for a delta of F_ROWS and F_STALE only (a line's cached row
+ * count set, wrap.c): the width summaries stay. */
+LLE__HIDDEN void lle__tx_propagate_rows(lle__tx_node_t *n, const lle__tx_sum_t *d);
 LLE__HIDDEN void lle__tx_copy_out(const lle_text_t *t, size_t pos, size_t n, char *buf);
 LLE__HIDDEN void lle__tx_wipe(lle_text_t *t, void *p, size_t n);
 

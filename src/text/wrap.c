@@ -41,6 +41,9 @@
  * fill (wrap_scan), which is also the reference the checks use.
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "text/text_internal.h"
 
@@ -63,12 +66,65 @@ static void place(scan_t *s, size_t w, size_t width)
     s->col += w;
 }
 
+/* place() of k clusters of one column each, at once: after one that
+ * overflowed its row (col > width) the next starts a row; from there a
+ * fill of col + k columns has used (col + k - 1) / width rows more. */
+static void place_ones(scan_t *s, size_t k, size_t width)
+{
+    if (!k) return;
+    if (s->col >= width && s->col > 0) {
+        s->rows++;
+        s->col = 0;
+    }
+    size_t total = s->col + k, more = (total - 1) / width;
+    s->rows += more;
+    s->col = total - more * width;
+}
+
+/* How many of p[0, n) are printable ASCII (0x20..0x7E: one column each),
+ * 16 at a time with SSE2. */
+static size_t printable_run(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        /* signed: bytes of 0x80 and up are negative */
+        __m128i ok = _mm_andnot_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)),
+                                      _mm_cmpgt_epi8(v, _mm_set1_epi8(0x1F)));
+        unsigned bad = ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFFu;
+        if (bad) return i + (size_t)__builtin_ctz(bad);
+    }
+#endif
+    while (i < n && p[i] >= 0x20 && p[i] < 0x7F) i++;
+    return i;
+}
+
+/* The run of printable ASCII at logical offset o of L, whose first byte
+ * is printable ASCII, up to offset b or the gap: its length when 2 or
+ * more, else 0 (a single one, a space between two words of another
+ * script, is cheaper one at a time). */
+static inline size_t ascii_run_at(const lle__tx_leaf_t *L, size_t o, size_t b)
+{
+    size_t seg = o < L->h.gs ? L->h.gs : TX_LEN(L);
+    if (seg > b) seg = b;
+    if (seg - o < 2) return 0;
+    const unsigned char *q = (const unsigned char *)L->data + lle__tx_phys(L, o);
+    if ((unsigned)(q[1] - 0x20) >= 0x5Fu) return 0;
+    return printable_run(q, seg - o);
+}
+
 /* Fill the line that starts at `start` (offset o of leaf L) until its
  * '\n', the end of the text, or byte `stop` (a cluster start; SIZE_MAX:
  * none), cluster by cluster.  Result: rows used and the column after the
- * last cluster placed. */
+ * last cluster placed.  With `fast`, a run of printable ASCII that starts
+ * at a cluster start is placed at once: each of its bytes but the last is
+ * a cluster of one column (a printable ASCII byte always breaks from the
+ * one before it: UAX #29 joins nothing else to it); the last stays open,
+ * as a byte placed one at a time would, for what may extend it.  Without
+ * `fast` it is the reference the checks use. */
 static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
-                           size_t stop)
+                           size_t stop, bool fast)
 {
     scan_t s = {1, 0, 0};
     size_t x = start, w = 0;
@@ -80,10 +136,21 @@ static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, siz
             continue;
         }
         if (!L || x == stop) break;
-        size_t clen;
+        size_t clen, r;
         int32_t c = lle__tx_decode(L, o, &clen);
         if (c == '\n') break;
-        if (lle__tx_bit(L, o)) {
+        bool cut = lle__tx_bit(L, o);
+        if (fast && cut && (unsigned)(c - 0x20) < 0x5Fu &&
+            (r = ascii_run_at(L, o, stop - x < TX_CAP ? o + (stop - x) : TX_CAP)) != 0) {
+            if (open) place(&s, w, t->width);
+            place_ones(&s, r - 1, t->width);
+            w = 1;
+            open = true;
+            o += r;
+            x += r;
+            continue;
+        }
+        if (cut) {
             if (open) place(&s, w, t->width);
             w = 0;
             open = true;
@@ -98,11 +165,12 @@ static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, siz
     return s;
 }
 
+/* The reference fill (lle__tx_rows_check). */
 static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
 {
     uint64_t o;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &o, NULL, 0);
-    return wrap_scan_at(t, L, (size_t)o, start, stop);
+    return wrap_scan_at(t, L, (size_t)o, start, stop, false);
 }
 
 /* ---- long lines ---------------------------------------------------------------- */
@@ -114,6 +182,7 @@ typedef struct wrun {
     uint64_t bytes; /* read cluster by cluster */
     unsigned width;
     bool     place;
+    bool     fast;    /* runs of printable ASCII at once (not in the checks) */
     uint32_t *wpos;  /* when not NULL: the columns before each wide cluster */
     size_t   nw;
     lle_text_t *t;   /* for the tables (fold, build_table) */
@@ -155,9 +224,22 @@ static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
     bool open = false;
     unsigned w = 0;
     for (size_t o = a; o < b;) {
-        size_t clen;
+        size_t clen, k;
         int32_t c = lle__tx_decode(L, o, &clen);
-        if (lle__tx_bit(L, o)) {
+        bool cut = lle__tx_bit(L, o);
+        if (r->fast && cut && (unsigned)(c - 0x20) < 0x5Fu && (k = ascii_run_at(L, o, b)) != 0) {
+            /* as in wrap_scan_at: all but the last byte of a run of
+             * printable ASCII are clusters of one column, which add one
+             * column each to the counts, padded or not */
+            if (open) run_add(r, w);
+            r->cols += k - 1;
+            r->pad += k - 1;
+            open = true;
+            w = 1;
+            o += k;
+            continue;
+        }
+        if (cut) {
             if (open) run_add(r, w);
             open = true;
             w = 0;
@@ -194,6 +276,7 @@ static bool node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint
         lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
         if (!n->wok) {
             wrun_t r = {0};
+            r.fast = true;
             leaf_run(L, 0, TX_LEN(L), &r);
             *scanned += r.bytes;
             L->wcols = (uint16_t)r.cols;
@@ -244,6 +327,7 @@ static void leaf_table(const lle__tx_leaf_t *L, unsigned W, uint32_t *A, unsigne
     uint32_t pos[TX_CAP];
     wrun_t r = {0};
     r.wpos = pos;
+    r.fast = true;
     leaf_run(L, 0, TX_LEN(L), &r);
     *scanned += r.bytes;
     memset(A, 0, W * sizeof *A);
@@ -373,13 +457,14 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
         plain = stop - start <= room;
     }
     if (plain) {
-        scan_t s = wrap_scan_at(t, L, (size_t)lo, start, stop);
+        scan_t s = wrap_scan_at(t, L, (size_t)lo, start, stop, true);
         t->wrap_scanned += s.bytes;
         return s;
     }
     wrun_t r = {0};
     r.width = t->width;
     r.place = true;
+    r.fast = true;
     r.t = t;
     fold(t->root, 0, start, end, &r);
     if (r.scr) lle_pool_free(t->m, r.scr);
@@ -462,7 +547,7 @@ static void set_entry(lle__tx_leaf_t *L, size_t i, uint32_t rows)
     d.v[F_ROWS] = (uint64_t)rows - old;
     d.v[F_STALE] = (uint64_t)(rows == 0) - (old == 0);
     L->rows[i] = rows;
-    lle__tx_propagate(&L->h, &d);
+    lle__tx_propagate_rows(&L->h, &d);
 }
 
 static uint32_t clamp_rows(size_t r)
@@ -490,6 +575,24 @@ void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k)
     if (L->rows[k]) set_entry(L, k, 0);
 }
 
+/* The rows (clamped) of the line after the newline at offset nl of leaf
+ * L, the line starting at byte `start`: filled from L itself when the
+ * line ends in the leaf that holds its start (no descent from the root,
+ * as line_scan would make), else through line_scan. */
+static uint32_t rows_after(lle_text_t *t, lle__tx_leaf_t *L, size_t nl, size_t start)
+{
+    size_t o = nl + 1;
+    if (o == TX_LEN(L) && L->next) {
+        L = L->next;
+        o = 0;
+    }
+    if (t->width >= 2 && L->next && lle__tx_leaf_nl_from(L, o) >= TX_LEN(L))
+        return clamp_rows(line_scan(t, start, SIZE_MAX).rows);
+    scan_t sc = wrap_scan_at(t, L, o, start, SIZE_MAX, true);
+    t->wrap_scanned += sc.bytes;
+    return clamp_rows(sc.rows);
+}
+
 /* Bring the stale entries of the subtree n (which starts at byte `base`)
  * up to date. */
 static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
@@ -506,11 +609,9 @@ static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
     }
     lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
     size_t len = TX_LEN(L), k = 0;
-    for (size_t o = 0; o < len && L->h.sum.v[F_STALE]; o++) {
-        if (lle__tx_byte(L, o) != '\n') continue;
-        if (!L->rows[k]) set_entry(L, k, clamp_rows(line_scan(t, base + o + 1, SIZE_MAX).rows));
-        k++;
-    }
+    for (size_t o = lle__tx_leaf_nl_from(L, 0); o < len && L->h.sum.v[F_STALE];
+         o = lle__tx_leaf_nl_from(L, o + 1), k++)
+        if (!L->rows[k]) set_entry(L, k, rows_after(t, L, o, base + o + 1));
 }
 
 /* After a width change: every line in one pass over the text, then the
@@ -521,9 +622,8 @@ static void refresh_all(lle_text_t *t)
     for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
         size_t len = TX_LEN(L), k = 0;
         if (L == t->first) t->line0_rows = clamp_rows(line_scan(t, 0, SIZE_MAX).rows);
-        for (size_t o = 0; o < len; o++)
-            if (lle__tx_byte(L, o) == '\n')
-                L->rows[k++] = clamp_rows(line_scan(t, x + o + 1, SIZE_MAX).rows);
+        for (size_t o = lle__tx_leaf_nl_from(L, 0); o < len; o = lle__tx_leaf_nl_from(L, o + 1))
+            L->rows[k++] = rows_after(t, L, o, x + o + 1);
         x += len;
     }
     /* the leaves' sums; the inner nodes' follow in resum() */

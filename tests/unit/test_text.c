@@ -921,6 +921,55 @@ static void wrapped_rows(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* Row fills take runs of printable ASCII at once (wrap.c): every byte of
+ * a run but the last is a cluster of one column.  Runs of 1 to 40 bytes
+ * between what ends them or changes how they count: DEL and a control (0
+ * columns), a tab, a combining mark (joins the run's last byte), a
+ * Prepend of 0 and of 1 column (U+0600, U+0D4E: the next run's first
+ * byte joins it), a wide character, CR LF;
+ * in short lines and in lines of several leaves, at widths 1 to 12 and
+ * 80, changed again and again (each change refills every line), and after
+ * edits in the runs. */
+static void printable_runs_in_rows(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    uint64_t rs = 0x7e57;
+    static const char *const stops[] = {
+        "\x7f", "\x01", "\t", "\xcc\x81", "\xd8\x80", "\xe0\xb5\x8e", "\xe4\xb8\xad", "\r\n",
+        " ", "\n",
+    };
+    static char buf[24000];
+    size_t n = 0;
+    while (n < 20000) {
+        size_t k = 1 + (size_t)(model_rand(&rs) % 40);
+        for (size_t i = 0; i < k; i++) buf[n++] = (char)('!' + model_rand(&rs) % 94);
+        const char *st = stops[model_rand(&rs) % (sizeof stops / sizeof stops[0])];
+        /* few newlines: lines of several leaves too */
+        if (st[0] == '\n' && model_rand(&rs) % 8) st = " ";
+        memcpy(buf + n, st, strlen(st));
+        n += strlen(st);
+    }
+    assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+    model_replace(&md, 0, 0, buf, n);
+    static const unsigned widths[] = {80, 1, 2, 3, 5, 7, 12, 80, 9};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        assert_int_equal(lle_text_set_wrap_width(t, widths[w]), LLE_SUCCESS);
+        check_rows(t, &md, widths[w]);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+        /* an edit in a run, then the rows again */
+        size_t at = model_cp_pos(&md, &rs);
+        put(t, &md, at, w % 2 ? "abc" : "\xcc\x81");
+        check_rows(t, &md, widths[w]);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* ---- undo and the regions ---------------------------------------------------------------- */
 
 /* Random pieces (model_pieces) without newlines: text that stays in its line. */
@@ -1459,6 +1508,7 @@ int main(void)
         cmocka_unit_test(utf8_every_sequence),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
+        cmocka_unit_test(printable_runs_in_rows),
         cmocka_unit_test(long_line_rows),
         cmocka_unit_test(long_line_reads_a_leaf),
         cmocka_unit_test(wide_extend_across_leaves),
