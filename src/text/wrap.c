@@ -100,31 +100,13 @@ static size_t printable_run(const unsigned char *p, size_t n)
     return i;
 }
 
-/* The run of printable ASCII at logical offset o of L, whose first byte
- * is printable ASCII, up to offset b or the gap: its length when 2 or
- * more, else 0 (a single one, a space between two words of another
- * script, is cheaper one at a time). */
-static inline size_t ascii_run_at(const lle__tx_leaf_t *L, size_t o, size_t b)
-{
-    size_t seg = o < L->h.gs ? L->h.gs : TX_LEN(L);
-    if (seg > b) seg = b;
-    if (seg - o < 2) return 0;
-    const unsigned char *q = (const unsigned char *)L->data + lle__tx_phys(L, o);
-    if ((unsigned)(q[1] - 0x20) >= 0x5Fu) return 0;
-    return printable_run(q, seg - o);
-}
-
 /* Fill the line that starts at `start` (offset o of leaf L) until its
  * '\n', the end of the text, or byte `stop` (a cluster start; SIZE_MAX:
  * none), cluster by cluster.  Result: rows used and the column after the
- * last cluster placed.  With `fast`, a run of printable ASCII that starts
- * at a cluster start is placed at once: each of its bytes but the last is
- * a cluster of one column (a printable ASCII byte always breaks from the
- * one before it: UAX #29 joins nothing else to it); the last stays open,
- * as a byte placed one at a time would, for what may extend it.  Without
- * `fast` it is the reference the checks use. */
+ * last cluster placed.  This one is the reference the checks use
+ * (lle__tx_rows_check); fill_at below gives the same result faster. */
 static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
-                           size_t stop, bool fast)
+                           size_t stop)
 {
     scan_t s = {1, 0, 0};
     size_t x = start, w = 0;
@@ -136,21 +118,10 @@ static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, siz
             continue;
         }
         if (!L || x == stop) break;
-        size_t clen, r;
+        size_t clen;
         int32_t c = lle__tx_decode(L, o, &clen);
         if (c == '\n') break;
-        bool cut = lle__tx_bit(L, o);
-        if (fast && cut && (unsigned)(c - 0x20) < 0x5Fu &&
-            (r = ascii_run_at(L, o, stop - x < TX_CAP ? o + (stop - x) : TX_CAP)) != 0) {
-            if (open) place(&s, w, t->width);
-            place_ones(&s, r - 1, t->width);
-            w = 1;
-            open = true;
-            o += r;
-            x += r;
-            continue;
-        }
-        if (cut) {
+        if (lle__tx_bit(L, o)) {
             if (open) place(&s, w, t->width);
             w = 0;
             open = true;
@@ -170,7 +141,72 @@ static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
 {
     uint64_t o;
     lle__tx_leaf_t *L = lle__tx_find(t, F_BYTES, start, &o, NULL, 0);
-    return wrap_scan_at(t, L, (size_t)o, start, stop, false);
+    return wrap_scan_at(t, L, (size_t)o, start, stop);
+}
+
+/* wrap_scan_at, faster: each side of a leaf's gap is read by physical
+ * offset (no gap test a byte; a codepoint never straddles the gap), and
+ * a run of printable ASCII that starts at a cluster start is placed at
+ * once: each of its bytes but the last is a cluster of one column (a
+ * printable ASCII byte always breaks from the one before it: UAX #29
+ * joins nothing else to it); the last stays open, as a byte placed one at
+ * a time would, for what may extend it. */
+static scan_t fill_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
+                      size_t stop)
+{
+    scan_t s = {1, 0, 0};
+    size_t x = start, w = 0, width = t->width;
+    bool open = false, done = false;
+    while (!done) {
+        if (L && o >= TX_LEN(L)) {
+            L = L->next;
+            o = 0;
+            continue;
+        }
+        if (!L || x == stop) break;
+        const unsigned char *d = (const unsigned char *)L->data;
+        const uint64_t *gb = L->gb;
+        size_t p = lle__tx_phys(L, o), q = p, end = o < L->h.gs ? L->h.gs : TX_CAP;
+        if (stop - x < end - p) end = p + (stop - x);
+        while (q < end) {
+            unsigned c = d[q];
+            bool cut = (gb[q >> 6] >> (q & 63)) & 1u;
+            size_t clen = 1;
+            if (c < 0x80) {
+                if (c == '\n') {
+                    done = true;
+                    break;
+                }
+                if (cut && c - 0x20u < 0x5Fu && q + 1 < end && d[q + 1] - 0x20u < 0x5Fu) {
+                    size_t r = printable_run(d + q, end - q);
+                    if (open) place(&s, w, width);
+                    place_ones(&s, r - 1, width);
+                    w = 1;
+                    open = true;
+                    q += r;
+                    continue;
+                }
+            } else {
+                size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+                c &= 0x3Fu >> k;
+                for (size_t j = 1; j <= k; j++) c = (c << 6) | (d[q + j] & 0x3Fu);
+                clen = k + 1;
+            }
+            if (cut) {
+                if (open) place(&s, w, width);
+                w = 0;
+                open = true;
+            }
+            size_t cw = cp_width((int32_t)c);
+            if (cw > w) w = cw;
+            q += clen;
+        }
+        o += q - p;
+        x += q - p;
+    }
+    if (open) place(&s, w, width);
+    s.bytes = x - start;
+    return s;
 }
 
 /* ---- long lines ---------------------------------------------------------------- */
@@ -218,35 +254,65 @@ static void run_add(wrun_t *r, unsigned w)
 /* The clusters that start in L's logical bytes [a, b), added to r in
  * order.  Bytes before the first cluster start in [a, b) belong to a
  * cluster added before; the last cluster, when b is L's length, runs on
- * into the next leaves up to the next cluster start. */
+ * into the next leaves up to the next cluster start.  With r->fast, read
+ * as fill_at reads (each side of the gap by physical offset, runs of
+ * printable ASCII at once: all but their last byte are clusters of one
+ * column, which add one column each to the counts, padded or not);
+ * without, one codepoint at a time: the reference the checks use. */
 static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
 {
     bool open = false;
     unsigned w = 0;
-    for (size_t o = a; o < b;) {
-        size_t clen, k;
-        int32_t c = lle__tx_decode(L, o, &clen);
-        bool cut = lle__tx_bit(L, o);
-        if (r->fast && cut && (unsigned)(c - 0x20) < 0x5Fu && (k = ascii_run_at(L, o, b)) != 0) {
-            /* as in wrap_scan_at: all but the last byte of a run of
-             * printable ASCII are clusters of one column, which add one
-             * column each to the counts, padded or not */
-            if (open) run_add(r, w);
-            r->cols += k - 1;
-            r->pad += k - 1;
-            open = true;
-            w = 1;
-            o += k;
-            continue;
+    if (r->fast) {
+        const unsigned char *d = (const unsigned char *)L->data;
+        for (size_t o = a; o < b;) {
+            size_t p = lle__tx_phys(L, o), q = p, end = o < L->h.gs ? L->h.gs : TX_CAP;
+            if (end - p > b - o) end = p + (b - o);
+            while (q < end) {
+                unsigned c = d[q];
+                bool cut = (L->gb[q >> 6] >> (q & 63)) & 1u;
+                size_t clen = 1;
+                if (c < 0x80) {
+                    if (cut && c - 0x20u < 0x5Fu && q + 1 < end && d[q + 1] - 0x20u < 0x5Fu) {
+                        size_t k = printable_run(d + q, end - q);
+                        if (open) run_add(r, w);
+                        r->cols += k - 1;
+                        r->pad += k - 1;
+                        open = true;
+                        w = 1;
+                        q += k;
+                        continue;
+                    }
+                } else {
+                    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
+                    c &= 0x3Fu >> k;
+                    for (size_t j = 1; j <= k; j++) c = (c << 6) | (d[q + j] & 0x3Fu);
+                    clen = k + 1;
+                }
+                if (cut) {
+                    if (open) run_add(r, w);
+                    open = true;
+                    w = 0;
+                }
+                unsigned cw = cl_width((int32_t)c);
+                if (cw > w) w = cw;
+                q += clen;
+            }
+            o += q - p;
         }
-        if (cut) {
-            if (open) run_add(r, w);
-            open = true;
-            w = 0;
+    } else {
+        for (size_t o = a; o < b;) {
+            size_t clen;
+            int32_t c = lle__tx_decode(L, o, &clen);
+            if (lle__tx_bit(L, o)) {
+                if (open) run_add(r, w);
+                open = true;
+                w = 0;
+            }
+            unsigned cw = cl_width(c);
+            if (cw > w) w = cw;
+            o += clen;
         }
-        unsigned cw = cl_width(c);
-        if (cw > w) w = cw;
-        o += clen;
     }
     r->bytes += b - a;
     if (!open) return;
@@ -457,7 +523,7 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
         plain = stop - start <= room;
     }
     if (plain) {
-        scan_t s = wrap_scan_at(t, L, (size_t)lo, start, stop, true);
+        scan_t s = fill_at(t, L, (size_t)lo, start, stop);
         t->wrap_scanned += s.bytes;
         return s;
     }
@@ -588,7 +654,7 @@ static uint32_t rows_after(lle_text_t *t, lle__tx_leaf_t *L, size_t nl, size_t s
     }
     if (t->width >= 2 && L->next && lle__tx_leaf_nl_from(L, o) >= TX_LEN(L))
         return clamp_rows(line_scan(t, start, SIZE_MAX).rows);
-    scan_t sc = wrap_scan_at(t, L, o, start, SIZE_MAX, true);
+    scan_t sc = fill_at(t, L, o, start, SIZE_MAX);
     t->wrap_scanned += sc.bytes;
     return clamp_rows(sc.rows);
 }
