@@ -43,6 +43,13 @@
  *              lle_text_byte_to_row_col.  The flat buffer: one fill of the
  *              line from its start, cluster by cluster with utf8proc (its
  *              own code, as a flat buffer keeps no rows).  readline: 0
+ *   resize     the rows of a whole text of SIZE bytes after a width change
+ *              (a terminal resized): the mixed text (resize_mixed) and
+ *              ASCII log lines (resize_log), with their newlines; widths
+ *              81 to 85 in turn after 80, median of the 5 (ms).  The rope:
+ *              lle_text_set_wrap_width, then lle_text_wrap_rows.  The flat
+ *              buffer: every line filled cluster by cluster with utf8proc,
+ *              as a buffer without rows must.  readline: 0
  *   index      bytes of index per byte of text (rope only)
  *   read       the latency of one read at a random place of a SIZE-byte
  *              array (a chase of dependent reads, ns a read): what any
@@ -293,6 +300,36 @@ static size_t flat_rows(const flat_t *f, size_t cur, unsigned w, size_t *row, si
     return rows;
 }
 
+/* The flat buffer's rows at width w, every line filled as flat_rows fills
+ * one. */
+static size_t flat_all_rows(const flat_t *f, unsigned w)
+{
+    size_t total = 0, rows = 1, c = 0, cw = 0, pos = 0;
+    utf8proc_int32_t prev = -1, cp, st = 0;
+    bool open = false;
+    while (pos < f->n) {
+        utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &cp);
+        bool brk = prev < 0 || utf8proc_grapheme_break_stateful(prev, cp, &st);
+        if (brk && open) {
+            if (c + cw > w && c > 0) rows++, c = 0;
+            c += cw;
+            cw = 0;
+        }
+        prev = cp;
+        pos += (size_t)k;
+        if (cp == '\n') { /* the line ends: the next one starts at row 1 */
+            total += rows;
+            rows = 1, c = 0, cw = 0, open = false;
+            continue;
+        }
+        open = open || brk;
+        int x = utf8proc_charwidth(cp);
+        if (x > (int)cw) cw = (size_t)x;
+    }
+    if (open && c + cw > w && c > 0) rows++;
+    return total + rows;
+}
+
 /* A codepoint start at or before pos, found outside the timed region. */
 static size_t cp_start(buf_t *b, const char *model, size_t pos)
 {
@@ -385,6 +422,35 @@ static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed)
     buf_close(b);
     qsort(lat, 7, sizeof *lat, cmp_u64);
     return (double)lat[3] / 1e3;
+}
+
+/* The rows of a whole text of `size` bytes after a width change (ms,
+ * median of 5 widths; see the top of the file). */
+static double resize_ms(buf_t *b, const char *text, size_t size)
+{
+    if (b->impl == READLINE) return 0;
+    buf_open(b);
+    buf_insert(b, 0, text, size);
+    size_t rows = 0;
+    if (b->impl == ROPE &&
+        (lle_text_set_wrap_width(b->t, 80) != LLE_SUCCESS || lle_text_wrap_rows(b->t, &rows) != LLE_SUCCESS))
+        abort();
+    uint64_t lat[5];
+    for (unsigned k = 0; k < 5; k++) {
+        uint64_t t0 = now_ns();
+        if (b->impl == ROPE) {
+            if (lle_text_set_wrap_width(b->t, 81 + k) != LLE_SUCCESS ||
+                lle_text_wrap_rows(b->t, &rows) != LLE_SUCCESS)
+                abort();
+        } else {
+            rows = flat_all_rows(&b->f, 81 + k);
+        }
+        lat[k] = now_ns() - t0;
+        if (!rows) abort();
+    }
+    buf_close(b);
+    qsort(lat, 5, sizeof *lat, cmp_u64);
+    return (double)lat[2] / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -548,8 +614,11 @@ int main(int argc, char **argv)
     }
     buf_close(&b);
     free(lat);
-    /* redraws after a keystroke in one long line: log text, mixed text */
+    /* the whole text after a width change: mixed text, log lines */
     char *ln = log_text(size, seed + 3);
+    double resize_mixed = resize_ms(&b, text, size);
+    double resize_log = resize_ms(&b, ln, size);
+    /* redraws after a keystroke in one long line: log text, mixed text */
     double redraw_ascii = redraw_us(&b, ln, size, seed + 4);
     free(ln);
     double redraw_mixed = redraw_us(&b, text, size, seed + 5);
@@ -558,9 +627,10 @@ int main(int argc, char **argv)
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f paste_script_ms=%.3f "
            "edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
-           "cursor_ns=%.1f index_per_byte=%.4f redraw_ascii_us=%.2f redraw_mixed_us=%.2f read_ns=%.1f\n",
+           "cursor_ns=%.1f index_per_byte=%.4f redraw_ascii_us=%.2f redraw_mixed_us=%.2f "
+           "resize_mixed_ms=%.3f resize_log_ms=%.3f read_ns=%.1f\n",
            argv[1], size, done, paste1, paste4k, paste_log, paste_script, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
-           index, redraw_ascii, redraw_mixed, read);
+           index, redraw_ascii, redraw_mixed, resize_mixed, resize_log, read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }
