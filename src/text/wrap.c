@@ -218,7 +218,7 @@ typedef struct wrun {
     uint64_t bytes; /* read cluster by cluster */
     unsigned width;
     bool     place;
-    bool     fast;    /* runs of printable ASCII at once (not in the checks) */
+    bool     fast;    /* read as fill_at reads (not in the checks) */
     uint32_t *wpos;  /* when not NULL: the columns before each wide cluster */
     size_t   nw;
     lle_text_t *t;   /* for the tables (fold, build_table) */
