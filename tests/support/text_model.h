@@ -52,6 +52,9 @@ static const char *const model_pieces[] = {
     "\xe0\xa4\x95\xe0\xa5\x8d\xe0\xa4\xb7",                      /* Devanagari */
     "\xef\xbc\xa1",                                              /* fullwidth A */
     "hello world ", "\t",
+    "\xd8\x80", "\xe0\xb5\x8e",                                  /* Prepend: 0 and 1 column */
+    "\x7f", "\x01",                                              /* DEL, a control: 0 columns */
+    "printf(\"%s\\n\", argv[1]); ",                              /* a run of printable ASCII */
 };
 #define MODEL_NPIECES (sizeof model_pieces / sizeof model_pieces[0])
 
