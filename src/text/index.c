@@ -434,11 +434,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
                     size_t len = 1;
                     unsigned pr = TX_PROP_PLAIN;
                     if (ch >= 0x80) {
-                        size_t k = ch >= 0xF0 ? 3 : ch >= 0xE0 ? 2 : 1;
-                        uint32_t cp = (uint32_t)ch & (0x3Fu >> k);
-                        for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (d[q + j] & 0x3Fu);
-                        ch = (int32_t)cp;
-                        len = k + 1;
+                        ch = lle__tx_cp_at(d + q, &len);
                         pr = lle__tx_prop(ch);
                     }
                     bool cut;
@@ -474,15 +470,7 @@ void lle__tx_resegment_at(lle_text_t *t, lle__tx_leaf_t *C, size_t o, size_t bas
             prev_pre = false;
             state = 0;
         } else {
-            if (c < 0x80) {
-                clen = 1;
-            } else {
-                size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-                uint32_t cp = (uint32_t)c & (0x3Fu >> k);
-                for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (d[p + j] & 0x3Fu);
-                c = (int32_t)cp;
-                clen = k + 1;
-            }
+            c = lle__tx_cp_at(d + p, &clen);
             unsigned pr = cp_prop(c);
             if ((pr & TX_PROP_PLAIN) && !prev_pre) {
                 brk = true; /* not both ASCII: not CR LF */

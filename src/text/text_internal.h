@@ -283,21 +283,22 @@ static inline unsigned char lle__tx_byte(const lle__tx_leaf_t *L, size_t i)
     return (unsigned char)(i < L->h.gs ? L->data[i] : L->data[i + (size_t)(L->h.ge - L->h.gs)]);
 }
 
-/* The codepoint at logical offset o of L (valid UTF-8; whole codepoints
- * live in one leaf) and its length in bytes. */
-static inline int32_t lle__tx_decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
+/* The codepoint that starts at p (valid UTF-8) and its length in bytes:
+ * the one decoder of the walks (index.c, wrap.c). */
+static inline int32_t lle__tx_cp_at(const unsigned char *p, size_t *len)
 {
-    unsigned c = lle__tx_byte(L, o);
+    unsigned c = p[0];
     if (c < 0x80) {
         *len = 1;
         return (int32_t)c;
     }
     size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-    uint32_t cp = c & (0x3F >> k);
-    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (lle__tx_byte(L, o + j) & 0x3F);
+    uint32_t cp = c & (0x3Fu >> k);
+    for (size_t j = 1; j <= k; j++) cp = (cp << 6) | (p[j] & 0x3Fu);
     *len = k + 1;
     return (int32_t)cp;
 }
+
 /* The physical offset of logical offset i (i <= length; the length maps
  * to the end of the data when the gap is last). */
 static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
@@ -308,6 +309,12 @@ static inline size_t lle__tx_phys(const lle__tx_leaf_t *L, size_t i)
 static inline size_t lle__tx_logical(const lle__tx_leaf_t *L, size_t p)
 {
     return p < L->h.gs ? p : p - (size_t)(L->h.ge - L->h.gs);
+}
+/* The codepoint at logical offset o of L (valid UTF-8; whole codepoints
+ * live in one leaf, on one side of its gap) and its length in bytes. */
+static inline int32_t lle__tx_decode(const lle__tx_leaf_t *L, size_t o, size_t *len)
+{
+    return lle__tx_cp_at((const unsigned char *)L->data + lle__tx_phys(L, o), len);
 }
 static inline bool lle__tx_bit(const lle__tx_leaf_t *L, size_t i)
 {

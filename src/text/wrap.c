@@ -187,10 +187,7 @@ static scan_t fill_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t s
                     continue;
                 }
             } else {
-                size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-                c &= 0x3Fu >> k;
-                for (size_t j = 1; j <= k; j++) c = (c << 6) | (d[q + j] & 0x3Fu);
-                clen = k + 1;
+                c = (unsigned)lle__tx_cp_at(d + q, &clen);
             }
             if (cut) {
                 if (open) place(&s, w, width);
@@ -284,10 +281,7 @@ static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
                         continue;
                     }
                 } else {
-                    size_t k = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : 1;
-                    c &= 0x3Fu >> k;
-                    for (size_t j = 1; j <= k; j++) c = (c << 6) | (d[q + j] & 0x3Fu);
-                    clen = k + 1;
+                    c = (unsigned)lle__tx_cp_at(d + q, &clen);
                 }
                 if (cut) {
                     if (open) run_add(r, w);

@@ -31,6 +31,30 @@ static inline void model_replace(model_t *m, size_t pos, size_t del, const char 
     m->n = m->n - del + n;
 }
 
+/* The longest valid UTF-8 prefix of s[0, n), the slow way: each sequence
+ * decoded to its codepoint, which must need that many bytes and be a
+ * scalar value; the answer is where the first sequence that is not
+ * starts (n when all are). */
+static inline size_t model_utf8_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k = c < 0x80 ? 0 : c >= 0xC0 && c < 0xE0 ? 1 : c >= 0xE0 && c < 0xF0 ? 2
+                 : c >= 0xF0 && c < 0xF8 ? 3 : 9;
+        if (k == 9 || n - i < k + 1) return i;
+        uint32_t cp = k ? c & (0x7Fu >> (k + 1)) : c;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < least[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return i;
+        i += k + 1;
+    }
+    return n;
+}
+
 static inline uint64_t model_rand(uint64_t *s)
 {
     *s ^= *s << 13;

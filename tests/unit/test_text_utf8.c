@@ -1,45 +1,24 @@
 /*
  * test_text_utf8.c - the text's UTF-8 validator and codepoint properties
- * (src/text/index.c).  The validator against a slow decoder: the length of the longest valid prefix, for every
+ * (src/text/index.c).  The validator against the model's slow decoder
+ * (model_utf8_prefix), the length of the longest valid prefix: for every
  * sequence of one and two bytes and the edges of the longer ones, placed
- * at each offset around the 16-byte blocks of the vector path and followed
- * by nothing, one byte or a block of ASCII; then random texts with one
+ * at offsets around the 16-byte blocks of the vector path and followed by
+ * nothing, one byte or a block of ASCII; then random texts with one
  * corrupted byte.  The properties the walks read from the text's table
  * against utf8proc, for every codepoint.  Both are internal: this test
  * includes the library's own header.
  */
 #include "test_util.h"
+#include "text_model.h"
 
 #include <utf8proc.h>
 
 #include "text/text_internal.h"
 
-/* The longest valid prefix of s[0, n), the slow way: each sequence decoded
- * to its codepoint, which must need that many bytes and be a scalar
- * value; the answer is where the first sequence that is not starts. */
-static size_t ref_prefix(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k = c < 0x80 ? 0 : c >= 0xC0 && c < 0xE0 ? 1 : c >= 0xE0 && c < 0xF0 ? 2
-                 : c >= 0xF0 && c < 0xF8 ? 3 : 9;
-        if (k == 9 || n - i < k + 1) return i;
-        uint32_t cp = k ? c & (0x7Fu >> (k + 1)) : c;
-        for (size_t j = 1; j <= k; j++) {
-            if ((s[i + j] & 0xC0) != 0x80) return i;
-            cp = (cp << 6) | (s[i + j] & 0x3F);
-        }
-        static const uint32_t least[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < least[k] || cp > 0x10FFFF || (cp >= 0xD800 && cp < 0xE000)) return i;
-        i += k + 1;
-    }
-    return n;
-}
-
 static void check(const unsigned char *s, size_t n)
 {
-    size_t want = ref_prefix(s, n), got = lle__tx_utf8_valid((const char *)s, n);
+    size_t want = model_utf8_prefix(s, n), got = lle__tx_utf8_valid((const char *)s, n);
     if (got != want) {
         fprintf(stderr, "n %zu: want %zu, got %zu; bytes", n, want, got);
         for (size_t i = 0; i < n; i++) fprintf(stderr, " %02x", s[i]);
@@ -143,7 +122,7 @@ static void random_texts(void **state)
             n = next(&rs) % n;
         }
         check(s, n);
-        invalid += ref_prefix(s, n) != n;
+        invalid += model_utf8_prefix(s, n) != n;
     }
     /* the corruptions made many texts invalid (a changed byte is often
      * valid still) */
