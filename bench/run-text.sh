@@ -9,7 +9,8 @@
 # a Markdown report of the medians over the rounds (the edit median, and
 # the medians of the insertions and of the deletions apart, and the
 # latency of one read at a random place of an array of each size, and the
-# redraw after a keystroke in one line of each size, and the rows of a whole
+# redraw after a keystroke in one line of each size and the cursor's move a
+# row up after it, and the rows of a whole
 # text of each size after a width change); raw RESULT lines go to
 # BUILD_DIR/text-raw.txt.
 set -euo pipefail
@@ -81,11 +82,12 @@ print("|---|--:|--:|--:|--:|")
 for impl in ("rope", "flat", "readline"):
     print(f"| {impl} | {med(impl, 100, 'paste1_ms'):.2f} | {med(impl, 100, 'paste4k_ms'):.2f} | "
           f"{med(impl, 100, 'paste_log_ms'):.2f} | {med(impl, 100, 'paste_script_ms'):.2f} |")
-print("\n| impl | size | redraw after a keystroke in one line of ASCII log text (us) | the same, one line of the mixed text (us) | rows of the whole mixed text after a width change (ms) | the same, ASCII log lines (ms) |")
-print("|---|---|--:|--:|--:|--:|")
+print("\n| impl | size | redraw after a keystroke in one line of ASCII log text (us) | the same, one line of the mixed text (us) | then the cursor a row up, ASCII log text (us) | the same, mixed text (us) | rows of the whole mixed text after a width change (ms) | the same, ASCII log lines (ms) |")
+print("|---|---|--:|--:|--:|--:|--:|--:|")
 for impl in ("rope", "flat"):
     for s in sizes:
         print(f"| {impl} | {names[s]} | {med(impl, s, 'redraw_ascii_us'):.2f} | {med(impl, s, 'redraw_mixed_us'):.2f} | "
+              f"{med(impl, s, 'up_ascii_us'):.2f} | {med(impl, s, 'up_mixed_us'):.2f} | "
               f"{med(impl, s, 'resize_mixed_ms'):.3f} | {med(impl, s, 'resize_log_ms'):.3f} |")
 # one read at a random place of an array of the text's size: the same for
 # every buffer, so the medians of all the runs of that size

@@ -43,6 +43,12 @@
  *              lle_text_byte_to_row_col.  The flat buffer: one fill of the
  *              line from its start, cluster by cluster with utf8proc (its
  *              own code, as a flat buffer keeps no rows).  readline: 0
+ *   up         after each of those redraws, the cursor moved one row up
+ *              (down from the first row; in a line of one row, to the
+ *              same row): the byte at the cursor's column
+ *              of that row (up_ascii, up_mixed; median of the 7, us).  The
+ *              rope: lle_text_row_col_to_byte.  The flat buffer: a fill of
+ *              the line from its start up to that cell.  readline: 0
  *   resize     the rows of a whole text of SIZE bytes after a width change
  *              (a terminal resized): the mixed text (resize_mixed) and
  *              ASCII log lines (resize_log), with their newlines; widths
@@ -192,18 +198,22 @@ static void flat_delete(flat_t *f, size_t pos, size_t k)
 }
 
 /* The next cluster boundary after pos (a boundary) in a flat buffer:
- * segment forward from pos with a fresh state. */
-static size_t flat_next_grapheme(const flat_t *f, size_t pos)
+ * segment forward from pos with a fresh state; *width (may be NULL): the
+ * cluster's columns, the largest utf8proc_charwidth of its codepoints. */
+static size_t flat_next_grapheme(const flat_t *f, size_t pos, size_t *width)
 {
     utf8proc_int32_t prev, c, st = 0;
     utf8proc_ssize_t k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &prev);
+    int w = width ? utf8proc_charwidth(prev) : 0;
     pos += (size_t)k;
     while (pos < f->n) {
         k = utf8proc_iterate((const uint8_t *)f->b + pos, (utf8proc_ssize_t)(f->n - pos), &c);
         if (utf8proc_grapheme_break_stateful(prev, c, &st)) break;
+        if (width && utf8proc_charwidth(c) > w) w = utf8proc_charwidth(c);
         prev = c;
         pos += (size_t)k;
     }
+    if (width) *width = w > 0 ? (size_t)w : 0;
     return pos;
 }
 
@@ -300,6 +310,21 @@ static size_t flat_rows(const flat_t *f, size_t cur, unsigned w, size_t *row, si
     return rows;
 }
 
+/* The byte of the flat buffer's line [0, n) at row r, column c at width w
+ * (the rule of lle_text_row_col_to_byte), filled from its start cluster by
+ * cluster. */
+static size_t flat_cell(const flat_t *f, unsigned w, size_t r, size_t c)
+{
+    size_t row = 0, col = 0, cw;
+    for (size_t pos = 0, next; pos < f->n; pos = next) {
+        next = flat_next_grapheme(f, pos, &cw);
+        if (col + cw > w && col > 0) row++, col = 0;
+        if (row > r || (row == r && (cw ? col + cw > c : col >= c))) return pos;
+        col += cw;
+    }
+    return f->n;
+}
+
 /* The flat buffer's rows at width w, every line filled as flat_rows fills
  * one. */
 static size_t flat_all_rows(const flat_t *f, unsigned w)
@@ -387,11 +412,12 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The redraw after a keystroke in a line of `size` bytes (us, median of 7
- * keystrokes; see the top of the file).  line: the text, its newlines
- * made spaces here. */
-static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed)
+/* The redraw after a keystroke in a line of `size` bytes, and then the
+ * cursor moved a row up (us, medians of 7 keystrokes; see the top of the
+ * file).  line: the text, its newlines made spaces here. */
+static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed, double *up_us)
 {
+    *up_us = 0;
     if (b->impl == READLINE) return 0;
     for (size_t i = 0; i < size; i++)
         if (line[i] == '\n') line[i] = ' ';
@@ -402,7 +428,7 @@ static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed)
         if (lle_text_set_wrap_width(b->t, 80) != LLE_SUCCESS) abort();
         lle_text_line_rows(b->t, 0, &rows); /* the first redraw, untimed */
     }
-    uint64_t lat[7];
+    uint64_t lat[7], up[7];
     for (int k = 0; k < 7; k++) {
         size_t pos = size / 4 + (size_t)(rnd(&seed) % (size / 2 + 1));
         while (pos > 0 && (unsigned char)line[pos] >= 0x80) pos--;
@@ -417,10 +443,21 @@ static double redraw_us(buf_t *b, char *line, size_t size, uint64_t seed)
         }
         lat[k] = now_ns() - t0;
         if (row >= rows) abort();
+        size_t to = row ? row - 1 : rows > 1 ? 1 : 0, at = SIZE_MAX;
+        t0 = now_ns();
+        if (b->impl == ROPE) {
+            if (lle_text_row_col_to_byte(b->t, to, col, &at) != LLE_SUCCESS) abort();
+        } else {
+            at = flat_cell(&b->f, 80, to, col);
+        }
+        up[k] = now_ns() - t0;
+        if (at > size + 1) abort();
         buf_delete(b, pos, 1);
     }
     buf_close(b);
     qsort(lat, 7, sizeof *lat, cmp_u64);
+    qsort(up, 7, sizeof *up, cmp_u64);
+    *up_us = (double)up[3] / 1e3;
     return (double)lat[3] / 1e3;
 }
 
@@ -603,7 +640,7 @@ int main(int argc, char **argv)
             pos = cp_start(&b, text, size / 2);
             while (pos > 0 && text[pos - 1] != ' ' && text[pos - 1] != '\n') pos--;
             t0 = now_ns();
-            for (; moves < 10000 && pos < b.f.n; moves++) pos = flat_next_grapheme(&b.f, pos);
+            for (; moves < 10000 && pos < b.f.n; moves++) pos = flat_next_grapheme(&b.f, pos, NULL);
         }
         cursor = moves ? (double)(now_ns() - t0) / (double)moves : 0;
     }
@@ -619,18 +656,19 @@ int main(int argc, char **argv)
     double resize_mixed = resize_ms(&b, text, size);
     double resize_log = resize_ms(&b, ln, size);
     /* redraws after a keystroke in one long line: log text, mixed text */
-    double redraw_ascii = redraw_us(&b, ln, size, seed + 4);
+    double up_ascii, up_mixed;
+    double redraw_ascii = redraw_us(&b, ln, size, seed + 4, &up_ascii);
     free(ln);
-    double redraw_mixed = redraw_us(&b, text, size, seed + 5);
+    double redraw_mixed = redraw_us(&b, text, size, seed + 5, &up_mixed);
     free(text);
     double read = read_latency_ns(size, seed + 2);
     printf("RESULT impl=%s size=%zu edits=%zu paste1_ms=%.3f paste4k_ms=%.3f paste_log_ms=%.3f paste_script_ms=%.3f "
            "edit_median_ns=%.0f "
            "edit_p99_ns=%.0f insert_median_ns=%.0f delete_median_ns=%.0f convert_ns=%.0f linecol_ns=%.0f "
            "cursor_ns=%.1f index_per_byte=%.4f redraw_ascii_us=%.2f redraw_mixed_us=%.2f "
-           "resize_mixed_ms=%.3f resize_log_ms=%.3f read_ns=%.1f\n",
+           "up_ascii_us=%.2f up_mixed_us=%.2f resize_mixed_ms=%.3f resize_log_ms=%.3f read_ns=%.1f\n",
            argv[1], size, done, paste1, paste4k, paste_log, paste_script, med, p99, ins_med, del_med, conv_med, lc_med, cursor,
-           index, redraw_ascii, redraw_mixed, resize_mixed, resize_log, read);
+           index, redraw_ascii, redraw_mixed, up_ascii, up_mixed, resize_mixed, resize_log, read);
     lle_memory_manager_destroy(b.m);
     return 0;
 }

@@ -30,8 +30,9 @@
  *   undo          with the log on, the model's state before the last edit
  *                 the text still keeps (lle_text_stats_t.undo_steps)
  *   width, rows   a wrap width (0 and 70000 refused), then every line's
- *                 rows and first row, and row/column of a random position,
- *                 against the model's greedy fill
+ *                 rows and first row, the row/column of a random position
+ *                 and the byte of a random row/column of one line, against
+ *                 the model's greedy fill
  *   positions     byte <-> codepoint, cluster and line/column, next and
  *                 previous cluster, at a random offset, against the model
  *   compress      lle_text_compress; the next call decompresses
@@ -321,6 +322,12 @@ static void op_rows(fz_t *z, in_t *in)
         EXPECT(got, want);
         EXPECT(lle_text_line_to_row(z->t, line, &first), LLE_SUCCESS);
         EXPECT(first, total);
+        /* a cell of a row of the line, from the input */
+        if (line == nl - 1 - (size_t)(pick % nl)) {
+            size_t r = (size_t)(pick / 7) % want, c = (size_t)(pick / 3) % (w + 3), at;
+            EXPECT(lle_text_row_col_to_byte(z->t, total + r, c, &at), LLE_SUCCESS);
+            EXPECT(at, model_row_col_to_byte(&z->md, bnd, s, w, r, c));
+        }
         if (pick >= s && pick <= end) {
             size_t row, col, want_col;
             lle_result_t r = lle_text_byte_to_row_col(z->t, pick, &row, &col);
@@ -336,9 +343,10 @@ static void op_rows(fz_t *z, in_t *in)
         total += want;
         s = end + 1;
     }
-    size_t all;
+    size_t all, at;
     EXPECT(lle_text_wrap_rows(z->t, &all), LLE_SUCCESS);
     EXPECT(all, total);
+    EXPECT(lle_text_row_col_to_byte(z->t, total, 0, &at), LLE_ERROR_INVALID_POSITION);
     free(bnd);
 }
 

@@ -187,8 +187,23 @@ lle_result_t lle_text_line_rows(lle_text_t *t, size_t line, size_t *rows);
  * A row past the last: LLE_ERROR_INVALID_POSITION. */
 lle_result_t lle_text_line_to_row(lle_text_t *t, size_t line, size_t *row);
 lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_t *row_in_line);
-/* The row and display column of a cluster boundary. */
+/* The row and display column of a cluster boundary: where the clusters
+ * before it end (after the last cluster of a full row: that row, column
+ * width). */
 lle_result_t lle_text_byte_to_row_col(lle_text_t *t, size_t pos, size_t *row, size_t *col);
+/* The cluster boundary at display column col of row `row` (for a cursor
+ * moved up or down, or a click): the start of the first cluster of that row
+ * that covers column col or begins after it; past the row's last cluster,
+ * the end of the row (the start of the line's next row, or on the line's
+ * last row the end of the line: its newline or the end of the text).  A
+ * cluster of 0 columns covers no column; it is the answer when it stands
+ * at col or after it, before any other.  So for every cluster boundary pos
+ * that does not follow a cluster of 0 columns, the row and column of pos
+ * give pos back.  In a line longer than a leaf it reads the clusters of
+ * the leaves under the lowest inner node that holds the cell, the rest by
+ * the summaries and tables above (at width 1: every leaf of the line up to
+ * the cell).  A row past the last: LLE_ERROR_INVALID_POSITION. */
+lle_result_t lle_text_row_col_to_byte(lle_text_t *t, size_t row, size_t col, size_t *pos);
 
 /* ---- compression ----------------------------------------------------------
  * Compress the text with zstd when it holds at least compress_threshold

@@ -248,6 +248,25 @@ static void run_add(wrun_t *r, unsigned w)
     r->pad += w;
 }
 
+/* The width of the cluster open at the end of leaf L, w so far: raised by
+ * its codepoints in the leaves after L (up to the next cluster start);
+ * the bytes read are added to *bytes. */
+static unsigned tail_width(const lle__tx_leaf_t *L, unsigned w, uint64_t *bytes)
+{
+    for (const lle__tx_leaf_t *N = L->next; N; N = N->next) {
+        size_t len = TX_LEN(N), o = 0;
+        while (o < len && !lle__tx_bit(N, o)) {
+            size_t clen;
+            unsigned cw = cl_width(lle__tx_decode(N, o, &clen));
+            if (cw > w) w = cw;
+            o += clen;
+        }
+        *bytes += o;
+        if (o < len) break;
+    }
+    return w;
+}
+
 /* The clusters that start in L's logical bytes [a, b), added to r in
  * order.  Bytes before the first cluster start in [a, b) belong to a
  * cluster added before; the last cluster, when b is L's length, runs on
@@ -310,19 +329,7 @@ static void leaf_run(const lle__tx_leaf_t *L, size_t a, size_t b, wrun_t *r)
     }
     r->bytes += b - a;
     if (!open) return;
-    if (b == TX_LEN(L)) {
-        for (const lle__tx_leaf_t *N = L->next; N; N = N->next) {
-            size_t len = TX_LEN(N), o = 0;
-            while (o < len && !lle__tx_bit(N, o)) {
-                size_t clen;
-                unsigned cw = cl_width(lle__tx_decode(N, o, &clen));
-                if (cw > w) w = cw;
-                o += clen;
-            }
-            r->bytes += o;
-            if (o < len) break;
-        }
-    }
+    if (b == TX_LEN(L)) w = tail_width(L, w, &r->bytes);
     run_add(r, w);
 }
 
@@ -535,6 +542,149 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
         s.col = (size_t)(r.pad - (uint64_t)(s.rows - 1) * t->width);
     }
     return s;
+}
+
+/* ---- from a row and a column to a byte -------------------------------------
+ *
+ * lle_text_row_col_to_byte looks, in the line of the row, for the first
+ * cluster that stands on a later row, or on the row and covers the column
+ * or starts after it (a cluster of 0 columns covers none: it counts when
+ * it stands at the column or after it); none: the end of the line.  Along
+ * a line that test turns true once and stays true, so a subtree whose
+ * fill ends before the target's padded column holds no such cluster and
+ * is skipped by its summary or its table, and the search reads clusters
+ * only in the leaves it goes into.  It makes no tables: one would cost a
+ * read of every leaf under its node, as going into the node does (the
+ * fills make them, line_scan). */
+
+typedef struct cell {
+    size_t row, col; /* in the line, from 0 */
+} cell_t;
+
+/* Whether a cluster of w columns placed at row `row`, column `col` of its
+ * line is the one looked for at q. */
+static inline bool cell_hit(size_t row, size_t col, size_t w, const cell_t *q)
+{
+    if (row != q->row) return row > q->row;
+    return w ? col + w > q->col : col >= q->col;
+}
+
+typedef struct seek {
+    wrun_t   r;      /* the fill so far (r.pad: padded columns) */
+    bool     greedy; /* width 1: placed by place() in s, no padded count */
+    scan_t   s;
+    cell_t   q;
+    uint64_t lim;    /* q as a padded column: a fill that ends before it holds no hit */
+    size_t   found;  /* the cluster's byte offset */
+} seek_t;
+
+/* The next cluster, of w columns, placed (run_add's padded count, or
+ * place() at width 1), and tested: true when it is the one looked for.
+ * Its padded column P is where it starts; a cluster of 0 columns at a
+ * multiple of W (but 0) stands at the end of the row before. */
+static bool seek_add(seek_t *k, unsigned w)
+{
+    wrun_t *r = &k->r;
+    unsigned W = r->width;
+    if (k->greedy) {
+        place(&k->s, w, W);
+        return cell_hit(k->s.rows - 1, k->s.col - w, w, &k->q);
+    }
+    if (w >= 2 && r->pad % W == W - 1u) r->pad++;
+    uint64_t P = r->pad;
+    size_t row = (size_t)(P / W), col = (size_t)(P % W);
+    if (!w && P && !col) {
+        row--;
+        col = W;
+    }
+    r->pad += w;
+    return cell_hit(row, col, w, &k->q);
+}
+
+/* leaf_run (reference reading) of L's logical [a, b), L starting at byte
+ * base, stopping at the cluster looked for (k->found). */
+static bool leaf_seek(const lle__tx_leaf_t *L, uint64_t base, size_t a, size_t b, seek_t *k)
+{
+    bool open = false;
+    unsigned w = 0;
+    size_t cs = 0, o = a;
+    for (; o < b;) {
+        size_t clen;
+        int32_t c = lle__tx_decode(L, o, &clen);
+        if (lle__tx_bit(L, o)) {
+            if (open && seek_add(k, w)) break;
+            open = true;
+            w = 0;
+            cs = o;
+        }
+        unsigned cw = cl_width(c);
+        if (cw > w) w = cw;
+        o += clen;
+    }
+    k->r.bytes += o - a;
+    if (o < b) {
+        k->found = (size_t)base + cs;
+        return true;
+    }
+    if (!open) return false;
+    if (b == TX_LEN(L)) w = tail_width(L, w, &k->r.bytes);
+    if (!seek_add(k, w)) return false;
+    k->found = (size_t)base + cs;
+    return true;
+}
+
+/* fold() with the test: true when the cluster looked for is in [lo, hi)
+ * of subtree n (which starts at byte base); k->found then holds it. */
+static bool fold_seek(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, seek_t *k)
+{
+    if (n->leaf) {
+        lle__tx_leaf_t *L = (lle__tx_leaf_t *)n;
+        uint64_t len = TX_LEN(L);
+        return leaf_seek(L, base, lo > base ? (size_t)(lo - base) : 0,
+                         hi - base < len ? (size_t)(hi - base) : (size_t)len, k);
+    }
+    lle__tx_inner_t *I = (lle__tx_inner_t *)n;
+    wrun_t *r = &k->r;
+    for (unsigned i = 0; i < I->h.n && base < hi; i++) {
+        uint64_t end = base + I->cs[F_BYTES][i];
+        if (end > lo) {
+            lle__tx_node_t *c = I->child[i];
+            if (!k->greedy && lo <= base && end <= hi) {
+                uint64_t cols, wide, e = 0;
+                node_summary(c, &cols, &wide, &r->bytes);
+                bool known = !wide;
+                lle__tx_inner_t *C = (lle__tx_inner_t *)c;
+                if (wide && !c->leaf && C->wtab_w == r->width) {
+                    e = C->wtab[r->pad % r->width];
+                    known = true;
+                }
+                if (known && r->pad + cols + e < k->lim) {
+                    r->pad += cols + e;
+                    base = end;
+                    continue;
+                }
+            }
+            if (fold_seek(c, base, lo, hi, k)) return true;
+        }
+        base = end;
+    }
+    return false;
+}
+
+/* The cluster looked for at q in the line [start, end): its byte offset,
+ * or end when q is past the line's clusters.  At width 1 (a wide cluster
+ * then overflows its row: no padded count) every leaf up to it is read. */
+static size_t line_seek(lle_text_t *t, size_t start, size_t end, const cell_t *q)
+{
+    seek_t k = {0};
+    k.r.width = t->width;
+    k.greedy = t->width < 2;
+    k.s.rows = 1;
+    k.q = *q;
+    k.lim = (uint64_t)q->row * t->width + (q->col < t->width ? q->col : t->width);
+    bool hit = fold_seek(t->root, 0, start, end, &k);
+    t->wrap_scanned += k.r.bytes;
+    return hit ? k.found : end;
 }
 
 /* The padded count after a fill of subtree n's clusters at width W that
@@ -812,6 +962,23 @@ lle_result_t lle_text_line_to_row(lle_text_t *t, size_t line, size_t *row)
     return LLE_SUCCESS;
 }
 
+/* The line of `row` and the row within it (refreshed, row in range). */
+static void row_line(const lle_text_t *t, size_t row, size_t *line, size_t *in)
+{
+    if (row < t->line0_rows) {
+        *line = 0;
+        *in = row;
+        return;
+    }
+    uint64_t k;
+    lle__tx_sum_t before;
+    lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, &k, &before, TX_NEED(F_NLS));
+    size_t i = 0;
+    while (k >= L->rows[i]) k -= L->rows[i++];
+    *line = (size_t)before.v[F_NLS] + i + 1;
+    *in = (size_t)k;
+}
+
 lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_t *row_in_line)
 {
     if (!t || !line) return LLE_ERROR_NULL_PARAMETER;
@@ -819,20 +986,8 @@ lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_
     if (r != LLE_SUCCESS) return r;
     refresh(t);
     if (row >= t->line0_rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
-    size_t ln, in;
-    if (row < t->line0_rows) {
-        ln = 0;
-        in = row;
-    } else {
-        uint64_t k;
-        lle__tx_sum_t before;
-        lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, &k, &before, TX_NEED(F_NLS));
-        size_t i = 0;
-        while (k >= L->rows[i]) k -= L->rows[i++];
-        ln = (size_t)before.v[F_NLS] + i + 1;
-        in = (size_t)k;
-    }
-    *line = ln;
+    size_t in;
+    row_line(t, row, line, &in);
     if (row_in_line) *row_in_line = in;
     return LLE_SUCCESS;
 }
@@ -849,5 +1004,22 @@ lle_result_t lle_text_byte_to_row_col(lle_text_t *t, size_t pos, size_t *row, si
     scan_t s = line_scan(t, w.line_start, pos);
     *row = line_row(t, w.line) + s.rows - 1;
     *col = s.col;
+    return LLE_SUCCESS;
+}
+
+lle_result_t lle_text_row_col_to_byte(lle_text_t *t, size_t row, size_t col, size_t *pos)
+{
+    if (!t || !pos) return LLE_ERROR_NULL_PARAMETER;
+    lle_result_t r = lle__tx_load(t);
+    if (r != LLE_SUCCESS) return r;
+    refresh(t);
+    if (row >= t->line0_rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
+    size_t line;
+    cell_t q = {0, col};
+    row_line(t, row, &line, &q.row);
+    size_t start = lle__tx_line_start(t, line);
+    size_t end = line < lle__tx_total(t, F_NLS) ? lle__tx_line_start(t, line + 1) - 1
+                                                : (size_t)lle__tx_total(t, F_BYTES);
+    *pos = line_seek(t, start, end, &q);
     return LLE_SUCCESS;
 }

@@ -158,6 +158,37 @@ static inline size_t model_line_scan(const model_t *m, const unsigned char *bnd,
     return rows;
 }
 
+/* The byte lle_text_row_col_to_byte gives for row r, column col of the
+ * line starting at byte s (rows of the line from 0): the start of the first
+ * cluster placed on a later row, or on row r covering col or (a cluster of
+ * 0 columns) standing at col or after it; else the line's end. */
+static inline size_t model_row_col_to_byte(const model_t *m, const unsigned char *bnd, size_t s,
+                                           unsigned width, size_t r, size_t col)
+{
+    size_t row = 0, c = 0, w = 0, cs = s, i = s;
+    bool open = false;
+    for (;;) {
+        bool end = i >= m->n || m->b[i] == '\n';
+        if (end || bnd[i]) {
+            if (open) {
+                if (c + w > width && c > 0) row++, c = 0;
+                bool hit = row != r ? row > r : w ? c + w > col : c >= col;
+                if (hit) return cs;
+                c += w;
+            }
+            if (end) return i;
+            cs = i;
+            w = 0;
+            open = true;
+        }
+        int32_t cp;
+        size_t k = model_decode(m->b, m->n, i, &cp);
+        int cw = utf8proc_charwidth(cp);
+        if (cw > (int)w) w = (size_t)cw;
+        i += k;
+    }
+}
+
 static inline size_t model_line_rows(const model_t *m, const unsigned char *bnd, size_t s,
                                      unsigned width)
 {

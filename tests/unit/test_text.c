@@ -836,13 +836,25 @@ static void check_rows(lle_text_t *t, const model_t *md, unsigned width)
             assert_int_equal(row, total + r - 1);
             assert_int_equal(c, col);
         }
+        /* cells of the line's first, middle and last rows: the start of
+         * the row, inside it, its last columns and past them */
+        size_t in_rows[] = {0, want / 2, want - 1};
+        size_t cols[] = {0, 1, width / 2, width - 1, width, width + 1, (size_t)-1};
+        for (size_t i = 0; i < 3; i++)
+            for (size_t j = 0; j < sizeof cols / sizeof cols[0]; j++) {
+                size_t at;
+                assert_int_equal(lle_text_row_col_to_byte(t, total + in_rows[i], cols[j], &at),
+                                 LLE_SUCCESS);
+                assert_int_equal(at, model_row_col_to_byte(md, bnd, s, width, in_rows[i], cols[j]));
+            }
         total += want;
         if (!nl) break;
         s = e + 1;
     }
-    size_t all;
+    size_t all, at;
     assert_int_equal(lle_text_wrap_rows(t, &all), LLE_SUCCESS);
     assert_int_equal(all, total);
+    assert_int_equal(lle_text_row_col_to_byte(t, total, 0, &at), LLE_ERROR_INVALID_POSITION);
     free(bnd);
 }
 
@@ -897,6 +909,96 @@ static void wrapped_rows(void **state)
     free(past.v);
     lle_text_destroy(t);
     free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
+/* lle_text_row_col_to_byte(t, row, col) is want. */
+static void cell_is(lle_text_t *t, size_t row, size_t col, size_t want)
+{
+    size_t got = (size_t)-1;
+    assert_int_equal(lle_text_row_col_to_byte(t, row, col, &got), LLE_SUCCESS);
+    assert_int_equal(got, want);
+}
+
+/* From a row and a column to a byte, as lle/text.h says: the cluster that
+ * covers the column, the end of the row past its last cluster, a wide
+ * character pushed to the next row, clusters of 0 columns, empty lines,
+ * width 1, a compressed text, and bad input. */
+static void row_col_to_byte(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    /* "ab中cd" at width 3: "ab" (中 does not fit at column 2), "中c", "d" */
+    assert_int_equal(lle_text_insert(t, 0, "ab\xe4\xb8\xad" "cd", 7), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 3), LLE_SUCCESS);
+    cell_is(t, 0, 0, 0);
+    cell_is(t, 0, 1, 1);
+    cell_is(t, 0, 2, 2); /* the empty column: the end of the row, where 中 starts */
+    cell_is(t, 0, 99, 2);
+    cell_is(t, 1, 0, 2);
+    cell_is(t, 1, 1, 2); /* inside 中 */
+    cell_is(t, 1, 2, 5);
+    cell_is(t, 1, 3, 6);
+    cell_is(t, 2, 0, 6);
+    cell_is(t, 2, 1, 7); /* the end of the text */
+    size_t pos = 42, row, col;
+    assert_int_equal(lle_text_row_col_to_byte(t, 3, 0, &pos), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(pos, 42);
+    assert_int_equal(lle_text_row_col_to_byte(NULL, 0, 0, &pos), LLE_ERROR_NULL_PARAMETER);
+    assert_int_equal(lle_text_row_col_to_byte(t, 0, 0, NULL), LLE_ERROR_NULL_PARAMETER);
+    /* every boundary and its row and column: back to itself (none follows
+     * a cluster of 0 columns) */
+    static const size_t bounds[] = {0, 1, 2, 5, 6, 7};
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(lle_text_byte_to_row_col(t, bounds[i], &row, &col), LLE_SUCCESS);
+        cell_is(t, row, col, bounds[i]);
+    }
+    /* width 1: 中 overflows a row of its own */
+    assert_int_equal(lle_text_set_wrap_width(t, 1), LLE_SUCCESS);
+    cell_is(t, 2, 0, 2);
+    cell_is(t, 2, 1, 2);
+    cell_is(t, 2, 2, 5);
+    cell_is(t, 3, 0, 5);
+    lle_text_destroy(t);
+
+    /* clusters of 0 columns: a control after a letter stands at column 1,
+     * and one after a full row stays on it, at its width */
+    t = new_text(m, NULL);
+    assert_int_equal(lle_text_insert(t, 0, "a\x01" "b\nab\x01" "c\n\nxyz", 13), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 2), LLE_SUCCESS);
+    cell_is(t, 0, 0, 0);
+    cell_is(t, 0, 1, 1); /* the control, not b */
+    cell_is(t, 0, 2, 3); /* past b: the line's end, its newline */
+    assert_int_equal(lle_text_byte_to_row_col(t, 2, &row, &col), LLE_SUCCESS);
+    assert_int_equal(row, 0);
+    assert_int_equal(col, 1); /* b's start follows the control: gives 1 back */
+    cell_is(t, 1, 1, 5);
+    cell_is(t, 1, 2, 6); /* the control at the end of the full row */
+    cell_is(t, 1, 3, 7); /* past it: the next row, c */
+    cell_is(t, 2, 0, 7);
+    cell_is(t, 2, 1, 8);
+    cell_is(t, 3, 0, 9); /* the empty line */
+    cell_is(t, 3, 5, 9);
+    cell_is(t, 4, 1, 11);
+    cell_is(t, 5, 0, 12);
+    cell_is(t, 5, 1, 13);
+    /* a compressed text is decompressed first */
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    lle_text_destroy(t);
+    cfg.compress_threshold = 64;
+    t = new_text(m, &cfg);
+    char big[4096];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 4);
+    assert_int_equal(lle_text_insert(t, 0, big, sizeof big), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 80), LLE_SUCCESS);
+    bool kept = false;
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_true(kept);
+    cell_is(t, 7, 5, 7 * 80 + 5);
+    assert_false(lle_text_is_compressed(t));
+    lle_text_destroy(t);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
@@ -976,6 +1078,11 @@ static void check_row_cols(lle_text_t *t, const model_t *md, unsigned width, uin
         assert_int_equal(lle_text_byte_to_row_col(t, p, &row, &col), LLE_SUCCESS);
         assert_int_equal(row, first + r - 1);
         assert_int_equal(col, want_col);
+        /* and back: p itself unless it follows a cluster of 0 columns */
+        size_t back;
+        assert_int_equal(lle_text_row_col_to_byte(t, row, col, &back), LLE_SUCCESS);
+        assert_int_equal(back, model_row_col_to_byte(md, bnd, s, width, r - 1, col));
+        assert_true(back <= p);
     }
     free(bnd);
 }
@@ -1063,6 +1170,19 @@ static size_t fill_rows(const unsigned char *wd, size_t n, unsigned w, size_t *r
     return rows;
 }
 
+/* The cluster lle_text_row_col_to_byte gives for row r, column c of that
+ * line (clusters of 1 or 2 columns): its index, n past the line's end. */
+static size_t fill_find(const unsigned char *wd, size_t n, unsigned w, size_t r, size_t c)
+{
+    size_t row = 0, col = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (col + wd[i] > w && col > 0) row++, col = 0;
+        if (row > r || (row == r && col + wd[i] > c)) return i;
+        col += wd[i];
+    }
+    return n;
+}
+
 /* A skin-tone modifier (Grapheme_Cluster_Break Extend, 2 columns) typed
  * after a letter joins the letter's cluster and makes it 2 columns wide.
  * At every position around the first leaf borders of a line of letters it
@@ -1092,6 +1212,15 @@ static void wide_extend_across_leaves(void **state)
                              LLE_SUCCESS);
             assert_int_equal(row, want_row);
             assert_int_equal(col, want_col);
+            /* and from the row and column of cells around the modifier's
+             * cluster to bytes (the cluster's width comes from the leaf
+             * after the one it starts in) */
+            assert_int_equal(lle_text_byte_to_row_col(t, p - 1, &row, &col), LLE_SUCCESS);
+            for (size_t r = row; r <= row + 1; r++)
+                for (size_t c = 4; c <= 7; c++) {
+                    size_t f = fill_find(wd, N, 7, r, c);
+                    cell_is(t, r, c, f + (f >= p ? 4 * (size_t)in : 0));
+                }
             if (!in) {
                 assert_int_equal(lle_text_insert(t, p, mod, 4), LLE_SUCCESS);
                 wd[p - 1] = 2;
@@ -1180,6 +1309,23 @@ static void long_line_reads_a_leaf(void **state)
         }
         assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
         assert_true(s1.wrap_scanned_bytes - s0.wrap_scanned_bytes < 64 * 1024);
+        /* and back from columns of the rows around the keystroke's and of
+         * the last row: each reads at most the leaves of one lowest inner
+         * node (and the start of the leaf after) */
+        size_t key_row, key_col;
+        assert_int_equal(lle_text_byte_to_row_col(t, 3 * (at - (size_t)k) + (size_t)k, &key_row,
+                                                  &key_col), LLE_SUCCESS);
+        size_t rs4[] = {key_row - 1, key_row, key_row + 1, want_row};
+        static const size_t cs[] = {0, 1, 40, 77, 78, 79, 80};
+        for (size_t i = 0; i < 4; i++)
+            for (size_t j = 0; j < sizeof cs / sizeof cs[0]; j++) {
+                size_t f = fill_find(wd, nw, 79, rs4[i], cs[j]), at_byte = 0;
+                for (size_t x = 0; x < f; x++) at_byte += wd[x] == 2 ? 3 : 1;
+                assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+                cell_is(t, rs4[i], cs[j], at_byte);
+                assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+                assert_true(s1.wrap_scanned_bytes - s0.wrap_scanned_bytes < 18 * 1024);
+            }
     }
     assert_int_equal(lle_text_check(t), LLE_SUCCESS);
     free(wd);
@@ -1487,6 +1633,7 @@ int main(void)
         cmocka_unit_test(utf8_every_sequence),
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
+        cmocka_unit_test(row_col_to_byte),
         cmocka_unit_test(printable_runs_in_rows),
         cmocka_unit_test(long_line_rows),
         cmocka_unit_test(long_line_reads_a_leaf),
