@@ -1298,7 +1298,7 @@ static void long_line_reads_a_leaf(void **state)
         wd[at] = 1;
         nw++;
         assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
-        size_t want_row, want_col, want = fill_rows(wd, nw, 79, &want_row, &want_col);
+        size_t want_row = 0, want_col = 0, want = fill_rows(wd, nw, 79, &want_row, &want_col);
         for (int q = 0; q < 2; q++) {
             assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
             assert_int_equal(rows, want);
