@@ -342,21 +342,21 @@ static lle__tx_leaf_t *leaf_alloc(lle_text_t *t, size_t rows)
     L->h.leaf = 1;
     L->h.ge = TX_CAP;
     if (rows) {
-        L->rows = lle_pool_alloc(t->m, LLE_POOL_BUFFER, rows * sizeof *L->rows);
-        if (!L->rows) {
+        L->lines = lle_pool_alloc(t->m, LLE_POOL_BUFFER, rows * sizeof *L->lines);
+        if (!L->lines) {
             lle_pool_free(t->m, L);
             return NULL;
         }
-        L->rows_cap = (uint32_t)rows;
+        L->lines_cap = (uint32_t)rows;
     }
     return L;
 }
 
 static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
 {
-    if (L->rows) {
-        lle_pool_free(t->m, L->rows);
-        t->rows_cap_total -= L->rows_cap;
+    if (L->lines) {
+        lle_pool_free(t->m, L->lines);
+        t->lines_cap_total -= L->lines_cap;
     }
     lle__tx_wipe(t, L->data, TX_CAP);
     lle_pool_free(t->m, L);
@@ -365,17 +365,17 @@ static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
 
 bool lle__tx_rows_reserve(lle_text_t *t, lle__tx_leaf_t *L, size_t need)
 {
-    if (need <= L->rows_cap) return true;
-    size_t cap = L->rows_cap + L->rows_cap / 2;
+    if (need <= L->lines_cap) return true;
+    size_t cap = L->lines_cap + L->lines_cap / 2;
     if (cap < need) cap = need;
     if (cap < 8) cap = 8;
     /* lle_pool_realloc of NULL would take it from the CUSTOM pool */
-    uint32_t *r = L->rows ? lle_pool_realloc(t->m, L->rows, cap * sizeof *r)
+    lle__tx_line_t *r = L->lines ? lle_pool_realloc(t->m, L->lines, cap * sizeof *r)
                           : lle_pool_alloc(t->m, LLE_POOL_BUFFER, cap * sizeof *r);
     if (!r) return false;
-    t->rows_cap_total += cap - L->rows_cap;
-    L->rows = r;
-    L->rows_cap = (uint32_t)cap;
+    t->lines_cap_total += cap - L->lines_cap;
+    L->lines = r;
+    L->lines_cap = (uint32_t)cap;
     return true;
 }
 
@@ -395,7 +395,7 @@ static lle__tx_leaf_t *take_leaf(lle_text_t *t)
     t->n_spare_leaves--;
     L->next = NULL;
     t->leaves++;
-    t->rows_cap_total += L->rows_cap;
+    t->lines_cap_total += L->lines_cap;
     return L;
 }
 
@@ -414,7 +414,7 @@ void lle__tx_release_reserve(lle_text_t *t)
     while (t->spare_leaves) {
         lle__tx_leaf_t *L = t->spare_leaves;
         t->spare_leaves = L->next;
-        if (L->rows) lle_pool_free(t->m, L->rows);
+        if (L->lines) lle_pool_free(t->m, L->lines);
         lle_pool_free(t->m, L);
     }
     while (t->spare_inners) {
@@ -473,7 +473,7 @@ static void move_gap(lle_text_t *t, lle__tx_leaf_t *L, size_t o)
  * The grapheme bits of the new bytes come from sbits at sbo (or are 0), the
  * row caches of their newlines from srows (or are stale). */
 static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *s, size_t k,
-                        const uint64_t *sbits, size_t sbo, const uint32_t *srows)
+                        const uint64_t *sbits, size_t sbo, const lle__tx_line_t *srows)
 {
     move_gap(t, L, o);
     size_t at = L->h.gs, nlb = L->h.nlg;
@@ -491,15 +491,15 @@ static void leaf_insert(lle_text_t *t, lle__tx_leaf_t *L, size_t o, const char *
     L->h.nlg = (uint16_t)(nlb + knl);
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
-        memmove(L->rows + nlb + knl, L->rows + nlb, (nls - nlb) * sizeof *L->rows);
+        memmove(L->lines + nlb + knl, L->lines + nlb, (nls - nlb) * sizeof *L->lines);
         if (srows) {
-            memcpy(L->rows + nlb, srows, knl * sizeof *L->rows);
+            memcpy(L->lines + nlb, srows, knl * sizeof *L->lines);
             for (size_t i = 0; i < knl; i++) {
-                d.v[F_ROWS] += srows[i];
-                d.v[F_STALE] += srows[i] == 0;
+                d.v[F_ROWS] += srows[i].rows;
+                d.v[F_STALE] += srows[i].rows == 0;
             }
         } else {
-            memset(L->rows + nlb, 0, knl * sizeof *L->rows);
+            memset(L->lines + nlb, 0, knl * sizeof *L->lines);
             d.v[F_STALE] = knl;
         }
     }
@@ -521,10 +521,10 @@ static void leaf_delete(lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t k)
     if (knl) {
         size_t nls = (size_t)L->h.sum.v[F_NLS];
         for (size_t i = nlb; i < nlb + knl; i++) {
-            s.v[F_ROWS] += L->rows[i];
-            s.v[F_STALE] += L->rows[i] == 0;
+            s.v[F_ROWS] += L->lines[i].rows;
+            s.v[F_STALE] += L->lines[i].rows == 0;
         }
-        memmove(L->rows + nlb, L->rows + nlb + knl, (nls - nlb - knl) * sizeof *L->rows);
+        memmove(L->lines + nlb, L->lines + nlb + knl, (nls - nlb - knl) * sizeof *L->lines);
     }
     bits_clear(L->gb, ge, k);
     lle__tx_wipe(t, L->data + ge, k);
@@ -558,8 +558,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
         d.v[F_CPS] = (uint64_t)0 - lle__tx_count_cps(dp, del);
         d.v[F_GBS] = (uint64_t)0 - bits_count(L->gb, ge, del);
         for (size_t i = nlb; i < nlb + dnl; i++) {
-            d.v[F_ROWS] -= L->rows[i];
-            d.v[F_STALE] -= L->rows[i] == 0;
+            d.v[F_ROWS] -= L->lines[i].rows;
+            d.v[F_STALE] -= L->lines[i].rows == 0;
         }
         bits_clear(L->gb, ge, del);
         lle__tx_wipe(t, L->data + ge, del);
@@ -575,8 +575,8 @@ void lle__tx_leaf_replace(lle_text_t *t, lle__tx_leaf_t *L, size_t del, const ch
         d.v[F_STALE] += knl;
     }
     if (dnl != knl)
-        memmove(L->rows + nlb + knl, L->rows + nlb + dnl, (nls - nlb - dnl) * sizeof *L->rows);
-    if (knl) memset(L->rows + nlb, 0, knl * sizeof *L->rows);
+        memmove(L->lines + nlb + knl, L->lines + nlb + dnl, (nls - nlb - dnl) * sizeof *L->lines);
+    if (knl) memset(L->lines + nlb, 0, knl * sizeof *L->lines);
     d.v[F_BYTES] = (uint64_t)n - del;
     d.v[F_NLS] = (uint64_t)knl - dnl;
     for (int f = 0; f < F_N; f++) L->h.sum.v[f] += d.v[f];
@@ -594,7 +594,7 @@ static void leaf_move_tail(lle_text_t *t, lle__tx_leaf_t *L, size_t o, lle__tx_l
     if (!n) return;
     move_gap(t, L, o);
     size_t nlb = L->h.nlg;
-    leaf_insert(t, T, at, L->data + L->h.ge, n, L->gb, L->h.ge, L->rows ? L->rows + nlb : NULL);
+    leaf_insert(t, T, at, L->data + L->h.ge, n, L->gb, L->h.ge, L->lines ? L->lines + nlb : NULL);
     leaf_delete(t, L, o, n);
 }
 
@@ -811,7 +811,7 @@ static void balance(lle_text_t *t, lle__tx_leaf_t *A)
         size_t nl = lle__tx_leaf_nl_before(B, k);
         if (k && k < b && lle__tx_rows_reserve(t, A, (size_t)A->h.sum.v[F_NLS] + nl)) {
             move_gap(t, B, k);
-            leaf_insert(t, A, a, B->data, k, B->gb, 0, B->rows);
+            leaf_insert(t, A, a, B->data, k, B->gb, 0, B->lines);
             leaf_delete(t, B, 0, k);
         }
     }
@@ -941,7 +941,7 @@ lle_result_t lle__tx_init_tree(lle_text_t *t)
     t->leaves = 1;
     t->inners = 0;
     t->depth = 1;
-    t->rows_cap_total = 0;
+    t->lines_cap_total = 0;
     return LLE_SUCCESS;
 }
 

@@ -23,10 +23,14 @@
  * the leaf once the gap is there.
  *
  * Wrapped rows: newline k of the text owns the line after it (line k + 1);
- * line 0 is owned by the text (`line0_rows`).  A leaf keeps one uint32_t
- * per newline it holds (`rows`): the row count of the line that newline
- * owns at the current width, 0 when not known (stale).  Nodes sum the
- * known rows and count the stale entries.
+ * line 0 is owned by the text (`line0`).  A leaf keeps one entry per
+ * newline it holds (`lines`, lle__tx_line_t): the row count of the line
+ * that newline owns at the current width, 0 when not known (stale), and
+ * the line's display columns, which do not depend on the width (0 when
+ * not known).  An edit of the line drops both; a width change drops only
+ * the rows, and a line whose clusters are all 0 or 1 column wide then
+ * gets its rows from its columns, without a read of its text.  Nodes sum
+ * the known rows and count the stale entries.
  *
  * Width summaries: every node may cache the display columns of the
  * clusters that start in its subtree and how many of them are 2 columns
@@ -101,12 +105,21 @@ typedef struct lle__tx_inner {
     uint32_t        wtab_w, wtab_cap;
 } lle__tx_inner_t;
 
+/* A line's cached counts (see above).  cols: 0 when not known, else 1 +
+ * the columns of its clusters (TX_COLS_MAX and more: not kept), with
+ * TX_COLS_WIDE set when one of them is 2 wide or more. */
+typedef struct lle__tx_line {
+    uint32_t rows, cols;
+} lle__tx_line_t;
+#define TX_COLS_WIDE 0x80000000u
+#define TX_COLS_MAX 0x7FFFFFFEu
+
 typedef struct lle__tx_leaf lle__tx_leaf_t;
 struct lle__tx_leaf {
     lle__tx_node_t  h;
     lle__tx_leaf_t *prev, *next;
-    uint32_t       *rows;        /* one per newline held (see above) */
-    uint32_t        rows_cap;
+    lle__tx_line_t *lines;       /* one per newline held (see above) */
+    uint32_t        lines_cap;
     uint16_t        wcols, wwide; /* width summary (wrap.c), valid while h.wok */
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
@@ -119,7 +132,7 @@ struct lle_text {
     lle_text_config_t     cfg;
     lle__tx_node_t       *root;
     lle__tx_leaf_t       *first;
-    size_t                leaves, inners, depth, rows_cap_total;
+    size_t                leaves, inners, depth, lines_cap_total;
     /* the leaf of the last edit that stayed inside one leaf, with the bytes
      * and newlines before it: the next edit inside it needs no descent
      * (textbuf.c, edit).  Valid while only edits inside it change the
@@ -134,7 +147,7 @@ struct lle_text {
     /* wrapped rows */
     unsigned              width;
     bool                  rows_all_stale; /* the width changed: every cache is stale */
-    uint32_t              line0_rows;
+    lle__tx_line_t        line0;
     /* modified lines: sorted, disjoint ranges */
     lle_text_line_range_t *mod;
     size_t                nmod, capmod;

@@ -308,7 +308,7 @@ static lle_result_t edit_in_leaf(lle_text_t *t, lle__tx_leaf_t *L, size_t o,
     for (size_t i = 0; i < del; i++) kd += dp[i] == '\n';
     size_t line = (size_t)before->v[F_NLS] + nlb;
     size_t nls = (size_t)L->h.sum.v[F_NLS] - kd + ki;
-    if (nls > L->rows_cap && !lle__tx_rows_reserve(t, L, nls)) return LLE_ERROR_OUT_OF_MEMORY;
+    if (nls > L->lines_cap && !lle__tx_rows_reserve(t, L, nls)) return LLE_ERROR_OUT_OF_MEMORY;
     edit_prep_t ep;
     lle_result_t r = edit_prepare(t, del, log, &ep);
     if (r != LLE_SUCCESS) return r;
@@ -512,7 +512,7 @@ lle_result_t lle__tx_load(lle_text_t *t)
     if (r == LLE_SUCCESS) {
         lle__tx_insert_raw(t, 0, t->scratch, n);
         lle__tx_resegment(t, 0, n);
-        t->line0_rows = 0;
+        t->line0 = (lle__tx_line_t){0, 0};
         lle__tx_wipe(t, t->z, t->zlen);
         lle_pool_free(t->m, t->z);
         t->z = NULL;
@@ -764,7 +764,7 @@ lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out)
     out->gap_bytes = t->root ? out->primary_bytes - c.bytes : 0;
     out->index_bytes = sizeof *t + out->leaves * (sizeof(lle__tx_leaf_t) - TX_CAP) +
                        out->nodes * sizeof(lle__tx_inner_t) +
-                       (t->root ? t->rows_cap_total : 0) * sizeof(uint32_t) +
+                       (t->root ? t->lines_cap_total : 0) * sizeof(lle__tx_line_t) +
                        t->nmod * sizeof(lle_text_line_range_t) + t->wtab_bytes;
     out->undo_bytes = t->undo_cap;
     out->undo_used = t->undo_used;
@@ -780,7 +780,7 @@ lle_result_t lle_text_get_stats(lle_text_t *t, lle_text_stats_t *out)
     out->compression_ratio = t->zratio;
     out->compression_saved = t->compressions_kept ? t->zsaved : 0;
     out->stale_rows = t->root && !t->rows_all_stale
-                          ? (size_t)lle__tx_total(t, F_STALE) + (t->line0_rows == 0)
+                          ? (size_t)lle__tx_total(t, F_STALE) + (t->line0.rows == 0)
                           : out->lines;
     out->wrap_scanned_bytes = t->wrap_scanned;
     return LLE_SUCCESS;
@@ -814,7 +814,7 @@ static lle_result_t check_node(const lle_text_t *t, const lle__tx_node_t *n,
         }
         if (cps != L->h.sum.v[F_CPS] || nls != L->h.sum.v[F_NLS] || gbs != L->h.sum.v[F_GBS] ||
             nlg != L->h.nlg ||
-            nls > L->rows_cap || (len && (lle__tx_byte(L, 0) & 0xC0) == 0x80) ||
+            nls > L->lines_cap || (len && (lle__tx_byte(L, 0) & 0xC0) == 0x80) ||
             (!len && t->leaves > 1))
             return LLE_ERROR_CORRUPTION;
         (*leaves)++;

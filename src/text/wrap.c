@@ -9,7 +9,12 @@
  * first bring stale entries up to date: the stale ones only, found by
  * descending into subtrees that count some, or after a width change every
  * line in one pass.  Then a row and a line convert into each other by a
- * descent over the sums: O(log n).
+ * descent over the sums: O(log n).  Each entry also keeps its line's
+ * columns, which a width does not change: after a width change a line
+ * whose clusters are all 0 or 1 column wide gets its rows from them
+ * (ceil(columns / width)), without a read of its text; only lines with a
+ * wide cluster, and those edited since their last fill, are filled
+ * again.
  *
  * A line's rows come from a greedy fill of its clusters: a cluster's width
  * is the largest utf8proc_charwidth of its codepoints (so a wide base with
@@ -50,6 +55,8 @@
 typedef struct scan {
     size_t rows, col;
     size_t bytes; /* read cluster by cluster (lle_text_stats_t.wrap_scanned_bytes) */
+    uint64_t cols; /* columns of the clusters placed, whatever the width */
+    bool wide;     /* one of them was 2 columns wide or more */
 } scan_t;
 
 static size_t cp_width(int32_t c)
@@ -64,6 +71,8 @@ static void place(scan_t *s, size_t w, size_t width)
         s->col = 0;
     }
     s->col += w;
+    s->cols += w;
+    s->wide |= w >= 2;
 }
 
 /* place() of k clusters of one column each, at once: after one that
@@ -79,6 +88,7 @@ static void place_ones(scan_t *s, size_t k, size_t width)
     size_t total = s->col + k, more = (total - 1) / width;
     s->rows += more;
     s->col = total - more * width;
+    s->cols += k;
 }
 
 /* How many of p[0, n) are printable ASCII (0x20..0x7E: one column each),
@@ -108,7 +118,7 @@ static size_t printable_run(const unsigned char *p, size_t n)
 static scan_t wrap_scan_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
                            size_t stop)
 {
-    scan_t s = {1, 0, 0};
+    scan_t s = {1, 0, 0, 0, false};
     size_t x = start, w = 0;
     bool open = false;
     for (;;) {
@@ -154,7 +164,7 @@ static scan_t wrap_scan(const lle_text_t *t, size_t start, size_t stop)
 static scan_t fill_at(const lle_text_t *t, lle__tx_leaf_t *L, size_t o, size_t start,
                       size_t stop)
 {
-    scan_t s = {1, 0, 0};
+    scan_t s = {1, 0, 0, 0, false};
     size_t x = start, w = 0, width = t->width;
     bool open = false, done = false;
     while (!done) {
@@ -536,11 +546,13 @@ static scan_t line_scan(lle_text_t *t, size_t start, size_t stop)
     fold(t->root, 0, start, end, &r);
     if (r.scr) lle_pool_free(t->m, r.scr);
     t->wrap_scanned += r.bytes;
-    scan_t s = {1, 0, 0};
+    scan_t s = {1, 0, 0, 0, false};
     if (r.pad) {
         s.rows = (size_t)((r.pad - 1) / t->width + 1);
         s.col = (size_t)(r.pad - (uint64_t)(s.rows - 1) * t->width);
     }
+    s.cols = r.cols;
+    s.wide = r.wide != 0;
     return s;
 }
 
@@ -750,13 +762,13 @@ static bool summaries_ok(const lle__tx_node_t *n, bool need, uint64_t *cols, uin
     return true;
 }
 
-static void set_entry(lle__tx_leaf_t *L, size_t i, uint32_t rows)
+static void set_entry(lle__tx_leaf_t *L, size_t i, lle__tx_line_t v)
 {
     lle__tx_sum_t d = {{0}};
-    uint32_t old = L->rows[i];
-    d.v[F_ROWS] = (uint64_t)rows - old;
-    d.v[F_STALE] = (uint64_t)(rows == 0) - (old == 0);
-    L->rows[i] = rows;
+    uint32_t old = L->lines[i].rows;
+    d.v[F_ROWS] = (uint64_t)v.rows - old;
+    d.v[F_STALE] = (uint64_t)(v.rows == 0) - (old == 0);
+    L->lines[i] = v;
     lle__tx_propagate_rows(&L->h, &d);
 }
 
@@ -765,42 +777,87 @@ static uint32_t clamp_rows(size_t r)
     return r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
 }
 
+/* A line's entry from the fill of the whole line. */
+static lle__tx_line_t line_entry(const scan_t *s)
+{
+    lle__tx_line_t v = {clamp_rows(s->rows), 0};
+    if (s->cols <= TX_COLS_MAX) v.cols = (uint32_t)(s->cols + 1) | (s->wide ? TX_COLS_WIDE : 0);
+    return v;
+}
+
+/* The rows of a line at the current width from its entry's columns
+ * (known, no wide cluster): each cluster of one column takes a row's next
+ * column, or starts a row when the row is full; those of 0 stay where they
+ * are.  0: not known. */
+static uint32_t rows_from_cols(const lle_text_t *t, lle__tx_line_t v)
+{
+    if (!v.cols || (v.cols & TX_COLS_WIDE)) return 0;
+    uint32_t c = v.cols - 1;
+    return c ? (uint32_t)((c - 1) / t->width + 1) : 1;
+}
+
+/* Line `line` (or entry k of leaf L) changed: its rows and columns are no
+ * longer known.  After a width change (every row count stale, the sums
+ * out of date until the refresh) only the columns need dropping. */
 void lle__tx_rows_stale(lle_text_t *t, size_t line)
 {
-    if (t->rows_all_stale) return;
+    static const lle__tx_line_t none = {0, 0};
     if (line == 0) {
-        t->line0_rows = 0;
+        t->line0 = none;
         return;
     }
-    if (lle__tx_total(t, F_STALE) == lle__tx_total(t, F_NLS)) return; /* nothing cached */
+    /* with no row count cached, none of the columns is either, unless the
+     * width changed */
+    if (!t->rows_all_stale && lle__tx_total(t, F_STALE) == lle__tx_total(t, F_NLS)) return;
     uint64_t k;
     lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, NULL, 0);
-    if (L->rows[k]) set_entry(L, (size_t)k, 0);
+    lle__tx_rows_stale_entry(t, L, (size_t)k);
 }
 
 void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k)
 {
+    static const lle__tx_line_t none = {0, 0};
+    if (t->rows_all_stale) {
+        L->lines[k].cols = 0;
+        return;
+    }
     /* when every entry of L is stale its row cache stays untouched */
-    if (t->rows_all_stale || L->h.sum.v[F_STALE] == L->h.sum.v[F_NLS]) return;
-    if (L->rows[k]) set_entry(L, k, 0);
+    if (L->h.sum.v[F_STALE] == L->h.sum.v[F_NLS]) return;
+    if (L->lines[k].rows) set_entry(L, k, none);
 }
 
-/* The rows (clamped) of the line after the newline at offset nl of leaf
- * L, the line starting at byte `start`: filled from L itself when the
- * line ends in the leaf that holds its start (no descent from the root,
- * as line_scan would make), else through line_scan. */
-static uint32_t rows_after(lle_text_t *t, lle__tx_leaf_t *L, size_t nl, size_t start)
+/* The entry of the line after the newline at offset nl of leaf L (its
+ * k-th), the line starting at byte `start`: from its columns when they
+ * say, else
+ * filled from L itself when the line ends in the leaf that holds its start
+ * (no descent from the root, as line_scan would make), else through
+ * line_scan. */
+static lle__tx_line_t line_after(lle_text_t *t, lle__tx_leaf_t *L, size_t k, size_t nl,
+                                 size_t start)
 {
+    lle__tx_line_t v = L->lines[k];
+    if ((v.rows = rows_from_cols(t, v)) != 0) return v;
     size_t o = nl + 1;
     if (o == TX_LEN(L) && L->next) {
         L = L->next;
         o = 0;
     }
-    if (t->width >= 2 && L->next && lle__tx_leaf_nl_from(L, o) >= TX_LEN(L))
-        return clamp_rows(line_scan(t, start, SIZE_MAX).rows);
-    scan_t sc = fill_at(t, L, o, start, SIZE_MAX);
-    t->wrap_scanned += sc.bytes;
-    return clamp_rows(sc.rows);
+    scan_t sc;
+    if (t->width >= 2 && L->next && lle__tx_leaf_nl_from(L, o) >= TX_LEN(L)) {
+        sc = line_scan(t, start, SIZE_MAX);
+    } else {
+        sc = fill_at(t, L, o, start, SIZE_MAX);
+        t->wrap_scanned += sc.bytes;
+    }
+    return line_entry(&sc);
+}
+
+/* Line 0's entry, as line_after makes the others'. */
+static void refresh_line0(lle_text_t *t)
+{
+    if ((t->line0.rows = rows_from_cols(t, t->line0)) != 0) return;
+    scan_t sc = line_scan(t, 0, SIZE_MAX);
+    t->line0 = line_entry(&sc);
 }
 
 /* Bring the stale entries of the subtree n (which starts at byte `base`)
@@ -821,27 +878,36 @@ static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
     size_t len = TX_LEN(L), k = 0;
     for (size_t o = lle__tx_leaf_nl_from(L, 0); o < len && L->h.sum.v[F_STALE];
          o = lle__tx_leaf_nl_from(L, o + 1), k++)
-        if (!L->rows[k]) set_entry(L, k, rows_after(t, L, o, base + o + 1));
+        if (!L->lines[k].rows) set_entry(L, k, line_after(t, L, k, o, base + o + 1));
 }
 
-/* After a width change: every line in one pass over the text, then the
- * sums of every node. */
+/* After a width change: every line in one pass over the text (those with
+ * known columns and no wide cluster without reading it), then the sums of
+ * every node. */
 static void refresh_all(lle_text_t *t)
 {
     size_t x = 0;
+    refresh_line0(t);
     for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
-        size_t len = TX_LEN(L), k = 0;
-        if (L == t->first) t->line0_rows = clamp_rows(line_scan(t, 0, SIZE_MAX).rows);
-        for (size_t o = lle__tx_leaf_nl_from(L, 0); o < len; o = lle__tx_leaf_nl_from(L, o + 1))
-            L->rows[k++] = rows_after(t, L, o, x + o + 1);
-        x += len;
-    }
-    /* the leaves' sums; the inner nodes' follow in resum() */
-    for (lle__tx_leaf_t *L = t->first; L; L = L->next) {
+        size_t nls = (size_t)L->h.sum.v[F_NLS], o = 0, ko = SIZE_MAX; /* o: newline ko's offset */
         uint64_t rows = 0;
-        for (size_t i = 0; i < L->h.sum.v[F_NLS]; i++) rows += L->rows[i];
+        for (size_t k = 0; k < nls; k++) {
+            lle__tx_line_t *v = &L->lines[k];
+            if ((v->rows = rows_from_cols(t, *v)) == 0) {
+                /* the newline's offset, found only for a line to fill */
+                if (ko == SIZE_MAX) {
+                    o = lle__tx_leaf_nl_from(L, 0);
+                    ko = 0;
+                }
+                for (; ko < k; ko++) o = lle__tx_leaf_nl_from(L, o + 1);
+                *v = line_after(t, L, k, o, x + o + 1);
+            }
+            rows += v->rows;
+        }
+        /* the leaf's sums; the inner nodes' follow in resum() */
         L->h.sum.v[F_ROWS] = rows;
         L->h.sum.v[F_STALE] = 0;
+        x += TX_LEN(L);
     }
 }
 
@@ -868,30 +934,41 @@ static void refresh(lle_text_t *t)
         t->rows_all_stale = false;
         return;
     }
-    if (!t->line0_rows) t->line0_rows = clamp_rows(line_scan(t, 0, SIZE_MAX).rows);
+    if (!t->line0.rows) refresh_line0(t);
     refresh_node(t, t->root, 0);
+}
+
+/* A line's entry against the reference fill of the line at `start`: its
+ * columns when known (whatever the width), its rows when known and the
+ * width did not change since; with the rows stale, the columns too. */
+static bool entry_ok(const lle_text_t *t, lle__tx_line_t v, size_t start)
+{
+    if (!v.rows && !v.cols) return true;
+    if (!t->rows_all_stale && !v.rows) return false;
+    scan_t s = wrap_scan(t, start, SIZE_MAX);
+    lle__tx_line_t want = line_entry(&s);
+    if (v.cols && v.cols != want.cols) return false;
+    return t->rows_all_stale || v.rows == want.rows;
 }
 
 lle_result_t lle__tx_rows_check(const lle_text_t *t)
 {
     uint64_t cols, wide;
     if (!summaries_ok(t->root, false, &cols, &wide)) return LLE_ERROR_CORRUPTION;
-    if (t->rows_all_stale) return LLE_SUCCESS;
-    if (t->line0_rows && t->line0_rows != clamp_rows(wrap_scan(t, 0, SIZE_MAX).rows))
-        return LLE_ERROR_CORRUPTION;
+    if (!entry_ok(t, t->line0, 0)) return LLE_ERROR_CORRUPTION;
     size_t x = 0;
     for (const lle__tx_leaf_t *L = t->first; L; L = L->next) {
         size_t len = TX_LEN(L), k = 0;
         uint64_t rows = 0, stale = 0;
         for (size_t o = 0; o < len; o++) {
             if (lle__tx_byte(L, o) != '\n') continue;
-            uint32_t r = L->rows[k++];
-            if (r && r != clamp_rows(wrap_scan(t, x + o + 1, SIZE_MAX).rows))
-                return LLE_ERROR_CORRUPTION;
-            rows += r;
-            stale += r == 0;
+            lle__tx_line_t v = L->lines[k++];
+            if (!entry_ok(t, v, x + o + 1)) return LLE_ERROR_CORRUPTION;
+            rows += v.rows;
+            stale += v.rows == 0;
         }
-        if (k != L->h.sum.v[F_NLS] || rows != L->h.sum.v[F_ROWS] || stale != L->h.sum.v[F_STALE])
+        if (k != L->h.sum.v[F_NLS] ||
+            (!t->rows_all_stale && (rows != L->h.sum.v[F_ROWS] || stale != L->h.sum.v[F_STALE])))
             return LLE_ERROR_CORRUPTION;
         x += len;
     }
@@ -907,7 +984,7 @@ lle_result_t lle_text_set_wrap_width(lle_text_t *t, unsigned width)
     if (width != t->width) {
         t->width = width;
         t->rows_all_stale = true;
-        t->line0_rows = 0;
+        t->line0.rows = 0;
     }
     return LLE_SUCCESS;
 }
@@ -918,7 +995,7 @@ lle_result_t lle_text_wrap_rows(lle_text_t *t, size_t *rows)
     lle_result_t r = lle__tx_load(t);
     if (r != LLE_SUCCESS) return r;
     refresh(t);
-    *rows = t->line0_rows + (size_t)lle__tx_total(t, F_ROWS);
+    *rows = t->line0.rows + (size_t)lle__tx_total(t, F_ROWS);
     return LLE_SUCCESS;
 }
 
@@ -930,12 +1007,12 @@ lle_result_t lle_text_line_rows(lle_text_t *t, size_t line, size_t *rows)
     if (line > lle__tx_total(t, F_NLS)) return LLE_ERROR_INVALID_LINE_INDEX;
     refresh(t);
     if (line == 0) {
-        *rows = t->line0_rows;
+        *rows = t->line0.rows;
         return LLE_SUCCESS;
     }
     uint64_t k;
     lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, NULL, 0);
-    *rows = L->rows[k];
+    *rows = L->lines[k].rows;
     return LLE_SUCCESS;
 }
 
@@ -946,8 +1023,8 @@ static size_t line_row(const lle_text_t *t, size_t line)
     uint64_t k;
     lle__tx_sum_t before;
     lle__tx_leaf_t *L = lle__tx_find(t, F_NLS, line - 1, &k, &before, TX_NEED(F_ROWS));
-    size_t row = t->line0_rows + (size_t)before.v[F_ROWS];
-    for (size_t i = 0; i < k; i++) row += L->rows[i];
+    size_t row = t->line0.rows + (size_t)before.v[F_ROWS];
+    for (size_t i = 0; i < k; i++) row += L->lines[i].rows;
     return row;
 }
 
@@ -965,16 +1042,16 @@ lle_result_t lle_text_line_to_row(lle_text_t *t, size_t line, size_t *row)
 /* The line of `row` and the row within it (refreshed, row in range). */
 static void row_line(const lle_text_t *t, size_t row, size_t *line, size_t *in)
 {
-    if (row < t->line0_rows) {
+    if (row < t->line0.rows) {
         *line = 0;
         *in = row;
         return;
     }
     uint64_t k;
     lle__tx_sum_t before;
-    lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0_rows, &k, &before, TX_NEED(F_NLS));
+    lle__tx_leaf_t *L = lle__tx_find(t, F_ROWS, row - t->line0.rows, &k, &before, TX_NEED(F_NLS));
     size_t i = 0;
-    while (k >= L->rows[i]) k -= L->rows[i++];
+    while (k >= L->lines[i].rows) k -= L->lines[i++].rows;
     *line = (size_t)before.v[F_NLS] + i + 1;
     *in = (size_t)k;
 }
@@ -985,7 +1062,7 @@ lle_result_t lle_text_row_to_line(lle_text_t *t, size_t row, size_t *line, size_
     lle_result_t r = lle__tx_load(t);
     if (r != LLE_SUCCESS) return r;
     refresh(t);
-    if (row >= t->line0_rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
+    if (row >= t->line0.rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
     size_t in;
     row_line(t, row, line, &in);
     if (row_in_line) *row_in_line = in;
@@ -1013,7 +1090,7 @@ lle_result_t lle_text_row_col_to_byte(lle_text_t *t, size_t row, size_t col, siz
     lle_result_t r = lle__tx_load(t);
     if (r != LLE_SUCCESS) return r;
     refresh(t);
-    if (row >= t->line0_rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
+    if (row >= t->line0.rows + lle__tx_total(t, F_ROWS)) return LLE_ERROR_INVALID_POSITION;
     size_t line;
     cell_t q = {0, col};
     row_line(t, row, &line, &q.row);

@@ -93,16 +93,40 @@ static void rows_hint_and_marks(void **state)
     assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
     expect_sound(t);
     lle__tx_leaf_t *L = t->first->next;
-    assert_true(L->h.sum.v[F_NLS] > 0 && L->rows[0] > 0);
+    assert_true(L->h.sum.v[F_NLS] > 0 && L->lines[0].rows > 0);
     lle__tx_sum_t d = {{0}};
-    L->rows[0]++;
+    L->lines[0].rows++;
     d.v[F_ROWS] = 1;
     lle__tx_propagate(&L->h, &d);
     expect_caught(t);
-    L->rows[0]--;
+    L->lines[0].rows--;
     d.v[F_ROWS] = (uint64_t)0 - 1;
     lle__tx_propagate(&L->h, &d);
     expect_sound(t);
+
+    /* a cached column count (it outlives a width change) wrong by one, and
+     * without its wide flag: caught before and after the width changes */
+    assert_true(L->lines[0].cols > 1);
+    for (int w = 0; w < 2; w++) {
+        if (w) assert_int_equal(lle_text_set_wrap_width(t, 17), LLE_SUCCESS);
+        L->lines[0].cols++;
+        expect_caught(t);
+        L->lines[0].cols--;
+        expect_sound(t);
+    }
+    assert_int_equal(lle_text_insert(t, 41 + 3, "\xe4\xb8\xad", 3), LLE_SUCCESS); /* line 1 */
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    expect_sound(t);
+    lle__tx_line_t *wl = NULL;
+    for (lle__tx_leaf_t *X = t->first; X && !wl; X = X->next)
+        for (size_t i = 0; i < X->h.sum.v[F_NLS] && !wl; i++)
+            if (X->lines[i].cols & TX_COLS_WIDE) wl = &X->lines[i];
+    assert_non_null(wl);
+    wl->cols &= ~TX_COLS_WIDE;
+    expect_caught(t);
+    wl->cols |= TX_COLS_WIDE;
+    expect_sound(t);
+    assert_int_equal(lle_text_delete(t, 41 + 3, 3), LLE_SUCCESS);
 
     /* a width summary (a line longer than a leaf was measured through
      * them): a leaf's columns, an inner node's count of wide clusters */
