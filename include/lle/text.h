@@ -51,9 +51,10 @@ typedef struct lle_text_config {
      * with LLE_ERROR_SIZE_LIMIT.  Default 256 MiB (the BUFFER pool's
      * default maximum); at most 2^40. */
     size_t max_size;
-    /* The undo and scratch regions start at min_region bytes, grow by
-     * growth_factor (1.25 to 4) when full, never below min_region, and
-     * shrink to half when a quarter of them is used.  Defaults 4 KiB, 2.0. */
+    /* The undo and scratch regions start at min_region bytes (64 B to 1
+     * GiB), grow by growth_factor (1.25 to 4) when full, never below
+     * min_region, and shrink to half when a quarter of them is used.
+     * Defaults 4 KiB, 2.0. */
     size_t min_region;
     double growth_factor;
     /* Bytes of undo log kept at most (the oldest edits go first); 0 keeps

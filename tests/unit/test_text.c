@@ -31,8 +31,24 @@ static void put(lle_text_t *t, model_t *md, size_t pos, const char *s)
 static void basic_edits(void **state)
 {
     (void)state;
+    /* the defaults lle/text.h documents */
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    assert_int_equal(cfg.max_size, (size_t)256 << 20);
+    assert_int_equal(cfg.min_region, 4096);
+    assert_true(cfg.growth_factor == 2.0);
+    assert_int_equal(cfg.undo_limit, (size_t)1 << 20);
+    assert_false(cfg.secure);
+    assert_int_equal(cfg.compress_threshold, (size_t)64 << 10);
     lle_memory_manager_t *m = test_manager(NULL);
     lle_text_t *t = new_text(m, NULL);
+    /* an insertion of nothing: no edit, no undo step, no mark */
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_insert(t, 0, "", 0), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, 0), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.undo_steps, 0);
+    assert_int_equal(lle_text_modification_count(t), 0);
     model_t md = {0};
     uint64_t rs = 1;
     text_verify(t, &md, &rs, 4);
@@ -660,7 +676,13 @@ static void bad_input(void **state)
     bad = cfg;
     bad.max_size = 0;
     assert_int_equal(lle_text_create(m, &bad, &t), LLE_ERROR_INVALID_ARGUMENT);
+    bad = cfg;
+    bad.min_region = 63;
+    assert_int_equal(lle_text_create(m, &bad, &t), LLE_ERROR_INVALID_ARGUMENT);
+    bad.min_region = ((size_t)1 << 30) + 1;
+    assert_int_equal(lle_text_create(m, &bad, &t), LLE_ERROR_INVALID_ARGUMENT);
     assert_int_equal(lle_text_create(NULL, &cfg, &t), LLE_ERROR_NULL_PARAMETER);
+    assert_int_equal(lle_text_destroy(NULL), LLE_SUCCESS);
     t = new_text(m, &cfg);
     model_t md = {0};
     uint64_t rs = 5;
@@ -736,10 +758,26 @@ static void bad_input(void **state)
     after.stale_rows = before.stale_rows;
     after.wrap_scanned_bytes = before.wrap_scanned_bytes;
     assert_memory_equal(&before, &after, sizeof before);
+    /* a replacement that fits because of what it deletes; the length is
+     * in bytes */
+    assert_int_equal(lle_text_length(t), 9);
+    assert_int_equal(lle_text_replace(t, 0, 1, big, 56), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), 64);
     lle_text_destroy(t);
     /* undo with nothing to undo */
     t = new_text(m, NULL);
     assert_int_equal(lle_text_undo(t), LLE_ERROR_INVALID_STATE);
+    /* edits of several leaves that start or end inside a codepoint */
+    static char many[3000];
+    memset(many, 'x', sizeof many);
+    assert_int_equal(lle_text_insert(t, 0, many, sizeof many), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 1500, "\xe4\xb8\xad", 3), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 1501, many, 2000), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_delete(t, 100, 1402), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_delete(t, 1501, 1200), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_replace(t, 1502, 1000, "y", 1), LLE_ERROR_INVALID_POSITION);
+    assert_int_equal(lle_text_length(t), 3003);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
     lle_text_destroy(t);
     free(md.b);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
@@ -778,16 +816,26 @@ static void lines_and_marks(void **state)
     assert_int_equal(when, t1);
     assert_false(lle_text_line_modified(t, 0, NULL));
     assert_false(lle_text_line_modified(t, 3, NULL));
-    /* an edit in the last line marks it; a deletion of line 0 shifts the marks up */
+    /* an edit in the last line marks it with the time of the edit
+     * (CLOCK_MONOTONIC); a deletion of line 0 shifts the marks up, each
+     * with its own time */
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
     assert_int_equal(lle_text_replace_line(t, 3, "TWO", 3), LLE_SUCCESS);
+    clock_gettime(CLOCK_MONOTONIC, &b);
     model_replace(&md, 13, 3, "TWO", 3);
-    assert_true(lle_text_line_modified(t, 3, NULL));
+    uint64_t t3;
+    assert_true(lle_text_line_modified(t, 3, &t3));
+    assert_true((uint64_t)a.tv_sec * 1000000000u + (uint64_t)a.tv_nsec <= t3);
+    assert_true(t3 <= (uint64_t)b.tv_sec * 1000000000u + (uint64_t)b.tv_nsec);
     assert_int_equal(lle_text_delete_line(t, 0), LLE_SUCCESS);
     model_replace(&md, 0, 5, "", 0);
     text_verify(t, &md, &rs, 8);
     assert_true(lle_text_line_modified(t, 0, NULL)); /* the line the deletion started in */
-    assert_true(lle_text_line_modified(t, 1, NULL)); /* was 2 */
-    assert_true(lle_text_line_modified(t, 2, NULL)); /* was 3 */
+    assert_true(lle_text_line_modified(t, 1, &when)); /* was 2 */
+    assert_int_equal(when, t1);
+    assert_true(lle_text_line_modified(t, 2, &when)); /* was 3 */
+    assert_int_equal(when, t3);
     assert_int_equal(lle_text_modified_lines(t, r, 1, &n), LLE_ERROR_BUFFER_TOO_SMALL);
     assert_true(n >= 2);
     assert_true(lle_text_modification_count(t) >= 5);
@@ -1464,6 +1512,119 @@ static void undo_and_regions(void **state)
 
 /* ---- compression -------------------------------------------------------------------------- */
 
+/* Compress t (kept), as every call below needs. */
+static void squeeze(lle_text_t *t)
+{
+    bool kept = false;
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_true(kept);
+    assert_true(lle_text_is_compressed(t));
+}
+
+/* Every call that reads or edits a compressed text gives what it gives on
+ * the text itself (it decompresses first); the length and the line count
+ * answer without decompressing; a second compression keeps the copy; the
+ * scratch region is trimmed to min_region; a text destroyed while
+ * compressed gives everything back (the manager's destroy checks). */
+static void compressed_calls(lle_memory_manager_t *m, const lle_text_config_t *cfg, const char *buf,
+                             size_t n)
+{
+    lle_text_t *t = new_text(m, cfg);
+    assert_int_equal(lle_text_insert(t, 0, buf, n), LLE_SUCCESS);
+    assert_int_equal(lle_text_set_wrap_width(t, 16), LLE_SUCCESS);
+    lle_text_counts_t c0;
+    assert_int_equal(lle_text_counts(t, &c0), LLE_SUCCESS);
+    size_t at = n / 2, line, col, x, y, cp, g, rows, row, in, start, len;
+    while (buf[at - 1] != '\n') at--; /* a line start: a cluster boundary */
+    assert_int_equal(lle_text_byte_to_codepoint(t, at, &cp), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_grapheme(t, at, &g), LLE_SUCCESS);
+    assert_int_equal(lle_text_byte_to_line_col(t, at, &line, &col), LLE_SUCCESS);
+    assert_int_equal(lle_text_line_span(t, line, &start, &len), LLE_SUCCESS);
+    assert_int_equal(lle_text_line_rows(t, line, &rows), LLE_SUCCESS);
+    assert_int_equal(lle_text_line_to_row(t, line, &row), LLE_SUCCESS);
+    size_t all;
+    assert_int_equal(lle_text_wrap_rows(t, &all), LLE_SUCCESS);
+
+    squeeze(t);
+    assert_int_equal(lle_text_length(t), n);
+    assert_int_equal(lle_text_line_count(t), c0.lines);
+    assert_true(lle_text_is_compressed(t)); /* neither decompressed it */
+    bool kept = false;
+    lle_text_stats_t st;
+    assert_int_equal(lle_text_compress(t, &kept), LLE_SUCCESS);
+    assert_true(kept);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.compressions, 1); /* already compressed: not again */
+    assert_true(st.scratch_bytes > 0 && st.scratch_bytes <= cfg->min_region);
+
+    assert_int_equal(lle_text_byte_to_codepoint(t, at, &x), LLE_SUCCESS);
+    assert_int_equal(x, cp);
+    squeeze(t);
+    assert_int_equal(lle_text_codepoint_to_byte(t, cp, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    squeeze(t);
+    assert_int_equal(lle_text_byte_to_grapheme(t, at, &x), LLE_SUCCESS);
+    assert_int_equal(x, g);
+    squeeze(t);
+    assert_int_equal(lle_text_grapheme_to_byte(t, g, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    squeeze(t);
+    assert_int_equal(lle_text_next_grapheme(t, at - 1, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    squeeze(t);
+    assert_int_equal(lle_text_prev_grapheme(t, at + 1, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    squeeze(t);
+    assert_int_equal(lle_text_byte_to_line_col(t, at, &x, &y), LLE_SUCCESS);
+    assert_int_equal(x, line);
+    assert_int_equal(y, col);
+    squeeze(t);
+    assert_int_equal(lle_text_line_col_to_byte(t, line, col, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    squeeze(t);
+    assert_int_equal(lle_text_line_span(t, line, &x, &y), LLE_SUCCESS);
+    assert_int_equal(x, start);
+    assert_int_equal(y, len);
+    squeeze(t);
+    assert_int_equal(lle_text_wrap_rows(t, &x), LLE_SUCCESS);
+    assert_int_equal(x, all);
+    squeeze(t);
+    assert_int_equal(lle_text_line_rows(t, line, &x), LLE_SUCCESS);
+    assert_int_equal(x, rows);
+    squeeze(t);
+    assert_int_equal(lle_text_line_to_row(t, line, &x), LLE_SUCCESS);
+    assert_int_equal(x, row);
+    squeeze(t);
+    assert_int_equal(lle_text_row_to_line(t, row, &x, &in), LLE_SUCCESS);
+    assert_int_equal(x, line);
+    assert_int_equal(in, 0);
+    squeeze(t);
+    assert_int_equal(lle_text_byte_to_row_col(t, at, &x, &y), LLE_SUCCESS);
+    assert_int_equal(x, row);
+    assert_int_equal(y, 0);
+    squeeze(t);
+    assert_int_equal(lle_text_row_col_to_byte(t, row, 0, &x), LLE_SUCCESS);
+    assert_int_equal(x, at);
+    /* edits: the line calls, then undo */
+    squeeze(t);
+    assert_int_equal(lle_insert_line(t, line, "new", 3), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), n + 4);
+    squeeze(t);
+    assert_int_equal(lle_text_replace_line(t, line, "NEW", 3), LLE_SUCCESS);
+    char got[4] = {0};
+    assert_int_equal(lle_text_read(t, at, 3, got), LLE_SUCCESS);
+    assert_string_equal(got, "NEW");
+    squeeze(t);
+    assert_int_equal(lle_text_delete_line(t, line), LLE_SUCCESS);
+    assert_int_equal(lle_text_length(t), n);
+    squeeze(t);
+    assert_int_equal(lle_text_undo(t), LLE_SUCCESS); /* the line is back */
+    assert_int_equal(lle_text_length(t), n + 4);
+    assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    squeeze(t);
+    lle_text_destroy(t); /* compressed */
+}
+
 static void compression(void **state)
 {
     (void)state;
@@ -1508,6 +1669,7 @@ static void compression(void **state)
     assert_int_equal(st.compressions, 2);
     assert_int_equal(st.decompressions, 2);
     lle_text_destroy(t);
+    compressed_calls(m, &cfg, buf, n);
     /* random printable ASCII saves less than 20%: not kept */
     t = new_text(m, &cfg);
     for (size_t i = 0; i < 60000; i++) buf[i] = (char)(0x20 + model_rand(&rs) % 95);
@@ -1608,13 +1770,50 @@ static void stats_counted(void **state)
     assert_true(st.index_bytes > st.leaves * cap / 8); /* a bit per byte of leaf at least */
     assert_int_equal(st.stale_rows, 1001);             /* no row computed yet */
     size_t rows;
+    /* inner nodes of up to 16 children over the leaves */
+    assert_true(st.nodes >= (st.leaves + 15) / 16 && st.nodes < st.leaves);
     assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
     assert_int_equal(rows, 1000 * 2 + 1);              /* 99 columns at width 80; the last line empty */
     assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
     assert_int_equal(st.stale_rows, 0);
+    assert_true(st.wrap_scanned_bytes >= sizeof buf - 1000); /* every line read once */
     assert_int_equal(lle_text_insert(t, 50, "y", 1), LLE_SUCCESS);
     assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
     assert_int_equal(st.stale_rows, 1);
+    /* the modified-line ranges count in the index */
+    lle_text_clear_modified(t);
+    for (size_t l = 0; l < 1000; l += 10) assert_int_equal(lle_text_replace_line(t, l, "y", 1), LLE_SUCCESS);
+    size_t marks;
+    lle_text_stats_t clear;
+    assert_int_equal(lle_text_modified_lines(t, NULL, 0, &marks), LLE_ERROR_BUFFER_TOO_SMALL);
+    assert_int_equal(marks, 100);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    lle_text_clear_modified(t);
+    assert_int_equal(lle_text_get_stats(t, &clear), LLE_SUCCESS);
+    assert_int_equal(st.index_bytes - clear.index_bytes, marks * sizeof(lle_text_line_range_t));
+    lle_text_destroy(t);
+    /* codepoints and clusters counted as such: e + U+0301, 中 */
+    t = new_text(m, NULL);
+    assert_int_equal(lle_text_insert(t, 0, "e\xcc\x81\xe4\xb8\xad", 6), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.bytes, 6);
+    assert_int_equal(st.codepoints, 3);
+    assert_int_equal(st.graphemes, 2);
+    lle_text_destroy(t);
+    /* the undo region: min_region, then grown by the growth factor */
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.min_region = 256;
+    cfg.growth_factor = 4.0;
+    t = new_text(m, &cfg);
+    assert_int_equal(lle_text_insert(t, 0, "a", 1), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    assert_int_equal(st.undo_bytes, 256);
+    while (st.undo_used <= 256) {
+        assert_int_equal(lle_text_insert(t, 0, "a", 1), LLE_SUCCESS);
+        assert_int_equal(lle_text_get_stats(t, &st), LLE_SUCCESS);
+    }
+    assert_int_equal(st.undo_bytes, 1024);
     lle_text_destroy(t);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }

@@ -6,8 +6,10 @@
  * undoes the fault and asks for LLE_SUCCESS again: a leaf's count, an
  * inner node's column, a leaf link, a grapheme bit (with every sum made
  * to agree with it, so only the segmentation can tell), a cached row count
- * (sums agreeing), a cached width summary or table, the edit hint, and
- * the modified-line ranges.
+ * (sums agreeing), a cached column count, a cached width summary or
+ * table, the edit hint, and the modified-line ranges.  It also looks
+ * where the check cannot: the raw leaves and undo log of a secure text,
+ * for bytes it should have wiped.
  */
 #include "test_util.h"
 
@@ -47,6 +49,28 @@ static void counts_links_and_bits(void **state)
     L->h.sum.v[F_CPS]++;
     expect_caught(t);
     L->h.sum.v[F_CPS]--;
+    expect_sound(t);
+
+    /* the same with every ancestor told: only a recount of the leaf sees it */
+    lle__tx_sum_t one = {{0}};
+    one.v[F_CPS] = 1;
+    lle__tx_propagate(&L->h, &one);
+    expect_caught(t);
+    one.v[F_CPS] = (uint64_t)0 - 1;
+    lle__tx_propagate(&L->h, &one);
+    expect_sound(t);
+
+    /* the root's own sum */
+    t->root->sum.v[F_NLS]++;
+    expect_caught(t);
+    t->root->sum.v[F_NLS]--;
+    expect_sound(t);
+
+    /* a leaf's parent link */
+    lle__tx_node_t *up = L->h.parent;
+    L->h.parent = up == t->root ? NULL : t->root;
+    expect_caught(t);
+    L->h.parent = up;
     expect_sound(t);
 
     /* an inner node's copy of a child's newline count */
@@ -213,12 +237,120 @@ static void width_table(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* ---- secure texts: what the check cannot see ----------------------------------------- */
+
+static const char secret[] = "hunter2";
+
+/* Copies of the secret in the raw storage of every leaf (gaps included)
+ * beyond those in the text itself: what a secure text failed to wipe. */
+static int stray_copies(lle_text_t *t)
+{
+    int raw = 0, live = 0;
+    for (lle__tx_leaf_t *L = t->first; L; L = L->next)
+        for (size_t i = 0; i + 7 <= TX_CAP; i++) raw += !memcmp(L->data + i, secret, 7);
+    size_t n = lle_text_length(t);
+    char *b = malloc(n + 1);
+    assert_int_equal(lle_text_read(t, 0, n, b), LLE_SUCCESS);
+    for (size_t i = 0; i + 7 <= n; i++) live += !memcmp(b + i, secret, 7);
+    free(b);
+    return raw - live;
+}
+
+/* A secure text leaves no copy of deleted or moved bytes in its leaves'
+ * gaps or in its undo log: after a deletion inside a leaf, gap moves both
+ * ways across the secret, a deletion across leaves, and a deletion too
+ * large for the undo log (which then drops its records). */
+static void secure_leaves_and_log(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_config_t cfg;
+    lle_text_config_default(&cfg);
+    cfg.secure = true;
+    lle_text_t *t = NULL;
+    assert_int_equal(lle_text_create(m, &cfg, &t), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 0, "user password: hunter2", 22), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 15, 7), LLE_SUCCESS);
+    assert_int_equal(stray_copies(t), 0);
+    /* the gap moves left of the secret, then right across it */
+    assert_int_equal(lle_text_insert(t, 0, secret, 7), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 0, "q", 1), LLE_SUCCESS);
+    assert_int_equal(stray_copies(t), 0);
+    assert_int_equal(lle_text_insert(t, lle_text_length(t), "z", 1), LLE_SUCCESS);
+    assert_int_equal(stray_copies(t), 0);
+    assert_int_equal(lle_text_delete(t, 1, 7), LLE_SUCCESS);
+    assert_int_equal(stray_copies(t), 0);
+    lle_text_destroy(t);
+
+    /* across leaves */
+    assert_int_equal(lle_text_create(m, &cfg, &t), LLE_SUCCESS);
+    static char big[8000];
+    memset(big, 'x', sizeof big);
+    for (size_t k = 1000; k + 7 <= 3500; k += 97) memcpy(big + k, secret, 7);
+    assert_int_equal(lle_text_insert(t, 0, big, sizeof big), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 1000, 2500), LLE_SUCCESS);
+    assert_int_equal(stray_copies(t), 0);
+    lle_text_destroy(t);
+
+    /* the undo log: it keeps the deleted secret while it may be undone,
+     * and wipes it when a deletion too large for it drops every record */
+    cfg.min_region = 64;
+    cfg.undo_limit = 128;
+    assert_int_equal(lle_text_create(m, &cfg, &t), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 0, "a", 1), LLE_SUCCESS);
+    lle_text_stats_t s0, s1;
+    assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, 1, "b", 1), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+    assert_int_equal(s1.undo_bytes, 128);
+    assert_int_equal(s1.wiped_bytes - s0.wiped_bytes, 64); /* the old region, when it grew */
+    assert_int_equal(lle_text_insert(t, 2, secret, 7), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 2, 7), LLE_SUCCESS);
+    int in_log = 0;
+    for (size_t i = 0; i + 7 <= t->undo_cap; i++) in_log += !memcmp(t->undo + i, secret, 7);
+    assert_true(in_log > 0);
+    /* and the deletion too large for the log */
+    assert_int_equal(lle_text_insert(t, 0, secret, 7), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, 7), LLE_SUCCESS);
+    assert_int_equal(lle_text_insert(t, lle_text_length(t), big, 200), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, lle_text_length(t)), LLE_SUCCESS);
+    in_log = 0;
+    for (size_t i = 0; t->undo && i + 7 <= t->undo_cap; i++) in_log += !memcmp(t->undo + i, secret, 7);
+    assert_int_equal(in_log, 0);
+    lle_text_destroy(t);
+
+    /* the oldest record dropped to make room: a deletion whose last bytes
+     * are the secret, then one-byte insertions until its record goes (the
+     * records moved down over it are shorter than it: without the wipe
+     * its end would stay behind them) */
+    assert_int_equal(lle_text_create(m, &cfg, &t), LLE_SUCCESS);
+    char block[64];
+    memset(block, 'y', sizeof block);
+    memcpy(block + sizeof block - 7, secret, 7);
+    assert_int_equal(lle_text_insert(t, 0, block, sizeof block), LLE_SUCCESS);
+    assert_int_equal(lle_text_delete(t, 0, sizeof block), LLE_SUCCESS);
+    for (size_t i = 1; i < 20; i++) {
+        assert_int_equal(lle_text_insert(t, 0, "c", 1), LLE_SUCCESS);
+        assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+        if (s1.undo_steps > i) continue; /* the deletion's record is still there */
+        in_log = 0;
+        for (size_t k = 0; k + 7 <= t->undo_cap; k++) in_log += !memcmp(t->undo + k, secret, 7);
+        assert_int_equal(in_log, 0);
+        break;
+    }
+    assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+    assert_true(s1.undo_steps < 20);
+    lle_text_destroy(t);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(counts_links_and_bits),
         cmocka_unit_test(rows_hint_and_marks),
         cmocka_unit_test(width_table),
+        cmocka_unit_test(secure_leaves_and_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
