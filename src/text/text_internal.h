@@ -28,9 +28,11 @@
  * that newline owns at the current width, 0 when not known (stale), and
  * the line's display columns, which do not depend on the width (0 when
  * not known).  An edit of the line drops both; a width change drops only
- * the rows, and a line whose clusters are all 0 or 1 column wide then
- * gets its rows from its columns, without a read of its text.  Nodes sum
- * the known rows and count the stale entries.
+ * the rows, and a line then gets its rows from its columns, without a
+ * read of its text, when they decide them (wrap.c, rows_from_cols: always
+ * when its clusters are all 0 or 1 column wide, else when it is shorter
+ * than about two rows).  Nodes sum the known rows and count the stale
+ * entries.
  *
  * Width summaries: every node may cache the display columns of the
  * clusters that start in its subtree and how many of them are 2 columns

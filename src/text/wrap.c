@@ -11,10 +11,10 @@
  * line in one pass.  Then a row and a line convert into each other by a
  * descent over the sums: O(log n).  Each entry also keeps its line's
  * columns, which a width does not change: after a width change a line
- * whose clusters are all 0 or 1 column wide gets its rows from them
- * (ceil(columns / width)), without a read of its text; only lines with a
- * wide cluster, and those edited since their last fill, are filled
- * again.
+ * gets its rows from them, without a read of its text, when they decide
+ * the count (rows_from_cols: a line whose clusters are all 0 or 1 column
+ * wide, or one of less than about two rows); only the other lines, and
+ * those edited since their last fill, are filled again.
  *
  * A line's rows come from a greedy fill of its clusters: a cluster's width
  * is the largest utf8proc_charwidth of its codepoints (so a wide base with
@@ -785,15 +785,26 @@ static lle__tx_line_t line_entry(const scan_t *s)
     return v;
 }
 
-/* The rows of a line at the current width from its entry's columns
- * (known, no wide cluster): each cluster of one column takes a row's next
- * column, or starts a row when the row is full; those of 0 stay where they
- * are.  0: not known. */
+/* The rows of a line at the current width W from its entry's columns c,
+ * when they alone decide it; 0 when they do not (or are not known).
+ * Every row holds at most W columns, so the rows are at least
+ * ceil(c / W), and exactly that without a wide cluster: each cluster of
+ * one column takes a row's next column, or starts a row when the row is
+ * full, and those of 0 stay where they are.  With wide clusters (W of 2
+ * or more) a row ends with W - 1 columns only when a cluster of 2 does
+ * not fit, and that cluster then starts the next row: c >= (r - 1)(W - 1)
+ * + 2 for r rows of 2 or more, so r <= 1 + (c - 2) / (W - 1); where the
+ * two bounds meet (a line of less than about two rows) that is the
+ * count. */
 static uint32_t rows_from_cols(const lle_text_t *t, lle__tx_line_t v)
 {
-    if (!v.cols || (v.cols & TX_COLS_WIDE)) return 0;
-    uint32_t c = v.cols - 1;
-    return c ? (uint32_t)((c - 1) / t->width + 1) : 1;
+    if (!v.cols) return 0;
+    uint32_t c = (v.cols & ~TX_COLS_WIDE) - 1, W = t->width;
+    uint32_t lo = c ? (c - 1) / W + 1 : 1;
+    if (!(v.cols & TX_COLS_WIDE)) return lo;
+    if (W < 2) return 0; /* a wide cluster overflows a row of its own */
+    uint32_t hi = c >= 2 ? (c - 2) / (W - 1) + 1 : 1;
+    return lo == hi ? lo : 0;
 }
 
 /* Line `line` (or entry k of leaf L) changed: its rows and columns are no

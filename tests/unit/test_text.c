@@ -1050,6 +1050,68 @@ static void row_col_to_byte(void **state)
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
 }
 
+/* After a width change a line's rows come from its cached columns when
+ * those decide them (lle_text_stats_t.wrap_scanned_bytes does not move):
+ * always for a line without wide characters, and for a line with some
+ * when it is shorter than about two rows; the others are filled again.
+ * Every count against the model's fill. */
+static void resize_from_columns(void **state)
+{
+    (void)state;
+    lle_memory_manager_t *m = test_manager(NULL);
+    lle_text_t *t = new_text(m, NULL);
+    model_t md = {0};
+    /* 2000 lines: 70 letters; 3 CJK and 2 letters (8 columns); 30 CJK
+     * (60 columns) */
+    for (int i = 0; i < 2000; i++) {
+        char line[128];
+        size_t k = 0;
+        if (i % 3 == 0) {
+            for (; k < 70; k++) line[k] = (char)('a' + (i + (int)k) % 26);
+        } else {
+            for (int j = 0; j < (i % 3 == 1 ? 3 : 30); j++, k += 3) memcpy(line + k, "\xe4\xb8\xad", 3);
+            if (i % 3 == 1) line[k++] = 'x', line[k++] = 'y';
+        }
+        line[k++] = '\n';
+        line[k] = 0;
+        put(t, &md, md.n, line);
+    }
+    size_t rows;
+    lle_text_stats_t s0, s1;
+    assert_int_equal(lle_text_set_wrap_width(t, 80), LLE_SUCCESS);
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    /* width 100: every line fits a row; 61: so do the 60 columns of CJK;
+     * 50: those take 2 rows whatever the padding (both bounds are 2); 4:
+     * the lines of 8 columns may take 2 or 3 rows (the bounds differ) */
+    static const unsigned widths[] = {100, 61, 50, 4, 80};
+    static const bool reads[] = {false, false, false, true, false};
+    for (size_t w = 0; w < sizeof widths / sizeof widths[0]; w++) {
+        assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+        assert_int_equal(lle_text_set_wrap_width(t, widths[w]), LLE_SUCCESS);
+        assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+        assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+        if (reads[w])
+            assert_true(s1.wrap_scanned_bytes > s0.wrap_scanned_bytes);
+        else
+            assert_int_equal(s1.wrap_scanned_bytes, s0.wrap_scanned_bytes);
+        check_rows(t, &md, widths[w]);
+        assert_int_equal(lle_text_check(t), LLE_SUCCESS);
+    }
+    /* an edit drops the line's columns, also between a width change and
+     * the next refresh: that line alone is read again */
+    assert_int_equal(lle_text_set_wrap_width(t, 90), LLE_SUCCESS);
+    put(t, &md, 3, "\xe4\xb8\xad");
+    assert_int_equal(lle_text_get_stats(t, &s0), LLE_SUCCESS);
+    assert_int_equal(lle_text_wrap_rows(t, &rows), LLE_SUCCESS);
+    assert_int_equal(lle_text_get_stats(t, &s1), LLE_SUCCESS);
+    assert_true(s1.wrap_scanned_bytes > s0.wrap_scanned_bytes);
+    assert_true(s1.wrap_scanned_bytes - s0.wrap_scanned_bytes < 200);
+    check_rows(t, &md, 90);
+    lle_text_destroy(t);
+    free(md.b);
+    assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
+}
+
 /* Row fills take runs of printable ASCII at once (wrap.c): every byte of
  * a run but the last is a cluster of one column.  Runs of 1 to 40 bytes
  * between what ends them or changes how they count: DEL and a control (0
@@ -1833,6 +1895,7 @@ int main(void)
         cmocka_unit_test(lines_and_marks),
         cmocka_unit_test(wrapped_rows),
         cmocka_unit_test(row_col_to_byte),
+        cmocka_unit_test(resize_from_columns),
         cmocka_unit_test(printable_runs_in_rows),
         cmocka_unit_test(long_line_rows),
         cmocka_unit_test(long_line_reads_a_leaf),
