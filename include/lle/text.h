@@ -173,7 +173,10 @@ uint64_t lle_text_modification_count(lle_text_t *t);
 /* ---- wrapped lines ---------------------------------------------------------
  * Rows are computed per line and cached in the tree; an edit drops the
  * cache of the lines it touched, a new width drops them all; they are
- * recomputed on the next query that needs them.  A line longer than a leaf
+ * recomputed on the next query that needs them.  Each line also keeps its
+ * columns, which a width does not change: a line without a 2-column
+ * character, or of less than about two rows, gets its rows at a new width
+ * from them without a read of its text.  A line longer than a leaf
  * (1 KiB) is measured through width summaries kept in the tree's nodes, at
  * widths of 2 or more: after an edit in it, its rows and the row and
  * column of a position in it cost O(log n) plus the text of about 16
