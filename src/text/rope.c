@@ -358,6 +358,10 @@ static void leaf_release(lle_text_t *t, lle__tx_leaf_t *L)
         lle_pool_free(t->m, L->lines);
         t->lines_cap_total -= L->lines_cap;
     }
+    if (L->ltab) {
+        lle_pool_free(t->m, L->ltab);
+        t->wtab_bytes -= L->ltab_cap;
+    }
     lle__tx_wipe(t, L->data, TX_CAP);
     lle_pool_free(t->m, L);
     t->leaves--;

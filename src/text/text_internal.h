@@ -47,7 +47,8 @@
  * the same bytes as before).  A cluster that runs
  * past the end of its leaf is counted, whole, in the leaf where it starts.
  * An inner node may also keep a table for the current wrap width (wtab,
- * wrap.c), valid only while its summary is not recomputed.
+ * wrap.c), and so may a leaf (ltab), valid only while its summary is not
+ * recomputed.
  *
  * Every structural change that may need memory takes it from a reserve
  * filled before the text is touched (lle__tx_reserve), so an edit either
@@ -123,6 +124,11 @@ struct lle__tx_leaf {
     lle__tx_line_t *lines;       /* one per newline held (see above) */
     uint32_t        lines_cap;
     uint16_t        wcols, wwide; /* width summary (wrap.c), valid while h.wok */
+    /* wrap.c: the empty columns a fill of the leaf at width ltab_w adds, by
+     * the padded column it starts at modulo the width, one byte each;
+     * ltab_w 0 when out of date (reset whenever the summary is recomputed) */
+    uint8_t        *ltab;
+    uint16_t        ltab_w, ltab_cap;
     uint64_t        gb[TX_WORDS];
     char            data[TX_CAP];
 };

@@ -32,16 +32,17 @@
  * at column P - W * (rows - 1).  A subtree whose clusters are all 0 or 1
  * column wide therefore adds its column count to P, whatever P was: the
  * fill adds the cached summaries of such subtrees (text_internal.h).  An
- * inner node with wide clusters adds them through a table of the empty
- * columns it leaves by P modulo W (below, "tables"), made for the current
- * width the second time a fill finds the node unchanged.  Clusters are
- * placed one at a time only in the two leaves where the range starts and
- * ends, in the leaves with a wide cluster under the lowest inner nodes
- * those two are in, and under the nodes an edit went through since the
- * last fill (at widths above WTAB_MAX: in every leaf with a wide
- * cluster).  So after a keystroke in a line of megabytes, its rows cost
- * O(log n) summaries and tables and the clusters of about one lowest
- * inner node (16 leaves) again.  Width 1
+ * inner node or a leaf with wide clusters adds them through a table of the
+ * empty columns it leaves by P modulo W (below, "tables"), made for the
+ * current width the second time a fill finds it unchanged (a leaf's at
+ * widths LTAB_MIN to LTAB_MAX only).  Clusters are placed one at a time
+ * only in the two leaves where the range starts and ends, in the leaves an
+ * edit changed since the last fill, and in leaves with a wide cluster but
+ * no table (at widths outside LTAB_MIN..LTAB_MAX: every such leaf under
+ * the lowest inner nodes those are in, or above WTAB_MAX every such leaf
+ * of the range).  So after a keystroke in a line of megabytes, its rows
+ * cost O(log n) summaries and tables and the clusters of about the leaf
+ * it changed.  Width 1
  * (a wide cluster then overflows its row) and short lines use the plain
  * fill (wrap_scan), which is also the reference the checks use.
  */
@@ -358,6 +359,7 @@ static bool node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint
             *scanned += r.bytes;
             L->wcols = (uint16_t)r.cols;
             L->wwide = (uint16_t)r.wide;
+            L->ltab_w = 0;
             n->wok = 1;
         }
         *cols = L->wcols;
@@ -394,7 +396,10 @@ static bool node_summary(lle__tx_node_t *n, uint64_t *cols, uint64_t *wide, uint
  * g_k(q) = g_k+1(q + d_k+1 - d_k) for q != W - 1, and
  * g_k(W - 1) = 1 + g_k+1(d_k+1 - d_k): one array read through a moving
  * offset, with one entry written per wide cluster (leaf_table).  A node's
- * table chains its children's functions for every residue: O(W) a child. */
+ * table chains its children's functions for every residue: O(W) a child.
+ * A leaf keeps its function as a table too (ltab, leaf_tab), so that a
+ * node an edit went through is filled through, and gets its table again,
+ * reading the clusters of the leaf the edit changed only. */
 
 /* Leaf L's function at width W: the empty columns of a fill that starts at
  * residue q are A[(q + *c0) % W]. */
@@ -414,6 +419,41 @@ static void leaf_table(const lle__tx_leaf_t *L, unsigned W, uint32_t *A, unsigne
         A[(off + W - 1) % W] = 1 + A[off];
     }
     *c0 = r.nw ? (unsigned)((pos[0] + off) % W) : 0;
+}
+
+/* Leaf tables (ltab) are kept for widths LTAB_MIN to LTAB_MAX, a byte a
+ * residue: at a width of 8 or more every row a leaf's fill leaves a
+ * column of holds 7 columns or more, 7 bytes or more, so a leaf of 1 KiB
+ * leaves at most 147 empty columns; up to 256 columns a table costs at
+ * most a quarter of a byte per byte of the leaf's text. */
+#define LTAB_MIN 8
+#define LTAB_MAX 256
+
+/* L's table for width W (L's summary up to date), made when out of date;
+ * NULL when none is kept (W out of range, no memory). */
+static const uint8_t *leaf_tab(lle_text_t *t, lle__tx_leaf_t *L, unsigned W, uint64_t *scanned)
+{
+    if (L->ltab_w == W) return L->ltab;
+    if (W < LTAB_MIN || W > LTAB_MAX) return NULL;
+    if (L->ltab_cap < W) {
+        uint8_t *tab = L->ltab ? lle_pool_realloc(t->m, L->ltab, W)
+                               : lle_pool_alloc(t->m, LLE_POOL_BUFFER, W);
+        if (!tab) return NULL;
+        t->wtab_bytes += W - L->ltab_cap;
+        L->ltab = tab;
+        L->ltab_cap = (uint16_t)W;
+    }
+    uint32_t A[LTAB_MAX];
+    unsigned c0;
+    leaf_table(L, W, A, &c0, scanned);
+    L->ltab_w = 0;
+    for (unsigned q = 0; q < W; q++) {
+        uint32_t e = A[(q + c0) % W];
+        if (e > UINT8_MAX) return NULL; /* cannot happen (above); not kept */
+        L->ltab[q] = (uint8_t)e;
+    }
+    L->ltab_w = (uint16_t)W;
+    return L->ltab;
 }
 
 /* Make I's table for width r->width (I's summary up to date).  False when
@@ -457,15 +497,20 @@ static bool build_table(wrun_t *r, lle__tx_inner_t *I)
             continue;
         }
         const uint32_t *f = A;
+        const uint8_t *lt = NULL;
         unsigned c0 = 0;
-        if (c->leaf) leaf_table((const lle__tx_leaf_t *)c, W, A, &c0, &r->bytes);
-        else f = ((const lle__tx_inner_t *)c)->wtab;
+        if (c->leaf) {
+            lt = leaf_tab(t, (lle__tx_leaf_t *)c, W, &r->bytes);
+            if (!lt) leaf_table((const lle__tx_leaf_t *)c, W, A, &c0, &r->bytes);
+        } else {
+            f = ((const lle__tx_inner_t *)c)->wtab;
+        }
         for (unsigned q = 0; q < W; q++) {
             unsigned x = cur[q] + off;
             if (x >= W) x -= W;
             unsigned y = x + c0;
             if (y >= W) y -= W;
-            uint32_t e = f[y];
+            uint32_t e = lt ? lt[y] : f[y];
             tab[q] += e;
             cur[q] = (unsigned)(((uint64_t)x + cm + e) % W);
         }
@@ -498,6 +543,7 @@ static void fold(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, wru
             uint64_t cols, wide;
             bool whole = lo <= base && end <= hi, fresh = whole && node_summary(c, &cols, &wide, &r->bytes);
             lle__tx_inner_t *C = (lle__tx_inner_t *)c;
+            const uint8_t *lt;
             if (whole && !wide) {
                 r->cols += cols;
                 r->pad += cols;
@@ -507,6 +553,11 @@ static void fold(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi, wru
                 r->cols += cols;
                 r->wide += wide;
                 r->pad += cols + e;
+            } else if (whole && c->leaf && !fresh &&
+                       (lt = leaf_tab(r->t, (lle__tx_leaf_t *)c, r->width, &r->bytes)) != NULL) {
+                r->cols += cols;
+                r->wide += wide;
+                r->pad += cols + lt[r->pad % r->width];
             } else {
                 fold(c, base, lo, hi, r);
             }
@@ -669,6 +720,9 @@ static bool fold_seek(lle__tx_node_t *n, uint64_t base, uint64_t lo, uint64_t hi
                 if (wide && !c->leaf && C->wtab_w == r->width) {
                     e = C->wtab[r->pad % r->width];
                     known = true;
+                } else if (wide && c->leaf && ((lle__tx_leaf_t *)c)->ltab_w == r->width) {
+                    e = ((lle__tx_leaf_t *)c)->ltab[r->pad % r->width];
+                    known = true;
                 }
                 if (known && r->pad + cols + e < k->lim) {
                     r->pad += cols + e;
@@ -717,16 +771,17 @@ static uint64_t subtree_fill(const lle__tx_node_t *n, unsigned W, uint64_t pad)
     return pad;
 }
 
-/* An up-to-date table against fills cluster by cluster: from every residue
- * when that is cheap, else from five. */
-static bool table_ok(const lle__tx_inner_t *I, uint64_t cols)
+/* An up-to-date table of node n at width W (an inner node's wt or a
+ * leaf's lt) against fills cluster by cluster: from every residue when
+ * that is cheap, else from five. */
+static bool table_ok(const lle__tx_node_t *n, unsigned W, uint64_t cols, const uint32_t *wt,
+                     const uint8_t *lt)
 {
-    unsigned W = I->wtab_w;
-    bool all = I->h.sum.v[F_BYTES] * W <= ((uint64_t)1 << 16);
+    bool all = n->sum.v[F_BYTES] * W <= ((uint64_t)1 << 16);
     unsigned some[] = {0, 1, W / 2, W - 2, W - 1};
     for (unsigned k = 0; k < (all ? W : 5u); k++) {
         unsigned q = all ? k : some[k];
-        if (subtree_fill(&I->h, W, q) - q - cols != I->wtab[q]) return false;
+        if (subtree_fill(n, W, q) - q - cols != (wt ? wt[q] : lt[q])) return false;
     }
     return true;
 }
@@ -746,6 +801,7 @@ static bool summaries_ok(const lle__tx_node_t *n, bool need, uint64_t *cols, uin
         c = r.cols;
         w = r.wide;
         if (n->wok && (L->wcols != c || L->wwide != w)) return false;
+        if (n->wok && L->ltab_w && !table_ok(n, L->ltab_w, c, NULL, L->ltab)) return false;
     } else {
         const lle__tx_inner_t *I = (const lle__tx_inner_t *)n;
         for (unsigned i = 0; i < I->h.n; i++) {
@@ -755,7 +811,7 @@ static bool summaries_ok(const lle__tx_node_t *n, bool need, uint64_t *cols, uin
             w += cw;
         }
         if (n->wok && (I->wcols != c || I->wwide != w)) return false;
-        if (n->wok && I->wtab_w && !table_ok(I, c)) return false;
+        if (n->wok && I->wtab_w && !table_ok(n, I->wtab_w, c, I->wtab, NULL)) return false;
     }
     *cols = c;
     *wide = w;

@@ -7,7 +7,8 @@
  * inner node's column, a leaf link, a grapheme bit (with every sum made
  * to agree with it, so only the segmentation can tell), a cached row count
  * (sums agreeing), a cached column count, a cached width summary or
- * table, the edit hint, and the modified-line ranges.  It also looks
+ * an inner node's or a leaf's table, the edit hint, and the modified-line
+ * ranges.  It also looks
  * where the check cannot: the raw leaves and undo log of a secure text,
  * for bytes it should have wiped.
  */
@@ -233,6 +234,13 @@ static void width_table(void **state)
     I->wtab[0]++;
     expect_caught(t);
     I->wtab[0]--;
+    expect_sound(t);
+    /* a leaf's table (made with its parent's) */
+    lle__tx_leaf_t *L = t->first->next;
+    assert_int_equal(L->ltab_w, 80);
+    L->ltab[79]++;
+    expect_caught(t);
+    L->ltab[79]--;
     expect_sound(t);
     lle_text_destroy(t);
     assert_int_equal(lle_memory_manager_destroy(m), LLE_SUCCESS);
