@@ -179,10 +179,11 @@ uint64_t lle_text_modification_count(lle_text_t *t);
  * from them without a read of its text.  A line longer than a leaf
  * (1 KiB) is measured through width summaries kept in the tree's nodes, at
  * widths of 2 or more: after an edit in it, its rows and the row and
- * column of a position in it cost O(log n) plus the text of about 16
- * leaves read again, not the whole line (at widths above 512, the leaves
- * that hold a 2-column character are read every time).  Width 0 or above 65535:
- * LLE_ERROR_INVALID_ARGUMENT, nothing changed. */
+ * column of a position in it cost O(log n) summaries and tables plus the
+ * text of about the leaf the edit changed read again, not the whole line
+ * (at widths of 2 to 7 and 257 to 512, the text of about 16 leaves; above
+ * 512, the leaves that hold a 2-column character are read every time).
+ * Width 0 or above 65535: LLE_ERROR_INVALID_ARGUMENT, nothing changed. */
 lle_result_t lle_text_set_wrap_width(lle_text_t *t, unsigned width);
 /* Rows of the whole text, and of one line. */
 lle_result_t lle_text_wrap_rows(lle_text_t *t, size_t *rows);
