@@ -422,9 +422,9 @@ static void leaf_table(const lle__tx_leaf_t *L, unsigned W, uint32_t *A, unsigne
 }
 
 /* Leaf tables (ltab) are kept for widths LTAB_MIN to LTAB_MAX, a byte a
- * residue: at a width of 8 or more every row a leaf's fill leaves a
- * column of holds 7 columns or more, 7 bytes or more, so a leaf of 1 KiB
- * leaves at most 147 empty columns; up to 256 columns a table costs at
+ * residue: at a width of 8 or more, between two columns a leaf's fill
+ * leaves empty come 7 columns or more of its clusters, 7 bytes or more, so
+ * a leaf of 1 KiB leaves at most 148; up to 256 columns a table costs at
  * most a quarter of a byte per byte of the leaf's text. */
 #define LTAB_MIN 8
 #define LTAB_MAX 256
