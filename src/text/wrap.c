@@ -893,17 +893,12 @@ void lle__tx_rows_stale_entry(lle_text_t *t, lle__tx_leaf_t *L, size_t k)
     if (L->lines[k].rows) set_entry(L, k, none);
 }
 
-/* The entry of the line after the newline at offset nl of leaf L (its
- * k-th), the line starting at byte `start`: from its columns when they
- * say, else
- * filled from L itself when the line ends in the leaf that holds its start
- * (no descent from the root, as line_scan would make), else through
- * line_scan. */
-static lle__tx_line_t line_after(lle_text_t *t, lle__tx_leaf_t *L, size_t k, size_t nl,
-                                 size_t start)
+/* The entry of the line after the newline at offset nl of leaf L, the
+ * line starting at byte `start`, from a fill: of L itself when the line
+ * ends in the leaf that holds its start (no descent from the root, as
+ * line_scan would make), else through line_scan. */
+static lle__tx_line_t line_after(lle_text_t *t, lle__tx_leaf_t *L, size_t nl, size_t start)
 {
-    lle__tx_line_t v = L->lines[k];
-    if ((v.rows = rows_from_cols(t, v)) != 0) return v;
     size_t o = nl + 1;
     if (o == TX_LEN(L) && L->next) {
         L = L->next;
@@ -919,7 +914,8 @@ static lle__tx_line_t line_after(lle_text_t *t, lle__tx_leaf_t *L, size_t k, siz
     return line_entry(&sc);
 }
 
-/* Line 0's entry, as line_after makes the others'. */
+/* Line 0's entry: from its columns when they decide its rows, else from
+ * a fill. */
 static void refresh_line0(lle_text_t *t)
 {
     if ((t->line0.rows = rows_from_cols(t, t->line0)) != 0) return;
@@ -928,7 +924,8 @@ static void refresh_line0(lle_text_t *t)
 }
 
 /* Bring the stale entries of the subtree n (which starts at byte `base`)
- * up to date. */
+ * up to date, each from a fill: outside a width change an entry's rows are
+ * stale only when an edit dropped them, and its columns with them. */
 static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
 {
     if (!n->sum.v[F_STALE]) return;
@@ -945,12 +942,12 @@ static void refresh_node(lle_text_t *t, lle__tx_node_t *n, size_t base)
     size_t len = TX_LEN(L), k = 0;
     for (size_t o = lle__tx_leaf_nl_from(L, 0); o < len && L->h.sum.v[F_STALE];
          o = lle__tx_leaf_nl_from(L, o + 1), k++)
-        if (!L->lines[k].rows) set_entry(L, k, line_after(t, L, k, o, base + o + 1));
+        if (!L->lines[k].rows) set_entry(L, k, line_after(t, L, o, base + o + 1));
 }
 
-/* After a width change: every line in one pass over the text (those with
- * known columns and no wide cluster without reading it), then the sums of
- * every node. */
+/* After a width change: every line in one pass over the text (those whose
+ * columns decide their rows without reading them), then the sums of every
+ * node. */
 static void refresh_all(lle_text_t *t)
 {
     size_t x = 0;
@@ -967,7 +964,7 @@ static void refresh_all(lle_text_t *t)
                     ko = 0;
                 }
                 for (; ko < k; ko++) o = lle__tx_leaf_nl_from(L, o + 1);
-                *v = line_after(t, L, k, o, x + o + 1);
+                *v = line_after(t, L, o, x + o + 1);
             }
             rows += v->rows;
         }
